@@ -1,0 +1,95 @@
+//! Where frames come from: capture files (pcap and pcapng, [`file`]) and live interfaces through
+//! libpcap ([`live`]). Both yield [`Frame`]s, borrowed from the source's own buffer.
+
+pub mod file;
+pub mod live;
+
+use crate::record::Ts;
+use std::fmt;
+
+/// A link-layer header type (the pcap `LINKTYPE_*` value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    /// BSD loopback / null: a 4-byte address family in host byte order.
+    pub const NULL: LinkType = LinkType(0);
+    pub const ETHERNET: LinkType = LinkType(1);
+    /// Raw IP (IPv4 or IPv6 by the version nibble).
+    pub const RAW: LinkType = LinkType(101);
+    /// OpenBSD loopback: a 4-byte address family in network byte order.
+    pub const LOOP: LinkType = LinkType(108);
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    pub const IPV4: LinkType = LinkType(228);
+    pub const IPV6: LinkType = LinkType(229);
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+    /// The DLT_RAW value some systems write instead of 101.
+    pub const RAW_ALT: LinkType = LinkType(12);
+
+    /// Whether the packet layer can decode this link type.
+    pub fn supported(self) -> bool {
+        matches!(self.0, 0 | 1 | 12 | 14 | 101 | 108 | 113 | 228 | 229 | 276)
+    }
+}
+
+impl fmt::Display for LinkType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self.0 {
+            0 => "NULL",
+            1 => "ETHERNET",
+            12 | 14 | 101 => "RAW",
+            108 => "LOOP",
+            113 => "LINUX_SLL",
+            228 => "IPV4",
+            229 => "IPV6",
+            276 => "LINUX_SLL2",
+            _ => return write!(f, "link type {}", self.0),
+        };
+        write!(f, "{name} ({})", self.0)
+    }
+}
+
+/// One captured frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    pub ts: Ts,
+    pub link: LinkType,
+    /// The captured bytes (possibly fewer than `orig_len` when a snap length cut them).
+    pub data: &'a [u8],
+    /// The frame's length on the wire.
+    pub orig_len: u32,
+}
+
+/// Why a capture could not be read. The message names the file or interface and what to do.
+#[derive(Debug)]
+pub enum CaptureError {
+    /// The source could not be opened (missing file, no permission, no such interface, ...).
+    Open { source: String, reason: String },
+    /// The file is not a pcap or pcapng capture.
+    NotACapture { source: String, reason: String },
+    /// The capture uses a link type dcsensor does not decode.
+    UnsupportedLink { source: String, link: LinkType },
+    /// Reading failed in the middle (I/O error, or a corrupt block that cannot be skipped).
+    Read { source: String, offset: u64, reason: String },
+}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaptureError::Open { source, reason } => write!(f, "{source}: cannot open: {reason}"),
+            CaptureError::NotACapture { source, reason } => write!(
+                f,
+                "{source}: not a pcap or pcapng capture ({reason}); give dcsensor a file written by tcpdump, tshark or dumpcap"
+            ),
+            CaptureError::UnsupportedLink { source, link } => write!(
+                f,
+                "{source}: unsupported {link}; dcsensor decodes Ethernet, Linux cooked (SLL, SLL2), raw IP and BSD loopback: re-capture on such an interface"
+            ),
+            CaptureError::Read { source, offset, reason } => {
+                write!(f, "{source}: read error at byte {offset}: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CaptureError {}

@@ -1,0 +1,13 @@
+//! dcsensor: a network sensor for Active Directory domain controllers.
+//!
+//! Frames come from a capture file or a live interface ([`capture`]), are decoded down to TCP
+//! and UDP ([`packet`]), handed in batches to worker threads that own flows by a symmetric hash
+//! ([`pipeline`]), reassembled ([`flow`]) and decoded by protocol ([`proto`]) into activity
+//! records ([`record`]) that go to an output.
+
+pub mod capture;
+pub mod flow;
+pub mod packet;
+pub mod proto;
+pub mod record;
+pub mod stats;

@@ -1,0 +1,3 @@
+//! The `dcsensor` command line.
+
+fn main() {}

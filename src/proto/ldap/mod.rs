@@ -1,0 +1,21 @@
+//! LDAP (BER), just enough to find binds (simple, SASL, sicily) and their results. (Stub: decoder pending.)
+
+use super::{Ctx, Dir, TcpApp};
+
+/// A decoder for one connection.
+pub fn tcp() -> Box<dyn TcpApp> {
+    Box::new(Nothing)
+}
+
+/// Whether the first bytes of a TCP connection on an unclaimed port look like this protocol.
+pub fn probe(_dir: Dir, _data: &[u8]) -> bool {
+    false
+}
+
+struct Nothing;
+
+impl TcpApp for Nothing {
+    fn data(&mut self, _cx: &mut Ctx<'_>, _dir: Dir, _data: &[u8]) {}
+    fn gap(&mut self, _cx: &mut Ctx<'_>, _dir: Dir, _len: u64) {}
+    fn close(&mut self, _cx: &mut Ctx<'_>) {}
+}

@@ -1,0 +1,290 @@
+//! Dispatch: how application decoders plug into the flow layer.
+//!
+//! The flow layer ([`crate::flow`]) owns connections; for each one it picks a decoder here, first
+//! by port ([`tcp_by_port`], [`udp_by_port`]), then, for a TCP connection on a port nobody
+//! claims, by a content probe on the first bytes ([`tcp_by_content`]). A decoder receives UDP
+//! datagrams ([`UdpApp`]) or the in-order bytes of each TCP direction with explicit gaps
+//! ([`TcpApp`]), and emits records through [`Ctx::emit`]. One worker thread owns a flow, so
+//! decoders keep plain per-connection state and need no locks.
+//!
+//! Protocols found inside other protocols are reached through functions, not ports:
+//! [`gssapi::inspect`] (SPNEGO, NTLMSSP, Kerberos AP-REQ in any carrier),
+//! [`kerberos::ap_req`], [`ntlm::NtlmAuth`] and [`dcerpc::PipeConn`] (DCE-RPC over SMB pipes).
+
+pub mod dcerpc;
+pub mod dns;
+pub mod gssapi;
+pub mod http;
+pub mod kerberos;
+pub mod ldap;
+pub mod ntlm;
+pub mod smb;
+
+use crate::record::{Body, Record, Transport, Ts, NS};
+use crate::stats::{Counter, Counters};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::RwLock;
+
+/// The endpoints of a flow, with the roles decided: the client opened the connection or sent
+/// the first request; the server answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowInfo {
+    pub client: IpAddr,
+    pub client_port: u16,
+    pub server: IpAddr,
+    pub server_port: u16,
+    pub transport: Transport,
+}
+
+/// Direction of data within a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dir {
+    /// Client to server (requests).
+    ToServer,
+    /// Server to client (responses).
+    ToClient,
+}
+
+impl Dir {
+    /// The other direction.
+    pub fn flip(self) -> Dir {
+        match self {
+            Dir::ToServer => Dir::ToClient,
+            Dir::ToClient => Dir::ToServer,
+        }
+    }
+
+    /// 0 for [`Dir::ToServer`], 1 for [`Dir::ToClient`]: an index for per-direction arrays.
+    pub fn idx(self) -> usize {
+        self as usize
+    }
+}
+
+/// Limits and timeouts of the decoders. Every buffer that input can grow is capped here.
+#[derive(Debug, Clone)]
+pub struct DecoderConfig {
+    /// A request with no answer is emitted alone after this long (packet time in replay).
+    pub request_timeout: Ts,
+    /// Requests waiting for an answer per flow; beyond it the oldest is emitted alone.
+    pub max_pending: usize,
+    /// Largest Kerberos message over TCP that is buffered and decoded.
+    pub kerberos_max_message: usize,
+    /// Largest SMB message buffered (file data beyond what is parsed is skipped, not buffered).
+    pub smb_max_message: usize,
+    /// Bytes of named-pipe payload buffered per SMB message for the DCE-RPC decoder.
+    pub smb_max_pipe_payload: usize,
+    /// Stub bytes buffered per DCE-RPC call (fragment reassembly).
+    pub dcerpc_max_stub: usize,
+    /// DCE-RPC calls in flight per connection.
+    pub dcerpc_max_calls: usize,
+    /// DCE-RPC presentation contexts per connection.
+    pub dcerpc_max_contexts: usize,
+    /// Largest HTTP header block or LDAP message buffered.
+    pub max_header: usize,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        DecoderConfig {
+            request_timeout: 30 * NS,
+            max_pending: 256,
+            kerberos_max_message: 256 * 1024,
+            smb_max_message: 16 * 1024 * 1024,
+            smb_max_pipe_payload: 1024 * 1024,
+            dcerpc_max_stub: 4 * 1024 * 1024,
+            dcerpc_max_calls: 64,
+            dcerpc_max_contexts: 64,
+            max_header: 64 * 1024,
+        }
+    }
+}
+
+/// What the endpoint mapper handed out: an interface reachable at `server:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LearnedEndpoint {
+    pub interface_uuid: String,
+    /// When it was learned (packet time); entries expire after [`Shared::ENDPOINT_TTL`].
+    pub learned: Ts,
+}
+
+/// State shared by all workers (rarely written, read when a flow starts).
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Endpoints learned from EPM answers: `(server, port) → interface`.
+    pub endpoints: RwLock<HashMap<(IpAddr, u16), LearnedEndpoint>>,
+}
+
+impl Shared {
+    /// How long a learned endpoint is trusted.
+    pub const ENDPOINT_TTL: Ts = 3600 * NS;
+    /// Most endpoints remembered; beyond it the oldest are forgotten.
+    pub const MAX_ENDPOINTS: usize = 16 * 1024;
+
+    /// Remembers that `server:port` serves `interface_uuid` (from an EPM answer).
+    pub fn learn_endpoint(&self, server: IpAddr, port: u16, interface_uuid: String, now: Ts) {
+        let Ok(mut map) = self.endpoints.write() else { return };
+        if map.len() >= Self::MAX_ENDPOINTS {
+            map.retain(|_, e| now.saturating_sub(e.learned) < Self::ENDPOINT_TTL);
+            if map.len() >= Self::MAX_ENDPOINTS {
+                if let Some(oldest) = map.iter().min_by_key(|(_, e)| e.learned).map(|(k, _)| *k) {
+                    map.remove(&oldest);
+                }
+            }
+        }
+        map.insert((server, port), LearnedEndpoint { interface_uuid, learned: now });
+    }
+
+    /// The interface learned for `server:port`, if still fresh.
+    pub fn endpoint(&self, server: IpAddr, port: u16, now: Ts) -> Option<String> {
+        let map = self.endpoints.read().ok()?;
+        let e = map.get(&(server, port))?;
+        (now.saturating_sub(e.learned) < Self::ENDPOINT_TTL).then(|| e.interface_uuid.clone())
+    }
+}
+
+/// What a decoder gets with every call: the time, the flow, where records go, counters, limits.
+pub struct Ctx<'a> {
+    /// Time of the packet being processed (or, in [`TcpApp::tick`], the current time).
+    pub now: Ts,
+    pub flow: &'a FlowInfo,
+    pub out: &'a mut Vec<Record>,
+    pub counters: &'a Counters,
+    pub config: &'a DecoderConfig,
+    pub shared: &'a Shared,
+}
+
+impl Ctx<'_> {
+    /// Emits a record of this flow that began at `ts`.
+    pub fn emit(&mut self, ts: Ts, body: Body) {
+        self.counters.inc(Counter::Records);
+        self.out.push(Record::new(ts, Some(self.flow), body));
+    }
+
+    /// Counts one event (a malformed message, a drop, ...).
+    pub fn count(&self, c: Counter) {
+        self.counters.inc(c);
+    }
+
+    /// Adds `n` to a counter.
+    pub fn count_n(&self, c: Counter, n: u64) {
+        self.counters.add(c, n);
+    }
+}
+
+/// A decoder of one TCP connection.
+pub trait TcpApp: Send {
+    /// The next in-order bytes of direction `dir`.
+    fn data(&mut self, cx: &mut Ctx<'_>, dir: Dir, data: &[u8]);
+    /// `len` bytes of `dir` were lost before the next call to `data`: resynchronise.
+    fn gap(&mut self, cx: &mut Ctx<'_>, dir: Dir, len: u64);
+    /// Called about once a second (packet time in replay): emit what waited past its timeout.
+    fn tick(&mut self, _cx: &mut Ctx<'_>) {}
+    /// The connection ended (FIN/RST, idle timeout, end of input): emit everything pending.
+    fn close(&mut self, cx: &mut Ctx<'_>);
+    /// Bytes held in this decoder's buffers, for memory accounting.
+    fn buffered(&self) -> usize {
+        0
+    }
+}
+
+/// A decoder of one UDP conversation (one client address and port with one server).
+pub trait UdpApp: Send {
+    /// One datagram in direction `dir`.
+    fn datagram(&mut self, cx: &mut Ctx<'_>, dir: Dir, data: &[u8]);
+    /// Called about once a second: emit what waited past its timeout.
+    fn tick(&mut self, _cx: &mut Ctx<'_>) {}
+    /// The conversation ended (idle timeout, end of input): emit everything pending.
+    fn close(&mut self, cx: &mut Ctx<'_>);
+}
+
+/// Well-known server ports of the protocols dcsensor decodes (used to tell client from server
+/// when a flow is picked up mid-stream or a response is seen first).
+pub fn is_service_port(transport: Transport, port: u16) -> bool {
+    match transport {
+        Transport::Tcp => matches!(port, 53 | 88 | 135 | 139 | 389 | 445 | 464 | 3268 | 80 | 8080 | 5985),
+        Transport::Udp => matches!(port, 53 | 88 | 135 | 464),
+    }
+}
+
+/// The decoder for a TCP connection chosen by its server port.
+pub fn tcp_by_port(flow: &FlowInfo, shared: &Shared, now: Ts) -> Option<Box<dyn TcpApp>> {
+    match flow.server_port {
+        53 => Some(dns::tcp()),
+        88 | 464 => Some(kerberos::tcp()),
+        135 => Some(dcerpc::tcp()),
+        139 | 445 => Some(smb::tcp()),
+        389 | 3268 => Some(ldap::tcp()),
+        80 | 8080 | 5985 => Some(http::tcp()),
+        port => shared.endpoint(flow.server, port, now).map(|_| dcerpc::tcp()),
+    }
+}
+
+/// The decoder for a TCP connection on an unclaimed port, chosen by its first bytes in `dir`.
+pub fn tcp_by_content(dir: Dir, first: &[u8]) -> Option<Box<dyn TcpApp>> {
+    if dcerpc::probe(dir, first) {
+        Some(dcerpc::tcp())
+    } else if smb::probe(dir, first) {
+        Some(smb::tcp())
+    } else if http::probe(dir, first) {
+        Some(http::tcp())
+    } else if kerberos::probe_tcp(dir, first) {
+        Some(kerberos::tcp())
+    } else {
+        None
+    }
+}
+
+/// The decoder for a UDP conversation, chosen by its server port.
+pub fn udp_by_port(flow: &FlowInfo) -> Option<Box<dyn UdpApp>> {
+    match flow.server_port {
+        53 => Some(dns::udp()),
+        88 | 464 => Some(kerberos::udp()),
+        135 => Some(dcerpc::udp()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! Helpers for decoder unit tests: a context that collects records.
+    use super::*;
+
+    /// A flow, counters and an output vector to build a [`Ctx`] from in tests.
+    pub struct Harness {
+        pub flow: FlowInfo,
+        pub out: Vec<Record>,
+        pub counters: Counters,
+        pub config: DecoderConfig,
+        pub shared: Shared,
+    }
+
+    impl Harness {
+        pub fn new(transport: Transport, server_port: u16) -> Self {
+            Harness {
+                flow: FlowInfo {
+                    client: "192.0.2.2".parse().unwrap(),
+                    client_port: 49152,
+                    server: "192.0.2.1".parse().unwrap(),
+                    server_port,
+                    transport,
+                },
+                out: Vec::new(),
+                counters: Counters::default(),
+                config: DecoderConfig::default(),
+                shared: Shared::default(),
+            }
+        }
+
+        pub fn cx(&mut self, now: Ts) -> Ctx<'_> {
+            Ctx {
+                now,
+                flow: &self.flow,
+                out: &mut self.out,
+                counters: &self.counters,
+                config: &self.config,
+                shared: &self.shared,
+            }
+        }
+    }
+}

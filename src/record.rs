@@ -1,0 +1,430 @@
+//! The activity records dcsensor emits: the contract of `../shared/RECORDS.md` as Rust types.
+//!
+//! A [`Record`] is the common head (time, endpoints, transport) plus one typed [`Body`]. Both the
+//! JSON lines output and the MessagePack batches upstream are produced from these types by serde,
+//! so they carry the same field names and values. Absent values are left out, never `null`.
+
+use serde::{Serialize, Serializer};
+use std::net::IpAddr;
+
+/// Time in nanoseconds since the Unix epoch (pcap and pcapng give at most nanosecond precision).
+pub type Ts = u64;
+
+/// Nanoseconds per second.
+pub const NS: u64 = 1_000_000_000;
+
+/// Converts a [`Ts`] to float seconds with microsecond precision (the Zeek convention).
+///
+/// The integer number of microseconds divided by 10^6 is the correctly rounded double of the
+/// decimal value, so it prints as exactly six decimals or fewer.
+pub fn ts_secs(ts: Ts) -> f64 {
+    (ts / 1_000) as f64 / 1e6
+}
+
+/// A duration between two [`Ts`] as float seconds with microsecond precision (0 if negative).
+pub fn duration_secs(from: Ts, to: Ts) -> f64 {
+    ts_secs(to.saturating_sub(from))
+}
+
+/// Transport protocol of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+/// An enumerated protocol value: its name where the protocol defines one, else its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    Name(&'static str),
+    Num(i64),
+}
+
+impl Code {
+    /// The name if `name` found one, else the number.
+    pub fn new(value: i64, name: Option<&'static str>) -> Self {
+        match name {
+            Some(n) => Code::Name(n),
+            None => Code::Num(value),
+        }
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Code::Name(n) => s.serialize_str(n),
+            Code::Num(v) => s.serialize_i64(*v),
+        }
+    }
+}
+
+/// The carrier of an authentication found inside another protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Carrier {
+    Smb1,
+    Smb2,
+    Dcerpc,
+    Http,
+    Ldap,
+}
+
+/// The kind of a record, serialized as its `type` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordType {
+    Kerberos,
+    Dns,
+    Dcerpc,
+    Ntlm,
+    Smb,
+    Ldap,
+    Stats,
+}
+
+impl RecordType {
+    /// All record types, in a fixed order (used for per-type counters).
+    pub const ALL: [RecordType; 7] = [
+        RecordType::Kerberos,
+        RecordType::Dns,
+        RecordType::Dcerpc,
+        RecordType::Ntlm,
+        RecordType::Smb,
+        RecordType::Ldap,
+        RecordType::Stats,
+    ];
+
+    /// The `type` string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::Kerberos => "kerberos",
+            RecordType::Dns => "dns",
+            RecordType::Dcerpc => "dcerpc",
+            RecordType::Ntlm => "ntlm",
+            RecordType::Smb => "smb",
+            RecordType::Ldap => "ldap",
+            RecordType::Stats => "stats",
+        }
+    }
+}
+
+fn ser_ip<S: Serializer>(ip: &Option<IpAddr>, s: S) -> Result<S::Ok, S::Error> {
+    match ip {
+        Some(ip) => s.collect_str(ip),
+        None => s.serialize_none(),
+    }
+}
+
+fn ser_ts<S: Serializer>(ts: &Ts, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(ts_secs(*ts))
+}
+
+fn ser_opt_dur<S: Serializer>(d: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(ns) => s.serialize_f64(ts_secs(*ns)),
+        None => s.serialize_none(),
+    }
+}
+
+fn ser_opt_ts<S: Serializer>(d: &Option<Ts>, s: S) -> Result<S::Ok, S::Error> {
+    ser_opt_dur(d, s)
+}
+
+/// One activity record: the fields every record carries, then its typed body.
+///
+/// Serialized as one flat map: `ts`, `type`, `src`, `sport`, `dst`, `dport`, `proto`, then the
+/// body's fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    /// Time of the first packet of the exchange.
+    #[serde(serialize_with = "ser_ts")]
+    pub ts: Ts,
+    #[serde(rename = "type")]
+    pub kind: RecordType,
+    /// The client: the side that opened the connection or sent the request.
+    #[serde(serialize_with = "ser_ip", skip_serializing_if = "Option::is_none")]
+    pub src: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sport: Option<u16>,
+    /// The server.
+    #[serde(serialize_with = "ser_ip", skip_serializing_if = "Option::is_none")]
+    pub dst: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dport: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proto: Option<Transport>,
+    #[serde(flatten)]
+    pub body: Body,
+}
+
+impl Record {
+    /// A record of `body` at `ts` between a client and a server.
+    pub fn new(ts: Ts, flow: Option<&crate::proto::FlowInfo>, body: Body) -> Self {
+        Record {
+            ts,
+            kind: body.kind(),
+            src: flow.map(|f| f.client),
+            sport: flow.map(|f| f.client_port),
+            dst: flow.map(|f| f.server),
+            dport: flow.map(|f| f.server_port),
+            proto: flow.map(|f| f.transport),
+            body,
+        }
+    }
+}
+
+/// The typed part of a record. Serialized without a tag of its own: [`Record::kind`] carries it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Body {
+    Kerberos(Box<Kerberos>),
+    Dns(Box<Dns>),
+    Dcerpc(Box<Dcerpc>),
+    Ntlm(Box<Ntlm>),
+    Smb(Box<Smb>),
+    Ldap(Box<Ldap>),
+    Stats(Box<crate::stats::StatsRecord>),
+}
+
+impl Body {
+    /// The record type of this body.
+    pub fn kind(&self) -> RecordType {
+        match self {
+            Body::Kerberos(_) => RecordType::Kerberos,
+            Body::Dns(_) => RecordType::Dns,
+            Body::Dcerpc(_) => RecordType::Dcerpc,
+            Body::Ntlm(_) => RecordType::Ntlm,
+            Body::Smb(_) => RecordType::Smb,
+            Body::Ldap(_) => RecordType::Ldap,
+            Body::Stats(_) => RecordType::Stats,
+        }
+    }
+}
+
+/// `kerberos`: one KDC exchange (request and its answer), or an AP-REQ found in another protocol.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Kerberos {
+    /// `AS-REQ`, `TGS-REQ` or `AP-REQ`; absent for an answer whose request was not seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub etypes: Vec<i32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kdc_options: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub preauth: Vec<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preauth_etype: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pac_request: Option<bool>,
+    #[serde(serialize_with = "ser_opt_ts", skip_serializing_if = "Option::is_none")]
+    pub till: Option<Ts>,
+    /// `AS-REP`, `TGS-REP` or `KRB-ERROR`; absent when no answer was seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Code>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub error_etypes: Vec<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_etype: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_etype: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presented_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<Carrier>,
+    /// Request to answer, in nanoseconds (serialized as float seconds).
+    #[serde(serialize_with = "ser_opt_dur", skip_serializing_if = "Option::is_none")]
+    pub rtt: Option<u64>,
+}
+
+/// `dns`: one query and its response.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dns {
+    pub id: u16,
+    pub opcode: Code,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qtype: Option<Code>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qclass: Option<Code>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rcode: Option<Code>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ttls: Vec<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer_count: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub updates: Vec<String>,
+    #[serde(serialize_with = "ser_opt_dur", skip_serializing_if = "Option::is_none")]
+    pub rtt: Option<u64>,
+}
+
+/// `dcerpc`: one call (request with its response or fault), or a bind with no call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Dcerpc {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface_uuid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opnum: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub named_pipe: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_type: Option<Code>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_level: Option<Code>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stub_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(serialize_with = "ser_opt_dur", skip_serializing_if = "Option::is_none")]
+    pub rtt: Option<u64>,
+}
+
+/// `ntlm`: one NTLM authentication (NEGOTIATE, CHALLENGE, AUTHENTICATE) with the carrier's verdict.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Ntlm {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<Carrier>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workstation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_nb_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_dns_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_dns_domain: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mic: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Code>,
+}
+
+/// `smb`: one tree connect, or one open of a pipe or file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Smb {
+    /// `tree_connect` or `open`.
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dialect: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Code>,
+}
+
+/// `ldap`: one bind (the operation that carries authentication), with its result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Ldap {
+    /// `simple`, `sasl` or `sicily`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<&'static str>,
+    /// The SASL mechanism (`GSS-SPNEGO`, `GSSAPI`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mechanism: Option<String>,
+    /// The bind DN or name, when the bind names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Code>,
+    #[serde(serialize_with = "ser_opt_dur", skip_serializing_if = "Option::is_none")]
+    pub rtt: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ts_prints_with_microsecond_precision() {
+        let ts = 1_700_000_000_123_456_789u64;
+        assert_eq!(serde_json::to_string(&ts_secs(ts)).unwrap(), "1700000000.123456");
+        assert_eq!(duration_secs(10 * NS, 10 * NS + 1_500_000), 0.0015);
+        assert_eq!(duration_secs(11 * NS, 10 * NS), 0.0);
+    }
+
+    #[test]
+    fn absent_fields_are_left_out_and_type_comes_second() {
+        let body = Body::Smb(Box::new(Smb {
+            action: "open",
+            path: Some("samr".into()),
+            status: Some(Code::Num(0xc000_0022)),
+            ..Default::default()
+        }));
+        let r = Record::new(2 * NS, None, body);
+        let j = serde_json::to_string(&r).unwrap();
+        assert_eq!(j, r#"{"ts":2.0,"type":"smb","action":"open","path":"samr","status":3221225506}"#);
+    }
+
+    #[test]
+    fn messagepack_carries_the_same_names_and_values() {
+        let flow = crate::proto::FlowInfo {
+            client: "10.0.0.2".parse().unwrap(),
+            client_port: 50000,
+            server: "10.0.0.1".parse().unwrap(),
+            server_port: 53,
+            transport: Transport::Udp,
+        };
+        let body = Body::Dns(Box::new(Dns {
+            id: 7,
+            opcode: Code::Name("QUERY"),
+            query: Some("dc01.example".into()),
+            qtype: Some(Code::Name("A")),
+            qclass: Some(Code::Name("IN")),
+            rcode: None,
+            flags: vec!["rd"],
+            answers: vec![],
+            ttls: vec![],
+            answer_count: None,
+            updates: vec![],
+            rtt: Some(1_000),
+        }));
+        let r = Record::new(NS, Some(&flow), body);
+        let packed = rmp_serde::to_vec_named(&r).unwrap();
+        let back: serde_json::Value = rmp_serde::from_slice(&packed).unwrap();
+        let json: serde_json::Value = serde_json::to_value(&r).unwrap();
+        assert_eq!(back, json);
+        assert_eq!(json["src"], "10.0.0.2");
+        assert_eq!(json["rtt"], 0.000001);
+    }
+}
