@@ -7,6 +7,7 @@
 
 pub mod capture;
 pub mod flow;
+pub mod output;
 pub mod packet;
 pub mod proto;
 pub mod record;
