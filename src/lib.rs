@@ -9,6 +9,7 @@ pub mod capture;
 pub mod flow;
 pub mod output;
 pub mod packet;
+pub mod pipeline;
 pub mod proto;
 pub mod record;
 pub mod stats;
