@@ -39,7 +39,6 @@ counters! {
     NonIp => ("", "non_ip", "frames that carry neither IPv4 nor IPv6 (ARP, LLDP, ...), not analysed", false),
     OtherTransport => ("", "other_transport", "IP packets that are neither TCP nor UDP (ICMP, ...), not analysed", false),
     Truncated => ("", "truncated", "frames cut short by the capture's snap length", false),
-    ChecksumBad => ("", "checksum_bad", "packets whose checksum was wrong (kept: checksum offload writes these)", false),
     FragmentsReassembled => ("", "fragments_reassembled", "IP datagrams rebuilt from fragments", false),
     Flows => ("", "flows", "flows (TCP connections and UDP conversations) created", false),
     FlowsActive => ("", "flows_active", "flows in the flow tables now", true),
