@@ -713,3 +713,281 @@ pub fn type_name(v: u16) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// Real messages from the project's lab captures, and a builder for hostile or missing cases.
+#[cfg(test)]
+pub(crate) mod lab {
+    /// Decodes hex.
+    pub fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    /// `05_benign_dns.pcap`: (epoch ns, client port or 53, udp payload) of all 28 frames.
+    pub const BENIGN: &[(u64, &str)] = &[
+        (1795886857136281000, "f1380120000100000000000103646331036c6162076578616d706c65000001000100002904d000000000000c000a0008e4c0d322d393a43f"),
+        (1795886857136712000, "f1388520000100010001000003646331036c6162076578616d706c650000010001c00c000100010000038400040a630001c0100006000100000e100023c00c0a686f73746d6173746572c0100000000200000384000002580001518000000e10"),
+        (1795886857137027000, "85cc01200001000000000001055f6c646170045f746370036c6162076578616d706c65000021000100002904d000000000000c000a0008e4c0d322d393a43f"),
+        (1795886857137209000, "85cc85200001000100010000055f6c646170045f746370036c6162076578616d706c650000210001c00c0021000100000384000c00000064018503646331c017c0170006000100000e100023c03a0a686f73746d6173746572c0170000000200000384000002580001518000000e10"),
+        (1795886857137296000, "c55401200001000000000001095f6b65726265726f73045f746370036c6162076578616d706c65000021000100002904d000000000000c000a0008e4c0d322d393a43f"),
+        (1795886857137478000, "c55485200001000100010000095f6b65726265726f73045f746370036c6162076578616d706c650000210001c00c0021000100000384000c00000064005803646331c01bc01b0006000100000e100023c03e0a686f73746d6173746572c01b0000000200000384000002580001518000000e10"),
+        (1795886857137683000, "b08a01200001000000000001095f6b65726265726f73045f756470036c6162076578616d706c65000021000100002904d000000000000c000a0008e4c0d322d393a43f"),
+        (1795886857137854000, "b08a85200001000100010000095f6b65726265726f73045f756470036c6162076578616d706c650000210001c00c0021000100000384000c00000064005803646331c01bc01b0006000100000e100023c03e0a686f73746d6173746572c01b0000000200000384000002580001518000000e10"),
+        (1795886857138019000, "958d01200001000000000001085f6b706173737764045f746370036c6162076578616d706c65000021000100002904d000000000000c000a0008e4c0d322d393a43f"),
+        (1795886857138187000, "958d85200001000100010000085f6b706173737764045f746370036c6162076578616d706c650000210001c00c0021000100000384000c0000006401d003646331c01ac01a0006000100000e100023c03d0a686f73746d6173746572c01a0000000200000384000002580001518000000e10"),
+        (1795886857138270000, "3ad501200001000000000001035f6763045f746370036c6162076578616d706c65000021000100002904d000000000000c000a0008e4c0d322d393a43f"),
+        (1795886857138437000, "3ad585200001000100010000035f6763045f746370036c6162076578616d706c650000210001c00c0021000100000384000c000000640cc403646331c015c0150006000100000e100023c0380a686f73746d6173746572c0150000000200000384000002580001518000000e10"),
+        (1795886857138531000, "eeda01200001000000000001055f6c646170045f746370026463065f6d73646373036c6162076578616d706c65000021000100002904d000000000000c000a0008e4c0d322d393a43f"),
+        (1795886857138702000, "eeda85200001000100010000055f6c646170045f746370026463065f6d73646373036c6162076578616d706c650000210001c00c0021000100000384000c00000064018503646331c021c01a0006000100000e100023c0440a686f73746d6173746572c0210000000100000384000002580001518000000e10"),
+        (1795886857138877000, "625e01200001000000000001055f6c646170045f7463701744656661756c742d46697273742d536974652d4e616d65065f7369746573026463065f6d73646373036c6162076578616d706c65000021000100002904d000000000000c000a0008e4c0d322d393a43f"),
+        (1795886857139047000, "625e85200001000100010000055f6c646170045f7463701744656661756c742d46697273742d536974652d4e616d65065f7369746573026463065f6d73646373036c6162076578616d706c650000210001c00c0021000100000384000c00000064018503646331c040c0390006000100000e100023c0630a686f73746d6173746572c0400000000100000384000002580001518000000e10"),
+        (1795886857139133000, "803c01200001000000000001036c6162076578616d706c65000006000100002904d000000000000c000a0008e4c0d322d393a43f"),
+        (1795886857139379000, "803c85200001000100010000036c6162076578616d706c650000060001c00c0006000100000e10002703646331c00c0a686f73746d6173746572c00c0000000200000384000002580001518000000e10c00c0006000100000e100018c029c02f0000000200000384000002580001518000000e10"),
+        (1795886857139465000, "6edb01200001000000000001036c6162076578616d706c65000001000100002904d000000000000c000a0008e4c0d322d393a43f"),
+        (1795886857139678000, "6edb85200001000100010000036c6162076578616d706c650000010001c00c000100010000038400040a630001c00c0006000100000e10002703646331c00c0a686f73746d6173746572c00c0000000200000384000002580001518000000e10"),
+        (1795886857139869000, "3e74012000010000000000010477733031036c6162076578616d706c65000001000100002904d000000000000c000a0008e4c0d322d393a43f"),
+        (1795886857140040000, "3e74852000010001000100000477733031036c6162076578616d706c650000010001c00c000100010000038400040a630002c0110006000100000e10002703646331c0110a686f73746d6173746572c0110000000200000384000002580001518000000e10"),
+        (1795886857140179000, "9a96012000010000000000010131013002393902313007696e2d61646472046172706100000c000100002904d000000000000c000a0008e4c0d322d393a43f"),
+        (1795886857140345000, "9a96852000010001000100000131013002393902313007696e2d61646472046172706100000c0001c00c000c000100000384001103646331036c6162076578616d706c6500c00e0006000100000e100023c0340a686f73746d6173746572c0380000000300000384000002580001518000000e10"),
+        (1795886857140432000, "db70012000010000000000010132013002393902313007696e2d61646472046172706100000c000100002904d000000000000c000a0008e4c0d322d393a43f"),
+        (1795886857140598000, "db70852000010001000100000132013002393902313007696e2d61646472046172706100000c0001c00c000c00010000038400120477733031036c6162076578616d706c6500c00e0006000100000e10002703646331c0390a686f73746d6173746572c0390000000300000384000002580001518000000e10"),
+        (1795886857140773000, "bfee012000010000000000010477706164036c6162076578616d706c65000001000100002904d000000000000c000a0008e4c0d322d393a43f"),
+        (1795886857140990000, "bfee852300010000000100000477706164036c6162076578616d706c650000010001c0110006000100000e10002703646331c0110a686f73746d6173746572c0110000000200000384000002580001518000000e10"),
+    ];
+
+    /// `07_dns_many_lookups.pcap`, frames 1 and 2: an A query and its NXDOMAIN.
+    pub const NX: [(u64, &str); 2] = [
+        (1795886859916242000, "b9c70120000100000000000108686f73742d303031036c6162076578616d706c65000001000100002904d000000000000c000a0008b87903e3f673d40b"),
+        (1795886859916712000, "b9c78523000100000001000008686f73742d303031036c6162076578616d706c650000010001c0150006000100000e10002703646331c0150a686f73746d6173746572c0150000000200000384000002580001518000000e10"),
+    ];
+
+    /// `06_dns_zone_transfer.pcap`, frames 4 and 6: an AXFR over TCP (length prefix included),
+    /// refused the BIND way (no answers, the SOA in the authority section).
+    pub const AXFR_TCP: [(u64, &str); 2] = [
+        (1795886858295888000, "0034cb4400200001000000000001036c6162076578616d706c650000fc000100002904d000000000000c000a00089401d23fbc2e80d3"),
+        (1795886858296432000, "0050cb4484200001000000010000036c6162076578616d706c650000fc0001c00c0006000100000e10002703646331c00c0a686f73746d6173746572c00c0000000200000384000002580001518000000e10"),
+    ];
+
+    /// Encodes a name without compression.
+    pub fn name(out: &mut Vec<u8>, n: &str) {
+        for l in n.split('.').filter(|l| !l.is_empty()) {
+            out.push(l.len() as u8);
+            out.extend_from_slice(l.as_bytes());
+        }
+        out.push(0);
+    }
+
+    /// A resource record for [`msg`]: name, type, class, ttl, rdata.
+    pub type Rec<'a> = (&'a str, u16, u16, u32, Vec<u8>);
+
+    /// Builds a message without compression.
+    pub fn msg(id: u16, flags: u16, q: Option<(&str, u16)>, an: &[Rec<'_>], ns: &[Rec<'_>]) -> Vec<u8> {
+        let mut m = Vec::new();
+        for v in [id, flags, q.is_some() as u16, an.len() as u16, ns.len() as u16, 0] {
+            m.extend_from_slice(&v.to_be_bytes());
+        }
+        if let Some((n, t)) = q {
+            name(&mut m, n);
+            m.extend_from_slice(&t.to_be_bytes());
+            m.extend_from_slice(&1u16.to_be_bytes());
+        }
+        for (n, t, c, ttl, rd) in an.iter().chain(ns) {
+            name(&mut m, n);
+            m.extend_from_slice(&t.to_be_bytes());
+            m.extend_from_slice(&c.to_be_bytes());
+            m.extend_from_slice(&ttl.to_be_bytes());
+            m.extend_from_slice(&(rd.len() as u16).to_be_bytes());
+            m.extend_from_slice(rd);
+        }
+        m
+    }
+
+    /// SOA rdata, uncompressed.
+    pub fn soa(mname: &str, rname: &str, serial: u32) -> Vec<u8> {
+        let mut v = Vec::new();
+        name(&mut v, mname);
+        name(&mut v, rname);
+        for x in [serial, 900, 600, 86400, 3600] {
+            v.extend_from_slice(&x.to_be_bytes());
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lab::{self, hex, msg, BENIGN, NX};
+    use super::*;
+
+    fn answers(m: &Message<'_>, s: Section) -> Vec<(String, String, u32)> {
+        m.records(s)
+            .map(|r| {
+                let mut d = String::new();
+                write_rdata(m.msg, &r, &mut d);
+                (r.name.to_text(), d, r.ttl)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn srv_response_from_the_lab() {
+        let b = hex(BENIGN[3].1);
+        let m = parse_message(&b).unwrap();
+        assert_eq!(m.header.id, 0x85cc);
+        assert!(m.header.is_response() && m.header.aa() && m.header.rd() && !m.header.ra() && !m.header.tc());
+        assert_eq!(m.header.opcode(), 0);
+        assert_eq!(m.rcode(), 0);
+        let q = m.question.unwrap();
+        assert_eq!((q.name.to_text().as_str(), q.qtype, q.qclass), ("_ldap._tcp.lab.example", 33, 1));
+        assert_eq!(answers(&m, m.answers), vec![("_ldap._tcp.lab.example".into(), "0 100 389 dc1.lab.example".into(), 900)]);
+        assert_eq!(
+            answers(&m, m.authority),
+            vec![("lab.example".into(), "dc1.lab.example hostmaster.lab.example 2 900 600 86400 3600".into(), 3600)]
+        );
+        assert_eq!((m.additional.count, m.opt, m.incomplete), (0, None, false));
+    }
+
+    #[test]
+    fn query_with_edns_cookie() {
+        let b = hex(BENIGN[0].1);
+        let m = parse_message(&b).unwrap();
+        assert!(!m.header.is_response());
+        assert_eq!(m.question.unwrap().name.to_text(), "dc1.lab.example");
+        assert_eq!(m.opt, Some(Opt { udp_size: 1232, ext_rcode: 0, version: 0, flags: 0 }));
+        assert_eq!((m.answers.count, m.authority.count, m.additional.count), (0, 0, 1));
+    }
+
+    #[test]
+    fn soa_ptr_a_and_nxdomain_from_the_lab() {
+        let b = hex(BENIGN[17].1);
+        let m = parse_message(&b).unwrap();
+        let soa = "dc1.lab.example hostmaster.lab.example 2 900 600 86400 3600".to_string();
+        assert_eq!(answers(&m, m.answers), vec![("lab.example".into(), soa.clone(), 3600)]);
+        // The authority SOA of that message is all pointers into the answer.
+        assert_eq!(answers(&m, m.authority), vec![("lab.example".into(), soa, 3600)]);
+        let b = hex(BENIGN[25].1);
+        let m = parse_message(&b).unwrap();
+        assert_eq!(answers(&m, m.answers), vec![("2.0.99.10.in-addr.arpa".into(), "ws01.lab.example".into(), 900)]);
+        let b = hex(BENIGN[21].1);
+        let m = parse_message(&b).unwrap();
+        assert_eq!(answers(&m, m.answers), vec![("ws01.lab.example".into(), "10.99.0.2".into(), 900)]);
+        let b = hex(NX[1].1);
+        let m = parse_message(&b).unwrap();
+        assert_eq!((m.rcode(), m.answers.count, m.authority.count), (3, 0, 1));
+    }
+
+    #[test]
+    fn every_truncation_of_a_real_response_is_an_error_or_incomplete() {
+        let b = hex(BENIGN[3].1);
+        for n in 0..b.len() {
+            match parse_message(&b[..n]) {
+                Err(DnsError::Short) => assert!(n < 12, "{n}"),
+                // The question ends at byte 40.
+                Err(DnsError::Question) => assert!((12..40).contains(&n), "{n}"),
+                Ok(m) => {
+                    assert!(n >= 40, "{n}");
+                    assert!(m.incomplete, "{n}");
+                }
+            }
+        }
+        assert!(!parse_message(&b).unwrap().incomplete);
+    }
+
+    fn with_question_bytes(qname: &[u8]) -> Vec<u8> {
+        let mut m = hex("123401000001000000000000");
+        m.extend_from_slice(qname);
+        m.extend_from_slice(&[0, 1, 0, 1]);
+        m
+    }
+
+    #[test]
+    fn compression_loops_are_errors() {
+        // A pointer to itself (offset 12).
+        assert_eq!(parse_message(&with_question_bytes(&[0xc0, 12])), Err(DnsError::Question));
+        // Two pointers to each other.
+        assert_eq!(parse_message(&with_question_bytes(&[0xc0, 14, 0xc0, 12])), Err(DnsError::Question));
+        // A label then a pointer back to it: `a.a.a...` for ever.
+        assert_eq!(parse_message(&with_question_bytes(&[1, b'a', 0xc0, 12])), Err(DnsError::Question));
+        // A pointer out of the message, a reserved label type.
+        assert_eq!(parse_message(&with_question_bytes(&[0xc3, 0xff])), Err(DnsError::Question));
+        assert_eq!(parse_message(&with_question_bytes(&[0x41, b'a', 0])), Err(DnsError::Question));
+        // A loop in an answer's name leaves the message incomplete, not lost.
+        let mut b = hex(BENIGN[1].1);
+        let at = 33; // the answer's name: c00c
+        assert_eq!(&b[at..at + 2], &[0xc0, 0x0c]);
+        b[at + 1] = at as u8;
+        let m = parse_message(&b).unwrap();
+        assert!(m.incomplete);
+        assert_eq!((m.answers.count, m.authority.count), (0, 0));
+    }
+
+    #[test]
+    fn forward_pointers_and_chains_within_bounds() {
+        // The question name points forward to `x.example` stored after it.
+        let mut m = hex("123401000001000000000000");
+        m.extend_from_slice(&[0xc0, 18, 0, 1, 0, 1]);
+        lab::name(&mut m, "x.example");
+        assert_eq!(parse_message(&m).unwrap().question.unwrap().name.to_text(), "x.example");
+        // 64 chained pointers are followed, 65 are not.
+        for (hops, ok) in [(MAX_POINTERS, true), (MAX_POINTERS + 1, false)] {
+            let mut m = hex("123401000001000000000000");
+            let base = 12 + 2 * hops + 4;
+            for k in 0..hops {
+                let to = if k + 1 == hops { base } else { 12 + 2 * (k + 1) };
+                m.extend_from_slice(&[0xc0 | (to >> 8) as u8, to as u8]);
+            }
+            m.extend_from_slice(&[0, 1, 0, 1]);
+            lab::name(&mut m, "deep");
+            assert_eq!(parse_message(&m).is_ok(), ok, "{hops}");
+        }
+    }
+
+    #[test]
+    fn name_length_and_text_escapes() {
+        // 127 one-byte labels: 255 bytes on the wire, the longest allowed; one more is too long.
+        for (labels, ok) in [(127, true), (128, false)] {
+            let mut q = Vec::new();
+            for _ in 0..labels {
+                q.extend_from_slice(&[1, b'z']);
+            }
+            q.push(0);
+            assert_eq!(parse_message(&with_question_bytes(&q)).is_ok(), ok, "{labels}");
+        }
+        let m = with_question_bytes(b"\x05a.b c\x03Ex\xff\x00");
+        assert_eq!(parse_message(&m).unwrap().question.unwrap().name.to_text(), "a\\.b\\032c.Ex\\255");
+        let m = with_question_bytes(&[0]);
+        let q = parse_message(&m).unwrap().question.unwrap();
+        assert!(q.name.is_root());
+        assert_eq!(q.name.to_text(), ".");
+    }
+
+    #[test]
+    fn extended_rcode_and_rdata_fallbacks() {
+        let mut b = msg(7, 0x8000, Some(("example", 1)), &[
+            ("example", 1, 1, 60, vec![10, 0, 0, 1, 9]),
+            ("example", 4242, 1, 60, vec![1, 2, 3]),
+            ("example", 16, 1, 60, b"\x06v=spf1\x05 -all\x02\\\x01".to_vec()),
+            ("example", 15, 1, 60, [&[0, 10][..], b"\x02mx\x07example\x00"].concat()),
+            ("example", 257, 1, 60, b"\x00\x05issueca.example".to_vec()),
+        ], &[]);
+        // An OPT record with extended rcode 1 in the additional section.
+        b[11] = 1;
+        b.extend_from_slice(&[0, 0, 41, 16, 0, 1, 0, 0, 0, 0, 0]);
+        let m = parse_message(&b).unwrap();
+        assert_eq!(m.rcode(), 16);
+        assert_eq!(rcode_name(m.rcode()), Some("BADVERS"));
+        let a: Vec<String> = answers(&m, m.answers).into_iter().map(|x| x.1).collect();
+        assert_eq!(a, ["\\# 5 0a00000109", "\\# 3 010203", "v=spf1 -all\\\\\\001", "10 mx.example", "0 issue ca.example"]);
+        let mut s = String::new();
+        generic_rdata(&[0xab; MAX_HEX_RDATA + 1], &mut s);
+        assert_eq!(s.len(), "\\# 129 ".len() + 2 * MAX_HEX_RDATA + 3);
+        assert!(s.ends_with("ab..."));
+    }
+
+    #[test]
+    fn names_of_codes() {
+        assert_eq!((type_name(33), type_name(252), type_name(65), type_name(3000)), (Some("SRV"), Some("AXFR"), Some("HTTPS"), None));
+        assert_eq!((opcode_name(4), opcode_name(5), opcode_name(3)), (Some("NOTIFY"), Some("UPDATE"), None));
+        assert_eq!((rcode_name(3), rcode_name(10), rcode_name(12)), (Some("NXDOMAIN"), Some("NOTZONE"), None));
+        assert_eq!((class_name(1), class_name(255), class_name(2)), (Some("IN"), Some("ANY"), None));
+    }
+}
