@@ -32,7 +32,10 @@ pub struct JsonLines<W: Write + Send> {
 
 impl<W: Write + Send> JsonLines<W> {
     pub fn new(w: W) -> Self {
-        JsonLines { w: io::BufWriter::with_capacity(256 * 1024, w), line: Vec::with_capacity(1024) }
+        JsonLines {
+            w: io::BufWriter::with_capacity(256 * 1024, w),
+            line: Vec::with_capacity(1024),
+        }
     }
 }
 
