@@ -28,6 +28,11 @@ struct Cli {
 enum Command {
     /// Replay pcap or pcapng files and print their records as JSON lines.
     Replay(ReplayArgs),
+    /// Check a configuration file without capturing (exit 0 when valid, 2 with the problem).
+    CheckConfig {
+        /// The configuration file (TOML).
+        file: PathBuf,
+    },
 }
 
 /// Settings shared by every mode that runs the pipeline.
@@ -147,7 +152,7 @@ fn replay(a: ReplayArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(2, &e),
     };
-    match pipeline::run(&mut files, &opts, output, stop_flag()) {
+    match pipeline::run(&mut files, &opts, output, stop_flag(), Default::default()) {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(pipeline::RunError::Capture(e)) => fail(2, &e.to_string()),
@@ -167,5 +172,12 @@ fn main() -> ExitCode {
     }
     match cli.command {
         Command::Replay(a) => replay(a),
+        Command::CheckConfig { file } => match dcsensor::daemon::config::Config::load(&file) {
+            Ok(_) => {
+                println!("{}: valid", file.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(2, &e),
+        },
     }
 }

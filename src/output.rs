@@ -7,6 +7,16 @@ use std::io::{self, Write};
 /// An error from an output, said so that the user knows what to do.
 pub type OutputError = Box<dyn std::error::Error + Send + Sync>;
 
+/// One figure an output reports for metrics: name (Prometheus style, without the `dcsensor_`
+/// prefix), help text, whether it is a counter (else a gauge), and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub counter: bool,
+    pub value: f64,
+}
+
 /// A consumer of records, run on the pipeline's single output thread.
 pub trait Output: Send {
     /// One record.
@@ -19,6 +29,11 @@ pub trait Output: Send {
     /// Batches or bytes not yet acknowledged by the upstream, for `stats` (None: no upstream).
     fn backlog(&self) -> Option<u64> {
         None
+    }
+    /// Figures for metrics (batches spooled, acknowledged, dropped; upstream errors; age of the
+    /// last acknowledgement).
+    fn metrics(&self) -> Vec<Metric> {
+        Vec::new()
     }
     /// The end: flush and deliver everything held (TERM, end of replay).
     fn finish(&mut self) -> Result<(), OutputError>;

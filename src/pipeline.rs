@@ -85,6 +85,66 @@ pub struct RunSummary {
     pub warnings: Vec<String>,
 }
 
+/// What a running pipeline shows the outside (metrics, the resource guard): every thread's
+/// counters, records per type, the output's own figures, and the shedding level.
+#[derive(Default)]
+pub struct Telemetry {
+    counters: Mutex<Vec<Arc<Counters>>>,
+    by_type: [AtomicU64; RecordType::ALL.len()],
+    extra: Mutex<Vec<crate::output::Metric>>,
+    /// Load shedding level set by the resource guard (0: none; see [`shed_class`]).
+    pub shed_level: std::sync::atomic::AtomicU8,
+}
+
+impl Telemetry {
+    /// The sum of every thread's counters now.
+    pub fn snapshot(&self) -> Snapshot {
+        let list = self.counters.lock().map(|l| l.clone()).unwrap_or_default();
+        Snapshot::sum(list.iter().map(|c| c.as_ref()))
+    }
+
+    /// Records emitted per type so far.
+    pub fn records_by_type(&self) -> Vec<(&'static str, u64)> {
+        RecordType::ALL
+            .iter()
+            .zip(&self.by_type)
+            .map(|(t, n)| (t.as_str(), n.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// The output's own metrics (batches, acknowledgements, upstream errors), as of its last tick.
+    pub fn output_metrics(&self) -> Vec<crate::output::Metric> {
+        self.extra.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    fn register(&self, c: Arc<Counters>) {
+        if let Ok(mut l) = self.counters.lock() {
+            l.push(c);
+        }
+    }
+}
+
+/// Which shedding level drops a packet with these ports and this much payload: the higher the
+/// level, the more is shed, in a fixed order — bulk SMB data first (level 1), then DNS (2),
+/// then everything but authentication (3: DCE-RPC and other ports; Kerberos, LDAP and small SMB
+/// messages remain), then everything but Kerberos (4). Returns the lowest level that sheds it.
+pub fn shed_class(meta: &PacketMeta, payload_len: usize) -> u8 {
+    let is = |p: u16| meta.sport == p || meta.dport == p;
+    if is(88) || is(464) {
+        return 4;
+    }
+    if is(445) || is(139) {
+        return if payload_len >= 1024 { 1 } else { 4 };
+    }
+    if is(53) {
+        return 2;
+    }
+    if is(389) || is(3268) {
+        return 4;
+    }
+    3
+}
+
 /// Why a run failed.
 #[derive(Debug)]
 pub enum RunError {
@@ -341,15 +401,28 @@ fn progress_bar(enabled: bool, total: Option<u64>) -> Option<indicatif::Progress
 }
 
 /// The capture loop: reads, decodes, shards, paces. Runs on the calling thread.
+/// What the capture loop shares with the rest of the pipeline.
+struct CaptureEnv<'a> {
+    counters: &'a Counters,
+    workers: &'a [Arc<Counters>],
+    stop: &'a AtomicBool,
+    last_ts: &'a AtomicU64,
+    telemetry: &'a Telemetry,
+}
+
 fn capture_loop<S: FrameSource>(
     src: &mut S,
     opts: &Options,
     dispatch: &mut Dispatch,
-    counters: &Counters,
-    workers: &[Arc<Counters>],
-    stop: &AtomicBool,
-    last_ts: &AtomicU64,
+    env: &CaptureEnv<'_>,
 ) -> Result<(), CaptureError> {
+    let CaptureEnv {
+        counters,
+        workers,
+        stop,
+        last_ts,
+        telemetry,
+    } = *env;
     let n = dispatch.batches.len() as u64;
     let mut decoder = Decoder::new(opts.packet.clone());
     let replay = src.is_replay();
@@ -384,6 +457,11 @@ fn capture_loop<S: FrameSource>(
                 }
             }
             if let Some((meta, payload)) = decoder.decode(&frame, counters) {
+                let shed = telemetry.shed_level.load(Ordering::Relaxed);
+                if shed > 0 && shed_class(&meta, payload.len()) <= shed {
+                    counters.add(Counter::DropShed, payload.len() as u64);
+                    return;
+                }
                 let w = (flow_hash(&meta) % n) as usize;
                 dispatch.batches[w].push(meta, payload);
                 if dispatch.batches[w].full() {
@@ -512,6 +590,7 @@ fn output_loop(
     stats: &StatsSource,
     interval: Option<Duration>,
     stop: &AtomicBool,
+    telemetry: &Telemetry,
 ) -> Result<StatsRecord, OutputError> {
     let mut by_type = [0u64; RecordType::ALL.len()];
     let tick = Duration::from_secs(1);
@@ -527,6 +606,7 @@ fn output_loop(
                 }
                 for r in &records {
                     by_type[r.kind as usize] += 1;
+                    telemetry.by_type[r.kind as usize].fetch_add(1, Ordering::Relaxed);
                     if let Err(e) = output.record(r) {
                         stop.store(true, Ordering::Relaxed);
                         failed = Some(e);
@@ -547,12 +627,16 @@ fn output_loop(
                 failed = Some(e);
                 continue;
             }
+            if let Ok(mut extra) = telemetry.extra.lock() {
+                *extra = output.metrics();
+            }
             next_tick = now + tick;
         }
         if let (Some(at), Some(every)) = (next_stats, interval) {
             if now >= at {
                 let rec = stats.record(&by_type, output.backlog(), false);
                 by_type[RecordType::Stats as usize] += 1;
+                telemetry.by_type[RecordType::Stats as usize].fetch_add(1, Ordering::Relaxed);
                 if let Err(e) = output.record(&rec) {
                     stop.store(true, Ordering::Relaxed);
                     failed = Some(e);
@@ -567,7 +651,11 @@ fn output_loop(
     }
     let rec = stats.record(&by_type, output.backlog(), true);
     output.record(&rec)?;
+    telemetry.by_type[RecordType::Stats as usize].fetch_add(1, Ordering::Relaxed);
     output.finish()?;
+    if let Ok(mut extra) = telemetry.extra.lock() {
+        *extra = output.metrics();
+    }
     match rec.body {
         Body::Stats(s) => Ok(*s),
         _ => Ok(StatsRecord::default()),
@@ -583,6 +671,7 @@ pub fn run<S: FrameSource>(
     opts: &Options,
     mut output: Box<dyn Output>,
     stop: Arc<AtomicBool>,
+    telemetry: Arc<Telemetry>,
 ) -> Result<RunSummary, RunError> {
     let n = opts.worker_count();
     let shared = Arc::new(Shared::default());
@@ -593,6 +682,9 @@ pub fn run<S: FrameSource>(
     let last_ts = Arc::new(AtomicU64::new(0));
     let mut all = vec![capture_counters.clone(), output_counters.clone()];
     all.extend(worker_counters.iter().cloned());
+    for c in &all {
+        telemetry.register(c.clone());
+    }
     let stats = StatsSource {
         counters: all,
         started: Instant::now(),
@@ -624,10 +716,18 @@ pub fn run<S: FrameSource>(
 
     let interval = opts.stats_interval;
     let out_stop = stop.clone();
+    let out_telemetry = telemetry.clone();
     let out_handle = std::thread::Builder::new()
         .name("dcsensor-output".into())
         .spawn(move || {
-            let r = output_loop(rec_rx, output.as_mut(), &stats, interval, &out_stop);
+            let r = output_loop(
+                rec_rx,
+                output.as_mut(),
+                &stats,
+                interval,
+                &out_stop,
+                &out_telemetry,
+            );
             (r, output)
         })
         .map_err(|e| RunError::Thread(format!("cannot start the output thread: {e}")))?;
@@ -638,15 +738,14 @@ pub fn run<S: FrameSource>(
         free: free_rx,
         drop_when_full: !source.is_replay(),
     };
-    let captured = capture_loop(
-        source,
-        opts,
-        &mut dispatch,
-        &capture_counters,
-        &worker_counters,
-        &stop,
-        &last_ts,
-    );
+    let env = CaptureEnv {
+        counters: &capture_counters,
+        workers: &worker_counters,
+        stop: &stop,
+        last_ts: &last_ts,
+        telemetry: &telemetry,
+    };
+    let captured = capture_loop(source, opts, &mut dispatch, &env);
     drop(dispatch); // closes the queues: workers drain, close their flows and exit
     for h in handles {
         h.join()
@@ -690,6 +789,7 @@ pub fn replay_to_vec(paths: &[PathBuf], opts: &Options) -> Result<ReplayResult, 
         opts,
         Box::new(VecOutput(store.clone())),
         Arc::new(AtomicBool::new(false)),
+        Arc::default(),
     )
     .map_err(|e| e.to_string())?;
     let mut records: Vec<Record> =
