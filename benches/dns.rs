@@ -28,7 +28,10 @@ const LAB: &[&str] = &[
 ];
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// The lab's `_ldap._tcp.lab.example` SRV response with its SRV answer repeated eight times
@@ -52,9 +55,15 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("dns/parse");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("query", |b| b.iter(|| parse::parse_message(black_box(&lab[2])).map(|m| m.header.id)));
-    g.bench_function("response_srv", |b| b.iter(|| parse::parse_message(black_box(&lab[3])).map(|m| m.header.id)));
-    g.bench_function("response_srv_set_8", |b| b.iter(|| parse::parse_message(black_box(&srv)).map(|m| m.header.id)));
+    g.bench_function("query", |b| {
+        b.iter(|| parse::parse_message(black_box(&lab[2])).map(|m| m.header.id))
+    });
+    g.bench_function("response_srv", |b| {
+        b.iter(|| parse::parse_message(black_box(&lab[3])).map(|m| m.header.id))
+    });
+    g.bench_function("response_srv_set_8", |b| {
+        b.iter(|| parse::parse_message(black_box(&srv)).map(|m| m.header.id))
+    });
     g.throughput(Throughput::Elements(lab.len() as u64));
     g.bench_function("lab_mix_14", |b| {
         b.iter(|| {
@@ -100,9 +109,19 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             out.clear();
             for (k, m) in lab.iter().enumerate() {
-                let dir = if k % 2 == 0 { Dir::ToServer } else { Dir::ToClient };
-                let mut cx =
-                    Ctx { now: k as u64, flow: &flow, out: &mut out, counters: &counters, config: &config, shared: &shared };
+                let dir = if k % 2 == 0 {
+                    Dir::ToServer
+                } else {
+                    Dir::ToClient
+                };
+                let mut cx = Ctx {
+                    now: k as u64,
+                    flow: &flow,
+                    out: &mut out,
+                    counters: &counters,
+                    config: &config,
+                    shared: &shared,
+                };
                 d.datagram(&mut cx, dir, m);
             }
             assert_eq!(out.len(), lab.len() / 2);
