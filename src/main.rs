@@ -378,19 +378,22 @@ fn run_service(path: PathBuf, log: FilterHandle, cli_level: bool) -> ExitCode {
     if !cli_level {
         let _ = log.modify(|f| *f = EnvFilter::new(&cfg.log.level));
     }
-    if cfg.capture.interfaces.is_empty() {
-        return fail(
-            2,
-            &format!(
-                "{}: capture.interfaces is empty; name the interface(s) to capture on",
-                path.display()
-            ),
-        );
+    let mut interfaces = cfg.capture.interfaces.clone();
+    if interfaces.is_empty() {
+        match dcsensor::daemon::config::default_interface() {
+            Some(i) => interfaces.push(i),
+            None => {
+                return fail(2, &format!(
+                    "{}: capture.interfaces is empty and there is no default route; name the interface(s) to capture on",
+                    path.display()
+                ))
+            }
+        }
     }
     let opts = cfg.options();
     let promisc = cfg.capture.mode == Mode::Mirror;
     let mut sources = match open_interfaces(
-        &cfg.capture.interfaces,
+        &interfaces,
         Some(&cfg.capture.bpf),
         promisc,
         cfg.capture.snaplen as i32,
@@ -461,7 +464,7 @@ fn run_service(path: PathBuf, log: FilterHandle, cli_level: bool) -> ExitCode {
         reloader: Some(reloader),
         heartbeat: Some(systemd_heartbeat()),
     };
-    tracing::info!(interfaces = ?cfg.capture.interfaces, mode = ?cfg.capture.mode, "capturing");
+    tracing::info!(interfaces = ?interfaces, mode = ?cfg.capture.mode, "capturing");
     let r = pipeline::run(&mut sources, &opts, output, control, telemetry);
     notify::notify("STOPPING=1");
     guard_stop.store(true, Ordering::Relaxed);
