@@ -89,7 +89,10 @@ pub fn start(
             let mut last = (Instant::now(), cpu_seconds().unwrap_or(0.0));
             let mut calm = 0;
             while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(budget.interval);
+                let wake = Instant::now() + budget.interval;
+                while Instant::now() < wake && !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(50).min(budget.interval));
+                }
                 let now = (Instant::now(), cpu_seconds().unwrap_or(last.1));
                 let wall = now.0.duration_since(last.0).as_secs_f64().max(1e-3);
                 let cpu_use = (now.1 - last.1).max(0.0) / wall / cores;

@@ -86,7 +86,17 @@ pub fn header(i: &[u8]) -> PResult<'_, Header> {
     let (i, ancount) = be_u16(i)?;
     let (i, nscount) = be_u16(i)?;
     let (i, arcount) = be_u16(i)?;
-    Ok((i, Header { id, flags, qdcount, ancount, nscount, arcount }))
+    Ok((
+        i,
+        Header {
+            id,
+            flags,
+            qdcount,
+            ancount,
+            nscount,
+            arcount,
+        },
+    ))
 }
 
 /// A domain name inside a message: where it starts. Validated when parsed; rendered on demand.
@@ -188,7 +198,10 @@ pub fn name<'a>(msg: &'a [u8], i: &'a [u8]) -> PResult<'a, Name<'a>> {
     let off = msg.len().saturating_sub(i.len());
     match walk(msg, off, |_| {}) {
         Some(end) => Ok((msg.get(end..).unwrap_or_default(), Name { msg, off })),
-        None => Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Verify))),
+        None => Err(nom::Err::Error(nom::error::Error::new(
+            i,
+            nom::error::ErrorKind::Verify,
+        ))),
     }
 }
 
@@ -205,7 +218,14 @@ pub fn question<'a>(msg: &'a [u8], i: &'a [u8]) -> PResult<'a, Question<'a>> {
     let (i, name) = name(msg, i)?;
     let (i, qtype) = be_u16(i)?;
     let (i, qclass) = be_u16(i)?;
-    Ok((i, Question { name, qtype, qclass }))
+    Ok((
+        i,
+        Question {
+            name,
+            qtype,
+            qclass,
+        },
+    ))
 }
 
 /// One resource record, its rdata borrowed.
@@ -229,7 +249,17 @@ pub fn rr<'a>(msg: &'a [u8], i: &'a [u8]) -> PResult<'a, Rr<'a>> {
     let (i, rdlen) = be_u16(i)?;
     let rdata_off = msg.len().saturating_sub(i.len());
     let (i, rdata) = take(rdlen)(i)?;
-    Ok((i, Rr { name, rtype, class, ttl, rdata, rdata_off }))
+    Ok((
+        i,
+        Rr {
+            name,
+            rtype,
+            class,
+            ttl,
+            rdata,
+            rdata_off,
+        },
+    ))
 }
 
 /// The records of one section that parsed: where they start and how many.
@@ -268,7 +298,11 @@ pub struct Message<'a> {
 impl<'a> Message<'a> {
     /// The records of a section.
     pub fn records(&self, s: Section) -> Rrs<'a> {
-        Rrs { msg: self.msg, pos: s.off, left: s.count }
+        Rrs {
+            msg: self.msg,
+            pos: s.off,
+            left: s.count,
+        }
     }
 
     /// The response code, extended by the OPT record when there is one (12 bits).
@@ -350,7 +384,10 @@ pub fn parse_message(msg: &[u8]) -> Result<Message<'_>, DnsError> {
         }
     }
     let mut opt = None;
-    let empty = Section { off: msg.len(), count: 0 };
+    let empty = Section {
+        off: msg.len(),
+        count: 0,
+    };
     let (mut answers, mut authority, mut additional) = (empty, empty, empty);
     if !incomplete {
         let pos = msg.len() - i.len();
@@ -372,7 +409,16 @@ pub fn parse_message(msg: &[u8]) -> Result<Message<'_>, DnsError> {
             }
         }
     }
-    Ok(Message { msg, header, question: q, answers, authority, additional, opt, incomplete })
+    Ok(Message {
+        msg,
+        header,
+        question: q,
+        answers,
+        authority,
+        additional,
+        opt,
+        incomplete,
+    })
 }
 
 /// Reads a name inside rdata at `off`; returns it and the offset after it.
@@ -719,7 +765,10 @@ pub fn type_name(v: u16) -> Option<&'static str> {
 pub(crate) mod lab {
     /// Decodes hex.
     pub fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     /// `05_benign_dns.pcap`: (epoch ns, client port or 53, udp payload) of all 28 frames.
@@ -780,9 +829,22 @@ pub(crate) mod lab {
     pub type Rec<'a> = (&'a str, u16, u16, u32, Vec<u8>);
 
     /// Builds a message without compression.
-    pub fn msg(id: u16, flags: u16, q: Option<(&str, u16)>, an: &[Rec<'_>], ns: &[Rec<'_>]) -> Vec<u8> {
+    pub fn msg(
+        id: u16,
+        flags: u16,
+        q: Option<(&str, u16)>,
+        an: &[Rec<'_>],
+        ns: &[Rec<'_>],
+    ) -> Vec<u8> {
         let mut m = Vec::new();
-        for v in [id, flags, q.is_some() as u16, an.len() as u16, ns.len() as u16, 0] {
+        for v in [
+            id,
+            flags,
+            q.is_some() as u16,
+            an.len() as u16,
+            ns.len() as u16,
+            0,
+        ] {
             m.extend_from_slice(&v.to_be_bytes());
         }
         if let Some((n, t)) = q {
@@ -833,15 +895,35 @@ mod tests {
         let b = hex(BENIGN[3].1);
         let m = parse_message(&b).unwrap();
         assert_eq!(m.header.id, 0x85cc);
-        assert!(m.header.is_response() && m.header.aa() && m.header.rd() && !m.header.ra() && !m.header.tc());
+        assert!(
+            m.header.is_response()
+                && m.header.aa()
+                && m.header.rd()
+                && !m.header.ra()
+                && !m.header.tc()
+        );
         assert_eq!(m.header.opcode(), 0);
         assert_eq!(m.rcode(), 0);
         let q = m.question.unwrap();
-        assert_eq!((q.name.to_text().as_str(), q.qtype, q.qclass), ("_ldap._tcp.lab.example", 33, 1));
-        assert_eq!(answers(&m, m.answers), vec![("_ldap._tcp.lab.example".into(), "0 100 389 dc1.lab.example".into(), 900)]);
+        assert_eq!(
+            (q.name.to_text().as_str(), q.qtype, q.qclass),
+            ("_ldap._tcp.lab.example", 33, 1)
+        );
+        assert_eq!(
+            answers(&m, m.answers),
+            vec![(
+                "_ldap._tcp.lab.example".into(),
+                "0 100 389 dc1.lab.example".into(),
+                900
+            )]
+        );
         assert_eq!(
             answers(&m, m.authority),
-            vec![("lab.example".into(), "dc1.lab.example hostmaster.lab.example 2 900 600 86400 3600".into(), 3600)]
+            vec![(
+                "lab.example".into(),
+                "dc1.lab.example hostmaster.lab.example 2 900 600 86400 3600".into(),
+                3600
+            )]
         );
         assert_eq!((m.additional.count, m.opt, m.incomplete), (0, None, false));
     }
@@ -852,8 +934,19 @@ mod tests {
         let m = parse_message(&b).unwrap();
         assert!(!m.header.is_response());
         assert_eq!(m.question.unwrap().name.to_text(), "dc1.lab.example");
-        assert_eq!(m.opt, Some(Opt { udp_size: 1232, ext_rcode: 0, version: 0, flags: 0 }));
-        assert_eq!((m.answers.count, m.authority.count, m.additional.count), (0, 0, 1));
+        assert_eq!(
+            m.opt,
+            Some(Opt {
+                udp_size: 1232,
+                ext_rcode: 0,
+                version: 0,
+                flags: 0
+            })
+        );
+        assert_eq!(
+            (m.answers.count, m.authority.count, m.additional.count),
+            (0, 0, 1)
+        );
     }
 
     #[test]
@@ -861,15 +954,31 @@ mod tests {
         let b = hex(BENIGN[17].1);
         let m = parse_message(&b).unwrap();
         let soa = "dc1.lab.example hostmaster.lab.example 2 900 600 86400 3600".to_string();
-        assert_eq!(answers(&m, m.answers), vec![("lab.example".into(), soa.clone(), 3600)]);
+        assert_eq!(
+            answers(&m, m.answers),
+            vec![("lab.example".into(), soa.clone(), 3600)]
+        );
         // The authority SOA of that message is all pointers into the answer.
-        assert_eq!(answers(&m, m.authority), vec![("lab.example".into(), soa, 3600)]);
+        assert_eq!(
+            answers(&m, m.authority),
+            vec![("lab.example".into(), soa, 3600)]
+        );
         let b = hex(BENIGN[25].1);
         let m = parse_message(&b).unwrap();
-        assert_eq!(answers(&m, m.answers), vec![("2.0.99.10.in-addr.arpa".into(), "ws01.lab.example".into(), 900)]);
+        assert_eq!(
+            answers(&m, m.answers),
+            vec![(
+                "2.0.99.10.in-addr.arpa".into(),
+                "ws01.lab.example".into(),
+                900
+            )]
+        );
         let b = hex(BENIGN[21].1);
         let m = parse_message(&b).unwrap();
-        assert_eq!(answers(&m, m.answers), vec![("ws01.lab.example".into(), "10.99.0.2".into(), 900)]);
+        assert_eq!(
+            answers(&m, m.answers),
+            vec![("ws01.lab.example".into(), "10.99.0.2".into(), 900)]
+        );
         let b = hex(NX[1].1);
         let m = parse_message(&b).unwrap();
         assert_eq!((m.rcode(), m.answers.count, m.authority.count), (3, 0, 1));
@@ -902,14 +1011,29 @@ mod tests {
     #[test]
     fn compression_loops_are_errors() {
         // A pointer to itself (offset 12).
-        assert_eq!(parse_message(&with_question_bytes(&[0xc0, 12])), Err(DnsError::Question));
+        assert_eq!(
+            parse_message(&with_question_bytes(&[0xc0, 12])),
+            Err(DnsError::Question)
+        );
         // Two pointers to each other.
-        assert_eq!(parse_message(&with_question_bytes(&[0xc0, 14, 0xc0, 12])), Err(DnsError::Question));
+        assert_eq!(
+            parse_message(&with_question_bytes(&[0xc0, 14, 0xc0, 12])),
+            Err(DnsError::Question)
+        );
         // A label then a pointer back to it: `a.a.a...` for ever.
-        assert_eq!(parse_message(&with_question_bytes(&[1, b'a', 0xc0, 12])), Err(DnsError::Question));
+        assert_eq!(
+            parse_message(&with_question_bytes(&[1, b'a', 0xc0, 12])),
+            Err(DnsError::Question)
+        );
         // A pointer out of the message, a reserved label type.
-        assert_eq!(parse_message(&with_question_bytes(&[0xc3, 0xff])), Err(DnsError::Question));
-        assert_eq!(parse_message(&with_question_bytes(&[0x41, b'a', 0])), Err(DnsError::Question));
+        assert_eq!(
+            parse_message(&with_question_bytes(&[0xc3, 0xff])),
+            Err(DnsError::Question)
+        );
+        assert_eq!(
+            parse_message(&with_question_bytes(&[0x41, b'a', 0])),
+            Err(DnsError::Question)
+        );
         // A loop in an answer's name leaves the message incomplete, not lost.
         let mut b = hex(BENIGN[1].1);
         let at = 33; // the answer's name: c00c
@@ -926,13 +1050,20 @@ mod tests {
         let mut m = hex("123401000001000000000000");
         m.extend_from_slice(&[0xc0, 18, 0, 1, 0, 1]);
         lab::name(&mut m, "x.example");
-        assert_eq!(parse_message(&m).unwrap().question.unwrap().name.to_text(), "x.example");
+        assert_eq!(
+            parse_message(&m).unwrap().question.unwrap().name.to_text(),
+            "x.example"
+        );
         // 64 chained pointers are followed, 65 are not.
         for (hops, ok) in [(MAX_POINTERS, true), (MAX_POINTERS + 1, false)] {
             let mut m = hex("123401000001000000000000");
             let base = 12 + 2 * hops + 4;
             for k in 0..hops {
-                let to = if k + 1 == hops { base } else { 12 + 2 * (k + 1) };
+                let to = if k + 1 == hops {
+                    base
+                } else {
+                    12 + 2 * (k + 1)
+                };
                 m.extend_from_slice(&[0xc0 | (to >> 8) as u8, to as u8]);
             }
             m.extend_from_slice(&[0, 1, 0, 1]);
@@ -950,10 +1081,17 @@ mod tests {
                 q.extend_from_slice(&[1, b'z']);
             }
             q.push(0);
-            assert_eq!(parse_message(&with_question_bytes(&q)).is_ok(), ok, "{labels}");
+            assert_eq!(
+                parse_message(&with_question_bytes(&q)).is_ok(),
+                ok,
+                "{labels}"
+            );
         }
         let m = with_question_bytes(b"\x05a.b c\x03Ex\xff\x00");
-        assert_eq!(parse_message(&m).unwrap().question.unwrap().name.to_text(), "a\\.b\\032c.Ex\\255");
+        assert_eq!(
+            parse_message(&m).unwrap().question.unwrap().name.to_text(),
+            "a\\.b\\032c.Ex\\255"
+        );
         let m = with_question_bytes(&[0]);
         let q = parse_message(&m).unwrap().question.unwrap();
         assert!(q.name.is_root());
@@ -962,13 +1100,31 @@ mod tests {
 
     #[test]
     fn extended_rcode_and_rdata_fallbacks() {
-        let mut b = msg(7, 0x8000, Some(("example", 1)), &[
-            ("example", 1, 1, 60, vec![10, 0, 0, 1, 9]),
-            ("example", 4242, 1, 60, vec![1, 2, 3]),
-            ("example", 16, 1, 60, b"\x06v=spf1\x05 -all\x02\\\x01".to_vec()),
-            ("example", 15, 1, 60, [&[0, 10][..], b"\x02mx\x07example\x00"].concat()),
-            ("example", 257, 1, 60, b"\x00\x05issueca.example".to_vec()),
-        ], &[]);
+        let mut b = msg(
+            7,
+            0x8000,
+            Some(("example", 1)),
+            &[
+                ("example", 1, 1, 60, vec![10, 0, 0, 1, 9]),
+                ("example", 4242, 1, 60, vec![1, 2, 3]),
+                (
+                    "example",
+                    16,
+                    1,
+                    60,
+                    b"\x06v=spf1\x05 -all\x02\\\x01".to_vec(),
+                ),
+                (
+                    "example",
+                    15,
+                    1,
+                    60,
+                    [&[0, 10][..], b"\x02mx\x07example\x00"].concat(),
+                ),
+                ("example", 257, 1, 60, b"\x00\x05issueca.example".to_vec()),
+            ],
+            &[],
+        );
         // An OPT record with extended rcode 1 in the additional section.
         b[11] = 1;
         b.extend_from_slice(&[0, 0, 41, 16, 0, 1, 0, 0, 0, 0, 0]);
@@ -976,7 +1132,16 @@ mod tests {
         assert_eq!(m.rcode(), 16);
         assert_eq!(rcode_name(m.rcode()), Some("BADVERS"));
         let a: Vec<String> = answers(&m, m.answers).into_iter().map(|x| x.1).collect();
-        assert_eq!(a, ["\\# 5 0a00000109", "\\# 3 010203", "v=spf1 -all\\\\\\001", "10 mx.example", "0 issue ca.example"]);
+        assert_eq!(
+            a,
+            [
+                "\\# 5 0a00000109",
+                "\\# 3 010203",
+                "v=spf1 -all\\\\\\001",
+                "10 mx.example",
+                "0 issue ca.example"
+            ]
+        );
         let mut s = String::new();
         generic_rdata(&[0xab; MAX_HEX_RDATA + 1], &mut s);
         assert_eq!(s.len(), "\\# 129 ".len() + 2 * MAX_HEX_RDATA + 3);
@@ -985,9 +1150,26 @@ mod tests {
 
     #[test]
     fn names_of_codes() {
-        assert_eq!((type_name(33), type_name(252), type_name(65), type_name(3000)), (Some("SRV"), Some("AXFR"), Some("HTTPS"), None));
-        assert_eq!((opcode_name(4), opcode_name(5), opcode_name(3)), (Some("NOTIFY"), Some("UPDATE"), None));
-        assert_eq!((rcode_name(3), rcode_name(10), rcode_name(12)), (Some("NXDOMAIN"), Some("NOTZONE"), None));
-        assert_eq!((class_name(1), class_name(255), class_name(2)), (Some("IN"), Some("ANY"), None));
+        assert_eq!(
+            (
+                type_name(33),
+                type_name(252),
+                type_name(65),
+                type_name(3000)
+            ),
+            (Some("SRV"), Some("AXFR"), Some("HTTPS"), None)
+        );
+        assert_eq!(
+            (opcode_name(4), opcode_name(5), opcode_name(3)),
+            (Some("NOTIFY"), Some("UPDATE"), None)
+        );
+        assert_eq!(
+            (rcode_name(3), rcode_name(10), rcode_name(12)),
+            (Some("NXDOMAIN"), Some("NOTZONE"), None)
+        );
+        assert_eq!(
+            (class_name(1), class_name(255), class_name(2)),
+            (Some("IN"), Some("ANY"), None)
+        );
     }
 }
