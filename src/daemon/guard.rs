@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The highest shedding level.
-pub const MAX_LEVEL: u8 = 4;
+/// The highest shedding level (authentication, class 4, is never shed).
+pub const MAX_LEVEL: u8 = 3;
 
 /// The budget, as fractions of the host.
 #[derive(Debug, Clone, Copy)]
@@ -135,7 +135,7 @@ mod tests {
             l = next_level(l, 0.9, 0.1, &b, &mut calm);
         }
         assert_eq!(l, MAX_LEVEL);
-        for expect in [4, 4, 3, 3, 3, 2] {
+        for expect in [3, 3, 2, 2, 2, 1] {
             l = next_level(l, 0.1, 0.1, &b, &mut calm);
             assert_eq!(l, expect);
         }
