@@ -36,7 +36,6 @@ fn n(s: &'static str) -> Option<Code> {
 }
 
 #[test]
-#[ignore = "needs the flow layer on main: until it lands a replay yields no records"]
 fn lab_benign_dns_is_exact() {
     let recs = replay(&[lab("05_benign_dns.pcap")]);
     let d = dns_records(&recs);
@@ -137,7 +136,6 @@ fn lab_benign_dns_is_exact() {
 }
 
 #[test]
-#[ignore = "needs the flow layer on main: until it lands a replay yields no records"]
 fn lab_zone_transfer_attempts_over_tcp() {
     let recs = replay(&[lab("06_dns_zone_transfer.pcap")]);
     let d = dns_records(&recs);
@@ -186,7 +184,6 @@ fn lab_zone_transfer_attempts_over_tcp() {
 }
 
 #[test]
-#[ignore = "needs the flow layer on main: until it lands a replay yields no records"]
 fn lab_many_lookups_are_all_nxdomain() {
     let recs = replay(&[lab("07_dns_many_lookups.pcap")]);
     let d = dns_records(&recs);
@@ -361,7 +358,6 @@ fn corpus() -> Option<Vec<(PathBuf, PathBuf)>> {
 }
 
 #[test]
-#[ignore = "needs the flow layer on main: until it lands a replay yields no records"]
 fn conformance_with_tshark() {
     let Some(cases) = corpus() else {
         println!("skipped: ../shared/pcaps is absent (the shared conformance corpus)");
