@@ -21,7 +21,6 @@ use super::{Ctx, Dir, TcpApp, UdpApp};
 use crate::record::{Body, Code, Dns, Ts};
 use crate::stats::Counter;
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 
 /// Answers (and TTLs) kept in a record; `answer_count` tells the total when there were more.
 pub const MAX_ANSWERS: usize = 64;
@@ -88,7 +87,13 @@ impl Pending {
         self.last = now;
         let xfr = stream && matches!(self.qtype, Some(TYPE_AXFR | TYPE_IXFR)) && m.rcode() == 0;
         let mut done = !xfr;
-        for r in m.records(m.answers).filter(|r| r.rtype != TYPE_OPT) {
+        // An UPDATE's second section holds prerequisites, not answers.
+        let answers = if m.header.opcode() == OPCODE_UPDATE {
+            parse::Section::default()
+        } else {
+            m.answers
+        };
+        for r in m.records(answers).filter(|r| r.rtype != TYPE_OPT) {
             if xfr && !done {
                 let serial = (r.rtype == TYPE_SOA)
                     .then(|| soa_serial(m.msg, &r))
@@ -174,15 +179,6 @@ fn base(m: &Message<'_>) -> Box<Dns> {
     })
 }
 
-fn type_text(t: u16, out: &mut String) {
-    match parse::type_name(t) {
-        Some(n) => out.push_str(n),
-        None => {
-            let _ = write!(out, "TYPE{t}");
-        }
-    }
-}
-
 /// The update section of an UPDATE (RFC 2136 2.5) as text: an addition is `name TYPE data`;
 /// a deletion is `delete name ANY` (all RRsets of a name), `delete name TYPE` (one RRset) or
 /// `delete name TYPE data` (one record).
@@ -202,7 +198,7 @@ fn updates(m: &Message<'_>) -> Vec<String> {
         if r.class == CLASS_ANY && r.rtype == TYPE_ANY {
             s.push_str("ANY");
         } else {
-            type_text(r.rtype, &mut s);
+            parse::type_text(r.rtype, &mut s);
             if !(r.class == CLASS_ANY && r.rdata.is_empty()) {
                 s.push(' ');
                 parse::write_rdata(m.msg, &r, &mut s);
@@ -1100,7 +1096,10 @@ mod tests {
                 "ws9.zone.test A 10.0.0.5"
             ]
         );
-        assert_eq!((x.flags.as_slice(), x.rtt), (&["aa"][..], Some(5)));
+        assert_eq!(
+            (x.flags.as_slice(), x.rtt, x.answers.len()),
+            (&["aa"][..], Some(5), 0)
+        );
         // Unknown codes fall back to numbers.
         let q = msg(0x78, 0x3800, Some(("zone.test", 4000)), &[], &[]);
         d.datagram(&mut h.cx(20), Dir::ToServer, &q);

@@ -589,16 +589,183 @@ fn typed_rdata(msg: &[u8], r: &Rr<'_>, out: &mut String) -> Option<()> {
             let _ = write!(out, "{} {} ", d[0], d[1]);
             write_hex(&d[2..], out);
         }
-        // SVCB, HTTPS: priority and target (parameters left out)
+        // SVCB, HTTPS (RFC 9460): priority, target, parameters as key=value.
         64 | 65 => {
             let prio = u16_at(msg, off).filter(|_| d.len() >= 3)?;
-            let (n, _) = name_at(off + 2)?;
+            let (n, next) = name_at(off + 2)?;
             let _ = write!(out, "{prio} ");
             n.write(out);
+            svc_params(msg.get(next..end)?, out)?;
+        }
+        // RRSIG: type covered, algorithm, labels, original TTL, expiration, inception (seconds
+        // since the epoch), key tag, signer; the signature is left out.
+        46 => {
+            if d.len() < 18 {
+                return None;
+            }
+            let (signer, _) = name_at(off + 18)?;
+            type_text(u16_at(d, 0)?, out);
+            let _ = write!(
+                out,
+                " {} {} {} {} {} {} ",
+                d[2],
+                d[3],
+                u32_at(d, 4)?,
+                u32_at(d, 8)?,
+                u32_at(d, 12)?,
+                u16_at(d, 16)?
+            );
+            signer.write(out);
+        }
+        // DNSKEY, CDNSKEY: flags, protocol, algorithm, key (base64)
+        48 | 60 => {
+            if d.len() < 4 {
+                return None;
+            }
+            let _ = write!(out, "{} {} {} ", u16_at(d, 0)?, d[2], d[3]);
+            write_base64(&d[4..], out);
+        }
+        // NSEC: next name and the types of the bitmap
+        47 => {
+            let (n, next) = name_at(off)?;
+            n.write(out);
+            type_bitmap(msg.get(next..end)?, out)?;
         }
         _ => return None,
     }
     Some(())
+}
+
+/// Writes a type's name, or `TYPEn` (RFC 3597) when it has none.
+pub fn type_text(t: u16, out: &mut String) {
+    match type_name(t) {
+        Some(n) => out.push_str(n),
+        None => {
+            let _ = write!(out, "TYPE{t}");
+        }
+    }
+}
+
+fn write_base64(b: &[u8], out: &mut String) {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for c in b.chunks(3) {
+        let v = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for k in 0..4 {
+            if k <= c.len() {
+                out.push(A[(v >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+}
+
+/// Appends ` TYPE` for each type of an NSEC/NSEC3 type bitmap (RFC 4034 4.1.2).
+fn type_bitmap(mut b: &[u8], out: &mut String) -> Option<()> {
+    while let [window, len, rest @ ..] = b {
+        let map = rest
+            .get(..*len as usize)
+            .filter(|m| (1..=32).contains(&m.len()))?;
+        for (i, byte) in map.iter().enumerate() {
+            for bit in 0..8 {
+                if byte & (0x80 >> bit) != 0 {
+                    out.push(' ');
+                    type_text((*window as u16) << 8 | (i * 8 + bit) as u16, out);
+                }
+            }
+        }
+        b = &rest[map.len()..];
+    }
+    Some(())
+}
+
+/// Appends ` key=value` for each SVCB parameter (RFC 9460 7): names for the defined keys,
+/// `keyN` otherwise; values as text where defined (alpn, port, hints, mandatory), else hex.
+fn svc_params(mut b: &[u8], out: &mut String) -> Option<()> {
+    while !b.is_empty() {
+        let key = u16_at(b, 0)?;
+        let len = u16_at(b, 2)? as usize;
+        let v = b.get(4..4 + len)?;
+        b = &b[4 + len..];
+        out.push(' ');
+        match key {
+            0 => {
+                out.push_str("mandatory=");
+                if v.len() % 2 != 0 {
+                    return None;
+                }
+                for (i, k) in v.chunks(2).enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    svc_key(u16::from_be_bytes([k[0], k[1]]), out);
+                }
+            }
+            1 => {
+                out.push_str("alpn=");
+                let mut r = v;
+                let mut first = true;
+                while let Some((&n, rest)) = r.split_first() {
+                    let id = rest.get(..n as usize).filter(|id| !id.is_empty())?;
+                    if !first {
+                        out.push(',');
+                    }
+                    first = false;
+                    write_strings_raw(id, out);
+                    r = &rest[n as usize..];
+                }
+            }
+            2 if v.is_empty() => out.push_str("no-default-alpn"),
+            3 => {
+                let _ = write!(out, "port={}", u16_at(v, 0).filter(|_| v.len() == 2)?);
+            }
+            4 | 6 => {
+                let w = if key == 4 { 4 } else { 16 };
+                if v.is_empty() || v.len() % w != 0 {
+                    return None;
+                }
+                out.push_str(if key == 4 { "ipv4hint=" } else { "ipv6hint=" });
+                for (i, a) in v.chunks(w).enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let _ = match <[u8; 4]>::try_from(a) {
+                        Ok(a4) => write!(out, "{}", Ipv4Addr::from(a4)),
+                        Err(_) => write!(out, "{}", Ipv6Addr::from(<[u8; 16]>::try_from(a).ok()?)),
+                    };
+                }
+            }
+            5 => {
+                out.push_str("ech=");
+                write_base64(v, out);
+            }
+            _ => {
+                svc_key(key, out);
+                out.push('=');
+                write_hex(v, out);
+            }
+        }
+    }
+    Some(())
+}
+
+fn svc_key(k: u16, out: &mut String) {
+    let name = match k {
+        0 => "mandatory",
+        1 => "alpn",
+        2 => "no-default-alpn",
+        3 => "port",
+        4 => "ipv4hint",
+        5 => "ech",
+        6 => "ipv6hint",
+        _ => {
+            let _ = write!(out, "key{k}");
+            return;
+        }
+    };
+    out.push_str(name);
 }
 
 /// Writes bytes escaped like character-string contents (no length byte).
@@ -1146,6 +1313,52 @@ mod tests {
         generic_rdata(&[0xab; MAX_HEX_RDATA + 1], &mut s);
         assert_eq!(s.len(), "\\# 129 ".len() + 2 * MAX_HEX_RDATA + 3);
         assert!(s.ends_with("ab..."));
+    }
+
+    #[test]
+    fn dnssec_and_svcb_rdata_as_text() {
+        let mut rrsig = vec![
+            0, 1, 5, 4, 0, 0, 0, 30, 0x5b, 0x84, 0xfa, 0x51, 0x5b, 0x5d, 0x5f, 0xd0, 0xc5, 0x2b,
+        ];
+        lab::name(&mut rrsig, "upenn.edu");
+        rrsig.extend_from_slice(&[0xaa; 40]);
+        // NSEC: next name, then window 0 with A, NS, RRSIG (46), NSEC (47); window 1 with CAA (257).
+        let mut nsec = Vec::new();
+        lab::name(&mut nsec, "b.example");
+        nsec.extend_from_slice(&[0, 6, 0x60, 0, 0, 0, 0, 3, 1, 1, 0x40]);
+        let dnskey = vec![1, 1, 3, 8, b'a', b'b', b'c', b'd'];
+        let mut https = vec![0, 1, 0];
+        https.extend_from_slice(&[0, 1, 0, 6, 2, b'h', b'2', 2, b'h', b'3']);
+        https.extend_from_slice(&[
+            0, 3, 0, 2, 1, 187, 0, 4, 0, 8, 104, 16, 132, 229, 104, 16, 133, 229,
+        ]);
+        https.extend_from_slice(&[0, 9, 0, 2, 0xbe, 0xef]);
+        let bad_https = vec![0, 1, 0, 0, 3, 0, 3, 0, 0, 0];
+        let b = msg(
+            7,
+            0x8000,
+            Some(("example", 1)),
+            &[
+                ("example", 46, 1, 60, rrsig),
+                ("example", 47, 1, 60, nsec),
+                ("example", 48, 1, 60, dnskey),
+                ("example", 65, 1, 60, https),
+                ("example", 65, 1, 60, bad_https),
+            ],
+            &[],
+        );
+        let m = parse_message(&b).unwrap();
+        let a: Vec<String> = answers(&m, m.answers).into_iter().map(|x| x.1).collect();
+        assert_eq!(
+            a,
+            [
+                "A 5 4 30 1535441489 1532846032 50475 upenn.edu",
+                "b.example A NS RRSIG NSEC CAA",
+                "257 3 8 YWJjZA==",
+                "1 . alpn=h2,h3 port=443 ipv4hint=104.16.132.229,104.16.133.229 key9=beef",
+                "\\# 10 00010000030003000000",
+            ]
+        );
     }
 
     #[test]
