@@ -13,6 +13,16 @@
 //! the next data after the gap as a new message when its header looks like one. A zone transfer
 //! (AXFR, IXFR) over TCP sends many response messages with one id: they make one record, with
 //! the first [`MAX_ANSWERS`] answers and the total in `answer_count`.
+//!
+//! Fields: `flags` are the response's header flags (the query's when no response was seen);
+//! `rcode` includes the EDNS extension when the response carries an OPT record (never rendered as
+//! an answer); `answers` are the answer section as text ([`parse::write_rdata`]), `answer_count`
+//! the total when not all fit or they came in several messages. An UPDATE's `updates` are its
+//! update section: `name TYPE data` to add, `delete name ANY` / `delete name TYPE` /
+//! `delete name TYPE data` to delete (RFC 2136 2.5); its prerequisites are not answers.
+//! A message whose header or first question does not parse is counted
+//! (`malformed.dns`) and skipped; a response whose header survived still completes its query
+//! with the rcode. Records after a malformed one are left out of that message (also counted).
 
 pub mod parse;
 
