@@ -1246,3 +1246,81 @@ pub(crate) mod tests {
         assert_eq!(read_all(&mut src), frames);
     }
 }
+
+#[cfg(test)]
+mod shared_corpus {
+    use super::tests::read_all;
+    use super::*;
+    use crate::packet::{Decoder, PacketConfig};
+    use crate::stats::Counters;
+    use std::path::PathBuf;
+
+    /// Every capture of the shared corpus opens (or is refused for its link type), decodes
+    /// without panic, and has the frame count INDEX.md lists (capinfos -c).
+    #[test]
+    fn shared_pcaps_open_and_count_like_capinfos() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/pcaps");
+        let Ok(index) = std::fs::read_to_string(dir.join("INDEX.md")) else {
+            eprintln!("skipping: {} is absent", dir.join("INDEX.md").display());
+            return;
+        };
+        let mut checked = 0;
+        let mut refused = Vec::new();
+        let c = Counters::default();
+        for line in index.lines() {
+            let cols: Vec<&str> = line.split('|').map(str::trim).collect();
+            // | path | source | license | category | size B | packets | ...
+            let Some(packets) = cols.get(6).and_then(|p| p.parse::<usize>().ok()) else {
+                continue;
+            };
+            if !cols[1].contains('/') {
+                continue;
+            }
+            let path = dir.join(cols[1]);
+            let mut src = match FileSource::open(&path) {
+                Ok(s) => s,
+                Err(CaptureError::UnsupportedLink { link, .. }) => {
+                    assert!(!link.supported());
+                    refused.push((cols[1].to_string(), link));
+                    continue;
+                }
+                Err(e) => panic!("{e}"),
+            };
+            let mut d = Decoder::new(PacketConfig::default());
+            let mut n = 0;
+            while let Some(f) = src.next_frame().unwrap() {
+                n += 1;
+                let _ = d.decode(&f, &c);
+            }
+            assert_eq!(src.warning(), None, "{}", path.display());
+            assert_eq!(
+                n + src.skipped_unsupported() as usize,
+                packets,
+                "{}",
+                path.display()
+            );
+            checked += 1;
+        }
+        eprintln!(
+            "{checked} shared captures read; refused for their link type: {refused:?}; {c:?}"
+        );
+        assert_eq!(checked + refused.len(), 153, "INDEX.md lists 153 captures");
+        // tshark -Y '!ip && !ipv6' over the same captures finds 241 frames; none is malformed.
+        assert_eq!(c.get(crate::stats::Counter::NonIp), 241);
+        assert_eq!(c.get(crate::stats::Counter::MalformedPacket), 0);
+        // capinfos: one capture of the corpus is FDDI, which dcsensor does not decode.
+        assert_eq!(
+            refused.iter().map(|r| r.1).collect::<Vec<_>>(),
+            [LinkType(0xFFFF & 10)]
+        );
+    }
+
+    #[test]
+    fn read_all_of_a_missing_corpus_skips() {
+        // The helper used above works on any source: an empty capture has no frames.
+        let bytes = super::tests::pcap_bytes(false, false, LinkType::ETHERNET, 65535, &[]);
+        let mut src = FileSource::from_bytes("empty.pcap", bytes).unwrap();
+        assert!(read_all(&mut src).is_empty());
+        assert_eq!(src.warning(), None);
+    }
+}
