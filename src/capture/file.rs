@@ -160,10 +160,25 @@ impl FileSource {
         name: impl Into<String>,
         reader: R,
     ) -> Result<Self, CaptureError> {
+        Self::with_buffer(name.into(), Box::new(reader), BUF_SIZE)
+    }
+
+    /// Reads a capture held in memory.
+    pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>) -> Result<Self, CaptureError> {
+        // No need for a buffer larger than the capture (it grows if a record needs more).
+        let size = bytes.len().clamp(64, BUF_SIZE);
+        Self::with_buffer(name.into(), Box::new(io::Cursor::new(bytes)), size)
+    }
+
+    fn with_buffer(
+        name: String,
+        reader: Box<dyn Read + Send>,
+        size: usize,
+    ) -> Result<Self, CaptureError> {
         let mut s = FileSource {
-            name: name.into(),
-            reader: Box::new(reader),
-            buf: vec![0; BUF_SIZE],
+            name,
+            reader,
+            buf: vec![0; size],
             pos: 0,
             end: 0,
             base: 0,
@@ -179,11 +194,6 @@ impl FileSource {
         };
         s.read_header()?;
         Ok(s)
-    }
-
-    /// Reads a capture held in memory.
-    pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>) -> Result<Self, CaptureError> {
-        Self::from_reader(name, io::Cursor::new(bytes))
     }
 
     /// The next frame, `Ok(None)` at the end of the file (or where a truncated file stops:

@@ -442,6 +442,15 @@ impl Decoder {
                 more,
                 data,
             } => {
+                // Fragments of other transports (ICMP, ...) are not worth holding.
+                let wanted = match proto {
+                    ip_number::TCP | ip_number::UDP | ip_number::AUTH => true,
+                    ip_number::IPV6_DEST_OPTIONS | ip_number::IPV6_ROUTE => v6,
+                    _ => false,
+                };
+                if !wanted {
+                    return Err(Skip::OtherTransport);
+                }
                 if cut {
                     // A fragment cut short cannot be put back together.
                     return Err(Skip::Truncated);
@@ -856,6 +865,20 @@ mod more_tests {
             assert_eq!(d.fragments_pending(), 0);
             assert_eq!(d.fragment_memory(), 0);
         }
+    }
+
+    #[test]
+    fn fragments_of_other_transports_are_not_held() {
+        let frames = read_path(&packet_testdata("lo-fragments.pcap"));
+        let c = Counters::default();
+        let mut d = Decoder::new(PacketConfig::default());
+        for f in &frames[..3] {
+            let mut icmp = f.2.clone();
+            icmp[14 + 9] = 1; // protocol ICMP
+            assert!(dec(&mut d, &frame(f.1, &icmp), &c).is_none());
+        }
+        assert_eq!(nonzero(&c), [("other_transport", 3)]);
+        assert_eq!(d.fragments_pending(), 0);
     }
 
     #[test]
