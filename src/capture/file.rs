@@ -380,7 +380,7 @@ impl FileSource {
                     link,
                 });
             }
-            let cap = (snaplen as usize).max(MIN_SNAP).min(MAX_BLOCK) + SNAP_SLACK;
+            let cap = (snaplen as usize).clamp(MIN_SNAP, MAX_BLOCK) + SNAP_SLACK;
             self.pos += 24;
             self.format = Format::Pcap {
                 be,
