@@ -13,3 +13,4 @@ pub mod pipeline;
 pub mod proto;
 pub mod record;
 pub mod stats;
+pub mod upstream;
