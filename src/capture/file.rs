@@ -12,7 +12,10 @@ pub struct FileSource {
 impl FileSource {
     /// Opens `path` and reads its header.
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
-        Err(CaptureError::Open { source: path.display().to_string(), reason: "not implemented".into() })
+        Err(CaptureError::Open {
+            source: path.display().to_string(),
+            reason: "not implemented".into(),
+        })
     }
 
     /// The next frame, `Ok(None)` at the end of the file (or where a truncated file stops:

@@ -45,7 +45,10 @@ pub struct PacketConfig {
 
 impl Default for PacketConfig {
     fn default() -> Self {
-        PacketConfig { fragment_timeout: 30 * crate::record::NS, fragment_memory: 4 * 1024 * 1024 }
+        PacketConfig {
+            fragment_timeout: 30 * crate::record::NS,
+            fragment_memory: 4 * 1024 * 1024,
+        }
     }
 }
 
@@ -62,7 +65,11 @@ impl Decoder {
     /// Decodes one frame. Returns `None` for frames that carry no TCP or UDP payload to analyse
     /// (not IP, another transport, malformed: each counted), and for fragments held until their
     /// datagram is complete.
-    pub fn decode<'a>(&'a mut self, _frame: &Frame<'a>, _counters: &Counters) -> Option<(PacketMeta, &'a [u8])> {
+    pub fn decode<'a>(
+        &'a mut self,
+        _frame: &Frame<'a>,
+        _counters: &Counters,
+    ) -> Option<(PacketMeta, &'a [u8])> {
         None
     }
 }
@@ -81,7 +88,14 @@ pub fn flow_hash(m: &PacketMeta) -> u64 {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     // A multiply-xorshift mix over the ordered pair: cheap and well spread.
     let mut h: u64 = 0x9e37_79b9_7f4a_7c15 ^ (m.transport as u64);
-    for v in [lo.0 as u64, (lo.0 >> 64) as u64, lo.1 as u64, hi.0 as u64, (hi.0 >> 64) as u64, hi.1 as u64] {
+    for v in [
+        lo.0 as u64,
+        (lo.0 >> 64) as u64,
+        lo.1 as u64,
+        hi.0 as u64,
+        (hi.0 >> 64) as u64,
+        hi.1 as u64,
+    ] {
         h = (h ^ v).wrapping_mul(0xff51_afd7_ed55_8ccd);
         h ^= h >> 32;
     }
@@ -105,7 +119,13 @@ mod tests {
             ack: 0,
             flags: 0,
         };
-        let r = PacketMeta { src: m.dst, dst: m.src, sport: m.dport, dport: m.sport, ..m };
+        let r = PacketMeta {
+            src: m.dst,
+            dst: m.src,
+            sport: m.dport,
+            dport: m.sport,
+            ..m
+        };
         assert_eq!(flow_hash(&m), flow_hash(&r));
         let other = PacketMeta { sport: 1235, ..m };
         assert_ne!(flow_hash(&m), flow_hash(&other));
