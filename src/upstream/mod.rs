@@ -24,7 +24,7 @@ pub mod spool;
 
 pub use dump::{dump, DumpSummary};
 
-use crate::output::{JsonLines, Output, OutputError};
+use crate::output::{JsonLines, Metric, Output, OutputError};
 use crate::record::Record;
 use crate::stats::{Counter, Counters};
 use batch::{Batcher, Limits, MAX_NAME};
@@ -360,6 +360,84 @@ pub struct UpstreamStats {
     pub last_ack_age: Option<Duration>,
 }
 
+impl UpstreamStats {
+    /// The figures as metrics (`dcsensor_upstream_...` once rendered).
+    pub fn metrics(&self) -> Vec<Metric> {
+        let c = |name, help, v: u64| Metric {
+            name,
+            help,
+            counter: true,
+            value: v as f64,
+        };
+        let g = |name, help, v: f64| Metric {
+            name,
+            help,
+            counter: false,
+            value: v,
+        };
+        let mut v = vec![
+            c(
+                "upstream_batches_spooled_total",
+                "batches written to the spool",
+                self.batches_spooled,
+            ),
+            c(
+                "upstream_records_spooled_total",
+                "records in batches written to the spool",
+                self.records_spooled,
+            ),
+            c(
+                "upstream_batches_acked_total",
+                "batches acknowledged by every sink",
+                self.batches_acked,
+            ),
+            c(
+                "upstream_records_acked_total",
+                "records in batches acknowledged by every sink",
+                self.records_acked,
+            ),
+            c(
+                "upstream_batches_dropped_total",
+                "batches dropped (spool full, refused by a sink)",
+                self.batches_dropped,
+            ),
+            c(
+                "upstream_records_dropped_total",
+                "records in dropped batches",
+                self.records_dropped,
+            ),
+            c(
+                "upstream_errors_total",
+                "failed deliveries (each retried) and spool errors",
+                self.errors,
+            ),
+            c(
+                "upstream_duplicates_total",
+                "batches JetStream already had (resends)",
+                self.duplicates,
+            ),
+            g(
+                "upstream_backlog_batches",
+                "batches in the spool waiting for an acknowledgement",
+                self.backlog_batches as f64,
+            ),
+            g(
+                "upstream_backlog_bytes",
+                "bytes in the spool waiting for an acknowledgement",
+                self.backlog_bytes as f64,
+            ),
+        ];
+        if let Some(age) = self.last_ack_age {
+            v.push(g(
+                "upstream_last_ack_age_seconds",
+                "seconds since the last acknowledgement",
+                age.as_secs_f64(),
+            ));
+        }
+        v
+    }
+}
+
 /// A handle on the upstream's figures that outlives the boxed [`Output`].
 #[derive(Debug, Clone)]
 pub struct StatsHandle(Arc<Metrics>);
@@ -610,6 +688,13 @@ impl Output for Upstream {
 
     fn backlog(&self) -> Option<u64> {
         self.spool.as_ref().map(|s| s.backlog())
+    }
+
+    fn metrics(&self) -> Vec<Metric> {
+        if self.spool.is_none() {
+            return Vec::new();
+        }
+        self.metrics.stats().metrics()
     }
 
     fn finish(&mut self) -> Result<(), OutputError> {
