@@ -217,6 +217,47 @@ impl UpstreamConfig {
         }
     }
 
+    /// The configuration file's `[output]` section as an upstream configuration.
+    pub fn from_section(o: &crate::daemon::config::OutputSection) -> Result<Self, String> {
+        let sinks = o
+            .sinks
+            .iter()
+            .map(|s| SinkSpec::parse(s).map_err(|e| format!("output.sinks: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        let sensor_id = some(&o.sensor_id);
+        if let Some(id) = &sensor_id {
+            check_sensor_id(id).map_err(|e| format!("output.sensor_id: {e}"))?;
+        }
+        let n = &o.nats;
+        Ok(UpstreamConfig {
+            sinks,
+            spool: Some(o.spool.clone()),
+            spool_limit: o.spool_max_mb.saturating_mul(1 << 20),
+            batch: Limits {
+                max_records: o.batch_records,
+                max_bytes: o.batch_kb.saturating_mul(1024),
+                max_age: Duration::try_from_secs_f64(o.batch_age)
+                    .map_err(|e| format!("output.batch_age {}: {e}", o.batch_age))?,
+            },
+            sensor_id,
+            host: None,
+            nats: NatsOptions {
+                stream: n.stream.clone(),
+                tls: n.tls,
+                tls_ca: n.ca_file.clone(),
+                tls_cert: n.client_cert.clone(),
+                tls_key: n.client_key.clone(),
+                user: some(&n.user),
+                password: some(&n.password),
+                token: some(&n.token),
+                credentials_file: n.credentials_file.clone(),
+                ..NatsOptions::default()
+            },
+            ..UpstreamConfig::default()
+        })
+    }
+
     /// The spool directory in use (see [`UpstreamConfig::spool`]).
     pub fn spool_dir(&self) -> PathBuf {
         if let Some(s) = &self.spool {
@@ -906,6 +947,47 @@ mod tests {
         if !want.is_empty() {
             assert_eq!(id, want);
         }
+    }
+
+    #[test]
+    fn the_config_files_output_section_maps_to_the_upstream() {
+        let mut o = crate::daemon::config::OutputSection::default();
+        let c = UpstreamConfig::from_section(&o).unwrap();
+        assert_eq!(
+            c.sinks,
+            vec![SinkSpec::File("/var/lib/dcsensor/batches".into())]
+        );
+        assert_eq!(c.spool_dir(), PathBuf::from("/var/lib/dcsensor/spool"));
+        assert_eq!((c.spool_limit, c.batch), (1 << 30, Limits::default()));
+        assert_eq!(
+            (c.sensor_id, c.nats.user, c.nats.stream.as_str()),
+            (None, None, "DCSENSOR")
+        );
+        o.sinks = vec!["nats://10.0.0.9:4222".into(), "stdout".into()];
+        o.sensor_id = "dc01".into();
+        o.nats.user = "sensor".into();
+        o.batch_age = 0.25;
+        let c = UpstreamConfig::from_section(&o).unwrap();
+        assert_eq!(
+            c.sinks,
+            vec![
+                SinkSpec::Nats(vec!["nats://10.0.0.9:4222".into()]),
+                SinkSpec::Stdout
+            ]
+        );
+        assert_eq!(
+            (c.sensor_id.as_deref(), c.nats.user.as_deref()),
+            (Some("dc01"), Some("sensor"))
+        );
+        assert_eq!(c.batch.max_age, Duration::from_millis(250));
+        o.sensor_id = "dc01.lab".into();
+        assert!(UpstreamConfig::from_section(&o)
+            .unwrap_err()
+            .starts_with("output.sensor_id: sensor id `dc01.lab`"));
+        o.sinks = vec!["/tmp/x".into()];
+        assert!(UpstreamConfig::from_section(&o)
+            .unwrap_err()
+            .contains("did you mean `file:/tmp/x`"));
     }
 
     #[test]
