@@ -121,7 +121,7 @@ fn file_sink_then_dump_prints_the_json_output() {
     assert!(spool_batches(&out.join(".spool")).is_empty());
 
     let mut dumped = Vec::new();
-    let sum = upstream::dump(&[out.clone()], &mut dumped).unwrap();
+    let sum = upstream::dump(std::slice::from_ref(&out), &mut dumped).unwrap();
     assert_eq!(sum.records, recs.len() as u64);
     let mut want = Vec::new();
     let mut j = JsonLines::new(&mut want);

@@ -491,7 +491,7 @@ impl StatsHandle {
 
 enum AnySink {
     File(sink_file::FileSink),
-    Nats(sink_nats::NatsSink),
+    Nats(Box<sink_nats::NatsSink>),
 }
 
 impl AnySink {
@@ -628,9 +628,9 @@ impl Upstream {
                     for (i, (spec, wake)) in spooled.into_iter().zip(thread_wakes).enumerate() {
                         let sink = match spec {
                             SinkSpec::File(d) => AnySink::File(sink_file::FileSink::new(d)),
-                            SinkSpec::Nats(urls) => {
-                                AnySink::Nats(sink_nats::NatsSink::new(urls, nats.clone(), &sensor))
-                            }
+                            SinkSpec::Nats(urls) => AnySink::Nats(Box::new(
+                                sink_nats::NatsSink::new(urls, nats.clone(), &sensor),
+                            )),
                             SinkSpec::Stdout => continue,
                         };
                         loops.push(sink_loop(
