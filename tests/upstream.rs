@@ -511,3 +511,37 @@ fn binary_replay_sink_file_then_dump_equals_replay() {
     assert!(!want.is_empty());
     assert_eq!(keep(&dumped.stdout), want);
 }
+
+/// A reload (HUP) opens the new output while the old one still runs; the old one finishes and
+/// goes before the new one's first record, which then takes over the spool and the seq.
+#[test]
+fn reload_hands_the_spool_over() {
+    let recs = records(250);
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    let mut cfg = UpstreamConfig::with_sinks(vec![SinkSpec::File(out.clone())]);
+    cfg.sensor_id = Some("rl1".into());
+    cfg.batch.max_records = 100;
+    let mut old = Upstream::open(cfg.clone()).unwrap();
+    for r in &recs[..150] {
+        old.record(r).unwrap();
+    }
+    let mut new = Upstream::open(cfg.clone()).unwrap();
+    old.finish().unwrap();
+    drop(old);
+    for r in &recs[150..] {
+        new.record(r).unwrap();
+    }
+    new.finish().unwrap();
+    assert_eq!(new.stats().batches_acked, 1);
+    drop(new);
+    assert_eq!(spool_batches(&out), vec![1, 2, 3]);
+    let mut dumped = Vec::new();
+    upstream::dump(std::slice::from_ref(&out), &mut dumped).unwrap();
+    let lines: Vec<String> = String::from_utf8(dumped)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines, json(&recs));
+}

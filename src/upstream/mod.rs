@@ -536,12 +536,25 @@ impl Net {
     }
 }
 
+/// What [`Upstream::start`] needs, checked by [`Upstream::open`].
+struct Plan {
+    dir: PathBuf,
+    limit: u64,
+    sinks: Vec<SinkSpec>,
+    sensor: String,
+    host: String,
+    limits: Limits,
+    nats: NatsOptions,
+}
+
 /// The upstream as an [`Output`]: batcher, spool and sinks.
 pub struct Upstream {
     stdout: Option<JsonLines<std::io::Stdout>>,
     batcher: Option<Batcher>,
     spool: Option<Arc<Spool>>,
     net: Option<Net>,
+    /// Set when the spool was still owned by the output this one replaces (a reload).
+    deferred: Option<Plan>,
     metrics: Arc<Metrics>,
     counters: Option<Arc<Counters>>,
     drops_reported: u64,
@@ -560,7 +573,6 @@ impl Upstream {
         if cfg.sinks.is_empty() {
             return Err(format!("no sink: {SINK_FORMS}").into());
         }
-        let metrics = Arc::new(Metrics::default());
         let stdout = cfg
             .sinks
             .contains(&SinkSpec::Stdout)
@@ -571,7 +583,8 @@ impl Upstream {
             batcher: None,
             spool: None,
             net: None,
-            metrics: metrics.clone(),
+            deferred: None,
+            metrics: Arc::new(Metrics::default()),
             counters: None,
             drops_reported: 0,
             finish_timeout: cfg.finish_timeout,
@@ -602,19 +615,50 @@ impl Upstream {
                 limits.max_bytes = cap;
             }
         }
-        let dir = cfg.spool_dir();
-        let (spool, rec) = Spool::open(&dir, cfg.spool_limit, spooled.len(), metrics.clone())?;
+        let plan = Plan {
+            dir: cfg.spool_dir(),
+            limit: cfg.spool_limit,
+            sinks: spooled,
+            sensor,
+            host,
+            limits,
+            nats: cfg.nats.clone(),
+        };
+        if spool::held_here(&plan.dir) {
+            // A reload: the output being replaced still owns this spool; it hands over (finish,
+            // drop) on the output thread before this one gets its first record.
+            std::fs::create_dir_all(&plan.dir)
+                .map_err(|e| format!("spool {}: cannot create it: {e}", plan.dir.display()))?;
+            up.deferred = Some(plan);
+        } else {
+            up.start(plan)?;
+        }
+        Ok(up)
+    }
+
+    /// Opens the spool (recovering what it holds), starts the upstream thread and the sinks.
+    fn start(&mut self, plan: Plan) -> Result<(), OutputError> {
+        let metrics = self.metrics.clone();
+        let Plan {
+            dir,
+            limit,
+            sinks: spooled,
+            sensor,
+            host,
+            limits,
+            nats,
+        } = plan;
+        let (spool, rec) = Spool::open(&dir, limit, spooled.len(), metrics.clone())?;
         if rec.batches > 0 {
             tracing::info!(spool = %dir.display(), batches = rec.batches, records = rec.records,
                 next_seq = rec.next_seq, "unsent batches found in the spool; they go first");
         }
         let spool = Arc::new(spool);
-        up.batcher = Some(Batcher::new(limits, &sensor, &host, rec.next_seq));
-        up.spool = Some(spool.clone());
+        self.batcher = Some(Batcher::new(limits, &sensor, &host, rec.next_seq));
+        self.spool = Some(spool.clone());
 
         let (tx, rx) = watch::channel(false);
         let wakes: Vec<Arc<Notify>> = spooled.iter().map(|_| Arc::new(Notify::new())).collect();
-        let nats = cfg.nats.clone();
         let thread_wakes = wakes.clone();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -647,12 +691,20 @@ impl Upstream {
                 rt.shutdown_timeout(Duration::from_secs(1));
             })
             .map_err(|e| format!("cannot start the upstream thread: {e}"))?;
-        up.net = Some(Net {
+        self.net = Some(Net {
             shutdown: tx,
             wakes,
             thread: Some(thread),
         });
-        Ok(up)
+        Ok(())
+    }
+
+    /// Starts a deferred upstream (see [`Upstream::open`]) at its first use.
+    fn ensure_started(&mut self) -> Result<(), OutputError> {
+        if let Some(plan) = self.deferred.take() {
+            self.start(plan)?;
+        }
+        Ok(())
     }
 
     /// Counts dropped records into `counters` ([`Counter::DropUpstream`]); they must be the
@@ -706,6 +758,7 @@ impl Upstream {
 
 impl Output for Upstream {
     fn record(&mut self, rec: &Record) -> Result<(), OutputError> {
+        self.ensure_started()?;
         if let Some(s) = &mut self.stdout {
             s.record(rec)?;
         }
@@ -717,6 +770,7 @@ impl Output for Upstream {
     }
 
     fn tick(&mut self) -> Result<(), OutputError> {
+        self.ensure_started()?;
         if let Some(s) = &mut self.stdout {
             s.tick()?;
         }
@@ -743,6 +797,7 @@ impl Output for Upstream {
             return Ok(());
         }
         self.finished = true;
+        self.ensure_started()?;
         if let Some(s) = &mut self.stdout {
             s.finish()?;
         }

@@ -17,7 +17,7 @@
 
 use super::batch::{read_header, Closed};
 use super::Metrics;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -73,6 +73,18 @@ struct State {
     closed: bool,
 }
 
+/// Spool directories owned by live [`Spool`]s of this process (canonical paths).
+static HELD: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+fn held() -> MutexGuard<'static, BTreeSet<PathBuf>> {
+    HELD.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether a spool of this process owns `dir` now.
+pub fn held_here(dir: &Path) -> bool {
+    fs::canonicalize(dir).is_ok_and(|d| held().contains(&d))
+}
+
 /// The spool directory shared by the output thread (writer) and the sinks.
 pub struct Spool {
     dir: PathBuf,
@@ -82,6 +94,13 @@ pub struct Spool {
     changed: Condvar,
     metrics: Arc<Metrics>,
     _lock: File,
+    canonical: PathBuf,
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        held().remove(&self.canonical);
+    }
 }
 
 /// What opening a spool found.
@@ -114,6 +133,13 @@ impl Spool {
             )
         };
         fs::create_dir_all(dir).map_err(|e| what(e, "cannot create it"))?;
+        let canonical = fs::canonicalize(dir).map_err(|e| what(e, "cannot resolve it"))?;
+        if held().contains(&canonical) {
+            return Err(format!(
+                "spool {} is in use by another output of this dcsensor; give each its own spool directory",
+                dir.display()
+            ));
+        }
         let lock = lock_dir(dir)?;
         let mut next_seq = read_seq_file(dir).map_err(|e| what(e, "cannot read its seq file"))?;
         let mut st = State::default();
@@ -169,7 +195,9 @@ impl Spool {
             changed: Condvar::new(),
             metrics,
             _lock: lock,
+            canonical: canonical.clone(),
         };
+        held().insert(canonical);
         Ok((spool, rec))
     }
 
@@ -486,7 +514,7 @@ mod tests {
         assert_eq!(fs::read_to_string(d.path().join("seq")).unwrap(), "3\n");
         // The lock keeps a second opener out while the first is alive.
         let err = Spool::open(d.path(), 1 << 30, 2, m.clone()).err().unwrap();
-        assert!(err.contains("in use by another dcsensor"), "{err}");
+        assert!(err.contains("is in use by another output of this dcsensor"), "{err}");
 
         // Sink 0 takes both in order; sink 1 too. A file goes when both acknowledged it.
         assert_eq!(sp.claim(1, 0).unwrap().0, 1);
