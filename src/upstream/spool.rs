@@ -514,7 +514,10 @@ mod tests {
         assert_eq!(fs::read_to_string(d.path().join("seq")).unwrap(), "3\n");
         // The lock keeps a second opener out while the first is alive.
         let err = Spool::open(d.path(), 1 << 30, 2, m.clone()).err().unwrap();
-        assert!(err.contains("is in use by another output of this dcsensor"), "{err}");
+        assert!(
+            err.contains("is in use by another output of this dcsensor"),
+            "{err}"
+        );
 
         // Sink 0 takes both in order; sink 1 too. A file goes when both acknowledged it.
         assert_eq!(sp.claim(1, 0).unwrap().0, 1);
