@@ -30,6 +30,8 @@ pub struct LiveSource {
     fd: i32,
     /// Whether the last read returned a packet (so more may be waiting without a poll).
     pending: bool,
+    /// How long one [`LiveSource::next_frame`] waits for a packet.
+    timeout_ms: i32,
 }
 
 /// Turns a libpcap error on `interface` into a message that says what to do.
@@ -103,6 +105,7 @@ impl LiveSource {
             nanos,
             fd,
             pending: false,
+            timeout_ms: timeout_ms.max(1),
         };
         if let Some(f) = bpf {
             s.set_filter(f)?;
@@ -118,8 +121,8 @@ impl LiveSource {
         })
     }
 
-    /// The next frame, or `Ok(None)` when about [`DEFAULT_TIMEOUT_MS`] passed without one (check
-    /// the stop flag and call again).
+    /// The next frame, or `Ok(None)` when the read timeout given to [`LiveSource::open`] (e.g.
+    /// [`DEFAULT_TIMEOUT_MS`]) passed without one (check the stop flag and call again).
     ///
     /// The capture is non-blocking and we wait with `poll(2)` ourselves: on Linux (TPACKET_V3)
     /// libpcap's own read timeout does not fire while no packet at all arrives, which would keep
@@ -132,7 +135,7 @@ impl LiveSource {
                 revents: 0,
             };
             // SAFETY: one valid pollfd for the capture's descriptor, which lives as long as self.
-            let n = unsafe { libc::poll(&mut pfd, 1, DEFAULT_TIMEOUT_MS) };
+            let n = unsafe { libc::poll(&mut pfd, 1, self.timeout_ms) };
             if n <= 0 {
                 return Ok(None);
             }
@@ -257,5 +260,8 @@ mod tests {
         );
         let st = src.stats().unwrap();
         assert!(st.received >= 1, "{st:?}");
+        // A quiet capture returns after the timeout instead of blocking.
+        src.set_filter("udp and dst port 9 and src port 9").unwrap();
+        assert!(src.next_frame().unwrap().is_none());
     }
 }
