@@ -400,7 +400,7 @@ impl FlowTable {
             }
             let svc_src = proto::is_service_port(meta.transport, meta.sport);
             let svc_dst = proto::is_service_port(meta.transport, meta.dport);
-            !(svc_src && !svc_dst)
+            !svc_src || svc_dst
         };
         let info = if src_client {
             FlowInfo {
