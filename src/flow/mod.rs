@@ -34,11 +34,15 @@ pub struct FlowConfig {
     pub tcp_idle: Ts,
     /// Idle time after which a UDP conversation is closed.
     pub udp_idle: Ts,
-    /// Flows per worker; a new flow beyond it is refused and counted.
+    /// Flows per worker; a new flow beyond it is refused, and each packet that would have
+    /// started it is counted ([`Counter::DropFlowTable`]).
     pub max_flows: usize,
-    /// Out-of-order bytes held per direction of a connection.
+    /// Out-of-order bytes held per direction of a connection. When more would be held, the
+    /// oldest hole is given up as a gap and the data after it delivered, so no byte we have is
+    /// lost to this cap.
     pub per_flow_buffer: usize,
-    /// Out-of-order bytes held by all connections of a worker.
+    /// Out-of-order bytes held by all connections of a worker. Out-of-order bytes beyond it are
+    /// refused and counted ([`Counter::DropTcpMemory`]); they come out later as part of a gap.
     pub reassembly_memory: usize,
 }
 
