@@ -1544,4 +1544,55 @@ mod tests {
         }
         assert_eq!((read, bytes, gaps), (152, 9_019_993, 2253));
     }
+
+    #[test]
+    fn reassembly_gauge_adds_what_decoders_buffer_at_each_sweep() {
+        struct Holds;
+        impl TcpApp for Holds {
+            fn data(&mut self, _: &mut Ctx<'_>, _: Dir, _: &[u8]) {}
+            fn gap(&mut self, _: &mut Ctx<'_>, _: Dir, _: u64) {}
+            fn close(&mut self, _: &mut Ctx<'_>) {}
+            fn buffered(&self) -> usize {
+                100
+            }
+        }
+        struct HoldAll;
+        impl Selector for HoldAll {
+            fn tcp_by_port(&self, _: &FlowInfo, _: &Shared, _: Ts) -> Option<Box<dyn TcpApp>> {
+                Some(Box::new(Holds))
+            }
+            fn tcp_by_content(&self, _: &FlowInfo, _: Dir, _: &[u8]) -> Option<Box<dyn TcpApp>> {
+                None
+            }
+            fn udp_by_port(&self, _: &FlowInfo) -> Option<Box<dyn UdpApp>> {
+                None
+            }
+        }
+        let counters = Arc::new(Counters::default());
+        let mut table = FlowTable::with_selector(
+            FlowConfig::default(),
+            DecoderConfig::default(),
+            Arc::new(Shared::default()),
+            counters.clone(),
+            Box::new(HoldAll),
+        );
+        let mut out = Vec::new();
+        for port in ["10.0.0.1:1", "10.0.0.1:2"] {
+            table.packet(
+                &meta(NS, port, S, Transport::Tcp, 10, 0, SYN),
+                b"",
+                &mut out,
+            );
+        }
+        table.packet(
+            &meta(NS, "10.0.0.1:1", S, Transport::Tcp, 20, 0, ACK),
+            b"held",
+            &mut out,
+        );
+        assert_eq!(counters.get(Counter::ReassemblyBytes), 4);
+        table.advance(NS, &mut out);
+        assert_eq!(counters.get(Counter::ReassemblyBytes), 204);
+        table.finish(&mut out);
+        assert_eq!(counters.get(Counter::ReassemblyBytes), 0);
+    }
 }
