@@ -158,11 +158,11 @@ impl Field {
 
 /// Slices the non-empty fields out of `msg`, checking bounds; reports whether any two of them
 /// overlap or one starts inside the fixed header of `header` bytes.
-fn slices<'a, const N: usize>(
-    msg: &'a [u8],
+fn slices<const N: usize>(
+    msg: &[u8],
     fields: [Field; N],
     header: usize,
-) -> Result<([&'a [u8]; N], bool), Error> {
+) -> Result<([&[u8]; N], bool), Error> {
     let mut ranges = [None; N];
     for (r, f) in ranges.iter_mut().zip(fields) {
         *r = f.range(msg.len())?;
