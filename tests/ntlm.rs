@@ -8,16 +8,26 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 fn replay(paths: &[PathBuf]) -> Vec<Record> {
-    let opts = Options { workers: 1, ..Default::default() };
-    replay_to_vec(paths, &opts).unwrap_or_else(|e| panic!("replay of {paths:?}: {e}")).records
+    let opts = Options {
+        workers: 1,
+        ..Default::default()
+    };
+    replay_to_vec(paths, &opts)
+        .unwrap_or_else(|e| panic!("replay of {paths:?}: {e}"))
+        .records
 }
 
 fn lab(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata-pcaps/lab").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata-pcaps/lab")
+        .join(name)
 }
 
 fn json_of(recs: &[Record], kind: &str) -> Vec<serde_json::Value> {
-    recs.iter().map(|r| serde_json::to_value(r).unwrap()).filter(|j| j["type"] == kind).collect()
+    recs.iter()
+        .map(|r| serde_json::to_value(r).unwrap())
+        .filter(|j| j["type"] == kind)
+        .collect()
 }
 
 #[test]
@@ -40,23 +50,35 @@ fn lab_ldap_sasl_ntlm_bind_is_exact() {
     let common = |ts: f64, rest: serde_json::Value| {
         let mut v = serde_json::json!({"ts": ts, "type": "ldap", "src": "10.99.0.2", "sport": 49092,
             "dst": "10.99.0.1", "dport": 389, "proto": "tcp", "bind": "sasl", "mechanism": "GSS-SPNEGO"});
-        v.as_object_mut().unwrap().extend(rest.as_object().unwrap().clone());
+        v.as_object_mut()
+            .unwrap()
+            .extend(rest.as_object().unwrap().clone());
         v
     };
     assert_eq!(
         ldap,
         [
-            common(1795886861.46801, serde_json::json!({"result": "saslBindInProgress", "rtt": 0.002478})),
-            common(1795886861.474825, serde_json::json!({"success": true, "result": "success", "rtt": 0.0061})),
+            common(
+                1795886861.46801,
+                serde_json::json!({"result": "saslBindInProgress", "rtt": 0.002478})
+            ),
+            common(
+                1795886861.474825,
+                serde_json::json!({"success": true, "result": "success", "rtt": 0.0061})
+            ),
         ]
     );
 }
 
 #[test]
 fn arkime_http_proxy_ntlm_is_exact() {
-    let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/pcaps/arkime/http-ntlm-auth/http-ntlm-auth.pcap");
+    let pcap = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/pcaps/arkime/http-ntlm-auth/http-ntlm-auth.pcap");
     if !pcap.is_file() {
-        println!("skipped: {} is absent (the shared conformance corpus)", pcap.display());
+        println!(
+            "skipped: {} is absent (the shared conformance corpus)",
+            pcap.display()
+        );
         return;
     }
     let recs = replay(&[pcap]);
@@ -110,7 +132,11 @@ fn tshark_authenticates(tsv: &Path) -> Vec<(Identity, &'static str)> {
     let text = std::fs::read_to_string(tsv).unwrap();
     let mut lines = text.lines();
     let head: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
-    let col = |name: &str| head.iter().position(|h| *h == name).unwrap_or_else(|| panic!("{tsv:?}: no {name}"));
+    let col = |name: &str| {
+        head.iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("{tsv:?}: no {name}"))
+    };
     let (c_type, c_user, c_domain, c_host, c_proto) = (
         col("ntlmssp.messagetype"),
         col("ntlmssp.auth.username"),
@@ -122,15 +148,27 @@ fn tshark_authenticates(tsv: &Path) -> Vec<(Identity, &'static str)> {
     for line in lines {
         let f: Vec<&str> = line.split('\t').collect();
         let get = |c: usize| f.get(c).copied().unwrap_or_default();
-        let n_auth = get(c_type).split(',').filter(|t| *t == "0x00000003").count();
+        let n_auth = get(c_type)
+            .split(',')
+            .filter(|t| *t == "0x00000003")
+            .count();
         // tshark writes "NULL" for an empty string; several messages in a frame are joined by ','.
-        let clean = |s: &str| if s == "NULL" { String::new() } else { s.to_string() };
+        let clean = |s: &str| {
+            if s == "NULL" {
+                String::new()
+            } else {
+                s.to_string()
+            }
+        };
         let users: Vec<&str> = get(c_user).split(',').collect();
         let domains: Vec<&str> = get(c_domain).split(',').collect();
         let hosts: Vec<&str> = get(c_host).split(',').collect();
         for k in 0..n_auth {
             let at = |l: &[&str]| clean(l.get(k).copied().unwrap_or_default());
-            v.push(((at(&users), at(&domains), at(&hosts)), tshark_carrier(get(c_proto))));
+            v.push((
+                (at(&users), at(&domains), at(&hosts)),
+                tshark_carrier(get(c_proto)),
+            ));
         }
     }
     v
@@ -142,7 +180,9 @@ fn corpus() -> Vec<(PathBuf, PathBuf)> {
     let mut v = Vec::new();
     let mut dirs = vec![root.join("../shared/pcaps")];
     while let Some(d) = dirs.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         let mut caps = Vec::new();
         for e in rd.flatten() {
             let p = e.path();
@@ -150,7 +190,10 @@ fn corpus() -> Vec<(PathBuf, PathBuf)> {
                 if !p.ends_with("also-used-by") {
                     dirs.push(p);
                 }
-            } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng" || x == "cap") {
+            } else if p
+                .extension()
+                .is_some_and(|x| x == "pcap" || x == "pcapng" || x == "cap")
+            {
                 caps.push(p);
             }
         }
@@ -163,7 +206,11 @@ fn corpus() -> Vec<(PathBuf, PathBuf)> {
     for e in std::fs::read_dir(&lab).into_iter().flatten().flatten() {
         let p = e.path();
         if p.extension().is_some_and(|x| x == "pcap") {
-            let stem = p.file_stem().unwrap_or_default().to_string_lossy().to_string();
+            let stem = p
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
             let tsv = lab.join("cases").join(stem).join("tshark-ntlmssp.tsv");
             if tsv.is_file() {
                 v.push((p, tsv));
@@ -190,8 +237,15 @@ fn measure() -> Tally {
         if exp.is_empty() {
             continue;
         }
-        let rel = pcap.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(&pcap).display().to_string();
-        let opts = Options { workers: 1, ..Default::default() };
+        let rel = pcap
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap_or(&pcap)
+            .display()
+            .to_string();
+        let opts = Options {
+            workers: 1,
+            ..Default::default()
+        };
         let recs = match replay_to_vec(std::slice::from_ref(&pcap), &opts) {
             Ok(r) => r.records,
             Err(e) => {
@@ -208,7 +262,9 @@ fn measure() -> Tally {
             if let Body::Ntlm(n) = &r.body {
                 n_ours += 1;
                 let s = |o: &Option<String>| o.clone().unwrap_or_default();
-                ours.entry((s(&n.user), s(&n.domain), s(&n.workstation))).or_default().push(carrier_name(n.carrier));
+                ours.entry((s(&n.user), s(&n.domain), s(&n.workstation)))
+                    .or_default()
+                    .push(carrier_name(n.carrier));
             }
         }
         t.ours += n_ours;
@@ -225,14 +281,21 @@ fn measure() -> Tally {
         }
         let extra: Vec<String> = ours
             .iter()
-            .flat_map(|(id, v)| v.iter().map(move |c| format!("{c} {}\\{}@{}", id.1, id.0, id.2)))
+            .flat_map(|(id, v)| {
+                v.iter()
+                    .map(move |c| format!("{c} {}\\{}@{}", id.1, id.0, id.2))
+            })
             .collect();
         if !missing.is_empty() || !extra.is_empty() {
             t.lines.push(format!(
                 "{rel}: tshark {} ours {n_ours}; missing {:?}{} extra {:?}",
                 exp.len(),
                 missing.iter().take(4).collect::<Vec<_>>(),
-                if missing.len() > 4 { format!(" (+{})", missing.len() - 4) } else { String::new() },
+                if missing.len() > 4 {
+                    format!(" (+{})", missing.len() - 4)
+                } else {
+                    String::new()
+                },
                 extra.iter().take(4).collect::<Vec<_>>()
             ));
         }
@@ -248,7 +311,10 @@ fn report(t: &Tally) -> f64 {
     println!("per carrier (tshark's carrier): matched / AUTHENTICATEs");
     for (c, n) in &t.expected {
         let m = t.matched.get(c).copied().unwrap_or(0);
-        println!("  {c:<7} {m:>4} / {n:<4} = {:6.2} %", 100.0 * m as f64 / (*n).max(1) as f64);
+        println!(
+            "  {c:<7} {m:>4} / {n:<4} = {:6.2} %",
+            100.0 * m as f64 / (*n).max(1) as f64
+        );
     }
     let (m, n): (usize, usize) = (t.matched.values().sum(), t.expected.values().sum());
     let pct = 100.0 * m as f64 / n.max(1) as f64;

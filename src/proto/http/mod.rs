@@ -157,6 +157,11 @@ impl Http {
         framing: &Framing,
         tokens: &[&[u8]],
     ) -> State {
+        if start.starts_with(b"PRI * HTTP/2") {
+            // HTTP/2 with prior knowledge: binary frames follow, not ours to read.
+            self.sides[Dir::ToClient.idx()].state = State::Skip;
+            return State::Skip;
+        }
         let Ok((_, (method, _target))) = parse::request_line(start) else {
             cx.count(Counter::MalformedHttp);
             return State::Skip;
@@ -522,6 +527,19 @@ mod tests {
         assert_eq!(h.counters.get(Counter::MalformedHttp), 4);
         let mut app = tcp();
         app.data(&mut h.cx(NS), Dir::ToClient, b"SSH-2.0-x\r\n\r\n");
+        assert_eq!(h.counters.get(Counter::MalformedHttp), 5);
+        // HTTP/2 with prior knowledge is left alone, not counted.
+        let mut app = tcp();
+        app.data(
+            &mut h.cx(NS),
+            Dir::ToServer,
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04",
+        );
+        app.data(
+            &mut h.cx(NS),
+            Dir::ToClient,
+            b"\x00\x00\x06\x04\x00\x00\x00\x00\x00",
+        );
         assert_eq!(h.counters.get(Counter::MalformedHttp), 5);
         // A token that is valid base64 but no GSS-API token.
         let mut app = tcp();

@@ -465,6 +465,97 @@ mod tests {
         assert_eq!(h.counters.get(Counter::MalformedLdap), 2);
     }
 
+    /// A BER element (definite length, long form where needed).
+    fn ber(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut v = vec![tag];
+        match content.len() {
+            n if n < 0x80 => v.push(n as u8),
+            n if n < 0x100 => v.extend_from_slice(&[0x81, n as u8]),
+            n => v.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]),
+        }
+        v.extend_from_slice(content);
+        v
+    }
+
+    fn ldap_message(id: u8, op: Vec<u8>) -> Vec<u8> {
+        ber(0x30, &[ber(0x02, &[id]), op].concat())
+    }
+
+    /// The sicily choices carrying the lab's real NTLM messages (SMB lab capture), framed by us:
+    /// [10] sicilyNegotiate, the CHALLENGE in the response's matchedDN, [11] sicilyResponse.
+    #[test]
+    fn sicily_ntlm_bind_refused() {
+        use crate::proto::ntlm::parse::tests::{
+            ntlmssp, LAB03_AUTHENTICATE, LAB03_CHALLENGE, LAB03_NEGOTIATE,
+        };
+        let (n, c, a) = (
+            hex(LAB03_NEGOTIATE),
+            hex(LAB03_CHALLENGE),
+            hex(LAB03_AUTHENTICATE),
+        );
+        let bind = |id: u8, choice: u8, tok: &[u8]| {
+            ldap_message(
+                id,
+                ber(
+                    0x60,
+                    &[ber(0x02, &[3]), ber(0x04, b"bob"), ber(choice, tok)].concat(),
+                ),
+            )
+        };
+        let resp = |id: u8, rc: u8, dn: &[u8]| {
+            ldap_message(
+                id,
+                ber(
+                    0x61,
+                    &[ber(0x0a, &[rc]), ber(0x04, dn), ber(0x04, b"")].concat(),
+                ),
+            )
+        };
+        let msgs = vec![
+            (Dir::ToServer, bind(1, 0x89, b""), NS),
+            (Dir::ToClient, resp(1, 0, b"NTLM"), NS + 1000),
+            (Dir::ToServer, bind(2, 0x8a, ntlmssp(&n)), 2 * NS),
+            (Dir::ToClient, resp(2, 0, ntlmssp(&c)), 2 * NS + 1000),
+            (Dir::ToServer, bind(3, 0x8b, ntlmssp(&a)), 3 * NS),
+            (Dir::ToClient, resp(3, 49, b""), 3 * NS + 5000),
+        ];
+        let h = run(&msgs, 7);
+        let kinds: Vec<(&str, Option<bool>, Option<Code>)> = h
+            .out
+            .iter()
+            .map(|r| match &r.body {
+                Body::Ldap(l) => (l.bind.unwrap(), l.success, l.result),
+                Body::Ntlm(n) => ("ntlm", n.success, n.status),
+                b => panic!("{b:?}"),
+            })
+            .collect();
+        let (ok, bad) = (
+            Some(Code::Name("success")),
+            Some(Code::Name("invalidCredentials")),
+        );
+        assert_eq!(
+            kinds,
+            [
+                ("sicily", Some(true), ok),
+                ("sicily", Some(true), ok),
+                ("ntlm", Some(false), bad),
+                ("sicily", Some(false), bad)
+            ]
+        );
+        let Body::Ntlm(rec) = &h.out[2].body else {
+            panic!()
+        };
+        assert_eq!(
+            (rec.user.as_deref(), rec.server_dns_name.as_deref()),
+            (Some("bob"), Some("dc1.lab.example"))
+        );
+        assert_eq!((h.out[2].ts, rec.carrier), (2 * NS, Some(Carrier::Ldap)));
+        assert_eq!(
+            h.counters.get(Counter::MalformedLdap) + h.counters.get(Counter::MalformedNtlm),
+            0
+        );
+    }
+
     #[test]
     fn probe_finds_binds() {
         assert!(probe(Dir::ToServer, &hex(LAB10_BIND_NEGOTIATE)));
