@@ -36,6 +36,9 @@ pub struct NtlmAuth {
     start: Option<Ts>,
     /// What the last CHALLENGE said about the server; used by the next AUTHENTICATE.
     server: Option<ServerNames>,
+    /// Flags of the last NEGOTIATE or CHALLENGE: the string encoding of an old AUTHENTICATE that
+    /// has no flags field of its own.
+    flags: Option<u32>,
     /// An AUTHENTICATE waiting for its verdict, with the time its exchange began.
     pending: Option<(Ts, Box<Ntlm>)>,
     /// User (and domain) of the last AUTHENTICATE, for carriers that label sessions.
@@ -58,10 +61,11 @@ impl NtlmAuth {
             }
         };
         match m {
-            Message::Negotiate(_) => {
+            Message::Negotiate(n) => {
                 self.flush(cx);
                 self.start = Some(cx.now);
                 self.server = None;
+                self.flags = Some(n.flags);
             }
             Message::Challenge(c) => {
                 if c.overlap {
@@ -85,6 +89,7 @@ impl NtlmAuth {
                 }
                 self.start.get_or_insert(cx.now);
                 self.server = Some(names);
+                self.flags = Some(c.flags);
             }
             Message::Authenticate(a) => {
                 self.flush(cx);
@@ -102,10 +107,14 @@ impl NtlmAuth {
     /// Builds the record of an AUTHENTICATE with what the CHALLENGE said (consumed).
     fn record(&mut self, carrier: Carrier, a: &parse::Authenticate<'_>) -> Box<Ntlm> {
         let flags = a.flags.unwrap_or(0);
+        let unicode = a
+            .flags
+            .or(self.flags)
+            .is_none_or(|f| f & parse::FLAG_UNICODE != 0);
         let text = |b: &[u8]| {
             if b.is_empty() {
                 None
-            } else if a.flags.is_none_or(|f| f & parse::FLAG_UNICODE != 0) {
+            } else if unicode {
                 Some(parse::utf16le(b))
             } else {
                 Some(parse::oem(b))
@@ -306,6 +315,49 @@ mod tests {
                 "56"
             ]
         );
+    }
+
+    /// An old AUTHENTICATE whose payload starts at 52 (no session key, flags or version fields)
+    /// is read with the encoding the NEGOTIATE asked for.
+    #[test]
+    fn old_authenticate_without_flags_uses_the_negotiated_encoding() {
+        let mut h = Harness::new(Transport::Tcp, 139);
+        let mut auth = NtlmAuth::default();
+        let mut m = b"NTLMSSP\0\x03\0\0\0".to_vec();
+        let payload: [&[u8]; 5] = [&[0x11; 24], &[0x22; 24], b"WG", b"guest", b"PC"];
+        let mut off = 52u32;
+        for p in payload {
+            let len = p.len() as u16;
+            m.extend_from_slice(&[len.to_le_bytes(), len.to_le_bytes()].concat());
+            m.extend_from_slice(&off.to_le_bytes());
+            off += u32::from(len);
+        }
+        assert_eq!(m.len(), 52);
+        for p in payload {
+            m.extend_from_slice(p);
+        }
+        // NEGOTIATE with oem | ntlm only.
+        auth.message(
+            &mut h.cx(NS),
+            Carrier::Smb1,
+            b"NTLMSSP\0\x01\0\0\0\x02\x02\0\0",
+        );
+        auth.message(&mut h.cx(2 * NS), Carrier::Smb1, &m);
+        auth.flush(&mut h.cx(3 * NS));
+        let rec = ntlm_of(&h.out[0]);
+        assert_eq!(
+            (
+                rec.user.as_deref(),
+                rec.domain.as_deref(),
+                rec.workstation.as_deref()
+            ),
+            (Some("guest"), Some("WG"), Some("PC"))
+        );
+        assert_eq!(
+            (rec.version, rec.mic, rec.flags.len(), h.out[0].ts),
+            (Some("NTLMv1"), Some(false), 0, NS)
+        );
+        assert_eq!(h.counters.get(Counter::MalformedNtlm), 0);
     }
 
     #[test]

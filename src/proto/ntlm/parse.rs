@@ -243,34 +243,26 @@ fn challenge<'a>(msg: &'a [u8], rest: &'a [u8]) -> Result<Challenge<'a>, Error> 
 }
 
 fn authenticate<'a>(msg: &'a [u8], rest: &'a [u8]) -> Result<Authenticate<'a>, Error> {
-    fn fixed(i: &[u8]) -> IResult<&[u8], [Field; 6]> {
+    fn five(i: &[u8]) -> IResult<&[u8], [Field; 5]> {
         let (i, lm) = field(i)?;
         let (i, nt) = field(i)?;
         let (i, domain) = field(i)?;
         let (i, user) = field(i)?;
         let (i, ws) = field(i)?;
-        let (i, key) = field(i)?;
-        Ok((i, [lm, nt, domain, user, ws, key]))
+        Ok((i, [lm, nt, domain, user, ws]))
     }
+    let (after, [lm, nt, domain, user, ws]) = five(rest).map_err(|_| Error::Truncated)?;
     // Very old messages end after the workstation field (offset 52), without a session key or
-    // flags: accept them when the payload says so.
-    let (after, fields) = match fixed(rest) {
-        Ok(v) => v,
-        Err(_) => {
-            let (i, five) = (|i| -> IResult<&[u8], [Field; 5]> {
-                let (i, lm) = field(i)?;
-                let (i, nt) = field(i)?;
-                let (i, domain) = field(i)?;
-                let (i, user) = field(i)?;
-                let (i, ws) = field(i)?;
-                Ok((i, [lm, nt, domain, user, ws]))
-            })(rest)
-            .map_err(|_| Error::Truncated)?;
-            let [a, b, c, d, e] = five;
-            (i, [a, b, c, d, e, Field { len: 0, offset: 0 }])
-        }
+    // flags: where the payload starts tells which of the later fixed fields exist.
+    let start = payload_start(&[lm, nt, domain, user, ws]).unwrap_or(u32::MAX);
+    let none = Field { len: 0, offset: 0 };
+    let (after, key) = if start >= 60 {
+        field(after).unwrap_or((after, none))
+    } else {
+        (after, none)
     };
-    let start = payload_start(&fields).unwrap_or(u32::MAX);
+    let fields = [lm, nt, domain, user, ws, key];
+    let start = start.min(payload_start(&[key]).unwrap_or(u32::MAX));
     let flags = if start >= 64 {
         le_u32::<_, nom::error::Error<&[u8]>>(after)
             .ok()
