@@ -423,7 +423,7 @@ fn run_service(path: PathBuf, log: FilterHandle, cli_level: bool) -> ExitCode {
     let budget = guard::Budget {
         cpu: cfg.guard.cpu_percent / 100.0,
         memory: cfg.guard.memory_percent / 100.0,
-        interval: Duration::from_secs(1),
+        interval: Duration::from_secs_f64(cfg.guard.interval),
     };
     let guard = guard::start(budget, telemetry.clone(), guard_stop.clone());
     let hup = Arc::new(AtomicBool::new(false));

@@ -124,10 +124,10 @@ impl Telemetry {
     }
 }
 
-/// Which shedding level drops a packet with these ports and this much payload: the higher the
-/// level, the more is shed, in a fixed order — bulk SMB data first (level 1), then DNS (2),
-/// then everything but authentication (3: DCE-RPC and other ports; Kerberos, LDAP and small SMB
-/// messages remain), then everything but Kerberos (4). Returns the lowest level that sheds it.
+/// The lowest shedding level that drops a packet with these ports and this much payload. The
+/// order is fixed: bulk SMB data first (level 1), then DNS (2), then DCE-RPC and every other
+/// port (3). Authentication — Kerberos, LDAP binds and small SMB messages (session setup, tree
+/// connect) — is never shed: its class is above the guard's highest level.
 pub fn shed_class(meta: &PacketMeta, payload_len: usize) -> u8 {
     let is = |p: u16| meta.sport == p || meta.dport == p;
     if is(88) || is(464) {
@@ -458,7 +458,15 @@ fn capture_loop<S: FrameSource>(
             if let Some(p) = pacer.as_mut() {
                 if let Some(wait) = p.wait(frame.ts) {
                     dispatch.flush(now, counters);
-                    std::thread::sleep(wait);
+                    // Sleep in short steps so that TERM is noticed during a slow replay.
+                    let until = Instant::now() + wait;
+                    while !stop.load(Ordering::Relaxed) {
+                        let left = until.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            break;
+                        }
+                        std::thread::sleep(left.min(Duration::from_millis(50)));
+                    }
                 }
             }
             if let Some((meta, payload)) = decoder.decode(&frame, counters) {

@@ -8,7 +8,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 fn replay(paths: &[PathBuf]) -> Vec<Record> {
-    let opts = Options { workers: 1, ..Default::default() };
+    let opts = Options {
+        workers: 1,
+        ..Default::default()
+    };
     let r = replay_to_vec(paths, &opts).unwrap_or_else(|e| panic!("replay of {paths:?}: {e}"));
     r.records
 }
@@ -23,7 +26,9 @@ fn dns_records(recs: &[Record]) -> Vec<(&Record, &Dns)> {
 }
 
 fn lab(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata-pcaps/lab").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata-pcaps/lab")
+        .join(name)
 }
 
 fn n(s: &'static str) -> Option<Code> {
@@ -31,7 +36,6 @@ fn n(s: &'static str) -> Option<Code> {
 }
 
 #[test]
-#[ignore = "needs the flow layer on main: until it lands a replay yields no records"]
 fn lab_benign_dns_is_exact() {
     let recs = replay(&[lab("05_benign_dns.pcap")]);
     let d = dns_records(&recs);
@@ -39,12 +43,42 @@ fn lab_benign_dns_is_exact() {
     let soa = "dc1.lab.example hostmaster.lab.example 2 900 600 86400 3600";
     let want: [(&str, &str, &str, &[&str]); 14] = [
         ("dc1.lab.example", "A", "NOERROR", &["10.99.0.1"]),
-        ("_ldap._tcp.lab.example", "SRV", "NOERROR", &["0 100 389 dc1.lab.example"]),
-        ("_kerberos._tcp.lab.example", "SRV", "NOERROR", &["0 100 88 dc1.lab.example"]),
-        ("_kerberos._udp.lab.example", "SRV", "NOERROR", &["0 100 88 dc1.lab.example"]),
-        ("_kpasswd._tcp.lab.example", "SRV", "NOERROR", &["0 100 464 dc1.lab.example"]),
-        ("_gc._tcp.lab.example", "SRV", "NOERROR", &["0 100 3268 dc1.lab.example"]),
-        ("_ldap._tcp.dc._msdcs.lab.example", "SRV", "NOERROR", &["0 100 389 dc1.lab.example"]),
+        (
+            "_ldap._tcp.lab.example",
+            "SRV",
+            "NOERROR",
+            &["0 100 389 dc1.lab.example"],
+        ),
+        (
+            "_kerberos._tcp.lab.example",
+            "SRV",
+            "NOERROR",
+            &["0 100 88 dc1.lab.example"],
+        ),
+        (
+            "_kerberos._udp.lab.example",
+            "SRV",
+            "NOERROR",
+            &["0 100 88 dc1.lab.example"],
+        ),
+        (
+            "_kpasswd._tcp.lab.example",
+            "SRV",
+            "NOERROR",
+            &["0 100 464 dc1.lab.example"],
+        ),
+        (
+            "_gc._tcp.lab.example",
+            "SRV",
+            "NOERROR",
+            &["0 100 3268 dc1.lab.example"],
+        ),
+        (
+            "_ldap._tcp.dc._msdcs.lab.example",
+            "SRV",
+            "NOERROR",
+            &["0 100 389 dc1.lab.example"],
+        ),
         (
             "_ldap._tcp.Default-First-Site-Name._sites.dc._msdcs.lab.example",
             "SRV",
@@ -54,62 +88,131 @@ fn lab_benign_dns_is_exact() {
         ("lab.example", "SOA", "NOERROR", &[soa]),
         ("lab.example", "A", "NOERROR", &["10.99.0.1"]),
         ("ws01.lab.example", "A", "NOERROR", &["10.99.0.2"]),
-        ("1.0.99.10.in-addr.arpa", "PTR", "NOERROR", &["dc1.lab.example"]),
-        ("2.0.99.10.in-addr.arpa", "PTR", "NOERROR", &["ws01.lab.example"]),
+        (
+            "1.0.99.10.in-addr.arpa",
+            "PTR",
+            "NOERROR",
+            &["dc1.lab.example"],
+        ),
+        (
+            "2.0.99.10.in-addr.arpa",
+            "PTR",
+            "NOERROR",
+            &["ws01.lab.example"],
+        ),
         ("wpad.lab.example", "A", "NXDOMAIN", &[]),
     ];
     for (k, ((r, x), w)) in d.iter().zip(want).enumerate() {
         assert_eq!(x.query.as_deref(), Some(w.0), "{k}");
-        assert_eq!((x.qtype, x.qclass, x.rcode), (n(w.1), n("IN"), n(w.2)), "{k}");
+        assert_eq!(
+            (x.qtype, x.qclass, x.rcode),
+            (n(w.1), n("IN"), n(w.2)),
+            "{k}"
+        );
         assert_eq!(x.answers, w.3, "{k}");
         assert_eq!(x.ttls.len(), w.3.len(), "{k}");
-        assert_eq!((x.opcode, &x.flags[..]), (Code::Name("QUERY"), &["aa", "rd"][..]), "{k}");
+        assert_eq!(
+            (x.opcode, &x.flags[..]),
+            (Code::Name("QUERY"), &["aa", "rd"][..]),
+            "{k}"
+        );
         assert!(x.rtt.is_some_and(|t| t > 0 && t < 1_000_000), "{k}");
         assert_eq!(r.src, Some("10.99.0.2".parse().unwrap()), "{k}");
-        assert_eq!((r.dst, r.dport, r.proto), (Some("10.99.0.1".parse().unwrap()), Some(53), Some(Transport::Udp)), "{k}");
+        assert_eq!(
+            (r.dst, r.dport, r.proto),
+            (
+                Some("10.99.0.1".parse().unwrap()),
+                Some(53),
+                Some(Transport::Udp)
+            ),
+            "{k}"
+        );
     }
     let first = d[0].0;
-    assert_eq!((first.ts, first.sport, d[0].1.id, d[0].1.rtt), (1795886857136281000, Some(48504), 0xf138, Some(431_000)));
+    assert_eq!(
+        (first.ts, first.sport, d[0].1.id, d[0].1.rtt),
+        (1795886857136281000, Some(48504), 0xf138, Some(431_000))
+    );
 }
 
 #[test]
-#[ignore = "needs the flow layer on main: until it lands a replay yields no records"]
 fn lab_zone_transfer_attempts_over_tcp() {
     let recs = replay(&[lab("06_dns_zone_transfer.pcap")]);
     let d = dns_records(&recs);
-    let got: Vec<(Option<&str>, Option<Code>, Option<Code>, usize, Option<Transport>)> =
-        d.iter().map(|(r, x)| (x.query.as_deref(), x.qtype, x.rcode, x.answers.len(), r.proto)).collect();
+    type Got<'a> = (
+        Option<&'a str>,
+        Option<Code>,
+        Option<Code>,
+        usize,
+        Option<Transport>,
+    );
+    let got: Vec<Got<'_>> = d
+        .iter()
+        .map(|(r, x)| {
+            (
+                x.query.as_deref(),
+                x.qtype,
+                x.rcode,
+                x.answers.len(),
+                r.proto,
+            )
+        })
+        .collect();
     assert_eq!(
         got,
         [
-            (Some("lab.example"), n("AXFR"), n("NOERROR"), 0, Some(Transport::Tcp)),
-            (Some("_msdcs.lab.example"), n("AXFR"), n("NOERROR"), 0, Some(Transport::Tcp)),
+            (
+                Some("lab.example"),
+                n("AXFR"),
+                n("NOERROR"),
+                0,
+                Some(Transport::Tcp)
+            ),
+            (
+                Some("_msdcs.lab.example"),
+                n("AXFR"),
+                n("NOERROR"),
+                0,
+                Some(Transport::Tcp)
+            ),
         ]
     );
-    assert_eq!((d[0].0.ts, d[0].1.id, d[0].1.rtt), (1795886858295888000, 0xcb44, Some(544_000)));
+    assert_eq!(
+        (d[0].0.ts, d[0].1.id, d[0].1.rtt),
+        (1795886858295888000, 0xcb44, Some(544_000))
+    );
 }
 
 #[test]
-#[ignore = "needs the flow layer on main: until it lands a replay yields no records"]
 fn lab_many_lookups_are_all_nxdomain() {
     let recs = replay(&[lab("07_dns_many_lookups.pcap")]);
     let d = dns_records(&recs);
     assert_eq!(d.len(), 400);
-    assert!(d.iter().all(|(_, x)| x.rcode == n("NXDOMAIN") && x.answers.is_empty() && x.flags == ["aa", "rd"]));
+    assert!(d
+        .iter()
+        .all(|(_, x)| x.rcode == n("NXDOMAIN") && x.answers.is_empty() && x.flags == ["aa", "rd"]));
     let hosts = d
         .iter()
-        .filter(|(_, x)| x.qtype == n("A") && x.query.as_deref().is_some_and(|q| q.starts_with("host-")))
+        .filter(|(_, x)| {
+            x.qtype == n("A") && x.query.as_deref().is_some_and(|q| q.starts_with("host-"))
+        })
         .count();
     // Long random labels asked for TXT: the tunnel-like pattern.
     let tunnel = d
         .iter()
         .filter(|(_, x)| {
-            x.qtype == n("TXT") && x.query.as_deref().is_some_and(|q| q.ends_with(".t.lab.example") && q.len() == 48 + 14)
+            x.qtype == n("TXT")
+                && x.query
+                    .as_deref()
+                    .is_some_and(|q| q.ends_with(".t.lab.example") && q.len() == 48 + 14)
         })
         .count();
     assert_eq!((hosts, tunnel), (250, 150));
     assert_eq!(d[0].1.query.as_deref(), Some("host-001.lab.example"));
-    assert_eq!((d[0].0.ts, d[0].1.rtt), (1795886859916242000, Some(470_000)));
+    assert_eq!(
+        (d[0].0.ts, d[0].1.rtt),
+        (1795886859916242000, Some(470_000))
+    );
 }
 
 /// What tshark saw in one capture, counted the way our records count: one exchange per query,
@@ -125,9 +228,17 @@ fn tshark_expected(tsv: &Path) -> Expected {
     let text = std::fs::read_to_string(tsv).unwrap();
     let mut lines = text.lines();
     let head: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
-    let col = |name: &str| head.iter().position(|h| *h == name).unwrap_or_else(|| panic!("{tsv:?}: no {name}"));
-    let (c_resp, c_id, c_name, c_type) =
-        (col("dns.flags.response"), col("dns.id"), col("dns.qry.name"), col("dns.qry.type"));
+    let col = |name: &str| {
+        head.iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("{tsv:?}: no {name}"))
+    };
+    let (c_resp, c_id, c_name, c_type) = (
+        col("dns.flags.response"),
+        col("dns.id"),
+        col("dns.qry.name"),
+        col("dns.qry.type"),
+    );
     let (c_tcp, c_udp, c_proto) = (col("tcp.stream"), col("udp.stream"), col("frame.protocols"));
     let mut e = Expected::default();
     let mut open: HashMap<(String, String), usize> = HashMap::new();
@@ -137,19 +248,37 @@ fn tshark_expected(tsv: &Path) -> Expected {
         let get = |c: usize| f.get(c).copied().unwrap_or_default();
         let protos = get(c_proto);
         // Not ours: multicast DNS, LLMNR, DNS over HTTP(S) or TLS, and copies quoted in ICMP.
-        if ["mdns", "llmnr", "http", "tls", "icmp"].iter().any(|p| protos.split(':').any(|x| x.starts_with(p))) {
+        if ["mdns", "llmnr", "http", "tls", "icmp"]
+            .iter()
+            .any(|p| protos.split(':').any(|x| x.starts_with(p)))
+        {
             continue;
         }
-        let stream = if get(c_tcp).is_empty() { format!("u{}", get(c_udp)) } else { format!("t{}", get(c_tcp)) };
+        let stream = if get(c_tcp).is_empty() {
+            format!("u{}", get(c_udp))
+        } else {
+            format!("t{}", get(c_tcp))
+        };
         let resp: Vec<&str> = get(c_resp).split(',').filter(|s| !s.is_empty()).collect();
         let ids: Vec<&str> = get(c_id).split(',').collect();
         let names: Vec<&str> = get(c_name).split(',').filter(|s| !s.is_empty()).collect();
         let types: Vec<&str> = get(c_type).split(',').collect();
         for (k, r) in resp.iter().enumerate() {
-            let key = (stream.clone(), ids.get(k).copied().unwrap_or_default().to_string());
+            let key = (
+                stream.clone(),
+                ids.get(k).copied().unwrap_or_default().to_string(),
+            );
             // One name per message where the counts agree, else the first for a lone message.
-            let name = if names.len() == resp.len() { names.get(k) } else { names.first().filter(|_| resp.len() == 1) };
-            let qtype = if types.len() == resp.len() { types.get(k) } else { types.first() };
+            let name = if names.len() == resp.len() {
+                names.get(k)
+            } else {
+                names.first().filter(|_| resp.len() == 1)
+            };
+            let qtype = if types.len() == resp.len() {
+                types.get(k)
+            } else {
+                types.first()
+            };
             let counted = if *r == "0" {
                 *open.entry(key).or_default() += 1;
                 true
@@ -165,7 +294,11 @@ fn tshark_expected(tsv: &Path) -> Expected {
             if counted {
                 e.exchanges += 1;
                 if let Some(n) = name {
-                    e.names.push(if *n == "<Root>" { ".".to_string() } else { n.to_string() });
+                    e.names.push(if *n == "<Root>" {
+                        ".".to_string()
+                    } else {
+                        n.to_string()
+                    });
                 }
             }
         }
@@ -183,7 +316,9 @@ fn corpus() -> Option<Vec<(PathBuf, PathBuf)>> {
     let mut v = Vec::new();
     let mut dirs = vec![shared];
     while let Some(d) = dirs.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         let mut caps = Vec::new();
         for e in rd.flatten() {
             let p = e.path();
@@ -191,7 +326,10 @@ fn corpus() -> Option<Vec<(PathBuf, PathBuf)>> {
                 if !p.ends_with("also-used-by") {
                     dirs.push(p);
                 }
-            } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng" || x == "cap") {
+            } else if p
+                .extension()
+                .is_some_and(|x| x == "pcap" || x == "pcapng" || x == "cap")
+            {
                 caps.push(p);
             }
         }
@@ -204,7 +342,11 @@ fn corpus() -> Option<Vec<(PathBuf, PathBuf)>> {
     for e in std::fs::read_dir(&lab).into_iter().flatten().flatten() {
         let p = e.path();
         if p.extension().is_some_and(|x| x == "pcap") {
-            let stem = p.file_stem().unwrap_or_default().to_string_lossy().to_string();
+            let stem = p
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
             let tsv = lab.join("cases").join(stem).join("tshark-dns.tsv");
             if tsv.is_file() {
                 v.push((p, tsv));
@@ -216,13 +358,13 @@ fn corpus() -> Option<Vec<(PathBuf, PathBuf)>> {
 }
 
 #[test]
-#[ignore = "needs the flow layer on main: until it lands a replay yields no records"]
 fn conformance_with_tshark() {
     let Some(cases) = corpus() else {
         println!("skipped: ../shared/pcaps is absent (the shared conformance corpus)");
         return;
     };
-    let (mut names_total, mut names_ok, mut ex_total, mut ex_off) = (0usize, 0usize, 0usize, 0usize);
+    let (mut names_total, mut names_ok, mut ex_total, mut ex_off) =
+        (0usize, 0usize, 0usize, 0usize);
     let mut table = Vec::new();
     let mut unreadable = Vec::new();
     for (pcap, tsv) in &cases {
@@ -230,13 +372,22 @@ fn conformance_with_tshark() {
         if exp.exchanges == 0 {
             continue;
         }
-        let rel = pcap.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(pcap);
-        let opts = Options { workers: 1, ..Default::default() };
+        let rel = pcap
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap_or(pcap);
+        let opts = Options {
+            workers: 1,
+            ..Default::default()
+        };
         let recs = match replay_to_vec(std::slice::from_ref(pcap), &opts) {
             Ok(r) => r.records,
             Err(e) => {
                 // A link layer the packet decoder does not read is not a DNS question.
-                unreadable.push(format!("{} ({} exchanges): {e}", rel.display(), exp.exchanges));
+                unreadable.push(format!(
+                    "{} ({} exchanges): {e}",
+                    rel.display(),
+                    exp.exchanges
+                ));
                 continue;
             }
         };
@@ -258,7 +409,11 @@ fn conformance_with_tshark() {
                 None => missing.push(name.clone()),
             }
         }
-        let extra: Vec<&str> = ours.iter().filter(|(_, c)| **c > 0).map(|(n, _)| *n).collect();
+        let extra: Vec<&str> = ours
+            .iter()
+            .filter(|(_, c)| **c > 0)
+            .map(|(n, _)| *n)
+            .collect();
         names_total += exp.names.len();
         names_ok += ok;
         ex_total += exp.exchanges;

@@ -286,6 +286,9 @@ pub struct GuardSection {
     /// Most of the host's memory the sensor may use, in percent.
     #[serde(deserialize_with = "percent")]
     pub memory_percent: f64,
+    /// Seconds between two samples of the sensor's usage.
+    #[serde(deserialize_with = "positive_f64")]
+    pub interval: f64,
 }
 
 impl Default for GuardSection {
@@ -294,6 +297,7 @@ impl Default for GuardSection {
         GuardSection {
             cpu_percent: 85.0,
             memory_percent: 85.0,
+            interval: 1.0,
         }
     }
 }

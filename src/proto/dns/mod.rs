@@ -13,6 +13,16 @@
 //! the next data after the gap as a new message when its header looks like one. A zone transfer
 //! (AXFR, IXFR) over TCP sends many response messages with one id: they make one record, with
 //! the first [`MAX_ANSWERS`] answers and the total in `answer_count`.
+//!
+//! Fields: `flags` are the response's header flags (the query's when no response was seen);
+//! `rcode` includes the EDNS extension when the response carries an OPT record (never rendered as
+//! an answer); `answers` are the answer section as text ([`parse::write_rdata`]), `answer_count`
+//! the total when not all fit or they came in several messages. An UPDATE's `updates` are its
+//! update section: `name TYPE data` to add, `delete name ANY` / `delete name TYPE` /
+//! `delete name TYPE data` to delete (RFC 2136 2.5); its prerequisites are not answers.
+//! A message whose header or first question does not parse is counted
+//! (`malformed.dns`) and skipped; a response whose header survived still completes its query
+//! with the rcode. Records after a malformed one are left out of that message (also counted).
 
 pub mod parse;
 
@@ -21,7 +31,6 @@ use super::{Ctx, Dir, TcpApp, UdpApp};
 use crate::record::{Body, Code, Dns, Ts};
 use crate::stats::Counter;
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 
 /// Answers (and TTLs) kept in a record; `answer_count` tells the total when there were more.
 pub const MAX_ANSWERS: usize = 64;
@@ -88,9 +97,17 @@ impl Pending {
         self.last = now;
         let xfr = stream && matches!(self.qtype, Some(TYPE_AXFR | TYPE_IXFR)) && m.rcode() == 0;
         let mut done = !xfr;
-        for r in m.records(m.answers).filter(|r| r.rtype != TYPE_OPT) {
+        // An UPDATE's second section holds prerequisites, not answers.
+        let answers = if m.header.opcode() == OPCODE_UPDATE {
+            parse::Section::default()
+        } else {
+            m.answers
+        };
+        for r in m.records(answers).filter(|r| r.rtype != TYPE_OPT) {
             if xfr && !done {
-                let serial = (r.rtype == TYPE_SOA).then(|| soa_serial(m.msg, &r)).flatten();
+                let serial = (r.rtype == TYPE_SOA)
+                    .then(|| soa_serial(m.msg, &r))
+                    .flatten();
                 if self.total == 0 {
                     // The first answer of a transfer is the zone's SOA; anything else ends it.
                     self.xfr.first_serial = serial;
@@ -128,7 +145,12 @@ fn soa_serial(msg: &[u8], r: &Rr<'_>) -> Option<u32> {
 
 fn flags(h: &Header) -> Vec<&'static str> {
     let mut f = Vec::new();
-    for (set, name) in [(h.aa(), "aa"), (h.tc(), "tc"), (h.rd(), "rd"), (h.ra(), "ra")] {
+    for (set, name) in [
+        (h.aa(), "aa"),
+        (h.tc(), "tc"),
+        (h.rd(), "rd"),
+        (h.ra(), "ra"),
+    ] {
         if set {
             f.push(name);
         }
@@ -154,7 +176,9 @@ fn base(m: &Message<'_>) -> Box<Dns> {
         opcode: Code::new(op as i64, parse::opcode_name(op)),
         query: m.question.map(|q| q.name.to_text()),
         qtype: m.question.map(|q| type_code(q.qtype)),
-        qclass: m.question.map(|q| Code::new(q.qclass as i64, parse::class_name(q.qclass))),
+        qclass: m
+            .question
+            .map(|q| Code::new(q.qclass as i64, parse::class_name(q.qclass))),
         rcode: None,
         flags: flags(h),
         answers: Vec::new(),
@@ -163,15 +187,6 @@ fn base(m: &Message<'_>) -> Box<Dns> {
         updates: updates(m),
         rtt: None,
     })
-}
-
-fn type_text(t: u16, out: &mut String) {
-    match parse::type_name(t) {
-        Some(n) => out.push_str(n),
-        None => {
-            let _ = write!(out, "TYPE{t}");
-        }
-    }
 }
 
 /// The update section of an UPDATE (RFC 2136 2.5) as text: an addition is `name TYPE data`;
@@ -193,7 +208,7 @@ fn updates(m: &Message<'_>) -> Vec<String> {
         if r.class == CLASS_ANY && r.rtype == TYPE_ANY {
             s.push_str("ANY");
         } else {
-            type_text(r.rtype, &mut s);
+            parse::type_text(r.rtype, &mut s);
             if !(r.class == CLASS_ANY && r.rdata.is_empty()) {
                 s.push(' ');
                 parse::write_rdata(m.msg, &r, &mut s);
@@ -265,8 +280,15 @@ impl Matcher {
     fn response(&mut self, cx: &mut Ctx<'_>, m: &Message<'_>, stream: bool) {
         let id = m.header.id;
         // The next message of a zone transfer under way.
-        if let Some(i) = self.pending.iter().position(|p| p.messages > 0 && p.rec.id == id) {
-            let done = self.pending.get_mut(i).is_some_and(|p| p.absorb(m, stream, cx.now));
+        if let Some(i) = self
+            .pending
+            .iter()
+            .position(|p| p.messages > 0 && p.rec.id == id)
+        {
+            let done = self
+                .pending
+                .get_mut(i)
+                .is_some_and(|p| p.absorb(m, stream, cx.now));
             if done {
                 if let Some(p) = self.pending.remove(i) {
                     p.emit(cx);
@@ -308,8 +330,12 @@ impl Matcher {
 
     /// A response that failed to parse beyond its header: completes its query with the rcode.
     fn salvage(&mut self, cx: &mut Ctx<'_>, h: &Header) {
-        let Some(i) = self.find(h.id, None) else { return };
-        let Some(mut p) = self.pending.remove(i) else { return };
+        let Some(i) = self.find(h.id, None) else {
+            return;
+        };
+        let Some(mut p) = self.pending.remove(i) else {
+            return;
+        };
         let r = h.rcode() as u16;
         p.rec.rcode = Some(Code::new(r as i64, parse::rcode_name(r)));
         p.rec.flags = flags(h);
@@ -321,7 +347,11 @@ impl Matcher {
     fn tick(&mut self, cx: &mut Ctx<'_>) {
         let timeout = cx.config.request_timeout;
         let now = cx.now;
-        if !self.pending.iter().any(|p| now.saturating_sub(p.last) >= timeout) {
+        if !self
+            .pending
+            .iter()
+            .any(|p| now.saturating_sub(p.last) >= timeout)
+        {
             return;
         }
         let mut keep = VecDeque::with_capacity(self.pending.len());
@@ -398,7 +428,9 @@ struct DnsTcp {
 
 impl TcpApp for DnsTcp {
     fn data(&mut self, cx: &mut Ctx<'_>, dir: Dir, data: &[u8]) {
-        let Some(st) = self.dirs.get_mut(dir.idx()) else { return };
+        let Some(st) = self.dirs.get_mut(dir.idx()) else {
+            return;
+        };
         let m = &mut self.m;
         let mut d = data;
         if st.skip > 0 {
@@ -447,7 +479,9 @@ impl TcpApp for DnsTcp {
     }
 
     fn gap(&mut self, _cx: &mut Ctx<'_>, dir: Dir, len: u64) {
-        let Some(st) = self.dirs.get_mut(dir.idx()) else { return };
+        let Some(st) = self.dirs.get_mut(dir.idx()) else {
+            return;
+        };
         let len = usize::try_from(len).unwrap_or(usize::MAX);
         if st.skip > 0 {
             // Still inside the message a previous gap cut.
@@ -519,21 +553,66 @@ mod tests {
         Some(Code::Name(s))
     }
 
+    /// Query, qtype, rcode, answers, TTLs.
+    type Want = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+        &'static [u32],
+    );
+
     #[test]
     fn lab_udp_exchanges_are_exact() {
         let mut h = Harness::new(Transport::Udp, 53);
         let mut d = udp();
         udp_feed(&mut h, d.as_mut(), BENIGN);
         assert_eq!(h.out.len(), 14);
-        let soa = "dc1.lab.example hostmaster.lab.example 2 900 600 86400 3600";
-        let want: [(&str, &str, &str, &[&str], &[u32]); 14] = [
+        const SOA: &str = "dc1.lab.example hostmaster.lab.example 2 900 600 86400 3600";
+        let want: [Want; 14] = [
             ("dc1.lab.example", "A", "NOERROR", &["10.99.0.1"], &[900]),
-            ("_ldap._tcp.lab.example", "SRV", "NOERROR", &["0 100 389 dc1.lab.example"], &[900]),
-            ("_kerberos._tcp.lab.example", "SRV", "NOERROR", &["0 100 88 dc1.lab.example"], &[900]),
-            ("_kerberos._udp.lab.example", "SRV", "NOERROR", &["0 100 88 dc1.lab.example"], &[900]),
-            ("_kpasswd._tcp.lab.example", "SRV", "NOERROR", &["0 100 464 dc1.lab.example"], &[900]),
-            ("_gc._tcp.lab.example", "SRV", "NOERROR", &["0 100 3268 dc1.lab.example"], &[900]),
-            ("_ldap._tcp.dc._msdcs.lab.example", "SRV", "NOERROR", &["0 100 389 dc1.lab.example"], &[900]),
+            (
+                "_ldap._tcp.lab.example",
+                "SRV",
+                "NOERROR",
+                &["0 100 389 dc1.lab.example"],
+                &[900],
+            ),
+            (
+                "_kerberos._tcp.lab.example",
+                "SRV",
+                "NOERROR",
+                &["0 100 88 dc1.lab.example"],
+                &[900],
+            ),
+            (
+                "_kerberos._udp.lab.example",
+                "SRV",
+                "NOERROR",
+                &["0 100 88 dc1.lab.example"],
+                &[900],
+            ),
+            (
+                "_kpasswd._tcp.lab.example",
+                "SRV",
+                "NOERROR",
+                &["0 100 464 dc1.lab.example"],
+                &[900],
+            ),
+            (
+                "_gc._tcp.lab.example",
+                "SRV",
+                "NOERROR",
+                &["0 100 3268 dc1.lab.example"],
+                &[900],
+            ),
+            (
+                "_ldap._tcp.dc._msdcs.lab.example",
+                "SRV",
+                "NOERROR",
+                &["0 100 389 dc1.lab.example"],
+                &[900],
+            ),
             (
                 "_ldap._tcp.Default-First-Site-Name._sites.dc._msdcs.lab.example",
                 "SRV",
@@ -541,11 +620,23 @@ mod tests {
                 &["0 100 389 dc1.lab.example"],
                 &[900],
             ),
-            ("lab.example", "SOA", "NOERROR", &[soa], &[3600]),
+            ("lab.example", "SOA", "NOERROR", &[SOA], &[3600]),
             ("lab.example", "A", "NOERROR", &["10.99.0.1"], &[900]),
             ("ws01.lab.example", "A", "NOERROR", &["10.99.0.2"], &[900]),
-            ("1.0.99.10.in-addr.arpa", "PTR", "NOERROR", &["dc1.lab.example"], &[900]),
-            ("2.0.99.10.in-addr.arpa", "PTR", "NOERROR", &["ws01.lab.example"], &[900]),
+            (
+                "1.0.99.10.in-addr.arpa",
+                "PTR",
+                "NOERROR",
+                &["dc1.lab.example"],
+                &[900],
+            ),
+            (
+                "2.0.99.10.in-addr.arpa",
+                "PTR",
+                "NOERROR",
+                &["ws01.lab.example"],
+                &[900],
+            ),
             ("wpad.lab.example", "A", "NXDOMAIN", &[], &[]),
         ];
         for (k, (r, w)) in h.out.iter().zip(want).enumerate() {
@@ -553,10 +644,17 @@ mod tests {
             assert_eq!(r.ts, BENIGN[2 * k].0, "{k}");
             assert_eq!(x.rtt, Some(BENIGN[2 * k + 1].0 - BENIGN[2 * k].0), "{k}");
             assert_eq!(x.query.as_deref(), Some(w.0), "{k}");
-            assert_eq!((x.qtype, x.qclass, x.rcode), (name(w.1), name("IN"), name(w.2)), "{k}");
+            assert_eq!(
+                (x.qtype, x.qclass, x.rcode),
+                (name(w.1), name("IN"), name(w.2)),
+                "{k}"
+            );
             assert_eq!(x.answers, w.3, "{k}");
             assert_eq!(x.ttls, w.4, "{k}");
-            assert_eq!((x.opcode, &x.flags[..], x.answer_count), (Code::Name("QUERY"), &["aa", "rd"][..], None));
+            assert_eq!(
+                (x.opcode, &x.flags[..], x.answer_count),
+                (Code::Name("QUERY"), &["aa", "rd"][..], None)
+            );
             assert!(x.updates.is_empty());
         }
         assert_eq!(dns(&h.out[0]).id, 0xf138);
@@ -577,7 +675,10 @@ mod tests {
         assert_eq!(h.out.len(), 1);
         let x = dns(&h.out[0]);
         assert_eq!(h.out[0].ts, NX[1].0);
-        assert_eq!((x.id, x.query.as_deref(), x.rcode, x.rtt), (0xb9c7, Some("host-001.lab.example"), name("NXDOMAIN"), None));
+        assert_eq!(
+            (x.id, x.query.as_deref(), x.rcode, x.rtt),
+            (0xb9c7, Some("host-001.lab.example"), name("NXDOMAIN"), None)
+        );
         assert_eq!(x.flags, ["aa", "rd"]);
         // The query alone: nothing until the timeout, then the query without rcode.
         udp_feed(&mut h, d.as_mut(), &NX[..1]);
@@ -588,13 +689,19 @@ mod tests {
         assert_eq!(h.out.len(), 2);
         let x = dns(&h.out[1]);
         assert_eq!(h.out[1].ts, t0);
-        assert_eq!((x.query.as_deref(), x.qtype, x.rcode, x.rtt), (Some("host-001.lab.example"), name("A"), None, None));
+        assert_eq!(
+            (x.query.as_deref(), x.qtype, x.rcode, x.rtt),
+            (Some("host-001.lab.example"), name("A"), None, None)
+        );
         assert_eq!(x.flags, ["rd"]);
         // At close.
         udp_feed(&mut h, d.as_mut(), &BENIGN[..1]);
         d.close(&mut h.cx(t0 + 31 * NS));
         assert_eq!(h.out.len(), 3);
-        assert_eq!((dns(&h.out[2]).query.as_deref(), dns(&h.out[2]).rcode), (Some("dc1.lab.example"), None));
+        assert_eq!(
+            (dns(&h.out[2]).query.as_deref(), dns(&h.out[2]).rcode),
+            (Some("dc1.lab.example"), None)
+        );
         d.close(&mut h.cx(t0 + 32 * NS));
         assert_eq!(h.out.len(), 3);
     }
@@ -610,8 +717,16 @@ mod tests {
         assert_eq!((dns(&h.out[0]).id, dns(&h.out[0]).rcode), (0xf138, None));
         // The two still waiting pair with their responses, out of order.
         udp_feed(&mut h, d.as_mut(), &[BENIGN[5], BENIGN[3]]);
-        let ids: Vec<(u16, Option<Code>)> = h.out.iter().map(|r| (dns(r).id, dns(r).rcode)).collect();
-        assert_eq!(ids, [(0xf138, None), (0xc554, name("NOERROR")), (0x85cc, name("NOERROR"))]);
+        let ids: Vec<(u16, Option<Code>)> =
+            h.out.iter().map(|r| (dns(r).id, dns(r).rcode)).collect();
+        assert_eq!(
+            ids,
+            [
+                (0xf138, None),
+                (0xc554, name("NOERROR")),
+                (0x85cc, name("NOERROR"))
+            ]
+        );
     }
 
     #[test]
@@ -625,10 +740,21 @@ mod tests {
         assert_eq!(h.counters.get(Counter::MalformedDns), 1);
         assert_eq!(h.out.len(), 1);
         let x = dns(&h.out[0]);
-        assert_eq!((x.query.as_deref(), x.rcode, x.rtt), (Some("host-001.lab.example"), name("NXDOMAIN"), Some(470_000)));
+        assert_eq!(
+            (x.query.as_deref(), x.rcode, x.rtt),
+            (
+                Some("host-001.lab.example"),
+                name("NXDOMAIN"),
+                Some(470_000)
+            )
+        );
         // Too short for a header: counted and dropped; junk queries too.
         d.datagram(&mut h.cx(NX[1].0), Dir::ToClient, &r[..11]);
-        d.datagram(&mut h.cx(NX[1].0), Dir::ToServer, &[0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1]);
+        d.datagram(
+            &mut h.cx(NX[1].0),
+            Dir::ToServer,
+            &[0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1],
+        );
         assert_eq!(h.counters.get(Counter::MalformedDns), 3);
         d.close(&mut h.cx(NX[1].0));
         assert_eq!(h.out.len(), 1);
@@ -642,7 +768,11 @@ mod tests {
             assert_eq!(h.out.len(), 1, "{n}");
             let x = dns(&h.out[0]);
             assert_eq!(x.rcode, if n < 12 { None } else { name("NXDOMAIN") }, "{n}");
-            assert_eq!(h.counters.get(Counter::MalformedDns), (n < r.len()) as u64, "{n}");
+            assert_eq!(
+                h.counters.get(Counter::MalformedDns),
+                (n < r.len()) as u64,
+                "{n}"
+            );
         }
     }
 
@@ -656,7 +786,10 @@ mod tests {
         d.datagram(&mut h.cx(BENIGN[1].0), Dir::ToClient, &r);
         assert_eq!(h.counters.get(Counter::MalformedDns), 1);
         let x = dns(&h.out[0]);
-        assert_eq!((x.query.as_deref(), x.rcode, x.answers.len()), (Some("dc1.lab.example"), name("NOERROR"), 0));
+        assert_eq!(
+            (x.query.as_deref(), x.rcode, x.answers.len()),
+            (Some("dc1.lab.example"), name("NOERROR"), 0)
+        );
     }
 
     fn tcp_exchange(splits: &[usize]) -> Harness {
@@ -680,23 +813,29 @@ mod tests {
         assert_eq!(h.out.len(), 1);
         let x = dns(&h.out[0]);
         assert_eq!(h.out[0].ts, AXFR_TCP[0].0);
-        assert_eq!((x.id, x.query.as_deref(), x.qtype, x.rcode), (0xcb44, Some("lab.example"), name("AXFR"), name("NOERROR")));
-        assert_eq!((&x.flags[..], x.answers.len(), x.answer_count), (&["aa"][..], 0, None));
+        assert_eq!(
+            (x.id, x.query.as_deref(), x.qtype, x.rcode),
+            (0xcb44, Some("lab.example"), name("AXFR"), name("NOERROR"))
+        );
+        assert_eq!(
+            (&x.flags[..], x.answers.len(), x.answer_count),
+            (&["aa"][..], 0, None)
+        );
         assert_eq!(x.rtt, Some(544_000));
         assert_eq!(h.counters.get(Counter::MalformedDns), 0);
     }
 
     #[test]
     fn tcp_split_at_every_byte() {
-        check_refused_axfr(&tcp_exchange(&[])) ;
+        check_refused_axfr(&tcp_exchange(&[]));
         let n = hex(AXFR_TCP[1].1).len();
         for s in 0..=n {
-            check_refused_axfr(&tcp_exchange(&[s])) ;
-            check_refused_axfr(&tcp_exchange(&[s, s + 1, s + 3])) ;
+            check_refused_axfr(&tcp_exchange(&[s]));
+            check_refused_axfr(&tcp_exchange(&[s, s + 1, s + 3]));
         }
         // One byte at a time.
         let all: Vec<usize> = (0..n).collect();
-        check_refused_axfr(&tcp_exchange(&all)) ;
+        check_refused_axfr(&tcp_exchange(&all));
     }
 
     /// Length-prefixes a message.
@@ -709,8 +848,19 @@ mod tests {
         let mut h = Harness::new(Transport::Tcp, 53);
         let mut d = tcp();
         let t = BENIGN[0].0;
-        let qs: Vec<u8> = BENIGN.iter().step_by(2).take(3).flat_map(|(_, p)| framed(&hex(p))).collect();
-        let rs: Vec<u8> = BENIGN.iter().skip(1).step_by(2).take(3).flat_map(|(_, p)| framed(&hex(p))).collect();
+        let qs: Vec<u8> = BENIGN
+            .iter()
+            .step_by(2)
+            .take(3)
+            .flat_map(|(_, p)| framed(&hex(p)))
+            .collect();
+        let rs: Vec<u8> = BENIGN
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .take(3)
+            .flat_map(|(_, p)| framed(&hex(p)))
+            .collect();
         d.data(&mut h.cx(t), Dir::ToServer, &qs);
         // The responses, the third cut in two.
         d.data(&mut h.cx(t + 1000), Dir::ToClient, &rs[..rs.len() - 5]);
@@ -720,29 +870,51 @@ mod tests {
         let got: Vec<(&str, &str, u64)> = h
             .out
             .iter()
-            .map(|r| (dns(r).query.as_deref().unwrap(), dns(r).answers[0].as_str(), dns(r).rtt.unwrap()))
+            .map(|r| {
+                (
+                    dns(r).query.as_deref().unwrap(),
+                    dns(r).answers[0].as_str(),
+                    dns(r).rtt.unwrap(),
+                )
+            })
             .collect();
         assert_eq!(
             got,
             [
                 ("dc1.lab.example", "10.99.0.1", 1000),
                 ("_ldap._tcp.lab.example", "0 100 389 dc1.lab.example", 1000),
-                ("_kerberos._tcp.lab.example", "0 100 88 dc1.lab.example", 2000)
+                (
+                    "_kerberos._tcp.lab.example",
+                    "0 100 88 dc1.lab.example",
+                    2000
+                )
             ]
         );
-        assert_eq!((d.buffered(), h.counters.get(Counter::MalformedDns)), (0, 0));
+        assert_eq!(
+            (d.buffered(), h.counters.get(Counter::MalformedDns)),
+            (0, 0)
+        );
     }
 
     #[test]
     fn tcp_gaps_resynchronise() {
         let t = BENIGN[0].0;
-        let q: Vec<Vec<u8>> = BENIGN.iter().step_by(2).take(3).map(|(_, p)| framed(&hex(p))).collect();
+        let q: Vec<Vec<u8>> = BENIGN
+            .iter()
+            .step_by(2)
+            .take(3)
+            .map(|(_, p)| framed(&hex(p)))
+            .collect();
         // A gap inside a message of known length: skip to its end, go on with the next.
         let mut h = Harness::new(Transport::Tcp, 53);
         let mut d = tcp();
         d.data(&mut h.cx(t), Dir::ToServer, &q[0][..10]);
         d.gap(&mut h.cx(t), Dir::ToServer, 20);
-        d.data(&mut h.cx(t), Dir::ToServer, &[&q[0][30..], &q[1][..]].concat());
+        d.data(
+            &mut h.cx(t),
+            Dir::ToServer,
+            &[&q[0][30..], &q[1][..]].concat(),
+        );
         d.close(&mut h.cx(t));
         let ids: Vec<u16> = h.out.iter().map(|r| dns(r).id).collect();
         assert_eq!(ids, [0x85cc]);
@@ -775,54 +947,125 @@ mod tests {
         let mut h = Harness::new(Transport::Tcp, 53);
         let mut d = tcp();
         let t = 1_000 * NS;
-        let first = ("zone.test", 6, 1, 3600, soa("ns.zone.test", "admin.zone.test", 7));
+        let first = (
+            "zone.test",
+            6,
+            1,
+            3600,
+            soa("ns.zone.test", "admin.zone.test", 7),
+        );
         let query = msg(0x4242, 0x0000, Some(("zone.test", 252)), &[], &[]);
         d.data(&mut h.cx(t), Dir::ToServer, &framed(&query));
         // 1 SOA + 68 A + closing SOA = 70 answers in three messages.
-        let m1: Vec<_> = std::iter::once(first.clone()).chain((0..30).map(a)).collect();
+        let m1: Vec<_> = std::iter::once(first.clone())
+            .chain((0..30).map(a))
+            .collect();
         let m2: Vec<_> = (30..60).map(a).collect();
         let m3: Vec<_> = (60..68).map(a).chain(std::iter::once(first)).collect();
         for (k, an) in [m1, m2, m3].iter().enumerate() {
             let q = (k == 0).then_some(("zone.test", 252));
             let r = msg(0x4242, 0x8400, q, an, &[]);
-            d.data(&mut h.cx(t + (k as u64 + 1) * 1000), Dir::ToClient, &framed(&r));
+            d.data(
+                &mut h.cx(t + (k as u64 + 1) * 1000),
+                Dir::ToClient,
+                &framed(&r),
+            );
             assert_eq!(h.out.len(), (k == 2) as usize, "{k}");
         }
         let x = dns(&h.out[0]);
-        assert_eq!((x.query.as_deref(), x.qtype, x.rcode, x.rtt), (Some("zone.test"), name("AXFR"), name("NOERROR"), Some(1000)));
-        assert_eq!((x.answers.len(), x.ttls.len(), x.answer_count), (64, 64, Some(70)));
-        assert_eq!(x.answers[0], "ns.zone.test admin.zone.test 7 900 600 86400 3600");
-        assert_eq!((x.answers[1].as_str(), x.answers[63].as_str(), x.ttls[1]), ("10.0.0.0", "10.0.0.62", 300));
+        assert_eq!(
+            (x.query.as_deref(), x.qtype, x.rcode, x.rtt),
+            (Some("zone.test"), name("AXFR"), name("NOERROR"), Some(1000))
+        );
+        assert_eq!(
+            (x.answers.len(), x.ttls.len(), x.answer_count),
+            (64, 64, Some(70))
+        );
+        assert_eq!(
+            x.answers[0],
+            "ns.zone.test admin.zone.test 7 900 600 86400 3600"
+        );
+        assert_eq!(
+            (x.answers[1].as_str(), x.answers[63].as_str(), x.ttls[1]),
+            ("10.0.0.0", "10.0.0.62", 300)
+        );
         // A stalled transfer is emitted at the timeout after its last message.
         let query = msg(0x4343, 0x0000, Some(("zone.test", 251)), &[], &[]);
         d.data(&mut h.cx(t), Dir::ToServer, &framed(&query));
-        let an = [("zone.test", 6, 1, 3600, soa("ns.zone.test", "admin.zone.test", 9)), a(1)];
-        d.data(&mut h.cx(t + 5 * NS), Dir::ToClient, &framed(&msg(0x4343, 0x8400, Some(("zone.test", 251)), &an, &[])));
+        let an = [
+            (
+                "zone.test",
+                6,
+                1,
+                3600,
+                soa("ns.zone.test", "admin.zone.test", 9),
+            ),
+            a(1),
+        ];
+        d.data(
+            &mut h.cx(t + 5 * NS),
+            Dir::ToClient,
+            &framed(&msg(0x4343, 0x8400, Some(("zone.test", 251)), &an, &[])),
+        );
         d.tick(&mut h.cx(t + 34 * NS));
         assert_eq!(h.out.len(), 1);
         d.tick(&mut h.cx(t + 35 * NS));
         assert_eq!(h.out.len(), 2);
         let x = dns(&h.out[1]);
-        assert_eq!((x.qtype, x.answers.len(), x.answer_count), (name("IXFR"), 2, None));
+        assert_eq!(
+            (x.qtype, x.answers.len(), x.answer_count),
+            (name("IXFR"), 2, None)
+        );
     }
 
     #[test]
     fn ixfr_ends_at_the_closing_soa() {
         let mut h = Harness::new(Transport::Tcp, 53);
         let mut d = tcp();
-        let s = |n| ("zone.test", 6, 1, 3600, soa("ns.zone.test", "admin.zone.test", n));
-        d.data(&mut h.cx(0), Dir::ToServer, &framed(&msg(9, 0, Some(("zone.test", 251)), &[], &[])));
+        let s = |n| {
+            (
+                "zone.test",
+                6,
+                1,
+                3600,
+                soa("ns.zone.test", "admin.zone.test", n),
+            )
+        };
+        d.data(
+            &mut h.cx(0),
+            Dir::ToServer,
+            &framed(&msg(9, 0, Some(("zone.test", 251)), &[], &[])),
+        );
         // new SOA 3; old 1, deletions, SOA 2, additions; old 2, SOA 3, additions; SOA 3.
         let an1 = [s(3), s(1), a(1), s(2), a(2)];
         let an2 = [s(2), s(3), a(3), s(3)];
-        d.data(&mut h.cx(1), Dir::ToClient, &framed(&msg(9, 0x8400, Some(("zone.test", 251)), &an1, &[])));
+        d.data(
+            &mut h.cx(1),
+            Dir::ToClient,
+            &framed(&msg(9, 0x8400, Some(("zone.test", 251)), &an1, &[])),
+        );
         assert!(h.out.is_empty());
-        d.data(&mut h.cx(2), Dir::ToClient, &framed(&msg(9, 0x8400, None, &an2, &[])));
+        d.data(
+            &mut h.cx(2),
+            Dir::ToClient,
+            &framed(&msg(9, 0x8400, None, &an2, &[])),
+        );
         assert_eq!(h.out.len(), 1);
-        assert_eq!((dns(&h.out[0]).answers.len(), dns(&h.out[0]).answer_count), (9, Some(9)));
+        assert_eq!(
+            (dns(&h.out[0]).answers.len(), dns(&h.out[0]).answer_count),
+            (9, Some(9))
+        );
         // Up to date: a single SOA ends it at once; over UDP any reply ends it.
-        d.data(&mut h.cx(3), Dir::ToServer, &framed(&msg(10, 0, Some(("zone.test", 251)), &[], &[])));
-        d.data(&mut h.cx(4), Dir::ToClient, &framed(&msg(10, 0x8400, Some(("zone.test", 251)), &[s(3)], &[])));
+        d.data(
+            &mut h.cx(3),
+            Dir::ToServer,
+            &framed(&msg(10, 0, Some(("zone.test", 251)), &[], &[])),
+        );
+        d.data(
+            &mut h.cx(4),
+            Dir::ToClient,
+            &framed(&msg(10, 0x8400, Some(("zone.test", 251)), &[s(3)], &[])),
+        );
         assert_eq!(h.out.len(), 2);
         assert_eq!(dns(&h.out[1]).answer_count, None);
     }
@@ -839,14 +1082,34 @@ mod tests {
         ];
         let q = msg(0x77, 0x2800, Some(("zone.test", 6)), &[], &ups);
         d.datagram(&mut h.cx(10), Dir::ToServer, &q);
-        d.datagram(&mut h.cx(15), Dir::ToClient, &msg(0x77, 0xac05, Some(("zone.test", 6)), &[], &[]));
+        d.datagram(
+            &mut h.cx(15),
+            Dir::ToClient,
+            &msg(0x77, 0xac05, Some(("zone.test", 6)), &[], &[]),
+        );
         let x = dns(&h.out[0]);
-        assert_eq!((x.opcode, x.query.as_deref(), x.qtype, x.rcode), (Code::Name("UPDATE"), Some("zone.test"), name("SOA"), name("REFUSED")));
+        assert_eq!(
+            (x.opcode, x.query.as_deref(), x.qtype, x.rcode),
+            (
+                Code::Name("UPDATE"),
+                Some("zone.test"),
+                name("SOA"),
+                name("REFUSED")
+            )
+        );
         assert_eq!(
             x.updates,
-            ["delete ws9.zone.test AAAA", "delete old.zone.test ANY", "delete ws9.zone.test A 10.0.0.9", "ws9.zone.test A 10.0.0.5"]
+            [
+                "delete ws9.zone.test AAAA",
+                "delete old.zone.test ANY",
+                "delete ws9.zone.test A 10.0.0.9",
+                "ws9.zone.test A 10.0.0.5"
+            ]
         );
-        assert_eq!((x.flags.as_slice(), x.rtt), (&["aa"][..], Some(5)));
+        assert_eq!(
+            (x.flags.as_slice(), x.rtt, x.answers.len()),
+            (&["aa"][..], Some(5), 0)
+        );
         // Unknown codes fall back to numbers.
         let q = msg(0x78, 0x3800, Some(("zone.test", 4000)), &[], &[]);
         d.datagram(&mut h.cx(20), Dir::ToServer, &q);

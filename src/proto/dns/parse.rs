@@ -86,7 +86,17 @@ pub fn header(i: &[u8]) -> PResult<'_, Header> {
     let (i, ancount) = be_u16(i)?;
     let (i, nscount) = be_u16(i)?;
     let (i, arcount) = be_u16(i)?;
-    Ok((i, Header { id, flags, qdcount, ancount, nscount, arcount }))
+    Ok((
+        i,
+        Header {
+            id,
+            flags,
+            qdcount,
+            ancount,
+            nscount,
+            arcount,
+        },
+    ))
 }
 
 /// A domain name inside a message: where it starts. Validated when parsed; rendered on demand.
@@ -188,7 +198,10 @@ pub fn name<'a>(msg: &'a [u8], i: &'a [u8]) -> PResult<'a, Name<'a>> {
     let off = msg.len().saturating_sub(i.len());
     match walk(msg, off, |_| {}) {
         Some(end) => Ok((msg.get(end..).unwrap_or_default(), Name { msg, off })),
-        None => Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Verify))),
+        None => Err(nom::Err::Error(nom::error::Error::new(
+            i,
+            nom::error::ErrorKind::Verify,
+        ))),
     }
 }
 
@@ -205,7 +218,14 @@ pub fn question<'a>(msg: &'a [u8], i: &'a [u8]) -> PResult<'a, Question<'a>> {
     let (i, name) = name(msg, i)?;
     let (i, qtype) = be_u16(i)?;
     let (i, qclass) = be_u16(i)?;
-    Ok((i, Question { name, qtype, qclass }))
+    Ok((
+        i,
+        Question {
+            name,
+            qtype,
+            qclass,
+        },
+    ))
 }
 
 /// One resource record, its rdata borrowed.
@@ -229,7 +249,17 @@ pub fn rr<'a>(msg: &'a [u8], i: &'a [u8]) -> PResult<'a, Rr<'a>> {
     let (i, rdlen) = be_u16(i)?;
     let rdata_off = msg.len().saturating_sub(i.len());
     let (i, rdata) = take(rdlen)(i)?;
-    Ok((i, Rr { name, rtype, class, ttl, rdata, rdata_off }))
+    Ok((
+        i,
+        Rr {
+            name,
+            rtype,
+            class,
+            ttl,
+            rdata,
+            rdata_off,
+        },
+    ))
 }
 
 /// The records of one section that parsed: where they start and how many.
@@ -268,7 +298,11 @@ pub struct Message<'a> {
 impl<'a> Message<'a> {
     /// The records of a section.
     pub fn records(&self, s: Section) -> Rrs<'a> {
-        Rrs { msg: self.msg, pos: s.off, left: s.count }
+        Rrs {
+            msg: self.msg,
+            pos: s.off,
+            left: s.count,
+        }
     }
 
     /// The response code, extended by the OPT record when there is one (12 bits).
@@ -350,7 +384,10 @@ pub fn parse_message(msg: &[u8]) -> Result<Message<'_>, DnsError> {
         }
     }
     let mut opt = None;
-    let empty = Section { off: msg.len(), count: 0 };
+    let empty = Section {
+        off: msg.len(),
+        count: 0,
+    };
     let (mut answers, mut authority, mut additional) = (empty, empty, empty);
     if !incomplete {
         let pos = msg.len() - i.len();
@@ -372,7 +409,16 @@ pub fn parse_message(msg: &[u8]) -> Result<Message<'_>, DnsError> {
             }
         }
     }
-    Ok(Message { msg, header, question: q, answers, authority, additional, opt, incomplete })
+    Ok(Message {
+        msg,
+        header,
+        question: q,
+        answers,
+        authority,
+        additional,
+        opt,
+        incomplete,
+    })
 }
 
 /// Reads a name inside rdata at `off`; returns it and the offset after it.
@@ -543,16 +589,183 @@ fn typed_rdata(msg: &[u8], r: &Rr<'_>, out: &mut String) -> Option<()> {
             let _ = write!(out, "{} {} ", d[0], d[1]);
             write_hex(&d[2..], out);
         }
-        // SVCB, HTTPS: priority and target (parameters left out)
+        // SVCB, HTTPS (RFC 9460): priority, target, parameters as key=value.
         64 | 65 => {
             let prio = u16_at(msg, off).filter(|_| d.len() >= 3)?;
-            let (n, _) = name_at(off + 2)?;
+            let (n, next) = name_at(off + 2)?;
             let _ = write!(out, "{prio} ");
             n.write(out);
+            svc_params(msg.get(next..end)?, out)?;
+        }
+        // RRSIG: type covered, algorithm, labels, original TTL, expiration, inception (seconds
+        // since the epoch), key tag, signer; the signature is left out.
+        46 => {
+            if d.len() < 18 {
+                return None;
+            }
+            let (signer, _) = name_at(off + 18)?;
+            type_text(u16_at(d, 0)?, out);
+            let _ = write!(
+                out,
+                " {} {} {} {} {} {} ",
+                d[2],
+                d[3],
+                u32_at(d, 4)?,
+                u32_at(d, 8)?,
+                u32_at(d, 12)?,
+                u16_at(d, 16)?
+            );
+            signer.write(out);
+        }
+        // DNSKEY, CDNSKEY: flags, protocol, algorithm, key (base64)
+        48 | 60 => {
+            if d.len() < 4 {
+                return None;
+            }
+            let _ = write!(out, "{} {} {} ", u16_at(d, 0)?, d[2], d[3]);
+            write_base64(&d[4..], out);
+        }
+        // NSEC: next name and the types of the bitmap
+        47 => {
+            let (n, next) = name_at(off)?;
+            n.write(out);
+            type_bitmap(msg.get(next..end)?, out)?;
         }
         _ => return None,
     }
     Some(())
+}
+
+/// Writes a type's name, or `TYPEn` (RFC 3597) when it has none.
+pub fn type_text(t: u16, out: &mut String) {
+    match type_name(t) {
+        Some(n) => out.push_str(n),
+        None => {
+            let _ = write!(out, "TYPE{t}");
+        }
+    }
+}
+
+fn write_base64(b: &[u8], out: &mut String) {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for c in b.chunks(3) {
+        let v = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for k in 0..4 {
+            if k <= c.len() {
+                out.push(A[(v >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+}
+
+/// Appends ` TYPE` for each type of an NSEC/NSEC3 type bitmap (RFC 4034 4.1.2).
+fn type_bitmap(mut b: &[u8], out: &mut String) -> Option<()> {
+    while let [window, len, rest @ ..] = b {
+        let map = rest
+            .get(..*len as usize)
+            .filter(|m| (1..=32).contains(&m.len()))?;
+        for (i, byte) in map.iter().enumerate() {
+            for bit in 0..8 {
+                if byte & (0x80 >> bit) != 0 {
+                    out.push(' ');
+                    type_text((*window as u16) << 8 | (i * 8 + bit) as u16, out);
+                }
+            }
+        }
+        b = &rest[map.len()..];
+    }
+    Some(())
+}
+
+/// Appends ` key=value` for each SVCB parameter (RFC 9460 7): names for the defined keys,
+/// `keyN` otherwise; values as text where defined (alpn, port, hints, mandatory), else hex.
+fn svc_params(mut b: &[u8], out: &mut String) -> Option<()> {
+    while !b.is_empty() {
+        let key = u16_at(b, 0)?;
+        let len = u16_at(b, 2)? as usize;
+        let v = b.get(4..4 + len)?;
+        b = &b[4 + len..];
+        out.push(' ');
+        match key {
+            0 => {
+                out.push_str("mandatory=");
+                if v.len() % 2 != 0 {
+                    return None;
+                }
+                for (i, k) in v.chunks(2).enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    svc_key(u16::from_be_bytes([k[0], k[1]]), out);
+                }
+            }
+            1 => {
+                out.push_str("alpn=");
+                let mut r = v;
+                let mut first = true;
+                while let Some((&n, rest)) = r.split_first() {
+                    let id = rest.get(..n as usize).filter(|id| !id.is_empty())?;
+                    if !first {
+                        out.push(',');
+                    }
+                    first = false;
+                    write_strings_raw(id, out);
+                    r = &rest[n as usize..];
+                }
+            }
+            2 if v.is_empty() => out.push_str("no-default-alpn"),
+            3 => {
+                let _ = write!(out, "port={}", u16_at(v, 0).filter(|_| v.len() == 2)?);
+            }
+            4 | 6 => {
+                let w = if key == 4 { 4 } else { 16 };
+                if v.is_empty() || v.len() % w != 0 {
+                    return None;
+                }
+                out.push_str(if key == 4 { "ipv4hint=" } else { "ipv6hint=" });
+                for (i, a) in v.chunks(w).enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let _ = match <[u8; 4]>::try_from(a) {
+                        Ok(a4) => write!(out, "{}", Ipv4Addr::from(a4)),
+                        Err(_) => write!(out, "{}", Ipv6Addr::from(<[u8; 16]>::try_from(a).ok()?)),
+                    };
+                }
+            }
+            5 => {
+                out.push_str("ech=");
+                write_base64(v, out);
+            }
+            _ => {
+                svc_key(key, out);
+                out.push('=');
+                write_hex(v, out);
+            }
+        }
+    }
+    Some(())
+}
+
+fn svc_key(k: u16, out: &mut String) {
+    let name = match k {
+        0 => "mandatory",
+        1 => "alpn",
+        2 => "no-default-alpn",
+        3 => "port",
+        4 => "ipv4hint",
+        5 => "ech",
+        6 => "ipv6hint",
+        _ => {
+            let _ = write!(out, "key{k}");
+            return;
+        }
+    };
+    out.push_str(name);
 }
 
 /// Writes bytes escaped like character-string contents (no length byte).
@@ -719,7 +932,10 @@ pub fn type_name(v: u16) -> Option<&'static str> {
 pub(crate) mod lab {
     /// Decodes hex.
     pub fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     /// `05_benign_dns.pcap`: (epoch ns, client port or 53, udp payload) of all 28 frames.
@@ -780,9 +996,22 @@ pub(crate) mod lab {
     pub type Rec<'a> = (&'a str, u16, u16, u32, Vec<u8>);
 
     /// Builds a message without compression.
-    pub fn msg(id: u16, flags: u16, q: Option<(&str, u16)>, an: &[Rec<'_>], ns: &[Rec<'_>]) -> Vec<u8> {
+    pub fn msg(
+        id: u16,
+        flags: u16,
+        q: Option<(&str, u16)>,
+        an: &[Rec<'_>],
+        ns: &[Rec<'_>],
+    ) -> Vec<u8> {
         let mut m = Vec::new();
-        for v in [id, flags, q.is_some() as u16, an.len() as u16, ns.len() as u16, 0] {
+        for v in [
+            id,
+            flags,
+            q.is_some() as u16,
+            an.len() as u16,
+            ns.len() as u16,
+            0,
+        ] {
             m.extend_from_slice(&v.to_be_bytes());
         }
         if let Some((n, t)) = q {
@@ -833,15 +1062,35 @@ mod tests {
         let b = hex(BENIGN[3].1);
         let m = parse_message(&b).unwrap();
         assert_eq!(m.header.id, 0x85cc);
-        assert!(m.header.is_response() && m.header.aa() && m.header.rd() && !m.header.ra() && !m.header.tc());
+        assert!(
+            m.header.is_response()
+                && m.header.aa()
+                && m.header.rd()
+                && !m.header.ra()
+                && !m.header.tc()
+        );
         assert_eq!(m.header.opcode(), 0);
         assert_eq!(m.rcode(), 0);
         let q = m.question.unwrap();
-        assert_eq!((q.name.to_text().as_str(), q.qtype, q.qclass), ("_ldap._tcp.lab.example", 33, 1));
-        assert_eq!(answers(&m, m.answers), vec![("_ldap._tcp.lab.example".into(), "0 100 389 dc1.lab.example".into(), 900)]);
+        assert_eq!(
+            (q.name.to_text().as_str(), q.qtype, q.qclass),
+            ("_ldap._tcp.lab.example", 33, 1)
+        );
+        assert_eq!(
+            answers(&m, m.answers),
+            vec![(
+                "_ldap._tcp.lab.example".into(),
+                "0 100 389 dc1.lab.example".into(),
+                900
+            )]
+        );
         assert_eq!(
             answers(&m, m.authority),
-            vec![("lab.example".into(), "dc1.lab.example hostmaster.lab.example 2 900 600 86400 3600".into(), 3600)]
+            vec![(
+                "lab.example".into(),
+                "dc1.lab.example hostmaster.lab.example 2 900 600 86400 3600".into(),
+                3600
+            )]
         );
         assert_eq!((m.additional.count, m.opt, m.incomplete), (0, None, false));
     }
@@ -852,8 +1101,19 @@ mod tests {
         let m = parse_message(&b).unwrap();
         assert!(!m.header.is_response());
         assert_eq!(m.question.unwrap().name.to_text(), "dc1.lab.example");
-        assert_eq!(m.opt, Some(Opt { udp_size: 1232, ext_rcode: 0, version: 0, flags: 0 }));
-        assert_eq!((m.answers.count, m.authority.count, m.additional.count), (0, 0, 1));
+        assert_eq!(
+            m.opt,
+            Some(Opt {
+                udp_size: 1232,
+                ext_rcode: 0,
+                version: 0,
+                flags: 0
+            })
+        );
+        assert_eq!(
+            (m.answers.count, m.authority.count, m.additional.count),
+            (0, 0, 1)
+        );
     }
 
     #[test]
@@ -861,15 +1121,31 @@ mod tests {
         let b = hex(BENIGN[17].1);
         let m = parse_message(&b).unwrap();
         let soa = "dc1.lab.example hostmaster.lab.example 2 900 600 86400 3600".to_string();
-        assert_eq!(answers(&m, m.answers), vec![("lab.example".into(), soa.clone(), 3600)]);
+        assert_eq!(
+            answers(&m, m.answers),
+            vec![("lab.example".into(), soa.clone(), 3600)]
+        );
         // The authority SOA of that message is all pointers into the answer.
-        assert_eq!(answers(&m, m.authority), vec![("lab.example".into(), soa, 3600)]);
+        assert_eq!(
+            answers(&m, m.authority),
+            vec![("lab.example".into(), soa, 3600)]
+        );
         let b = hex(BENIGN[25].1);
         let m = parse_message(&b).unwrap();
-        assert_eq!(answers(&m, m.answers), vec![("2.0.99.10.in-addr.arpa".into(), "ws01.lab.example".into(), 900)]);
+        assert_eq!(
+            answers(&m, m.answers),
+            vec![(
+                "2.0.99.10.in-addr.arpa".into(),
+                "ws01.lab.example".into(),
+                900
+            )]
+        );
         let b = hex(BENIGN[21].1);
         let m = parse_message(&b).unwrap();
-        assert_eq!(answers(&m, m.answers), vec![("ws01.lab.example".into(), "10.99.0.2".into(), 900)]);
+        assert_eq!(
+            answers(&m, m.answers),
+            vec![("ws01.lab.example".into(), "10.99.0.2".into(), 900)]
+        );
         let b = hex(NX[1].1);
         let m = parse_message(&b).unwrap();
         assert_eq!((m.rcode(), m.answers.count, m.authority.count), (3, 0, 1));
@@ -902,14 +1178,29 @@ mod tests {
     #[test]
     fn compression_loops_are_errors() {
         // A pointer to itself (offset 12).
-        assert_eq!(parse_message(&with_question_bytes(&[0xc0, 12])), Err(DnsError::Question));
+        assert_eq!(
+            parse_message(&with_question_bytes(&[0xc0, 12])),
+            Err(DnsError::Question)
+        );
         // Two pointers to each other.
-        assert_eq!(parse_message(&with_question_bytes(&[0xc0, 14, 0xc0, 12])), Err(DnsError::Question));
+        assert_eq!(
+            parse_message(&with_question_bytes(&[0xc0, 14, 0xc0, 12])),
+            Err(DnsError::Question)
+        );
         // A label then a pointer back to it: `a.a.a...` for ever.
-        assert_eq!(parse_message(&with_question_bytes(&[1, b'a', 0xc0, 12])), Err(DnsError::Question));
+        assert_eq!(
+            parse_message(&with_question_bytes(&[1, b'a', 0xc0, 12])),
+            Err(DnsError::Question)
+        );
         // A pointer out of the message, a reserved label type.
-        assert_eq!(parse_message(&with_question_bytes(&[0xc3, 0xff])), Err(DnsError::Question));
-        assert_eq!(parse_message(&with_question_bytes(&[0x41, b'a', 0])), Err(DnsError::Question));
+        assert_eq!(
+            parse_message(&with_question_bytes(&[0xc3, 0xff])),
+            Err(DnsError::Question)
+        );
+        assert_eq!(
+            parse_message(&with_question_bytes(&[0x41, b'a', 0])),
+            Err(DnsError::Question)
+        );
         // A loop in an answer's name leaves the message incomplete, not lost.
         let mut b = hex(BENIGN[1].1);
         let at = 33; // the answer's name: c00c
@@ -926,13 +1217,20 @@ mod tests {
         let mut m = hex("123401000001000000000000");
         m.extend_from_slice(&[0xc0, 18, 0, 1, 0, 1]);
         lab::name(&mut m, "x.example");
-        assert_eq!(parse_message(&m).unwrap().question.unwrap().name.to_text(), "x.example");
+        assert_eq!(
+            parse_message(&m).unwrap().question.unwrap().name.to_text(),
+            "x.example"
+        );
         // 64 chained pointers are followed, 65 are not.
         for (hops, ok) in [(MAX_POINTERS, true), (MAX_POINTERS + 1, false)] {
             let mut m = hex("123401000001000000000000");
             let base = 12 + 2 * hops + 4;
             for k in 0..hops {
-                let to = if k + 1 == hops { base } else { 12 + 2 * (k + 1) };
+                let to = if k + 1 == hops {
+                    base
+                } else {
+                    12 + 2 * (k + 1)
+                };
                 m.extend_from_slice(&[0xc0 | (to >> 8) as u8, to as u8]);
             }
             m.extend_from_slice(&[0, 1, 0, 1]);
@@ -950,10 +1248,17 @@ mod tests {
                 q.extend_from_slice(&[1, b'z']);
             }
             q.push(0);
-            assert_eq!(parse_message(&with_question_bytes(&q)).is_ok(), ok, "{labels}");
+            assert_eq!(
+                parse_message(&with_question_bytes(&q)).is_ok(),
+                ok,
+                "{labels}"
+            );
         }
         let m = with_question_bytes(b"\x05a.b c\x03Ex\xff\x00");
-        assert_eq!(parse_message(&m).unwrap().question.unwrap().name.to_text(), "a\\.b\\032c.Ex\\255");
+        assert_eq!(
+            parse_message(&m).unwrap().question.unwrap().name.to_text(),
+            "a\\.b\\032c.Ex\\255"
+        );
         let m = with_question_bytes(&[0]);
         let q = parse_message(&m).unwrap().question.unwrap();
         assert!(q.name.is_root());
@@ -962,13 +1267,31 @@ mod tests {
 
     #[test]
     fn extended_rcode_and_rdata_fallbacks() {
-        let mut b = msg(7, 0x8000, Some(("example", 1)), &[
-            ("example", 1, 1, 60, vec![10, 0, 0, 1, 9]),
-            ("example", 4242, 1, 60, vec![1, 2, 3]),
-            ("example", 16, 1, 60, b"\x06v=spf1\x05 -all\x02\\\x01".to_vec()),
-            ("example", 15, 1, 60, [&[0, 10][..], b"\x02mx\x07example\x00"].concat()),
-            ("example", 257, 1, 60, b"\x00\x05issueca.example".to_vec()),
-        ], &[]);
+        let mut b = msg(
+            7,
+            0x8000,
+            Some(("example", 1)),
+            &[
+                ("example", 1, 1, 60, vec![10, 0, 0, 1, 9]),
+                ("example", 4242, 1, 60, vec![1, 2, 3]),
+                (
+                    "example",
+                    16,
+                    1,
+                    60,
+                    b"\x06v=spf1\x05 -all\x02\\\x01".to_vec(),
+                ),
+                (
+                    "example",
+                    15,
+                    1,
+                    60,
+                    [&[0, 10][..], b"\x02mx\x07example\x00"].concat(),
+                ),
+                ("example", 257, 1, 60, b"\x00\x05issueca.example".to_vec()),
+            ],
+            &[],
+        );
         // An OPT record with extended rcode 1 in the additional section.
         b[11] = 1;
         b.extend_from_slice(&[0, 0, 41, 16, 0, 1, 0, 0, 0, 0, 0]);
@@ -976,7 +1299,16 @@ mod tests {
         assert_eq!(m.rcode(), 16);
         assert_eq!(rcode_name(m.rcode()), Some("BADVERS"));
         let a: Vec<String> = answers(&m, m.answers).into_iter().map(|x| x.1).collect();
-        assert_eq!(a, ["\\# 5 0a00000109", "\\# 3 010203", "v=spf1 -all\\\\\\001", "10 mx.example", "0 issue ca.example"]);
+        assert_eq!(
+            a,
+            [
+                "\\# 5 0a00000109",
+                "\\# 3 010203",
+                "v=spf1 -all\\\\\\001",
+                "10 mx.example",
+                "0 issue ca.example"
+            ]
+        );
         let mut s = String::new();
         generic_rdata(&[0xab; MAX_HEX_RDATA + 1], &mut s);
         assert_eq!(s.len(), "\\# 129 ".len() + 2 * MAX_HEX_RDATA + 3);
@@ -984,10 +1316,73 @@ mod tests {
     }
 
     #[test]
+    fn dnssec_and_svcb_rdata_as_text() {
+        let mut rrsig = vec![
+            0, 1, 5, 4, 0, 0, 0, 30, 0x5b, 0x84, 0xfa, 0x51, 0x5b, 0x5d, 0x5f, 0xd0, 0xc5, 0x2b,
+        ];
+        lab::name(&mut rrsig, "upenn.edu");
+        rrsig.extend_from_slice(&[0xaa; 40]);
+        // NSEC: next name, then window 0 with A, NS, RRSIG (46), NSEC (47); window 1 with CAA (257).
+        let mut nsec = Vec::new();
+        lab::name(&mut nsec, "b.example");
+        nsec.extend_from_slice(&[0, 6, 0x60, 0, 0, 0, 0, 3, 1, 1, 0x40]);
+        let dnskey = vec![1, 1, 3, 8, b'a', b'b', b'c', b'd'];
+        let mut https = vec![0, 1, 0];
+        https.extend_from_slice(&[0, 1, 0, 6, 2, b'h', b'2', 2, b'h', b'3']);
+        https.extend_from_slice(&[
+            0, 3, 0, 2, 1, 187, 0, 4, 0, 8, 104, 16, 132, 229, 104, 16, 133, 229,
+        ]);
+        https.extend_from_slice(&[0, 9, 0, 2, 0xbe, 0xef]);
+        let bad_https = vec![0, 1, 0, 0, 3, 0, 3, 0, 0, 0];
+        let b = msg(
+            7,
+            0x8000,
+            Some(("example", 1)),
+            &[
+                ("example", 46, 1, 60, rrsig),
+                ("example", 47, 1, 60, nsec),
+                ("example", 48, 1, 60, dnskey),
+                ("example", 65, 1, 60, https),
+                ("example", 65, 1, 60, bad_https),
+            ],
+            &[],
+        );
+        let m = parse_message(&b).unwrap();
+        let a: Vec<String> = answers(&m, m.answers).into_iter().map(|x| x.1).collect();
+        assert_eq!(
+            a,
+            [
+                "A 5 4 30 1535441489 1532846032 50475 upenn.edu",
+                "b.example A NS RRSIG NSEC CAA",
+                "257 3 8 YWJjZA==",
+                "1 . alpn=h2,h3 port=443 ipv4hint=104.16.132.229,104.16.133.229 key9=beef",
+                "\\# 10 00010000030003000000",
+            ]
+        );
+    }
+
+    #[test]
     fn names_of_codes() {
-        assert_eq!((type_name(33), type_name(252), type_name(65), type_name(3000)), (Some("SRV"), Some("AXFR"), Some("HTTPS"), None));
-        assert_eq!((opcode_name(4), opcode_name(5), opcode_name(3)), (Some("NOTIFY"), Some("UPDATE"), None));
-        assert_eq!((rcode_name(3), rcode_name(10), rcode_name(12)), (Some("NXDOMAIN"), Some("NOTZONE"), None));
-        assert_eq!((class_name(1), class_name(255), class_name(2)), (Some("IN"), Some("ANY"), None));
+        assert_eq!(
+            (
+                type_name(33),
+                type_name(252),
+                type_name(65),
+                type_name(3000)
+            ),
+            (Some("SRV"), Some("AXFR"), Some("HTTPS"), None)
+        );
+        assert_eq!(
+            (opcode_name(4), opcode_name(5), opcode_name(3)),
+            (Some("NOTIFY"), Some("UPDATE"), None)
+        );
+        assert_eq!(
+            (rcode_name(3), rcode_name(10), rcode_name(12)),
+            (Some("NXDOMAIN"), Some("NOTZONE"), None)
+        );
+        assert_eq!(
+            (class_name(1), class_name(255), class_name(2)),
+            (Some("IN"), Some("ANY"), None)
+        );
     }
 }
