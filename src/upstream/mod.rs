@@ -757,6 +757,10 @@ impl Upstream {
 }
 
 impl Output for Upstream {
+    fn attach_counters(&mut self, counters: Arc<Counters>) {
+        self.count_into(counters);
+    }
+
     fn record(&mut self, rec: &Record) -> Result<(), OutputError> {
         self.ensure_started()?;
         if let Some(s) = &mut self.stdout {
