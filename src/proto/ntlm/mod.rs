@@ -25,4 +25,10 @@ impl NtlmAuth {
 
     /// The connection ended: emit a pending AUTHENTICATE without a verdict.
     pub fn flush(&mut self, _cx: &mut Ctx<'_>) {}
+
+    /// The user and domain named by the most recent AUTHENTICATE (pending or emitted), for
+    /// carriers that label later activity with the session's user.
+    pub fn user(&self) -> Option<(&str, Option<&str>)> {
+        None
+    }
 }
