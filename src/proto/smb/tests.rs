@@ -441,17 +441,48 @@ fn pipe_payload_over_the_cap_is_dropped_and_counted() {
     assert_eq!(smb_records(&h.out).len(), 6);
 }
 
-// SMB1 from the shared corpus (read at run time, skipped when absent).
-// tshark -r smb1_osx.pcap -Y 'smb.cmd==0x75 || smb.cmd==0xa2' -T fields -e smb.flags.response
-//   -e smb.path -e smb.file -e smb.nt_status
+// SMB1 from the shared corpus (read at run time, skipped when absent): extended-security
+// session setup, tree connects, NT_CREATE_ANDX of pipes and TransactNmPipe.
+// tshark -r raw_ntlm_in_smb.pcap -Y smb -T fields -e smb.cmd -e smb.flags.response -e smb.path
+//   -e smb.file -e smb.nt_status; tshark ... -Y dcerpc -T fields -e tcp.srcport -e dcerpc.pkt_type
+//   -e dcerpc.cn_frag_len
 #[test]
-fn smb1_tree_connects_and_opens() {
-    let Some(p) = shared("suricata-verify/smb1-02/smb1_osx.pcap") else { return };
+fn smb1_tree_connects_opens_and_transact_named_pipe() {
+    let Some(p) = shared("zeek/smb__raw_ntlm_in_smb/raw_ntlm_in_smb.pcap") else { return };
     let (h, conns) = run(&p, 0);
-    let recs = smb_records(&h.out);
-    eprintln!("{recs:#?}");
-    assert!(!recs.is_empty());
-    assert!(recs.iter().all(|r| r.4 == "SMB 1"));
-    assert!(conns.values().all(|c| c.st.pending.is_empty()));
+    let ipc = "\\\\192.168.56.101\\IPC$";
+    let pics = "\\\\192.168.56.101\\MY PICTURES";
+    let (ok, missing) = ("STATUS_SUCCESS", "STATUS_OBJECT_NAME_NOT_FOUND");
+    assert_eq!(
+        smb_records(&h.out),
+        vec![
+            rec("tree_connect", ipc, "", "SMB 1", ok),
+            rec("open", ipc, "srvsvc", "SMB 1", ok),
+            rec("tree_connect", pics, "", "SMB 1", ok),
+            rec("tree_connect", ipc, "", "SMB 1", ok),
+            rec("open", ipc, "lsarpc", "SMB 1", ok),
+            rec("open", pics, "", "SMB 1", ok),
+            rec("tree_connect", ipc, "", "SMB 1", ok),
+            rec("open", ipc, "mdssvc", "SMB 1", missing),
+            rec("open", pics, ".hidden", "SMB 1", missing),
+            rec("open", pics, "Desktop.ini", "SMB 1", ok),
+            rec("open", pics, "Sample Pictures.lnk", "SMB 1", ok),
+            rec("open", pics, "", "SMB 1", ok),
+            rec("open", pics, "Sample Pictures.lnk:com.apple.LaunchServices.OpenWith", "SMB 1", missing),
+            rec("open", pics, "Sample Pictures.lnk", "SMB 1", ok),
+            rec("open", pics, "Sample Pictures.lnk", "SMB 1", ok),
+        ]
+    );
+    let streams = pipe_streams(&conns);
+    let get = |pipe: &str, to_server: bool| {
+        let bytes = streams.iter().find(|(k, _)| k.1 == pipe && k.2 == to_server).map(|(_, v)| v.as_slice());
+        pdus(bytes.unwrap_or_default())
+    };
+    assert_eq!(get("\\pipe\\srvsvc", true), vec![(11, 72), (0, 104)]);
+    assert_eq!(get("\\pipe\\srvsvc", false), vec![(12, 68), (2, 416)]);
+    assert_eq!(get("\\pipe\\lsarpc", true), vec![(11, 72), (0, 84), (0, 108), (0, 132), (0, 44)]);
+    assert_eq!(get("\\pipe\\lsarpc", false), vec![(12, 68), (2, 124), (2, 48), (2, 160), (2, 48)]);
+    assert!(conns.values().all(|c| c.st.pending.is_empty() && c.st.pipes.is_empty()));
+    assert!(conns.values().all(|c| c.st.sessions.len() == 1));
     assert_eq!(h.counters.get(Counter::MalformedSmb), 0);
 }
