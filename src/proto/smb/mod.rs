@@ -365,7 +365,7 @@ impl SmbConn {
                         let step = self.st.unit(cx, dir, &data[..avail], frame_left, compound, ts);
                         let f = &mut self.fr[d];
                         match step {
-                            Step::Need(n) if n > avail => {
+                            Step::Need(n) if n > avail && n as u64 <= frame_left => {
                                 f.buf.extend_from_slice(&data[..avail]);
                                 f.frame_left -= avail as u64;
                                 f.want = n;
@@ -378,7 +378,7 @@ impl SmbConn {
                                 f.state = FrameState::Skip;
                             }
                             Step::Done(len) => {
-                                let len = len.clamp(1, frame_left);
+                                let len = len.min(frame_left).max(1);
                                 let took = len.min(avail as u64);
                                 f.frame_left -= took;
                                 data = &data[took as usize..];
@@ -487,10 +487,10 @@ impl TcpApp for SmbConn {
             // Lost bytes inside data being skipped anyway: nothing to resynchronise.
             FrameState::Skip if len < f.skip => {
                 f.skip -= len;
-                f.frame_left -= len;
+                f.frame_left = f.frame_left.saturating_sub(len);
             }
             FrameState::Skip if len == f.skip => {
-                f.frame_left -= len;
+                f.frame_left = f.frame_left.saturating_sub(len);
                 f.skip = 0;
                 f.next_unit();
             }

@@ -486,3 +486,25 @@ fn smb1_tree_connects_opens_and_transact_named_pipe() {
     assert!(conns.values().all(|c| c.st.sessions.len() == 1));
     assert_eq!(h.counters.get(Counter::MalformedSmb), 0);
 }
+
+
+// Compound requests (CREATE + QUERY_INFO/... + CLOSE) and their compound answers, from the
+// shared corpus (skipped when absent).
+// tshark -r input.pcap -Y 'smb2.cmd==5' -T fields -e smb2.msg_id -e smb2.flags.response
+//   -e smb2.chain_offset -e smb2.filename -e smb2.nt_status
+#[test]
+fn smb2_compound_creates() {
+    let Some(p) = shared("suricata-verify/smb2-delete/input.pcap") else { return };
+    let (h, conns) = run(&p, 0);
+    let recs = smb_records(&h.out);
+    let opens: Vec<(&str, &str)> = recs.iter().filter(|r| r.0 == "open").map(|r| (r.2.as_str(), r.5.as_str())).collect();
+    let (ok, missing) = ("STATUS_SUCCESS", "STATUS_OBJECT_NAME_NOT_FOUND");
+    let mut want = vec![("", ok); 9];
+    want.push((":AFP_AfpInfo", missing));
+    want.extend([("", ok); 4]);
+    want.extend([("eicar.txt", ok), ("", ok), ("test", ok), ("", ok), (":AFP_AfpInfo", missing), ("", ok)]);
+    want.extend([(".hidden", missing), ("", ok), ("test", ok), ("", ok), ("", ok)]);
+    assert_eq!(opens, want);
+    assert!(conns.values().all(|c| c.st.pending.is_empty()));
+    assert_eq!(h.counters.get(Counter::MalformedSmb), 0);
+}
