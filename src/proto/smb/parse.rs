@@ -7,7 +7,7 @@
 //! of the message it must see before it can answer: the caller decides whether to buffer them or
 //! to give up) or [`P::Bad`] (malformed). All offsets are checked; nothing reads past the slice.
 
-use nom::number::complete::{le_u16, le_u32, le_u64, le_u8};
+use nom::number::complete::{le_u16, le_u32, le_u8};
 use nom::{IResult, Parser};
 
 /// The result of a body parser on a prefix of a message.
@@ -155,19 +155,26 @@ impl Smb2Header {
     }
 }
 
-fn smb2_header_nom(i: &[u8]) -> IResult<&[u8], Smb2Header> {
-    let (i, _magic) = nom::bytes::complete::tag(&[0xfe, b'S', b'M', b'B'][..])(i)?;
-    let (i, (_size, _credit_charge, status, command, _credits, flags, next, message_id)) =
-        (le_u16, le_u16, le_u32, le_u16, le_u16, le_u32, le_u32, le_u64).parse(i)?;
-    let (i, (_pid_or_async_lo, tree_or_async_hi, session_id)) = (le_u32, le_u32, le_u64).parse(i)?;
-    let (i, _sig) = nom::bytes::complete::take(16usize)(i)?;
-    let tree_id = if flags & FLAG_ASYNC != 0 { 0 } else { tree_or_async_hi };
-    Ok((i, Smb2Header { status, command, flags, next, message_id, tree_id, session_id }))
-}
-
 /// Parses an SMB2 header from the start of `b`.
+///
+/// The header has a fixed layout, so this is a typed view at fixed offsets (as smoltcp's
+/// `wire` does) rather than a combinator chain: the bench (`smb/smb2_header`) measured the nom
+/// tuple version at 51 ns per header, this one at a few.
 pub fn smb2_header(b: &[u8]) -> Option<Smb2Header> {
-    smb2_header_nom(b).ok().map(|(_, h)| h)
+    let h: &[u8; SMB2_HEADER] = b.get(..SMB2_HEADER)?.try_into().ok()?;
+    if h[..4] != [0xfe, b'S', b'M', b'B'] {
+        return None;
+    }
+    let flags = u32_at(h, 16);
+    Some(Smb2Header {
+        status: u32_at(h, 8),
+        command: u16_at(h, 12),
+        flags,
+        next: u32_at(h, 20),
+        message_id: u64_at(h, 24),
+        tree_id: if flags & FLAG_ASYNC != 0 { 0 } else { u32_at(h, 36) },
+        session_id: u64_at(h, 40),
+    })
 }
 
 /// The body's StructureSize (the u16 after the header).
@@ -636,6 +643,45 @@ pub fn slice(msg: &[u8], off: usize, len: usize) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // testdata-pcaps/lab/20_attack_recon_samr_lsarpc_smb_cleartext.pcap, frame 21: the header
+    // of a signed READ response (tshark: smb2.msg_id 7, smb2.tid 0x84b8f3c8, smb2.sesid
+    // 0x000000007d70afc0).
+    const LAB20_READ_RESPONSE: &str = "fe534d42400010000000000008008e000900000000000000070000000000000000000000c8f3b884c0af707d00000000a107e3a4a601a3c3471922ce8baebb8611005000440000000000000000000000";
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn smb2_header_of_a_real_read_response() {
+        let b = hex(LAB20_READ_RESPONSE);
+        let h = smb2_header(&b).unwrap();
+        assert_eq!(
+            h,
+            Smb2Header {
+                status: 0,
+                command: cmd2::READ,
+                flags: 0x9,
+                next: 0,
+                message_id: 7,
+                tree_id: 0x84b8_f3c8,
+                session_id: 0x7d70_afc0
+            }
+        );
+        assert!(h.is_response() && !h.is_async() && !h.is_related());
+        assert_eq!(smb2_read_resp(&b), P::Ok((80, 0x44)));
+        assert_eq!(smb2_data(&b, 80 + 0x44, 80, 0x44), P::Need(80 + 0x44));
+        assert_eq!(smb2_data(&b, 80 + 0x40, 80, 0x44), P::Bad);
+        assert_eq!(smb2_header(&b[..63]), None);
+        let mut bad = b.clone();
+        bad[0] = 0xff;
+        assert_eq!(smb2_header(&bad), None);
+        // The async form has no tree id.
+        let mut a = b.clone();
+        a[16] |= FLAG_ASYNC as u8;
+        assert_eq!(smb2_header(&a).map(|h| h.tree_id), Some(0));
+    }
 
     #[test]
     fn netbios_headers() {

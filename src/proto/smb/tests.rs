@@ -508,3 +508,38 @@ fn smb2_compound_creates() {
     assert!(conns.values().all(|c| c.st.pending.is_empty()));
     assert_eq!(h.counters.get(Counter::MalformedSmb), 0);
 }
+
+// An SMB1 session setup without extended security (13 words, account and domain in the clear):
+// here a null session, answered with success.
+// tshark -r input.pcap -Y 'smb.cmd==0x73' -T fields -e tcp.srcport -e smb.wct -e smb.account
+//   -e smb.ansi_pwlen -e smb.unicode_pwlen -e smb.nt_status
+#[test]
+fn smb1_plain_session_setup_is_an_ntlm_record() {
+    let Some(p) = shared("suricata-verify/smb-filename/input.pcap") else { return };
+    let segs: Vec<Seg> = segments(&p, 445).into_iter().filter(|s| s.conn.0 == 49455).collect();
+    let mut h = Harness::new(Transport::Tcp, 445);
+    let conns = run_segs(&segs, 0, &mut h);
+    let ntlm: Vec<&Ntlm> = h
+        .out
+        .iter()
+        .filter_map(|r| match &r.body {
+            Body::Ntlm(n) => Some(&**n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ntlm,
+        vec![&Ntlm {
+            carrier: Some(Carrier::Smb1),
+            version: Some("anonymous"),
+            success: Some(true),
+            status: Some(Code::Name("STATUS_SUCCESS")),
+            ..Default::default()
+        }]
+    );
+    // It ends with LOGOFF_ANDX: the session is forgotten.
+    assert_eq!(conns.values().map(|c| c.st.sessions.len()).sum::<usize>(), 0);
+    let trees: Vec<_> = smb_records(&h.out).into_iter().map(|r| (r.0, r.1, r.4, r.5)).collect();
+    let want = ("tree_connect".to_string(), "\\\\10.4.30.5\\IPC$".to_string(), "SMB 1".to_string(), "STATUS_SUCCESS".to_string());
+    assert_eq!(trees, vec![want]);
+}
