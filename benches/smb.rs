@@ -15,7 +15,10 @@ const READ_RESPONSE: &str = "fe534d42400010000000000008008e000900000000000000070
 const WRITE_REQUEST: &str = "fe534d42400001000000000009007f000800000000000000060000000000000000000000c8f3b884c0af707d0000000061ea257a14bdf5538a3c75c3096f4cb531007000480000000000000000000000a4b4c4e4000000006532d24a0000000000000000000000000000000000000000";
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// A framed message: `fixed` (header and fixed body) with its data length set to `len`, then
@@ -33,7 +36,9 @@ fn bench(c: &mut Criterion) {
     let header = hex(READ_RESPONSE);
     let mut g = c.benchmark_group("smb");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("smb2_header", |b| b.iter(|| parse::smb2_header(black_box(&header))));
+    g.bench_function("smb2_header", |b| {
+        b.iter(|| parse::smb2_header(black_box(&header)))
+    });
 
     let flow = FlowInfo {
         client: "192.0.2.2".parse().unwrap(),
@@ -48,15 +53,29 @@ fn bench(c: &mut Criterion) {
     let mut out = Vec::new();
     const DATA: usize = 8 << 20;
     for (name, msg, dir) in [
-        ("read_skip", bulk(READ_RESPONSE, 64 + 4, DATA), Dir::ToClient),
-        ("write_skip", bulk(WRITE_REQUEST, 64 + 4, DATA), Dir::ToServer),
+        (
+            "read_skip",
+            bulk(READ_RESPONSE, 64 + 4, DATA),
+            Dir::ToClient,
+        ),
+        (
+            "write_skip",
+            bulk(WRITE_REQUEST, 64 + 4, DATA),
+            Dir::ToServer,
+        ),
     ] {
         g.throughput(Throughput::Bytes(msg.len() as u64));
         g.bench_function(name, |b| {
             let mut conn = smb::tcp();
             b.iter(|| {
-                let mut cx =
-                    Ctx { now: NS, flow: &flow, out: &mut out, counters: &counters, config: &config, shared: &shared };
+                let mut cx = Ctx {
+                    now: NS,
+                    flow: &flow,
+                    out: &mut out,
+                    counters: &counters,
+                    config: &config,
+                    shared: &shared,
+                };
                 for seg in msg.chunks(1448) {
                     conn.data(&mut cx, dir, black_box(seg));
                 }

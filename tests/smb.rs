@@ -10,12 +10,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn replay(paths: &[PathBuf]) -> ReplayResult {
-    let opts = Options { workers: 1, ..Default::default() };
+    let opts = Options {
+        workers: 1,
+        ..Default::default()
+    };
     replay_to_vec(paths, &opts).unwrap_or_else(|e| panic!("replay of {paths:?}: {e}"))
 }
 
 fn lab(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata-pcaps/lab").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata-pcaps/lab")
+        .join(name)
 }
 
 fn smb(recs: &[Record]) -> Vec<(&Record, &Smb)> {
@@ -88,13 +93,20 @@ fn lab_ntlm_logons_tree_connects_and_opens() {
 #[ignore = "needs the ntlm decoder (NtlmAuth::user) merged: the stub knows no user"]
 fn lab_smb_records_carry_the_session_user() {
     let r = replay(&[lab("03_benign_smb_ntlm.pcap")]);
-    let users: Vec<Option<&str>> = smb(&r.records).iter().map(|(_, s)| s.user.as_deref()).collect();
+    let users: Vec<Option<&str>> = smb(&r.records)
+        .iter()
+        .map(|(_, s)| s.user.as_deref())
+        .collect();
     let (b, a) = (Some("bob"), Some("alice"));
     assert_eq!(users, vec![b, b, b, b, b, a, a, a]);
     let r = replay(&[lab("21_attack_pass_the_hash_smb_cleartext.pcap")]);
-    assert!(smb(&r.records).iter().all(|(_, s)| s.user.as_deref() == Some("Administrator")));
+    assert!(smb(&r.records)
+        .iter()
+        .all(|(_, s)| s.user.as_deref() == Some("Administrator")));
     let r = replay(&[lab("15_attack_bruteforce_ntlm.pcap")]);
-    assert!(smb(&r.records).iter().all(|(_, s)| s.user.as_deref() == Some("bob")));
+    assert!(smb(&r.records)
+        .iter()
+        .all(|(_, s)| s.user.as_deref() == Some("bob")));
     // Kerberos sessions: the user is not visible in SMB.
     let r = replay(&[lab("02_benign_smb_kerberos.pcap")]);
     assert!(smb(&r.records).iter().all(|(_, s)| s.user.is_none()));
@@ -104,7 +116,13 @@ fn lab_smb_records_carry_the_session_user() {
 fn lab_bruteforce_ends_in_one_tree_connect() {
     let r = replay(&[lab("15_attack_bruteforce_ntlm.pcap")]);
     let ipc = r"\\10.99.0.1\IPC$";
-    assert_eq!(rows(&r.records), vec![row("tree_connect", ipc, "", OK), row("open", ipc, "srvsvc", OK)]);
+    assert_eq!(
+        rows(&r.records),
+        vec![
+            row("tree_connect", ipc, "", OK),
+            row("open", ipc, "srvsvc", OK)
+        ]
+    );
 }
 
 #[test]
@@ -149,7 +167,11 @@ fn lab_pass_the_hash_psexec() {
     let up = r"\\10.99.0.1\SYSVOL";
     let low = r"\\10.99.0.1\sysvol";
     let got = rows(&r.records);
-    let exe = got.iter().find(|x| x.2.ends_with(".exe")).map(|x| x.2.clone()).unwrap_or_default();
+    let exe = got
+        .iter()
+        .find(|x| x.2.ends_with(".exe"))
+        .map(|x| x.2.clone())
+        .unwrap_or_default();
     assert_eq!(
         got,
         vec![
@@ -189,7 +211,10 @@ fn lab_pass_the_hash_psexec() {
 // tshark -r 13_attack_recon_samr_lsarpc.pcap -Y smb2.header.transform.msg_size | wc -l
 #[test]
 fn lab_encrypted_smb_is_counted_not_parsed() {
-    for name in ["13_attack_recon_samr_lsarpc.pcap", "17_attack_pass_the_hash.pcap"] {
+    for name in [
+        "13_attack_recon_samr_lsarpc.pcap",
+        "17_attack_pass_the_hash.pcap",
+    ] {
         let r = replay(&[lab(name)]);
         assert_eq!(r.stats.snapshot.get(Counter::MalformedSmb), 0, "{name}");
         let Some(want) = tshark_count(&lab(name), "smb2.header.transform.msg_size") else {
@@ -202,7 +227,10 @@ fn lab_encrypted_smb_is_counted_not_parsed() {
 }
 
 fn tshark_present() -> bool {
-    Command::new("tshark").arg("-v").output().is_ok_and(|o| o.status.success())
+    Command::new("tshark")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn tshark_lines(path: &Path, filter: &str, fields: &[&str]) -> Option<Vec<String>> {
@@ -210,12 +238,22 @@ fn tshark_lines(path: &Path, filter: &str, fields: &[&str]) -> Option<Vec<String
         return None;
     }
     let mut c = Command::new("tshark");
-    c.arg("-r").arg(path).arg("-Y").arg(filter).arg("-T").arg("fields");
+    c.arg("-r")
+        .arg(path)
+        .arg("-Y")
+        .arg(filter)
+        .arg("-T")
+        .arg("fields");
     for f in fields {
         c.arg("-e").arg(f);
     }
     let o = c.output().ok()?;
-    Some(String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect())
+    Some(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
 fn tshark_count(path: &Path, filter: &str) -> Option<u64> {
@@ -224,7 +262,9 @@ fn tshark_count(path: &Path, filter: &str) -> Option<u64> {
 
 /// Every capture under `dir` whose path names SMB.
 fn smb_captures(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for p in entries {
@@ -264,8 +304,10 @@ fn shared_corpus_replays_and_tree_connects_match_tshark() {
             continue;
         }
         let mut want: BTreeMap<String, i64> = BTreeMap::new();
-        let v2 = tshark_lines(f, "smb2.cmd==3 && smb2.flags.response==0", &["smb2.tree"]).unwrap_or_default();
-        let v1 = tshark_lines(f, "smb.cmd==0x75 && smb.flags.response==0", &["smb.path"]).unwrap_or_default();
+        let v2 = tshark_lines(f, "smb2.cmd==3 && smb2.flags.response==0", &["smb2.tree"])
+            .unwrap_or_default();
+        let v1 = tshark_lines(f, "smb.cmd==0x75 && smb.flags.response==0", &["smb.path"])
+            .unwrap_or_default();
         for line in v2.iter().chain(v1.iter()) {
             // SMB1 chains list the tree of every command: the first is the connect's path.
             let share = line.split(',').next().unwrap_or("").to_lowercase();
@@ -274,11 +316,19 @@ fn shared_corpus_replays_and_tree_connects_match_tshark() {
             }
         }
         let mut ours: BTreeMap<String, i64> = BTreeMap::new();
-        for (_, s) in smb(&r.records).into_iter().filter(|(_, s)| s.action == "tree_connect") {
-            *ours.entry(s.share.clone().unwrap_or_default().to_lowercase()).or_default() += 1;
+        for (_, s) in smb(&r.records)
+            .into_iter()
+            .filter(|(_, s)| s.action == "tree_connect")
+        {
+            *ours
+                .entry(s.share.clone().unwrap_or_default().to_lowercase())
+                .or_default() += 1;
         }
         let w: i64 = want.values().sum();
-        let matched: i64 = want.iter().map(|(k, n)| (*n).min(*ours.get(k).unwrap_or(&0))).sum();
+        let matched: i64 = want
+            .iter()
+            .map(|(k, n)| (*n).min(*ours.get(k).unwrap_or(&0)))
+            .sum();
         let o: i64 = ours.values().sum();
         want_total += w as usize;
         matched_total += matched as usize;
@@ -290,14 +340,25 @@ fn shared_corpus_replays_and_tree_connects_match_tshark() {
             r.stats.snapshot.get(Counter::MalformedSmb)
         );
         if matched < w || o > matched {
-            let missing: Vec<_> = want.iter().filter(|(k, n)| ours.get(*k).unwrap_or(&0) < *n).collect();
-            let extra: Vec<_> = ours.iter().filter(|(k, n)| want.get(*k).unwrap_or(&0) < *n).collect();
+            let missing: Vec<_> = want
+                .iter()
+                .filter(|(k, n)| ours.get(*k).unwrap_or(&0) < *n)
+                .collect();
+            let extra: Vec<_> = ours
+                .iter()
+                .filter(|(k, n)| want.get(*k).unwrap_or(&0) < *n)
+                .collect();
             println!("    missing {missing:?} extra {extra:?}");
         }
     }
     if tshark {
-        println!("tree connects: tshark {want_total}, matched {matched_total}, extra {extra_total}");
+        println!(
+            "tree connects: tshark {want_total}, matched {matched_total}, extra {extra_total}"
+        );
         assert!(want_total > 0);
-        assert!(matched_total * 100 >= want_total * 95, "{matched_total}/{want_total}");
+        assert!(
+            matched_total * 100 >= want_total * 95,
+            "{matched_total}/{want_total}"
+        );
     }
 }

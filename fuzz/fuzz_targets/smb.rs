@@ -11,7 +11,9 @@ use dcsensor::stats::Counters;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&caps, mut rest)) = data.split_first() else { return };
+    let Some((&caps, mut rest)) = data.split_first() else {
+        return;
+    };
     let flow = FlowInfo {
         client: "192.0.2.2".parse().unwrap(),
         client_port: 49152,
@@ -35,8 +37,19 @@ fuzz_target!(|data: &[u8]| {
         let n = usize::from(*len).min(tail.len());
         let (chunk, next) = tail.split_at(n);
         rest = next;
-        let dir = if ctl & 1 == 0 { Dir::ToServer } else { Dir::ToClient };
-        let mut cx = Ctx { now, flow: &flow, out: &mut out, counters: &counters, config: &config, shared: &shared };
+        let dir = if ctl & 1 == 0 {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        };
+        let mut cx = Ctx {
+            now,
+            flow: &flow,
+            out: &mut out,
+            counters: &counters,
+            config: &config,
+            shared: &shared,
+        };
         if ctl & 2 != 0 {
             conn.gap(&mut cx, dir, u64::from(*len) * 97);
         } else {
@@ -49,7 +62,14 @@ fuzz_target!(|data: &[u8]| {
         }
         assert!(conn.buffered() <= config.smb_max_message.max(64) + 8);
     }
-    let mut cx = Ctx { now, flow: &flow, out: &mut out, counters: &counters, config: &config, shared: &shared };
+    let mut cx = Ctx {
+        now,
+        flow: &flow,
+        out: &mut out,
+        counters: &counters,
+        config: &config,
+        shared: &shared,
+    };
     conn.close(&mut cx);
     assert_eq!(conn.buffered(), 0);
 });

@@ -50,7 +50,9 @@ pub fn tcp() -> Box<dyn TcpApp> {
 /// Whether the first bytes of a TCP connection on an unclaimed port look like SMB: a NetBIOS
 /// session message header followed by an SMB1, SMB2 or SMB3 transform magic.
 pub fn probe(_dir: Dir, data: &[u8]) -> bool {
-    let Some(h) = parse::nb_header(data) else { return false };
+    let Some(h) = parse::nb_header(data) else {
+        return false;
+    };
     h.is_message()
         && h.len >= parse::SMB1_HEADER as u32
         && matches!(
@@ -279,11 +281,22 @@ struct Pending {
 
 #[derive(Debug)]
 enum Wait {
-    SessionSetup { token: u64 },
-    TreeConnect { sid: u64, share: String },
-    Create { sid: u64, tid: u32, path: String },
+    SessionSetup {
+        token: u64,
+    },
+    TreeConnect {
+        sid: u64,
+        share: String,
+    },
+    Create {
+        sid: u64,
+        tid: u32,
+        path: String,
+    },
     /// A read (or IOCTL transceive, or SMB1 TransactNmPipe) on a pipe: its answer is pipe data.
-    PipeRead { file: u128 },
+    PipeRead {
+        file: u128,
+    },
 }
 
 /// The connection's state, shared by both directions.
@@ -362,7 +375,9 @@ impl SmbConn {
                         // The input holds what is wanted: look at it in place.
                         f.unit_ts = cx.now;
                         let (frame_left, compound, ts) = (f.frame_left, f.compound, f.unit_ts);
-                        let step = self.st.unit(cx, dir, &data[..avail], frame_left, compound, ts);
+                        let step = self
+                            .st
+                            .unit(cx, dir, &data[..avail], frame_left, compound, ts);
                         let f = &mut self.fr[d];
                         match step {
                             Step::Need(n) if n > avail && n as u64 <= frame_left => {
@@ -407,12 +422,15 @@ impl SmbConn {
                             continue;
                         }
                         let buf = std::mem::take(&mut f.buf);
-                        let (frame_left, compound, ts) = (buf.len() as u64 + f.frame_left, f.compound, f.unit_ts);
+                        let (frame_left, compound, ts) =
+                            (buf.len() as u64 + f.frame_left, f.compound, f.unit_ts);
                         let step = self.st.unit(cx, dir, &buf, frame_left, compound, ts);
                         let f = &mut self.fr[d];
                         f.buf = buf;
                         match step {
-                            Step::Need(n) if n > f.buf.len() && n as u64 <= frame_left => f.want = n,
+                            Step::Need(n) if n > f.buf.len() && n as u64 <= frame_left => {
+                                f.want = n
+                            }
                             Step::Need(_) => {
                                 cx.count(Counter::MalformedSmb);
                                 f.release();
@@ -506,8 +524,13 @@ impl TcpApp for SmbConn {
 
     fn tick(&mut self, cx: &mut Ctx<'_>) {
         let deadline = cx.now.saturating_sub(cx.config.request_timeout);
-        let mut old: Vec<u64> =
-            self.st.pending.iter().filter(|(_, p)| p.ts < deadline).map(|(&k, _)| k).collect();
+        let mut old: Vec<u64> = self
+            .st
+            .pending
+            .iter()
+            .filter(|(_, p)| p.ts < deadline)
+            .map(|(&k, _)| k)
+            .collect();
         if old.is_empty() {
             return;
         }
@@ -576,7 +599,15 @@ impl State {
 
     /// Looks at a unit: `b` is its first bytes (at least what was wanted, possibly more than the
     /// unit), `frame_left` the bytes of the NetBIOS frame from the unit's start.
-    fn unit(&mut self, cx: &mut Ctx<'_>, dir: Dir, b: &[u8], frame_left: u64, compound: bool, ts: Ts) -> Step {
+    fn unit(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        dir: Dir,
+        b: &[u8],
+        frame_left: u64,
+        compound: bool,
+        ts: Ts,
+    ) -> Step {
         match parse::magic(b) {
             Some(Magic::Smb2) => self.smb2(cx, dir, b, frame_left, ts),
             Some(Magic::Transform) if !compound => {
@@ -610,7 +641,9 @@ impl State {
 
     /// Hands pipe bytes to the pipe's DCE-RPC connection, or a gap when over the cap.
     fn pipe_data(&mut self, cx: &mut Ctx<'_>, file: u128, dir: Dir, data: &[u8]) {
-        let Some(p) = self.pipes.get_mut(&file) else { return };
+        let Some(p) = self.pipes.get_mut(&file) else {
+            return;
+        };
         #[cfg(test)]
         self.tap.push((p.conn.pipe.clone(), dir, data.to_vec()));
         p.conn.data(cx, dir, data);
@@ -629,14 +662,25 @@ impl State {
 
     fn open_pipe(&mut self, cx: &mut Ctx<'_>, file: u128, path: &str) {
         if !self.pipes.contains_key(&file) && self.pipes.len() >= MAX_PIPES {
-            if let Some(k) = self.pipes.iter().min_by_key(|(_, p)| p.seq).map(|(&k, _)| k) {
+            if let Some(k) = self
+                .pipes
+                .iter()
+                .min_by_key(|(_, p)| p.seq)
+                .map(|(&k, _)| k)
+            {
                 if let Some(mut p) = self.pipes.remove(&k) {
                     p.conn.close(cx);
                 }
             }
         }
         let seq = self.next_seq();
-        if let Some(mut old) = self.pipes.insert(file, Pipe { conn: PipeConn::new(pipe_name(path)), seq }) {
+        if let Some(mut old) = self.pipes.insert(
+            file,
+            Pipe {
+                conn: PipeConn::new(pipe_name(path)),
+                seq,
+            },
+        ) {
             old.conn.close(cx);
         }
     }
@@ -649,7 +693,12 @@ impl State {
 
     fn wait(&mut self, cx: &mut Ctx<'_>, key: u64, ts: Ts, kind: Wait) {
         if !self.pending.contains_key(&key) && self.pending.len() >= cx.config.max_pending.max(1) {
-            if let Some(k) = self.pending.iter().min_by_key(|(_, p)| p.seq).map(|(&k, _)| k) {
+            if let Some(k) = self
+                .pending
+                .iter()
+                .min_by_key(|(_, p)| p.seq)
+                .map(|(&k, _)| k)
+            {
                 if let Some(p) = self.pending.remove(&k) {
                     self.unanswered(cx, p);
                 }
@@ -664,7 +713,9 @@ impl State {
     /// A request that got no answer: tree connects and opens are emitted without a status.
     fn unanswered(&mut self, cx: &mut Ctx<'_>, p: Pending) {
         match p.kind {
-            Wait::TreeConnect { sid, share } => self.emit(cx, p.ts, "tree_connect", Some(share), None, sid, None),
+            Wait::TreeConnect { sid, share } => {
+                self.emit(cx, p.ts, "tree_connect", Some(share), None, sid, None)
+            }
             Wait::Create { sid, tid, path } => {
                 let share = self.trees.get(&(sid, tid)).map(|t| t.share.clone());
                 self.emit(cx, p.ts, "open", share, non_empty(path), sid, None)
@@ -685,7 +736,17 @@ impl State {
         status: Option<Code>,
     ) {
         let user = self.sessions.get(&sid).and_then(|s| s.user.clone());
-        cx.emit(ts, Body::Smb(Box::new(Smb { action, share, path, user, dialect: self.dialect, status })));
+        cx.emit(
+            ts,
+            Body::Smb(Box::new(Smb {
+                action,
+                share,
+                path,
+                user,
+                dialect: self.dialect,
+                status,
+            })),
+        );
     }
 
     /// The session setup in progress for session `sid` (0: a new one), created if needed.
@@ -703,13 +764,28 @@ impl State {
             }
         }
         let token = self.next_seq();
-        self.setups.push(Setup { token, sid, auth: NtlmAuth::default(), plain: None });
+        self.setups.push(Setup {
+            token,
+            sid,
+            auth: NtlmAuth::default(),
+            plain: None,
+        });
         self.setups.len() - 1
     }
 
     /// The answer to a session setup: `blob` goes to the authentication in progress, a final
     /// status is its verdict and, on success, makes the session known with its user.
-    fn setup_answer(&mut self, cx: &mut Ctx<'_>, carrier: Carrier, token: Option<u64>, sid: u64, blob: &[u8], status: u32, code: Code) {
+    #[allow(clippy::too_many_arguments)]
+    fn setup_answer(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        carrier: Carrier,
+        token: Option<u64>,
+        sid: u64,
+        blob: &[u8],
+        status: u32,
+        code: Code,
+    ) {
         let Some(i) = token.and_then(|t| self.setups.iter().position(|s| s.token == t)) else {
             if status == STATUS_SUCCESS {
                 self.add_session(sid, None);
@@ -726,7 +802,11 @@ impl State {
         }
         let mut setup = self.setups.remove(i);
         let success = status == STATUS_SUCCESS;
-        let mut user = setup.auth.user().map(|(u, _)| u.to_string()).and_then(non_empty);
+        let mut user = setup
+            .auth
+            .user()
+            .map(|(u, _)| u.to_string())
+            .and_then(non_empty);
         if setup.auth.pending() {
             setup.auth.verdict(cx, success, code);
         }
@@ -741,7 +821,12 @@ impl State {
 
     fn add_session(&mut self, sid: u64, user: Option<String>) {
         if !self.sessions.contains_key(&sid) && self.sessions.len() >= MAX_SESSIONS {
-            if let Some(k) = self.sessions.iter().min_by_key(|(_, s)| s.seq).map(|(&k, _)| k) {
+            if let Some(k) = self
+                .sessions
+                .iter()
+                .min_by_key(|(_, s)| s.seq)
+                .map(|(&k, _)| k)
+            {
                 self.sessions.remove(&k);
             }
         }
@@ -755,7 +840,12 @@ impl State {
 
     fn add_tree(&mut self, key: (u64, u32), share: String, pipe: bool) {
         if !self.trees.contains_key(&key) && self.trees.len() >= MAX_TREES {
-            if let Some(k) = self.trees.iter().min_by_key(|(_, t)| t.seq).map(|(&k, _)| k) {
+            if let Some(k) = self
+                .trees
+                .iter()
+                .min_by_key(|(_, t)| t.seq)
+                .map(|(&k, _)| k)
+            {
                 self.trees.remove(&k);
             }
         }
@@ -820,7 +910,14 @@ impl State {
     }
 
     /// One request element. Returns [`P::Need`] before any effect when it needs more bytes.
-    fn smb2_request(&mut self, cx: &mut Ctx<'_>, h: &Smb2Header, b: &[u8], el: usize, ts: Ts) -> P<()> {
+    fn smb2_request(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        h: &Smb2Header,
+        b: &[u8],
+        el: usize,
+        ts: Ts,
+    ) -> P<()> {
         let sid = h.session_id;
         match h.command {
             cmd2::SESSION_SETUP => {
@@ -846,7 +943,16 @@ impl State {
             cmd2::CREATE => {
                 let name = try_p!(parse::smb2_create_req(b, el));
                 let path = parse::utf16(name);
-                self.wait(cx, h.message_id, ts, Wait::Create { sid, tid: h.tree_id, path });
+                self.wait(
+                    cx,
+                    h.message_id,
+                    ts,
+                    Wait::Create {
+                        sid,
+                        tid: h.tree_id,
+                        path,
+                    },
+                );
             }
             cmd2::CLOSE => {
                 let file = try_p!(parse::smb2_close_req(b));
@@ -860,14 +966,18 @@ impl State {
             }
             cmd2::WRITE => {
                 let w = try_p!(parse::smb2_write_req(b));
-                if self.pipes.contains_key(&w.file_id) && !self.pipe_over_cap(cx, w.file_id, Dir::ToServer, w.data_len) {
+                if self.pipes.contains_key(&w.file_id)
+                    && !self.pipe_over_cap(cx, w.file_id, Dir::ToServer, w.data_len)
+                {
                     let data = try_p!(parse::smb2_data(b, el, w.data_offset, w.data_len));
                     self.pipe_data(cx, w.file_id, Dir::ToServer, data);
                 }
             }
             cmd2::IOCTL => {
                 let io = try_p!(parse::smb2_ioctl_req(b));
-                if io.ctl_code == parse::FSCTL_PIPE_TRANSCEIVE && self.pipes.contains_key(&io.file_id) {
+                if io.ctl_code == parse::FSCTL_PIPE_TRANSCEIVE
+                    && self.pipes.contains_key(&io.file_id)
+                {
                     if !self.pipe_over_cap(cx, io.file_id, Dir::ToServer, io.data_len) {
                         let data = try_p!(parse::smb2_data(b, el, io.data_offset, io.data_len));
                         self.pipe_data(cx, io.file_id, Dir::ToServer, data);
@@ -890,12 +1000,10 @@ impl State {
         let waiting = self.pending.get(&h.message_id).map(|p| &p.kind);
         let error_body = || parse::smb2_is_error_body(b, h.command);
         match (h.command, waiting) {
-            (cmd2::NEGOTIATE, _) => {
-                if ok {
-                    let d = try_p!(parse::smb2_negotiate_resp(b));
-                    if let Some(name) = parse::dialect_name(d) {
-                        self.dialect = Some(name);
-                    }
+            (cmd2::NEGOTIATE, _) if ok => {
+                let d = try_p!(parse::smb2_negotiate_resp(b));
+                if let Some(name) = parse::dialect_name(d) {
+                    self.dialect = Some(name);
                 }
             }
             (cmd2::SESSION_SETUP, w) => {
@@ -911,27 +1019,69 @@ impl State {
                 if token.is_some() {
                     self.pending.remove(&h.message_id);
                 }
-                self.setup_answer(cx, Carrier::Smb2, token, h.session_id, blob, h.status, nt_status(h.status));
+                self.setup_answer(
+                    cx,
+                    Carrier::Smb2,
+                    token,
+                    h.session_id,
+                    blob,
+                    h.status,
+                    nt_status(h.status),
+                );
             }
             (cmd2::TREE_CONNECT, Some(Wait::TreeConnect { .. })) => {
-                let share_type = if ok && !error_body() { Some(try_p!(parse::smb2_tree_connect_resp(b))) } else { None };
-                if let Some(Pending { ts, kind: Wait::TreeConnect { sid, share }, .. }) = self.pending.remove(&h.message_id) {
-                    self.emit(cx, ts, "tree_connect", Some(share.clone()), None, sid, Some(nt_status(h.status)));
+                let share_type = if ok && !error_body() {
+                    Some(try_p!(parse::smb2_tree_connect_resp(b)))
+                } else {
+                    None
+                };
+                if let Some(Pending {
+                    ts,
+                    kind: Wait::TreeConnect { sid, share },
+                    ..
+                }) = self.pending.remove(&h.message_id)
+                {
+                    self.emit(
+                        cx,
+                        ts,
+                        "tree_connect",
+                        Some(share.clone()),
+                        None,
+                        sid,
+                        Some(nt_status(h.status)),
+                    );
                     if let Some(t) = share_type {
                         self.add_tree((sid, h.tree_id), share, t == parse::SHARE_TYPE_PIPE);
                     }
                 }
             }
             (cmd2::CREATE, Some(Wait::Create { .. })) => {
-                let file = if ok && !error_body() { Some(try_p!(parse::smb2_create_resp(b))) } else { None };
-                if let Some(Pending { ts, kind: Wait::Create { sid, tid, path }, .. }) = self.pending.remove(&h.message_id) {
+                let file = if ok && !error_body() {
+                    Some(try_p!(parse::smb2_create_resp(b)))
+                } else {
+                    None
+                };
+                if let Some(Pending {
+                    ts,
+                    kind: Wait::Create { sid, tid, path },
+                    ..
+                }) = self.pending.remove(&h.message_id)
+                {
                     let tree = self.trees.get(&(sid, tid));
                     let share = tree.map(|t| t.share.clone());
                     let pipe = tree.is_some_and(|t| t.pipe);
                     if let (Some(file), true) = (file, pipe) {
                         self.open_pipe(cx, file, &path);
                     }
-                    self.emit(cx, ts, "open", share, non_empty(path), sid, Some(nt_status(h.status)));
+                    self.emit(
+                        cx,
+                        ts,
+                        "open",
+                        share,
+                        non_empty(path),
+                        sid,
+                        Some(nt_status(h.status)),
+                    );
                 }
             }
             (cmd2::READ | cmd2::IOCTL, Some(&Wait::PipeRead { file })) => {
@@ -986,10 +1136,15 @@ impl State {
             }
         };
         let whole = match (h.command, h.is_reply()) {
-            (cmd1::WRITE_ANDX, false) => parse::smb1_write_andx(&first)
-                .is_some_and(|w| self.pipes.contains_key(&smb1_file(w.fid)) && !self.pipe_over_cap(cx, smb1_file(w.fid), Dir::ToServer, w.data_len)),
+            (cmd1::WRITE_ANDX, false) => parse::smb1_write_andx(&first).is_some_and(|w| {
+                self.pipes.contains_key(&smb1_file(w.fid))
+                    && !self.pipe_over_cap(cx, smb1_file(w.fid), Dir::ToServer, w.data_len)
+            }),
             (cmd1::READ_ANDX, true) => match self.pending.get(&smb1_key(&h, cmd1::READ_ANDX)) {
-                Some(&Pending { kind: Wait::PipeRead { file }, .. }) => {
+                Some(&Pending {
+                    kind: Wait::PipeRead { file },
+                    ..
+                }) => {
                     let len = parse::smb1_read_andx_resp(&first).map_or(0, |r| r.1);
                     if self.pipe_over_cap(cx, file, Dir::ToClient, len) {
                         self.pending.remove(&smb1_key(&h, cmd1::READ_ANDX));
@@ -1025,7 +1180,7 @@ impl State {
             return Step::Need(el);
         }
         let msg = &b[..el];
-        let Ok(chain) = parse::smb1_chain(msg, MAX_ANDX) else {
+        let Some(chain) = parse::smb1_chain(msg, MAX_ANDX) else {
             cx.count(Counter::MalformedSmb);
             return Step::Done(frame_left);
         };
@@ -1039,7 +1194,14 @@ impl State {
         Step::Done(frame_left)
     }
 
-    fn smb1_request(&mut self, cx: &mut Ctx<'_>, h: &Smb1Header, msg: &[u8], blk: &parse::Block<'_>, ts: Ts) {
+    fn smb1_request(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        h: &Smb1Header,
+        msg: &[u8],
+        blk: &parse::Block<'_>,
+        ts: Ts,
+    ) {
         let uid = u64::from(h.uid);
         let key = smb1_key(h, blk.command);
         let unicode = h.unicode();
@@ -1064,7 +1226,9 @@ impl State {
                     let at = blk.bytes_offset + oem + uni;
                     let unicode = unicode && blk.word_count() == 13;
                     let (user, at) = parse::smb1_string(msg, at, unicode).unwrap_or_default();
-                    let domain = parse::smb1_string(msg, at, unicode).map(|s| s.0).unwrap_or_default();
+                    let domain = parse::smb1_string(msg, at, unicode)
+                        .map(|s| s.0)
+                        .unwrap_or_default();
                     let user = non_empty(user);
                     let version = if user.is_none() && oem <= 1 && uni == 0 {
                         "anonymous"
@@ -1077,7 +1241,14 @@ impl State {
                     };
                     let i = self.setup_for(cx, uid);
                     let token = self.setups[i].token;
-                    self.setups[i].plain = Some((ts, PlainAuth { user, domain: non_empty(domain), version }));
+                    self.setups[i].plain = Some((
+                        ts,
+                        PlainAuth {
+                            user,
+                            domain: non_empty(domain),
+                            version,
+                        },
+                    ));
                     self.wait(cx, key, ts, Wait::SessionSetup { token });
                 }
                 _ => cx.count(Counter::MalformedSmb),
@@ -1091,7 +1262,16 @@ impl State {
             cmd1::NT_CREATE_ANDX if blk.word_count() >= 24 => {
                 if let Some((name, _)) = parse::smb1_string(msg, blk.bytes_offset, unicode) {
                     let path = name.trim_start_matches('\\').to_string();
-                    self.wait(cx, key, ts, Wait::Create { sid: uid, tid: u32::from(h.tid), path });
+                    self.wait(
+                        cx,
+                        key,
+                        ts,
+                        Wait::Create {
+                            sid: uid,
+                            tid: u32::from(h.tid),
+                            path,
+                        },
+                    );
                 }
             }
             cmd1::CLOSE if blk.word_count() >= 1 => self.close_pipe(cx, smb1_file(blk.u16_at(0))),
@@ -1102,7 +1282,9 @@ impl State {
                 }
             }
             cmd1::WRITE_ANDX => {
-                let Some(w) = parse::smb1_write_andx(blk) else { return };
+                let Some(w) = parse::smb1_write_andx(blk) else {
+                    return;
+                };
                 let file = smb1_file(w.fid);
                 if !self.pipes.contains_key(&file) {
                     return;
@@ -1118,13 +1300,19 @@ impl State {
                 self.pipe_data(cx, file, Dir::ToServer, data);
             }
             cmd1::TRANSACTION => {
-                let Some(t) = parse::smb1_trans_req(blk) else { return };
-                let (Some(sub), Some(fid)) = (t.setup.get(0..2), t.setup.get(2..4)) else { return };
+                let Some(t) = parse::smb1_trans_req(blk) else {
+                    return;
+                };
+                let (Some(sub), Some(fid)) = (t.setup.get(0..2), t.setup.get(2..4)) else {
+                    return;
+                };
                 if u16::from_le_bytes([sub[0], sub[1]]) != parse::TRANS_TRANSACT_NMPIPE {
                     return;
                 }
                 let file = smb1_file(u16::from_le_bytes([fid[0], fid[1]]));
-                if !self.pipes.contains_key(&file) || self.pipe_over_cap(cx, file, Dir::ToServer, t.data_len) {
+                if !self.pipes.contains_key(&file)
+                    || self.pipe_over_cap(cx, file, Dir::ToServer, t.data_len)
+                {
                     return;
                 }
                 let Some(data) = parse::slice(msg, t.data_offset, t.data_len) else {
@@ -1144,19 +1332,26 @@ impl State {
         }
     }
 
-    fn smb1_response(&mut self, cx: &mut Ctx<'_>, h: &Smb1Header, msg: &[u8], blk: &parse::Block<'_>) {
+    fn smb1_response(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        h: &Smb1Header,
+        msg: &[u8],
+        blk: &parse::Block<'_>,
+    ) {
         let uid = u64::from(h.uid);
         let key = smb1_key(h, blk.command);
         let ok = h.status == STATUS_SUCCESS;
         match blk.command {
-            cmd1::NEGOTIATE => {
-                if ok && blk.word_count() >= 1 && blk.u16_at(0) != 0xffff {
-                    self.dialect = Some("SMB 1");
-                }
+            cmd1::NEGOTIATE if ok && blk.word_count() >= 1 && blk.u16_at(0) != 0xffff => {
+                self.dialect = Some("SMB 1");
             }
             cmd1::SESSION_SETUP_ANDX => {
                 let token = match self.pending.remove(&key) {
-                    Some(Pending { kind: Wait::SessionSetup { token }, .. }) => Some(token),
+                    Some(Pending {
+                        kind: Wait::SessionSetup { token },
+                        ..
+                    }) => Some(token),
                     _ => None,
                 };
                 let blob = if blk.word_count() == 4 {
@@ -1165,11 +1360,32 @@ impl State {
                 } else {
                     &[]
                 };
-                self.setup_answer(cx, Carrier::Smb1, token, uid, blob, h.status, smb1_status(h));
+                self.setup_answer(
+                    cx,
+                    Carrier::Smb1,
+                    token,
+                    uid,
+                    blob,
+                    h.status,
+                    smb1_status(h),
+                );
             }
             cmd1::TREE_CONNECT_ANDX => {
-                if let Some(Pending { ts, kind: Wait::TreeConnect { sid, share }, .. }) = self.pending.remove(&key) {
-                    self.emit(cx, ts, "tree_connect", Some(share.clone()), None, sid, Some(smb1_status(h)));
+                if let Some(Pending {
+                    ts,
+                    kind: Wait::TreeConnect { sid, share },
+                    ..
+                }) = self.pending.remove(&key)
+                {
+                    self.emit(
+                        cx,
+                        ts,
+                        "tree_connect",
+                        Some(share.clone()),
+                        None,
+                        sid,
+                        Some(smb1_status(h)),
+                    );
                     if ok {
                         let service = parse::ascii(blk.bytes);
                         self.add_tree((sid, u32::from(h.tid)), share, service == "IPC");
@@ -1177,7 +1393,12 @@ impl State {
                 }
             }
             cmd1::NT_CREATE_ANDX => {
-                if let Some(Pending { ts, kind: Wait::Create { sid, tid, path }, .. }) = self.pending.remove(&key) {
+                if let Some(Pending {
+                    ts,
+                    kind: Wait::Create { sid, tid, path },
+                    ..
+                }) = self.pending.remove(&key)
+                {
                     let tree = self.trees.get(&(sid, tid));
                     let share = tree.map(|t| t.share.clone());
                     let pipe = tree.is_some_and(|t| t.pipe);
@@ -1185,22 +1406,41 @@ impl State {
                         // FID after AndX (4 bytes) and the oplock level.
                         self.open_pipe(cx, smb1_file(blk.u16_at(5)), &path);
                     }
-                    self.emit(cx, ts, "open", share, non_empty(path), sid, Some(smb1_status(h)));
+                    self.emit(
+                        cx,
+                        ts,
+                        "open",
+                        share,
+                        non_empty(path),
+                        sid,
+                        Some(smb1_status(h)),
+                    );
                 }
             }
             cmd1::READ_ANDX => {
-                if let Some(Pending { kind: Wait::PipeRead { file }, .. }) = self.pending.remove(&key) {
+                if let Some(Pending {
+                    kind: Wait::PipeRead { file },
+                    ..
+                }) = self.pending.remove(&key)
+                {
                     if ok || h.status == STATUS_BUFFER_OVERFLOW {
-                        if let Some(data) = parse::smb1_read_andx_resp(blk).and_then(|(o, l)| parse::slice(msg, o, l)) {
+                        if let Some(data) = parse::smb1_read_andx_resp(blk)
+                            .and_then(|(o, l)| parse::slice(msg, o, l))
+                        {
                             self.pipe_data(cx, file, Dir::ToClient, data);
                         }
                     }
                 }
             }
             cmd1::TRANSACTION => {
-                if let Some(Pending { kind: Wait::PipeRead { file }, .. }) = self.pending.remove(&key) {
+                if let Some(Pending {
+                    kind: Wait::PipeRead { file },
+                    ..
+                }) = self.pending.remove(&key)
+                {
                     if ok || h.status == STATUS_BUFFER_OVERFLOW {
-                        let data = parse::smb1_trans_resp(blk).and_then(|t| parse::slice(msg, t.data_offset, t.data_len));
+                        let data = parse::smb1_trans_resp(blk)
+                            .and_then(|t| parse::slice(msg, t.data_offset, t.data_len));
                         if let Some(data) = data.filter(|d| !d.is_empty()) {
                             if !self.pipe_over_cap(cx, file, Dir::ToClient, data.len()) {
                                 self.pipe_data(cx, file, Dir::ToClient, data);
@@ -1224,7 +1464,6 @@ fn smb1_file(fid: u16) -> u128 {
 fn smb1_key(h: &Smb1Header, command: u8) -> u64 {
     (1u64 << 63) | (h.key() << 8) | u64::from(command)
 }
-
 
 #[cfg(test)]
 mod tests;

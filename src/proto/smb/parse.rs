@@ -52,10 +52,14 @@ impl NbHeader {
 pub fn nb_header(b: &[u8]) -> Option<NbHeader> {
     let h: &[u8; 4] = b.get(..NB_HEADER)?.try_into().ok()?;
     match h[0] {
-        0x00 => Some(NbHeader { kind: 0, len: u32::from_be_bytes([0, h[1], h[2], h[3]]) }),
-        0x81..=0x85 if h[1] & 0xfe == 0 => {
-            Some(NbHeader { kind: h[0], len: (u32::from(h[1] & 1) << 16) | u32::from(u16::from_be_bytes([h[2], h[3]])) })
-        }
+        0x00 => Some(NbHeader {
+            kind: 0,
+            len: u32::from_be_bytes([0, h[1], h[2], h[3]]),
+        }),
+        0x81..=0x85 if h[1] & 0xfe == 0 => Some(NbHeader {
+            kind: h[0],
+            len: (u32::from(h[1] & 1) << 16) | u32::from(u16::from_be_bytes([h[2], h[3]])),
+        }),
         _ => None,
     }
 }
@@ -172,7 +176,11 @@ pub fn smb2_header(b: &[u8]) -> Option<Smb2Header> {
         flags,
         next: u32_at(h, 20),
         message_id: u64_at(h, 24),
-        tree_id: if flags & FLAG_ASYNC != 0 { 0 } else { u32_at(h, 36) },
+        tree_id: if flags & FLAG_ASYNC != 0 {
+            0
+        } else {
+            u32_at(h, 36)
+        },
         session_id: u64_at(h, 40),
     })
 }
@@ -193,7 +201,8 @@ pub fn smb2_is_error_body(elem: &[u8], command: u16) -> bool {
 
 /// The fixed body of an element: `n` bytes after the header, or how many are needed.
 fn fixed(elem: &[u8], n: usize) -> Result<&[u8], usize> {
-    elem.get(SMB2_HEADER..SMB2_HEADER + n).ok_or(SMB2_HEADER + n)
+    elem.get(SMB2_HEADER..SMB2_HEADER + n)
+        .ok_or(SMB2_HEADER + n)
 }
 
 /// A buffer `(offset from the header, length)` inside an element of `elem_len` bytes: the
@@ -203,7 +212,9 @@ fn buffer(elem: &[u8], elem_len: usize, off: usize, len: usize) -> P<&[u8]> {
     if len == 0 {
         return P::Ok(&[]);
     }
-    let Some(end) = off.checked_add(len) else { return P::Bad };
+    let Some(end) = off.checked_add(len) else {
+        return P::Bad;
+    };
     if off < SMB2_HEADER || end > elem_len {
         return P::Bad;
     }
@@ -223,10 +234,12 @@ macro_rules! fixed_or_need {
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2).map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
+    b.get(at..at + 2)
+        .map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
 }
 fn u32_at(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4).map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(at..at + 4)
+        .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 fn u64_at(b: &[u8], at: usize) -> u64 {
     b.get(at..at + 8)
@@ -246,19 +259,34 @@ pub fn smb2_negotiate_resp(elem: &[u8]) -> P<u16> {
 /// The security buffer of a SESSION_SETUP request.
 pub fn smb2_session_setup_req(elem: &[u8], elem_len: usize) -> P<&[u8]> {
     let f = fixed_or_need!(elem, 16);
-    buffer(elem, elem_len, usize::from(u16_at(f, 12)), usize::from(u16_at(f, 14)))
+    buffer(
+        elem,
+        elem_len,
+        usize::from(u16_at(f, 12)),
+        usize::from(u16_at(f, 14)),
+    )
 }
 
 /// The security buffer of a SESSION_SETUP response.
 pub fn smb2_session_setup_resp(elem: &[u8], elem_len: usize) -> P<&[u8]> {
     let f = fixed_or_need!(elem, 8);
-    buffer(elem, elem_len, usize::from(u16_at(f, 4)), usize::from(u16_at(f, 6)))
+    buffer(
+        elem,
+        elem_len,
+        usize::from(u16_at(f, 4)),
+        usize::from(u16_at(f, 6)),
+    )
 }
 
 /// The path of a TREE_CONNECT request (UTF-16LE bytes).
 pub fn smb2_tree_connect_req(elem: &[u8], elem_len: usize) -> P<&[u8]> {
     let f = fixed_or_need!(elem, 8);
-    buffer(elem, elem_len, usize::from(u16_at(f, 4)), usize::from(u16_at(f, 6)))
+    buffer(
+        elem,
+        elem_len,
+        usize::from(u16_at(f, 4)),
+        usize::from(u16_at(f, 6)),
+    )
 }
 
 /// Share types of a TREE_CONNECT response.
@@ -273,7 +301,12 @@ pub fn smb2_tree_connect_resp(elem: &[u8]) -> P<u8> {
 /// The name of a CREATE request (UTF-16LE bytes).
 pub fn smb2_create_req(elem: &[u8], elem_len: usize) -> P<&[u8]> {
     let f = fixed_or_need!(elem, 48);
-    buffer(elem, elem_len, usize::from(u16_at(f, 44)), usize::from(u16_at(f, 46)))
+    buffer(
+        elem,
+        elem_len,
+        usize::from(u16_at(f, 44)),
+        usize::from(u16_at(f, 46)),
+    )
 }
 
 /// The FileId of a CREATE response.
@@ -372,7 +405,10 @@ pub fn dialect_name(d: u16) -> Option<&'static str> {
 /// trailing NULs removed.
 pub fn utf16(b: &[u8]) -> String {
     let b = &b[..b.len().min(MAX_NAME_BYTES)];
-    let units: Vec<u16> = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    let units: Vec<u16> = b
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
     let mut s = String::from_utf16_lossy(&units);
     while s.ends_with('\0') {
         s.pop();
@@ -446,10 +482,24 @@ impl Smb1Header {
 
 fn smb1_header_nom(i: &[u8]) -> IResult<&[u8], Smb1Header> {
     let (i, _magic) = nom::bytes::complete::tag(&[0xff, b'S', b'M', b'B'][..])(i)?;
-    let (i, (command, status, flags, flags2, pid_high)) = (le_u8, le_u32, le_u8, le_u16, le_u16).parse(i)?;
+    let (i, (command, status, flags, flags2, pid_high)) =
+        (le_u8, le_u32, le_u8, le_u16, le_u16).parse(i)?;
     let (i, _security) = nom::bytes::complete::take(8usize)(i)?;
     let (i, (_reserved, tid, pid, uid, mid)) = (le_u16, le_u16, le_u16, le_u16, le_u16).parse(i)?;
-    Ok((i, Smb1Header { command, status, flags, flags2, pid_high, tid, pid, uid, mid }))
+    Ok((
+        i,
+        Smb1Header {
+            command,
+            status,
+            flags,
+            flags2,
+            pid_high,
+            tid,
+            pid,
+            uid,
+            mid,
+        },
+    ))
 }
 
 /// Parses an SMB1 header from the start of `b`.
@@ -492,14 +542,28 @@ impl Block<'_> {
 /// The command block at `offset` in the message `msg` (WordCount, words, ByteCount, bytes), or
 /// how many bytes of the message are needed.
 pub fn smb1_block(msg: &[u8], offset: usize, command: u8) -> P<Block<'_>> {
-    let Some(&wc) = msg.get(offset) else { return P::Need(offset + 1) };
+    let Some(&wc) = msg.get(offset) else {
+        return P::Need(offset + 1);
+    };
     let words_end = offset + 1 + 2 * usize::from(wc);
-    let Some(words) = msg.get(offset + 1..words_end) else { return P::Need(words_end + 2) };
-    let Some(bc) = msg.get(words_end..words_end + 2) else { return P::Need(words_end + 2) };
+    let Some(words) = msg.get(offset + 1..words_end) else {
+        return P::Need(words_end + 2);
+    };
+    let Some(bc) = msg.get(words_end..words_end + 2) else {
+        return P::Need(words_end + 2);
+    };
     let bc = usize::from(u16::from_le_bytes([bc[0], bc[1]]));
     let bytes_offset = words_end + 2;
-    let bytes = msg.get(bytes_offset..(bytes_offset + bc).min(msg.len())).unwrap_or(&[]);
-    P::Ok(Block { command, offset, words, bytes, bytes_offset })
+    let bytes = msg
+        .get(bytes_offset..(bytes_offset + bc).min(msg.len()))
+        .unwrap_or(&[]);
+    P::Ok(Block {
+        command,
+        offset,
+        words,
+        bytes,
+        bytes_offset,
+    })
 }
 
 /// The bytes an SMB1 message's first block claims (header, words, byte count, bytes).
@@ -510,7 +574,9 @@ pub fn smb1_first_block_len(msg: &[u8]) -> P<usize> {
     if smb1_header(msg).is_none() {
         return P::Bad;
     }
-    let Some(&wc) = msg.get(SMB1_HEADER) else { return P::Need(SMB1_HEADER + 1) };
+    let Some(&wc) = msg.get(SMB1_HEADER) else {
+        return P::Need(SMB1_HEADER + 1);
+    };
     let words_end = SMB1_HEADER + 1 + 2 * usize::from(wc);
     match msg.get(words_end..words_end + 2) {
         Some(bc) => P::Ok(words_end + 2 + usize::from(u16::from_le_bytes([bc[0], bc[1]]))),
@@ -520,29 +586,34 @@ pub fn smb1_first_block_len(msg: &[u8]) -> P<usize> {
 
 /// Whether an SMB1 command has an AndX header in its first words.
 pub fn smb1_is_andx(command: u8) -> bool {
-    matches!(command, 0x24 | 0x2d | 0x2e | 0x2f | 0x73 | 0x74 | 0x75 | 0xa2)
+    matches!(
+        command,
+        0x24 | 0x2d | 0x2e | 0x2f | 0x73 | 0x74 | 0x75 | 0xa2
+    )
 }
 
 /// Walks an SMB1 message's AndX chain: the blocks in order, at most `max`, each strictly after
 /// the previous one (no loops), all inside the message.
-pub fn smb1_chain(msg: &[u8], max: usize) -> Result<Vec<Block<'_>>, ()> {
-    let h = smb1_header(msg).ok_or(())?;
+pub fn smb1_chain(msg: &[u8], max: usize) -> Option<Vec<Block<'_>>> {
+    let h = smb1_header(msg)?;
     let mut out = Vec::new();
     let mut command = h.command;
     let mut offset = SMB1_HEADER;
     loop {
         let b = match smb1_block(msg, offset, command) {
             P::Ok(b) => b,
-            _ => return if out.is_empty() { Err(()) } else { Ok(out) },
+            _ => return (!out.is_empty()).then_some(out),
         };
         out.push(b);
         if out.len() >= max || !smb1_is_andx(command) {
-            return Ok(out);
+            return Some(out);
         }
         // An AndX response with no words (an error) ends the chain.
-        let Some((next, next_off)) = b.andx() else { return Ok(out) };
+        let Some((next, next_off)) = b.andx() else {
+            return Some(out);
+        };
         if next == cmd1::NONE || next_off <= offset || next_off >= msg.len() {
-            return Ok(out);
+            return Some(out);
         }
         command = next;
         offset = next_off;
@@ -615,7 +686,11 @@ pub fn smb1_trans_req<'a>(b: &Block<'a>) -> Option<Trans<'a>> {
     }
     let setup_count = usize::from(b.u8_at(26));
     let setup = b.words.get(28..28 + 2 * setup_count)?;
-    Some(Trans { setup, data_offset: usize::from(b.u16_at(24)), data_len: usize::from(b.u16_at(22)) })
+    Some(Trans {
+        setup,
+        data_offset: usize::from(b.u16_at(24)),
+        data_len: usize::from(b.u16_at(22)),
+    })
 }
 
 /// Parses the words of a TRANSACTION response (10 + setup count words).
@@ -625,7 +700,11 @@ pub fn smb1_trans_resp<'a>(b: &Block<'a>) -> Option<Trans<'a>> {
     }
     let setup_count = usize::from(b.u8_at(18));
     let setup = b.words.get(20..20 + 2 * setup_count).unwrap_or(&[]);
-    Some(Trans { setup, data_offset: usize::from(b.u16_at(14)), data_len: usize::from(b.u16_at(12)) })
+    Some(Trans {
+        setup,
+        data_offset: usize::from(b.u16_at(14)),
+        data_len: usize::from(b.u16_at(12)),
+    })
 }
 
 /// TRANSACTION subcommand on a named pipe: TransactNmPipe.
@@ -650,7 +729,10 @@ mod tests {
     const LAB20_READ_RESPONSE: &str = "fe534d42400010000000000008008e000900000000000000070000000000000000000000c8f3b884c0af707d00000000a107e3a4a601a3c3471922ce8baebb8611005000440000000000000000000000";
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     #[test]
@@ -685,10 +767,31 @@ mod tests {
 
     #[test]
     fn netbios_headers() {
-        assert_eq!(nb_header(&[0, 0, 0x01, 0x30]), Some(NbHeader { kind: 0, len: 0x130 }));
-        assert_eq!(nb_header(&[0, 0x12, 0x34, 0x56]), Some(NbHeader { kind: 0, len: 0x12_3456 }));
-        assert_eq!(nb_header(&[0x85, 0, 0, 0]), Some(NbHeader { kind: 0x85, len: 0 }));
-        assert_eq!(nb_header(&[0x81, 1, 0, 4]), Some(NbHeader { kind: 0x81, len: 0x1_0004 }));
+        assert_eq!(
+            nb_header(&[0, 0, 0x01, 0x30]),
+            Some(NbHeader {
+                kind: 0,
+                len: 0x130
+            })
+        );
+        assert_eq!(
+            nb_header(&[0, 0x12, 0x34, 0x56]),
+            Some(NbHeader {
+                kind: 0,
+                len: 0x12_3456
+            })
+        );
+        assert_eq!(
+            nb_header(&[0x85, 0, 0, 0]),
+            Some(NbHeader { kind: 0x85, len: 0 })
+        );
+        assert_eq!(
+            nb_header(&[0x81, 1, 0, 4]),
+            Some(NbHeader {
+                kind: 0x81,
+                len: 0x1_0004
+            })
+        );
         assert_eq!(nb_header(&[0x81, 2, 0, 4]), None);
         assert_eq!(nb_header(&[0x42, 0, 0, 4]), None);
         assert_eq!(nb_header(&[0, 0, 4]), None);
@@ -699,7 +802,11 @@ mod tests {
         let mut b = vec![1u8, 2, 3, b'S', b'M', b'B', 9];
         b.extend_from_slice(&[0, 0, 0, 0x40, 0xfe, b'S', b'M', b'B']);
         assert_eq!(find_resync(&b), Some(7));
-        assert_eq!(find_resync(&[0, 0, 0, 4, 0xfe, b'S', b'M', b'B']), None, "too short for a header");
+        assert_eq!(
+            find_resync(&[0, 0, 0, 4, 0xfe, b'S', b'M', b'B']),
+            None,
+            "too short for a header"
+        );
         assert_eq!(find_resync(b"SMBSMB"), None);
     }
 
@@ -714,7 +821,7 @@ mod tests {
         assert_eq!(chain[0].andx(), Some((0x75, SMB1_HEADER)));
         // Words cut short: no block at all.
         m.truncate(SMB1_HEADER + 2);
-        assert!(smb1_chain(&m, 8).is_err());
+        assert!(smb1_chain(&m, 8).is_none());
     }
 
     #[test]
@@ -736,7 +843,13 @@ mod tests {
         assert_eq!(ascii(b"IPC\0A:"), "IPC");
         let msg = [9u8, 9, b'a', 0, b'b', 0, 0, 0, 7];
         assert_eq!(smb1_string(&msg, 1, true), Some(("ab".to_string(), 8)));
-        assert_eq!(smb1_string(b"\x05IPC\0A:", 1, false), Some(("IPC".to_string(), 5)));
-        assert_eq!(smb1_string(b"\x05IPC", 1, false), Some(("IPC".to_string(), 4)));
+        assert_eq!(
+            smb1_string(b"\x05IPC\0A:", 1, false),
+            Some(("IPC".to_string(), 5))
+        );
+        assert_eq!(
+            smb1_string(b"\x05IPC", 1, false),
+            Some(("IPC".to_string(), 4))
+        );
     }
 }

@@ -19,11 +19,15 @@ struct Seg {
 }
 
 fn lab(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata-pcaps/lab").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata-pcaps/lab")
+        .join(name)
 }
 
 fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/pcaps").join(rel);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/pcaps")
+        .join(rel);
     if p.exists() {
         Some(p)
     } else {
@@ -43,7 +47,11 @@ fn u32be(b: &[u8], at: usize) -> u32 {
 /// order, without retransmitted bytes.
 fn segments(path: &Path, port: u16) -> Vec<Seg> {
     let f = std::fs::read(path).unwrap();
-    assert_eq!(&f[..4], &[0xd4, 0xc3, 0xb2, 0xa1], "a little-endian microsecond pcap");
+    assert_eq!(
+        &f[..4],
+        &[0xd4, 0xc3, 0xb2, 0xa1],
+        "a little-endian microsecond pcap"
+    );
     let linktype = u32::from_le_bytes(f[20..24].try_into().unwrap());
     let mut out = Vec::new();
     let mut next: BTreeMap<((u16, u16), bool), u32> = BTreeMap::new();
@@ -81,7 +89,11 @@ fn segments(path: &Path, port: u16) -> Vec<Seg> {
         } else {
             continue;
         };
-        let conn = if dir == Dir::ToServer { (sport, dport) } else { (dport, sport) };
+        let conn = if dir == Dir::ToServer {
+            (sport, dport)
+        } else {
+            (dport, sport)
+        };
         if payload.is_empty() {
             continue;
         }
@@ -92,8 +104,17 @@ fn segments(path: &Path, port: u16) -> Vec<Seg> {
             continue;
         }
         let payload = &payload[skip.min(payload.len())..];
-        next.insert(key, seq.wrapping_add(skip as u32).wrapping_add(payload.len() as u32));
-        out.push(Seg { ts: sec * NS + usec * 1000, conn, dir, payload: payload.to_vec() });
+        next.insert(
+            key,
+            seq.wrapping_add(skip as u32)
+                .wrapping_add(payload.len() as u32),
+        );
+        out.push(Seg {
+            ts: sec * NS + usec * 1000,
+            conn,
+            dir,
+            payload: payload.to_vec(),
+        });
     }
     out
 }
@@ -150,8 +171,21 @@ fn smb_records(out: &[Record]) -> Vec<(String, String, String, Option<String>, S
         .collect()
 }
 
-fn rec(action: &str, share: &str, path: &str, dialect: &str, status: &str) -> (String, String, String, Option<String>, String, String) {
-    (action.into(), share.into(), path.into(), None, dialect.into(), status.into())
+fn rec(
+    action: &str,
+    share: &str,
+    path: &str,
+    dialect: &str,
+    status: &str,
+) -> (String, String, String, Option<String>, String, String) {
+    (
+        action.into(),
+        share.into(),
+        path.into(),
+        None,
+        dialect.into(),
+        status.into(),
+    )
 }
 
 /// The DCE-RPC PDUs in a byte stream: (packet type, fragment length); panics if the bytes do
@@ -176,7 +210,9 @@ fn pipe_streams(conns: &BTreeMap<(u16, u16), SmbConn>) -> BTreeMap<(u16, String,
     let mut m: BTreeMap<(u16, String, bool), Vec<u8>> = BTreeMap::new();
     for (k, c) in conns {
         for (pipe, dir, bytes) in c.tap() {
-            m.entry((k.0, pipe.clone(), *dir == Dir::ToServer)).or_default().extend_from_slice(bytes);
+            m.entry((k.0, pipe.clone(), *dir == Dir::ToServer))
+                .or_default()
+                .extend_from_slice(bytes);
         }
     }
     m
@@ -196,41 +232,90 @@ fn lab03_ntlm_tree_connects_opens_and_the_srvsvc_pipe() {
             rec("tree_connect", ipc, "", SMB311, "STATUS_SUCCESS"),
             rec("open", ipc, "srvsvc", SMB311, "STATUS_SUCCESS"),
             rec("tree_connect", ipc, "", SMB311, "STATUS_SUCCESS"),
-            rec("tree_connect", "\\\\10.99.0.1\\sysvol", "", SMB311, "STATUS_SUCCESS"),
-            rec("open", "\\\\10.99.0.1\\sysvol", "", SMB311, "STATUS_ACCESS_DENIED"),
+            rec(
+                "tree_connect",
+                "\\\\10.99.0.1\\sysvol",
+                "",
+                SMB311,
+                "STATUS_SUCCESS"
+            ),
+            rec(
+                "open",
+                "\\\\10.99.0.1\\sysvol",
+                "",
+                SMB311,
+                "STATUS_ACCESS_DENIED"
+            ),
             rec("tree_connect", ipc, "", SMB311, "STATUS_SUCCESS"),
-            rec("tree_connect", "\\\\10.99.0.1\\netlogon", "", SMB311, "STATUS_SUCCESS"),
-            rec("open", "\\\\10.99.0.1\\netlogon", "", SMB311, "STATUS_ACCESS_DENIED"),
+            rec(
+                "tree_connect",
+                "\\\\10.99.0.1\\netlogon",
+                "",
+                SMB311,
+                "STATUS_SUCCESS"
+            ),
+            rec(
+                "open",
+                "\\\\10.99.0.1\\netlogon",
+                "",
+                SMB311,
+                "STATUS_ACCESS_DENIED"
+            ),
         ]
     );
     // The records carry the request's time: the first tree connect is frame 12.
     // tshark -r 03_benign_smb_ntlm.pcap -Y frame.number==12 -T fields -e frame.time_epoch
-    let first = h.out.iter().find(|r| matches!(r.body, Body::Smb(_))).unwrap();
-    assert_eq!(crate::record::ts_secs(first.ts), 1_795_886_853.953_86, "{}", crate::record::ts_secs(first.ts));
+    let first = h
+        .out
+        .iter()
+        .find(|r| matches!(r.body, Body::Smb(_)))
+        .unwrap();
+    assert_eq!(
+        crate::record::ts_secs(first.ts),
+        1_795_886_853.953_86,
+        "{}",
+        crate::record::ts_secs(first.ts)
+    );
     // The srvsvc pipe got the bind and the NetShareEnumAll call through FSCTL_PIPE_TRANSCEIVE,
     // the second answer after an interim STATUS_PENDING.
     // tshark -r 03_benign_smb_ntlm.pcap -Y dcerpc -T fields -e tcp.srcport -e dcerpc.pkt_type -e dcerpc.cn_frag_len
     let streams = pipe_streams(&conns);
     let keys: Vec<_> = streams.keys().map(|k| (k.1.as_str(), k.2)).collect();
-    assert_eq!(keys, vec![("\\pipe\\srvsvc", false), ("\\pipe\\srvsvc", true)]);
+    assert_eq!(
+        keys,
+        vec![("\\pipe\\srvsvc", false), ("\\pipe\\srvsvc", true)]
+    );
     let to_server = streams.iter().find(|(k, _)| k.2).unwrap().1;
     let to_client = streams.iter().find(|(k, _)| !k.2).unwrap().1;
     assert_eq!(pdus(to_server), vec![(11, 72), (0, 92)]);
     assert_eq!(pdus(to_client), vec![(12, 68), (2, 300)]);
     // Sessions are known after their setup succeeded (the user needs the NTLM decoder).
-    assert!(conns.values().all(|c| c.st.sessions.len() == 1 && c.st.setups.is_empty()));
+    assert!(conns
+        .values()
+        .all(|c| c.st.sessions.len() == 1 && c.st.setups.is_empty()));
     assert_eq!(h.counters.get(Counter::MalformedSmb), 0);
     assert!(conns.values().all(|c| c.buffered() == 0));
 }
 
 #[test]
 fn any_split_of_the_stream_gives_the_same_records_and_pipe_bytes() {
-    for name in ["03_benign_smb_ntlm.pcap", "20_attack_recon_samr_lsarpc_smb_cleartext.pcap"] {
+    for name in [
+        "03_benign_smb_ntlm.pcap",
+        "20_attack_recon_samr_lsarpc_smb_cleartext.pcap",
+    ] {
         let (whole, whole_conns) = run(&lab(name), 0);
         for chunk in [1, 3, 64, 1000] {
             let (split, split_conns) = run(&lab(name), chunk);
-            assert_eq!(smb_records(&split.out), smb_records(&whole.out), "{name} in chunks of {chunk}");
-            assert_eq!(pipe_streams(&split_conns), pipe_streams(&whole_conns), "{name} in chunks of {chunk}");
+            assert_eq!(
+                smb_records(&split.out),
+                smb_records(&whole.out),
+                "{name} in chunks of {chunk}"
+            );
+            assert_eq!(
+                pipe_streams(&split_conns),
+                pipe_streams(&whole_conns),
+                "{name} in chunks of {chunk}"
+            );
             assert_eq!(split.counters.get(Counter::MalformedSmb), 0);
         }
     }
@@ -245,11 +330,16 @@ fn lab15_bruteforce_only_the_accepted_logon_makes_a_session() {
     let with_session = conns.values().filter(|c| c.st.sessions.len() == 1).count();
     let without = conns.values().filter(|c| c.st.sessions.is_empty()).count();
     assert_eq!((with_session, without), (1, 19));
-    assert!(conns.values().all(|c| c.st.setups.is_empty() && c.st.pending.is_empty()));
+    assert!(conns
+        .values()
+        .all(|c| c.st.setups.is_empty() && c.st.pending.is_empty()));
     let ipc = "\\\\10.99.0.1\\IPC$";
     assert_eq!(
         smb_records(&h.out),
-        vec![rec("tree_connect", ipc, "", SMB311, "STATUS_SUCCESS"), rec("open", ipc, "srvsvc", SMB311, "STATUS_SUCCESS")]
+        vec![
+            rec("tree_connect", ipc, "", SMB311, "STATUS_SUCCESS"),
+            rec("open", ipc, "srvsvc", SMB311, "STATUS_SUCCESS")
+        ]
     );
 }
 
@@ -268,7 +358,13 @@ fn lab02_kerberos_sessions_have_no_user_but_their_trees() {
             rec("open", &s("netlogon"), "", SMB311, "STATUS_ACCESS_DENIED"),
             rec("tree_connect", &s("IPC$"), "", SMB311, "STATUS_SUCCESS"),
             rec("tree_connect", &s("sysvol"), "", SMB311, "STATUS_SUCCESS"),
-            rec("open", &s("sysvol"), "lab.example", SMB311, "STATUS_ACCESS_DENIED"),
+            rec(
+                "open",
+                &s("sysvol"),
+                "lab.example",
+                SMB311,
+                "STATUS_ACCESS_DENIED"
+            ),
         ]
     );
     assert_eq!(h.counters.get(Counter::MalformedSmb), 0);
@@ -292,8 +388,10 @@ fn lab20_samr_and_lsarpc_pipes_get_exactly_the_dce_rpc_bytes() {
         ]
     );
     let streams = pipe_streams(&conns);
-    let mut summary: Vec<(String, bool, usize)> =
-        streams.iter().map(|((_, pipe, to_server), bytes)| (pipe.clone(), *to_server, pdus(bytes).len())).collect();
+    let mut summary: Vec<(String, bool, usize)> = streams
+        .iter()
+        .map(|((_, pipe, to_server), bytes)| (pipe.clone(), *to_server, pdus(bytes).len()))
+        .collect();
     summary.sort();
     let l = "\\pipe\\lsarpc".to_string();
     let s = "\\pipe\\samr".to_string();
@@ -308,7 +406,10 @@ fn lab20_samr_and_lsarpc_pipes_get_exactly_the_dce_rpc_bytes() {
             (s, true, 39),
         ]
     );
-    assert!(conns.values().all(|c| c.st.pipes.is_empty()), "closed pipes are forgotten");
+    assert!(
+        conns.values().all(|c| c.st.pipes.is_empty()),
+        "closed pipes are forgotten"
+    );
 }
 
 // psexec uploads its service binary to SYSVOL: the open is recorded, the file data skipped.
@@ -320,9 +421,18 @@ fn lab21_psexec_opens_svcctl_and_writes_its_exe() {
     let recs = smb_records(&h.out);
     let exe: Vec<_> = recs.iter().filter(|r| r.2.ends_with(".exe")).collect();
     assert_eq!(exe.len(), 2);
-    assert!(exe.iter().all(|r| r.0 == "open" && r.1 == "\\\\10.99.0.1\\sysvol" && r.5 == "STATUS_SUCCESS"));
-    let pipes: Vec<&str> = recs.iter().filter(|r| r.1.ends_with("IPC$") && r.0 == "open").map(|r| r.2.as_str()).collect();
-    assert_eq!(pipes, vec!["srvsvc", "svcctl", "svcctl", "srvsvc", "svcctl", "atsvc"]);
+    assert!(exe
+        .iter()
+        .all(|r| r.0 == "open" && r.1 == "\\\\10.99.0.1\\sysvol" && r.5 == "STATUS_SUCCESS"));
+    let pipes: Vec<&str> = recs
+        .iter()
+        .filter(|r| r.1.ends_with("IPC$") && r.0 == "open")
+        .map(|r| r.2.as_str())
+        .collect();
+    assert_eq!(
+        pipes,
+        vec!["srvsvc", "svcctl", "svcctl", "srvsvc", "svcctl", "atsvc"]
+    );
     let atsvc = recs.iter().find(|r| r.2 == "atsvc").unwrap();
     assert_eq!(atsvc.5, "STATUS_OBJECT_NAME_NOT_FOUND");
     assert_eq!(recs.iter().filter(|r| r.0 == "tree_connect").count(), 8);
@@ -341,7 +451,11 @@ fn big_read_response(len: usize) -> Vec<u8> {
     let segs = segments(&lab("20_attack_recon_samr_lsarpc_smb_cleartext.pcap"), 445);
     let read = segs
         .iter()
-        .find(|s| s.dir == Dir::ToClient && s.payload.get(4..8) == Some(&[0xfe, b'S', b'M', b'B'][..]) && s.payload[16] == 8)
+        .find(|s| {
+            s.dir == Dir::ToClient
+                && s.payload.get(4..8) == Some(&[0xfe, b'S', b'M', b'B'][..])
+                && s.payload[16] == 8
+        })
         .expect("a READ response");
     let mut m = read.payload[4..4 + 64 + 16].to_vec();
     m[64 + 2] = 80; // data offset
@@ -374,7 +488,11 @@ fn bulk_read_data_is_skipped_without_buffering_even_byte_by_byte() {
     }
     c.close(&mut h.cx(segs.last().unwrap().ts));
     assert!(max_buffered <= 64, "buffered {max_buffered}");
-    assert_eq!(smb_records(&h.out).len(), 2, "the connection's tree connect and open are still decoded");
+    assert_eq!(
+        smb_records(&h.out).len(),
+        2,
+        "the connection's tree connect and open are still decoded"
+    );
     assert_eq!(h.counters.get(Counter::MalformedSmb), 0);
     assert_eq!(h.counters.get(Counter::DropDecoderCap), 0);
 }
@@ -388,7 +506,11 @@ fn a_gap_inside_skipped_data_needs_no_resync_and_one_elsewhere_resyncs() {
     c.gap(&mut h.cx(NS), Dir::ToClient, 50_000);
     assert_eq!(c.fr[1].state, FrameState::Skip);
     c.data(&mut h.cx(NS), Dir::ToClient, &big[51_000..]);
-    assert_eq!(c.fr[1].state, FrameState::NbHeader, "back on a message boundary");
+    assert_eq!(
+        c.fr[1].state,
+        FrameState::NbHeader,
+        "back on a message boundary"
+    );
     // A gap inside a header: the stream is lost until the next NetBIOS header + SMB magic.
     c.data(&mut h.cx(NS), Dir::ToClient, &big[..2]);
     c.gap(&mut h.cx(NS), Dir::ToClient, 10);
@@ -434,9 +556,16 @@ fn pipe_payload_over_the_cap_is_dropped_and_counted() {
     let segs = segments(&lab("20_attack_recon_samr_lsarpc_smb_cleartext.pcap"), 445);
     let conns = run_segs(&segs, 0, &mut h);
     // Every pipe message over 100 bytes is dropped; the smaller ones still pass.
-    let passed: usize = conns.values().flat_map(|c| c.tap()).map(|t| t.2.len()).sum();
+    let passed: usize = conns
+        .values()
+        .flat_map(|c| c.tap())
+        .map(|t| t.2.len())
+        .sum();
     assert!(passed > 0);
-    assert!(conns.values().flat_map(|c| c.tap()).all(|t| t.2.len() <= 100));
+    assert!(conns
+        .values()
+        .flat_map(|c| c.tap())
+        .all(|t| t.2.len() <= 100));
     assert!(h.counters.get(Counter::DropDecoderCap) > 0);
     assert_eq!(smb_records(&h.out).len(), 6);
 }
@@ -448,7 +577,9 @@ fn pipe_payload_over_the_cap_is_dropped_and_counted() {
 //   -e dcerpc.cn_frag_len
 #[test]
 fn smb1_tree_connects_opens_and_transact_named_pipe() {
-    let Some(p) = shared("zeek/smb__raw_ntlm_in_smb/raw_ntlm_in_smb.pcap") else { return };
+    let Some(p) = shared("zeek/smb__raw_ntlm_in_smb/raw_ntlm_in_smb.pcap") else {
+        return;
+    };
     let (h, conns) = run(&p, 0);
     let ipc = "\\\\192.168.56.101\\IPC$";
     let pics = "\\\\192.168.56.101\\MY PICTURES";
@@ -468,25 +599,41 @@ fn smb1_tree_connects_opens_and_transact_named_pipe() {
             rec("open", pics, "Desktop.ini", "SMB 1", ok),
             rec("open", pics, "Sample Pictures.lnk", "SMB 1", ok),
             rec("open", pics, "", "SMB 1", ok),
-            rec("open", pics, "Sample Pictures.lnk:com.apple.LaunchServices.OpenWith", "SMB 1", missing),
+            rec(
+                "open",
+                pics,
+                "Sample Pictures.lnk:com.apple.LaunchServices.OpenWith",
+                "SMB 1",
+                missing
+            ),
             rec("open", pics, "Sample Pictures.lnk", "SMB 1", ok),
             rec("open", pics, "Sample Pictures.lnk", "SMB 1", ok),
         ]
     );
     let streams = pipe_streams(&conns);
     let get = |pipe: &str, to_server: bool| {
-        let bytes = streams.iter().find(|(k, _)| k.1 == pipe && k.2 == to_server).map(|(_, v)| v.as_slice());
+        let bytes = streams
+            .iter()
+            .find(|(k, _)| k.1 == pipe && k.2 == to_server)
+            .map(|(_, v)| v.as_slice());
         pdus(bytes.unwrap_or_default())
     };
     assert_eq!(get("\\pipe\\srvsvc", true), vec![(11, 72), (0, 104)]);
     assert_eq!(get("\\pipe\\srvsvc", false), vec![(12, 68), (2, 416)]);
-    assert_eq!(get("\\pipe\\lsarpc", true), vec![(11, 72), (0, 84), (0, 108), (0, 132), (0, 44)]);
-    assert_eq!(get("\\pipe\\lsarpc", false), vec![(12, 68), (2, 124), (2, 48), (2, 160), (2, 48)]);
-    assert!(conns.values().all(|c| c.st.pending.is_empty() && c.st.pipes.is_empty()));
+    assert_eq!(
+        get("\\pipe\\lsarpc", true),
+        vec![(11, 72), (0, 84), (0, 108), (0, 132), (0, 44)]
+    );
+    assert_eq!(
+        get("\\pipe\\lsarpc", false),
+        vec![(12, 68), (2, 124), (2, 48), (2, 160), (2, 48)]
+    );
+    assert!(conns
+        .values()
+        .all(|c| c.st.pending.is_empty() && c.st.pipes.is_empty()));
     assert!(conns.values().all(|c| c.st.sessions.len() == 1));
     assert_eq!(h.counters.get(Counter::MalformedSmb), 0);
 }
-
 
 // Compound requests (CREATE + QUERY_INFO/... + CLOSE) and their compound answers, from the
 // shared corpus (skipped when absent).
@@ -494,16 +641,35 @@ fn smb1_tree_connects_opens_and_transact_named_pipe() {
 //   -e smb2.chain_offset -e smb2.filename -e smb2.nt_status
 #[test]
 fn smb2_compound_creates() {
-    let Some(p) = shared("suricata-verify/smb2-delete/input.pcap") else { return };
+    let Some(p) = shared("suricata-verify/smb2-delete/input.pcap") else {
+        return;
+    };
     let (h, conns) = run(&p, 0);
     let recs = smb_records(&h.out);
-    let opens: Vec<(&str, &str)> = recs.iter().filter(|r| r.0 == "open").map(|r| (r.2.as_str(), r.5.as_str())).collect();
+    let opens: Vec<(&str, &str)> = recs
+        .iter()
+        .filter(|r| r.0 == "open")
+        .map(|r| (r.2.as_str(), r.5.as_str()))
+        .collect();
     let (ok, missing) = ("STATUS_SUCCESS", "STATUS_OBJECT_NAME_NOT_FOUND");
     let mut want = vec![("", ok); 9];
     want.push((":AFP_AfpInfo", missing));
     want.extend([("", ok); 4]);
-    want.extend([("eicar.txt", ok), ("", ok), ("test", ok), ("", ok), (":AFP_AfpInfo", missing), ("", ok)]);
-    want.extend([(".hidden", missing), ("", ok), ("test", ok), ("", ok), ("", ok)]);
+    want.extend([
+        ("eicar.txt", ok),
+        ("", ok),
+        ("test", ok),
+        ("", ok),
+        (":AFP_AfpInfo", missing),
+        ("", ok),
+    ]);
+    want.extend([
+        (".hidden", missing),
+        ("", ok),
+        ("test", ok),
+        ("", ok),
+        ("", ok),
+    ]);
     assert_eq!(opens, want);
     assert!(conns.values().all(|c| c.st.pending.is_empty()));
     assert_eq!(h.counters.get(Counter::MalformedSmb), 0);
@@ -515,8 +681,13 @@ fn smb2_compound_creates() {
 //   -e smb.ansi_pwlen -e smb.unicode_pwlen -e smb.nt_status
 #[test]
 fn smb1_plain_session_setup_is_an_ntlm_record() {
-    let Some(p) = shared("suricata-verify/smb-filename/input.pcap") else { return };
-    let segs: Vec<Seg> = segments(&p, 445).into_iter().filter(|s| s.conn.0 == 49455).collect();
+    let Some(p) = shared("suricata-verify/smb-filename/input.pcap") else {
+        return;
+    };
+    let segs: Vec<Seg> = segments(&p, 445)
+        .into_iter()
+        .filter(|s| s.conn.0 == 49455)
+        .collect();
     let mut h = Harness::new(Transport::Tcp, 445);
     let conns = run_segs(&segs, 0, &mut h);
     let ntlm: Vec<&Ntlm> = h
@@ -538,8 +709,19 @@ fn smb1_plain_session_setup_is_an_ntlm_record() {
         }]
     );
     // It ends with LOGOFF_ANDX: the session is forgotten.
-    assert_eq!(conns.values().map(|c| c.st.sessions.len()).sum::<usize>(), 0);
-    let trees: Vec<_> = smb_records(&h.out).into_iter().map(|r| (r.0, r.1, r.4, r.5)).collect();
-    let want = ("tree_connect".to_string(), "\\\\10.4.30.5\\IPC$".to_string(), "SMB 1".to_string(), "STATUS_SUCCESS".to_string());
+    assert_eq!(
+        conns.values().map(|c| c.st.sessions.len()).sum::<usize>(),
+        0
+    );
+    let trees: Vec<_> = smb_records(&h.out)
+        .into_iter()
+        .map(|r| (r.0, r.1, r.4, r.5))
+        .collect();
+    let want = (
+        "tree_connect".to_string(),
+        "\\\\10.4.30.5\\IPC$".to_string(),
+        "SMB 1".to_string(),
+        "STATUS_SUCCESS".to_string(),
+    );
     assert_eq!(trees, vec![want]);
 }
