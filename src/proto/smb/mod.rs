@@ -1136,7 +1136,7 @@ impl State {
             }
         };
         let whole = match (h.command, h.is_reply()) {
-            (cmd1::WRITE_ANDX, false) => parse::smb1_write_andx(&first).is_some_and(|w| {
+            (cmd1::WRITE_ANDX, false) => parse::smb1_write_andx(&first, el).is_some_and(|w| {
                 self.pipes.contains_key(&smb1_file(w.fid))
                     && !self.pipe_over_cap(cx, smb1_file(w.fid), Dir::ToServer, w.data_len)
             }),
@@ -1282,7 +1282,7 @@ impl State {
                 }
             }
             cmd1::WRITE_ANDX => {
-                let Some(w) = parse::smb1_write_andx(blk) else {
+                let Some(w) = parse::smb1_write_andx(blk, msg.len()) else {
                     return;
                 };
                 let file = smb1_file(w.fid);

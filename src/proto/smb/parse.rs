@@ -649,16 +649,26 @@ pub struct WriteAndx {
     pub data_len: usize,
 }
 
-/// Parses the words of a WRITE_ANDX request (12 or 14 words).
-pub fn smb1_write_andx(b: &Block<'_>) -> Option<WriteAndx> {
+/// Parses the words of a WRITE_ANDX request (12 or 14 words) of a message of `msg_len` bytes.
+/// DataLengthHigh counts only when the length it makes fits in the message (some clients leave
+/// garbage there).
+pub fn smb1_write_andx(b: &Block<'_>, msg_len: usize) -> Option<WriteAndx> {
     if b.word_count() < 12 {
         return None;
     }
+    let data_offset = usize::from(b.u16_at(22));
+    let low = usize::from(b.u16_at(20));
+    let long = (usize::from(b.u16_at(18)) << 16) | low;
+    let data_len = if data_offset + long <= msg_len {
+        long
+    } else {
+        low
+    };
     Some(WriteAndx {
         fid: b.u16_at(4),
         write_mode: b.u16_at(14),
-        data_offset: usize::from(b.u16_at(22)),
-        data_len: (usize::from(b.u16_at(18)) << 16) | usize::from(b.u16_at(20)),
+        data_offset,
+        data_len,
     })
 }
 
