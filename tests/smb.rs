@@ -3,7 +3,7 @@
 //! connects tshark sees.
 
 use dcsensor::pipeline::{replay_to_vec, Options, ReplayResult};
-use dcsensor::record::{Body, Code, Record, Smb};
+use dcsensor::record::{Body, Carrier, Code, Record, Smb};
 use dcsensor::stats::Counter;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -107,6 +107,18 @@ fn lab_smb_records_carry_the_session_user() {
     assert!(smb(&r.records)
         .iter()
         .all(|(_, s)| s.user.as_deref() == Some("bob")));
+    // The session setup's answer is the NTLM verdict: 19 refused, the last accepted.
+    let verdicts: Vec<(Option<bool>, Option<Code>)> = r
+        .records
+        .iter()
+        .filter_map(|x| match &x.body {
+            Body::Ntlm(n) if n.carrier == Some(Carrier::Smb2) => Some((n.success, n.status)),
+            _ => None,
+        })
+        .collect();
+    let mut want = vec![(Some(false), Some(Code::Name("STATUS_LOGON_FAILURE"))); 19];
+    want.push((Some(true), Some(Code::Name("STATUS_SUCCESS"))));
+    assert_eq!(verdicts, want);
     // Kerberos sessions: the user is not visible in SMB.
     let r = replay(&[lab("02_benign_smb_kerberos.pcap")]);
     assert!(smb(&r.records).iter().all(|(_, s)| s.user.is_none()));

@@ -150,15 +150,15 @@ fn run(path: &Path, chunk: usize) -> (Harness, BTreeMap<(u16, u16), SmbConn>) {
     (h, conns)
 }
 
-/// The `smb` records as (action, share, path, user, dialect, status) tuples.
-fn smb_records(out: &[Record]) -> Vec<(String, String, String, Option<String>, String, String)> {
+/// The `smb` records as (action, share, path, dialect, status) tuples. The `user` comes from the
+/// NTLM decoder behind [`NtlmAuth`]: it is asserted end to end in `tests/smb.rs`.
+fn smb_records(out: &[Record]) -> Vec<(String, String, String, String, String)> {
     out.iter()
         .filter_map(|r| match &r.body {
             Body::Smb(s) => Some((
                 s.action.to_string(),
                 s.share.clone().unwrap_or_default(),
                 s.path.clone().unwrap_or_default(),
-                s.user.clone(),
                 s.dialect.unwrap_or("-").to_string(),
                 match s.status {
                     Some(Code::Name(n)) => n.to_string(),
@@ -177,12 +177,11 @@ fn rec(
     path: &str,
     dialect: &str,
     status: &str,
-) -> (String, String, String, Option<String>, String, String) {
+) -> (String, String, String, String, String) {
     (
         action.into(),
         share.into(),
         path.into(),
-        None,
         dialect.into(),
         status.into(),
     )
@@ -423,7 +422,7 @@ fn lab21_psexec_opens_svcctl_and_writes_its_exe() {
     assert_eq!(exe.len(), 2);
     assert!(exe
         .iter()
-        .all(|r| r.0 == "open" && r.1 == "\\\\10.99.0.1\\sysvol" && r.5 == "STATUS_SUCCESS"));
+        .all(|r| r.0 == "open" && r.1 == "\\\\10.99.0.1\\sysvol" && r.4 == "STATUS_SUCCESS"));
     let pipes: Vec<&str> = recs
         .iter()
         .filter(|r| r.1.ends_with("IPC$") && r.0 == "open")
@@ -434,7 +433,7 @@ fn lab21_psexec_opens_svcctl_and_writes_its_exe() {
         vec!["srvsvc", "svcctl", "svcctl", "srvsvc", "svcctl", "atsvc"]
     );
     let atsvc = recs.iter().find(|r| r.2 == "atsvc").unwrap();
-    assert_eq!(atsvc.5, "STATUS_OBJECT_NAME_NOT_FOUND");
+    assert_eq!(atsvc.4, "STATUS_OBJECT_NAME_NOT_FOUND");
     assert_eq!(recs.iter().filter(|r| r.0 == "tree_connect").count(), 8);
     assert_eq!(recs.len(), 8 + 13);
     // Only pipe bytes reached DCE-RPC: every stream splits into whole PDUs.
@@ -649,7 +648,7 @@ fn smb2_compound_creates() {
     let opens: Vec<(&str, &str)> = recs
         .iter()
         .filter(|r| r.0 == "open")
-        .map(|r| (r.2.as_str(), r.5.as_str()))
+        .map(|r| (r.2.as_str(), r.4.as_str()))
         .collect();
     let (ok, missing) = ("STATUS_SUCCESS", "STATUS_OBJECT_NAME_NOT_FOUND");
     let mut want = vec![("", ok); 9];
@@ -715,7 +714,7 @@ fn smb1_plain_session_setup_is_an_ntlm_record() {
     );
     let trees: Vec<_> = smb_records(&h.out)
         .into_iter()
-        .map(|r| (r.0, r.1, r.4, r.5))
+        .map(|r| (r.0, r.1, r.3, r.4))
         .collect();
     let want = (
         "tree_connect".to_string(),
