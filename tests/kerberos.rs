@@ -14,13 +14,19 @@ fn root() -> PathBuf {
 }
 
 fn lab(name: &str) -> PathBuf {
-    root().join("testdata-pcaps/lab").join(format!("{name}.pcap"))
+    root()
+        .join("testdata-pcaps/lab")
+        .join(format!("{name}.pcap"))
 }
 
 /// The `kerberos` records of a replay, in time order, with their transport.
 fn try_replay(path: &Path) -> Result<Vec<(Transport, Kerberos)>, String> {
-    let opts = Options { workers: 1, ..Default::default() };
-    let res = replay_to_vec(&[path.to_path_buf()], &opts).map_err(|e| format!("{}: {e}", path.display()))?;
+    let opts = Options {
+        workers: 1,
+        ..Default::default()
+    };
+    let res = replay_to_vec(&[path.to_path_buf()], &opts)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(krb(&res.records))
 }
 
@@ -41,7 +47,10 @@ fn krb(records: &[Record]) -> Vec<(Transport, Kerberos)> {
 /// KDC exchanges only (AS and TGS requests, and answers seen alone), without AP-REQs that
 /// other protocols carry.
 fn kdc(recs: &[(Transport, Kerberos)]) -> Vec<&Kerberos> {
-    recs.iter().map(|(_, k)| k).filter(|k| k.request != Some("AP-REQ")).collect()
+    recs.iter()
+        .map(|(_, k)| k)
+        .filter(|k| k.request != Some("AP-REQ"))
+        .collect()
 }
 
 /// One line per record: request, client, service, reply, error.
@@ -84,7 +93,11 @@ fn password_logon_wrong_password_and_service_tickets() {
             "AS-REQ bob krbtgt/LAB.EXAMPLE KRB-ERROR KDC_ERR_PREAUTH_FAILED",
         ]
     );
-    let transports: Vec<_> = recs.iter().filter(|(_, k)| k.request != Some("AP-REQ")).map(|(t, _)| *t).collect();
+    let transports: Vec<_> = recs
+        .iter()
+        .filter(|(_, k)| k.request != Some("AP-REQ"))
+        .map(|(t, _)| *t)
+        .collect();
     use Transport::{Tcp, Udp};
     assert_eq!(transports, [Udp, Udp, Tcp, Tcp, Tcp, Tcp, Tcp, Udp, Udp]);
     // The first exchange, every field (frames 1-2).
@@ -96,12 +109,18 @@ fn password_logon_wrong_password_and_service_tickets() {
     assert_eq!(first.realm.as_deref(), Some("LAB.EXAMPLE"));
     assert_eq!(first.till, Some(1_795_973_251_000_000_000));
     assert_eq!(first.error_etypes, [18]);
-    assert_eq!(first.rtt, Some(1_795_886_851_417_278_000 - 1_795_886_851_414_486_000));
+    assert_eq!(
+        first.rtt,
+        Some(1_795_886_851_417_278_000 - 1_795_886_851_414_486_000)
+    );
     // With pre-authentication: PA-ENC-TIMESTAMP in AES256; the TGT it got is what the
     // TGS-REQs present, and the renewal issues a new one.
     let tgt = k[2].ticket_hash.as_deref().unwrap();
     assert_eq!(tgt, "fc4a224c60027bfef2908d5c967f31b3");
-    assert_eq!((k[2].preauth_etype, k[2].ticket_etype, k[2].reply_etype), (Some(18), Some(18), Some(18)));
+    assert_eq!(
+        (k[2].preauth_etype, k[2].ticket_etype, k[2].reply_etype),
+        (Some(18), Some(18), Some(18))
+    );
     for t in &k[3..7] {
         assert_eq!(t.presented_hash.as_deref(), Some(tgt));
         assert!(t.ticket_hash.is_some());
@@ -120,9 +139,18 @@ fn kerberoasting() {
     let tgs: Vec<_> = k.iter().filter(|k| k.request == Some("TGS-REQ")).collect();
     assert_eq!(tgs.len(), 7);
     for t in &tgs {
-        assert_eq!(t.etypes.first(), Some(&23), "RC4 offered first: {}", line(t));
+        assert_eq!(
+            t.etypes.first(),
+            Some(&23),
+            "RC4 offered first: {}",
+            line(t)
+        );
     }
-    let roasted: Vec<_> = tgs.iter().filter(|t| t.reply == Some("TGS-REP")).map(|t| (line(t), t.ticket_etype)).collect();
+    let roasted: Vec<_> = tgs
+        .iter()
+        .filter(|t| t.reply == Some("TGS-REP"))
+        .map(|t| (line(t), t.ticket_etype))
+        .collect();
     assert_eq!(
         roasted,
         [
@@ -130,11 +158,22 @@ fn kerberoasting() {
             ("TGS-REQ alice svc_web TGS-REP -".to_string(), Some(23)),
         ]
     );
-    assert_eq!(lines(&tgs.iter().map(|t| **t).collect::<Vec<_>>()).last().unwrap(), "TGS-REQ alice svc_backup KRB-ERROR KDC_ERR_ETYPE_NOSUPP");
-    let unknown = tgs.iter().filter(|t| line(t).ends_with("KDC_ERR_S_PRINCIPAL_UNKNOWN")).count();
+    assert_eq!(
+        lines(&tgs.iter().map(|t| **t).collect::<Vec<_>>())
+            .last()
+            .unwrap(),
+        "TGS-REQ alice svc_backup KRB-ERROR KDC_ERR_ETYPE_NOSUPP"
+    );
+    let unknown = tgs
+        .iter()
+        .filter(|t| line(t).ends_with("KDC_ERR_S_PRINCIPAL_UNKNOWN"))
+        .count();
     assert_eq!(unknown, 4);
     // impacket's AS-REQs offer RC4 alone.
-    assert!(k.iter().filter(|k| k.request == Some("AS-REQ")).all(|a| a.etypes == [23]));
+    assert!(k
+        .iter()
+        .filter(|k| k.request == Some("AS-REQ"))
+        .all(|a| a.etypes == [23]));
 }
 
 #[test]
@@ -143,7 +182,10 @@ fn asrep_roasting() {
     let recs = replay(&lab("11_attack_asrep_roasting"));
     let k = kdc(&recs);
     assert_eq!(k.len(), 9);
-    let dave: Vec<_> = k.iter().filter(|k| k.client.as_deref() == Some("dave")).collect();
+    let dave: Vec<_> = k
+        .iter()
+        .filter(|k| k.client.as_deref() == Some("dave"))
+        .collect();
     assert_eq!(dave.len(), 2);
     for d in dave {
         assert_eq!(d.request, Some("AS-REQ"));
@@ -151,10 +193,16 @@ fn asrep_roasting() {
         assert_eq!(d.etypes, [23]);
         assert_eq!((d.reply, d.reply_etype), (Some("AS-REP"), Some(23)));
     }
-    let mut required: Vec<_> = k.iter().filter(|k| line(k).ends_with("PREAUTH_REQUIRED")).map(|k| k.client.clone().unwrap()).collect();
+    let mut required: Vec<_> = k
+        .iter()
+        .filter(|k| line(k).ends_with("PREAUTH_REQUIRED"))
+        .map(|k| k.client.clone().unwrap())
+        .collect();
     required.sort();
     assert_eq!(required, ["alice", "bob", "carol", "eve", "svc_sql"]);
-    assert!(lines(&k).contains(&"AS-REQ nosuchuser krbtgt/LAB.EXAMPLE KRB-ERROR KDC_ERR_C_PRINCIPAL_UNKNOWN".to_string()));
+    assert!(lines(&k).contains(
+        &"AS-REQ nosuchuser krbtgt/LAB.EXAMPLE KRB-ERROR KDC_ERR_C_PRINCIPAL_UNKNOWN".to_string()
+    ));
 }
 
 #[test]
@@ -162,10 +210,29 @@ fn asrep_roasting() {
 fn password_spray() {
     let recs = replay(&lab("14_attack_password_spray_kerberos"));
     let k = kdc(&recs);
-    let mut failed: Vec<_> = k.iter().filter(|k| line(k).ends_with("PREAUTH_FAILED")).map(|k| k.client.clone().unwrap()).collect();
+    let mut failed: Vec<_> = k
+        .iter()
+        .filter(|k| line(k).ends_with("PREAUTH_FAILED"))
+        .map(|k| k.client.clone().unwrap())
+        .collect();
     failed.sort();
-    assert_eq!(failed, ["Administrator", "alice", "bob", "carol", "eve", "svc_backup", "svc_sql", "svc_web"]);
-    assert!(k.iter().filter(|k| line(k).ends_with("PREAUTH_FAILED")).all(|k| k.preauth_etype.is_some()));
+    assert_eq!(
+        failed,
+        [
+            "Administrator",
+            "alice",
+            "bob",
+            "carol",
+            "eve",
+            "svc_backup",
+            "svc_sql",
+            "svc_web"
+        ]
+    );
+    assert!(k
+        .iter()
+        .filter(|k| line(k).ends_with("PREAUTH_FAILED"))
+        .all(|k| k.preauth_etype.is_some()));
 }
 
 #[test]
@@ -177,9 +244,16 @@ fn account_enumeration() {
     let count = |e: &str| k.iter().filter(|k| line(k).ends_with(e)).count();
     assert_eq!(count("KDC_ERR_C_PRINCIPAL_UNKNOWN"), 57);
     assert_eq!(count("KDC_ERR_PREAUTH_REQUIRED"), 6);
-    let mut exist: Vec<_> = k.iter().filter(|k| line(k).ends_with("PREAUTH_REQUIRED")).map(|k| k.client.clone().unwrap()).collect();
+    let mut exist: Vec<_> = k
+        .iter()
+        .filter(|k| line(k).ends_with("PREAUTH_REQUIRED"))
+        .map(|k| k.client.clone().unwrap())
+        .collect();
     exist.sort();
-    assert_eq!(exist, ["alice", "bob", "carol", "eve", "svc_sql", "svc_web"]);
+    assert_eq!(
+        exist,
+        ["alice", "bob", "carol", "eve", "svc_sql", "svc_web"]
+    );
 }
 
 #[test]
@@ -205,7 +279,10 @@ fn overpass_the_hash() {
 fn golden_ticket() {
     let recs = replay(&lab("19_attack_golden_ticket"));
     let k = kdc(&recs);
-    assert_eq!(lines(&k), ["TGS-REQ Administrator cifs/dc1.lab.example TGS-REP -"]);
+    assert_eq!(
+        lines(&k),
+        ["TGS-REQ Administrator cifs/dc1.lab.example TGS-REP -"]
+    );
     let presented = k[0].presented_hash.clone().unwrap();
     assert_eq!(presented, "858cdddecbeb0aaafb2949648d5a5fae");
     // No AS-REP of any lab capture issued that TGT.
@@ -220,7 +297,11 @@ fn golden_ticket() {
             }
         }
     }
-    assert!(issued.len() >= 8, "AS-REPs seen in the lab: {}", issued.len());
+    assert!(
+        issued.len() >= 8,
+        "AS-REPs seen in the lab: {}",
+        issued.len()
+    );
     assert!(!issued.contains(&presented));
 }
 
@@ -228,11 +309,20 @@ fn golden_ticket() {
 // Conformance with tshark
 // ---------------------------------------------------------------------------------------------
 
+/// One KDC request as tshark read it.
+#[derive(Debug)]
+struct Req {
+    kind: &'static str,
+    client: Option<String>,
+    realm: Option<String>,
+    /// sname components (for a TGS-REQ, those of the presented TGT come first).
+    snames: Vec<String>,
+}
+
 /// What tshark found in one capture: KDC requests and the names they carry.
 #[derive(Debug, Default)]
 struct Expected {
-    /// `(kind, client, realm, service components)` per top-level AS-REQ/TGS-REQ.
-    requests: Vec<(&'static str, Option<String>, Option<String>, Vec<String>)>,
+    requests: Vec<Req>,
 }
 
 /// Reads a `tshark-kerberos.tsv`. In scope: Kerberos directly over TCP or UDP (the first
@@ -251,29 +341,42 @@ fn read_tsv(path: &Path) -> Expected {
         }
         let protos = f[9];
         let chain: Vec<&str> = protos.split(':').collect();
-        let direct = chain.windows(2).position(|w| w[1] == "kerberos").is_some_and(|i| matches!(chain[i], "tcp" | "udp"));
+        let direct = chain
+            .windows(2)
+            .position(|w| w[1] == "kerberos")
+            .is_some_and(|i| matches!(chain[i], "tcp" | "udp"));
         if !direct {
             continue;
         }
         let types: Vec<&str> = f[1].split(',').filter(|s| !s.is_empty()).collect();
-        let list = |s: &str| -> Vec<String> { s.split(',').filter(|x| !x.is_empty()).map(String::from).collect() };
+        let list = |s: &str| -> Vec<String> {
+            s.split(',')
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect()
+        };
         let (cnames, realms, snames) = (list(f[4]), list(f[5]), list(f[6]));
         match types.first().copied() {
             Some("10") => {
                 let n = types.iter().filter(|t| **t == "10").count();
                 for _ in 0..n {
-                    exp.requests.push((
-                        "AS-REQ",
-                        (!cnames.is_empty()).then(|| cnames.join("/")),
-                        realms.last().cloned(),
-                        snames.clone(),
-                    ));
+                    exp.requests.push(Req {
+                        kind: "AS-REQ",
+                        client: (!cnames.is_empty()).then(|| cnames.join("/")),
+                        realm: realms.last().cloned(),
+                        snames: snames.clone(),
+                    });
                 }
             }
             Some("12") => {
                 // The realm and sname of the TGT in PA-TGS-REQ come first, the request body's
                 // last: the service is a suffix of the list.
-                exp.requests.push(("TGS-REQ", None, realms.last().cloned(), snames));
+                exp.requests.push(Req {
+                    kind: "TGS-REQ",
+                    client: None,
+                    realm: realms.last().cloned(),
+                    snames,
+                });
             }
             _ => {}
         }
@@ -283,9 +386,13 @@ fn read_tsv(path: &Path) -> Expected {
 
 /// The capture beside a tsv of the shared corpus.
 fn capture_in(dir: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
-        p.extension().is_some_and(|x| x == "pcap" || x == "pcapng" || x == "cap")
-    })
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.extension()
+                .is_some_and(|x| x == "pcap" || x == "pcapng" || x == "cap")
+        })
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -298,12 +405,30 @@ struct Score {
 
 /// Compares one capture; returns the score and prints its mismatches.
 fn compare(name: &str, exp: &Expected, recs: &[(Transport, Kerberos)]) -> Score {
-    let ours: Vec<&Kerberos> =
-        recs.iter().map(|(_, k)| k).filter(|k| matches!(k.request, Some("AS-REQ" | "TGS-REQ"))).collect();
+    let ours: Vec<&Kerberos> = recs
+        .iter()
+        .map(|(_, k)| k)
+        .filter(|k| matches!(k.request, Some("AS-REQ" | "TGS-REQ")))
+        .collect();
     let mut used = vec![false; ours.len()];
-    let mut s = Score { reqs_expected: exp.requests.len(), reqs_seen: ours.len(), ..Default::default() };
-    let comps = |k: &Kerberos| -> Vec<String> { k.service.as_deref().map(|x| x.split('/').map(String::from).collect()).unwrap_or_default() };
-    for (kind, client, realm, snames) in &exp.requests {
+    let mut s = Score {
+        reqs_expected: exp.requests.len(),
+        reqs_seen: ours.len(),
+        ..Default::default()
+    };
+    let comps = |k: &Kerberos| -> Vec<String> {
+        k.service
+            .as_deref()
+            .map(|x| x.split('/').map(String::from).collect())
+            .unwrap_or_default()
+    };
+    for Req {
+        kind,
+        client,
+        realm,
+        snames,
+    } in &exp.requests
+    {
         let checks = |k: &Kerberos| -> (usize, usize) {
             let mut total = 0;
             let mut ok = 0;
@@ -318,12 +443,21 @@ fn compare(name: &str, exp: &Expected, recs: &[(Transport, Kerberos)]) -> Score 
             if !snames.is_empty() {
                 total += 1;
                 let c = comps(k);
-                ok += usize::from(!c.is_empty() && snames.ends_with(&c) && (*kind == "TGS-REQ" || snames.len() == c.len()));
+                ok += usize::from(
+                    !c.is_empty()
+                        && snames.ends_with(&c)
+                        && (*kind == "TGS-REQ" || snames.len() == c.len()),
+                );
             }
             (ok, total)
         };
-        let candidates: Vec<usize> = (0..ours.len()).filter(|&i| !used[i] && ours[i].request == Some(kind)).collect();
-        let best = candidates.iter().copied().max_by_key(|&i| (checks(ours[i]).0, usize::MAX - i));
+        let candidates: Vec<usize> = (0..ours.len())
+            .filter(|&i| !used[i] && ours[i].request == Some(kind))
+            .collect();
+        let best = candidates
+            .iter()
+            .copied()
+            .max_by_key(|&i| (checks(ours[i]).0, usize::MAX - i));
         match best {
             Some(i) => {
                 used[i] = true;
@@ -331,18 +465,26 @@ fn compare(name: &str, exp: &Expected, recs: &[(Transport, Kerberos)]) -> Score 
                 s.names += total;
                 s.names_ok += ok;
                 if ok != total {
-                    println!("  {name}: {kind} tshark {client:?} {realm:?} {snames:?} vs ours {}", line(ours[i]));
+                    println!(
+                        "  {name}: {kind} tshark {client:?} {realm:?} {snames:?} vs ours {}",
+                        line(ours[i])
+                    );
                 }
             }
             None => {
-                let total = usize::from(client.is_some()) + usize::from(realm.is_some()) + usize::from(!snames.is_empty());
+                let total = usize::from(client.is_some())
+                    + usize::from(realm.is_some())
+                    + usize::from(!snames.is_empty());
                 s.names += total;
                 println!("  {name}: {kind} {client:?} {realm:?} {snames:?} not found");
             }
         }
     }
     if s.reqs_seen != s.reqs_expected {
-        println!("  {name}: {} KDC requests, tshark {}", s.reqs_seen, s.reqs_expected);
+        println!(
+            "  {name}: {} KDC requests, tshark {}",
+            s.reqs_seen, s.reqs_expected
+        );
     }
     s
 }
@@ -355,7 +497,11 @@ fn conformance_with_tshark() {
     for e in std::fs::read_dir(&lab_cases).unwrap() {
         let dir = e.unwrap().path();
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        cases.push((format!("lab/{name}"), lab(&name), dir.join("tshark-kerberos.tsv")));
+        cases.push((
+            format!("lab/{name}"),
+            lab(&name),
+            dir.join("tshark-kerberos.tsv"),
+        ));
     }
     let shared = root().join("../shared/pcaps");
     if shared.is_dir() {
@@ -392,7 +538,11 @@ fn conformance_with_tshark() {
                 Vec::new()
             }
         };
-        if exp.requests.is_empty() && recs.iter().all(|(_, k)| !matches!(k.request, Some("AS-REQ" | "TGS-REQ"))) {
+        if exp.requests.is_empty()
+            && recs
+                .iter()
+                .all(|(_, k)| !matches!(k.request, Some("AS-REQ" | "TGS-REQ")))
+        {
             continue;
         }
         let s = compare(name, &exp, &recs);
@@ -402,8 +552,14 @@ fn conformance_with_tshark() {
         total.reqs_seen += s.reqs_seen;
         by_case.insert(name.clone(), s);
     }
-    let matched: usize = by_case.values().map(|s| s.reqs_seen.min(s.reqs_expected)).sum();
-    let union: usize = by_case.values().map(|s| s.reqs_seen.max(s.reqs_expected)).sum();
+    let matched: usize = by_case
+        .values()
+        .map(|s| s.reqs_seen.min(s.reqs_expected))
+        .sum();
+    let union: usize = by_case
+        .values()
+        .map(|s| s.reqs_seen.max(s.reqs_expected))
+        .sum();
     let names = total.names_ok as f64 / total.names.max(1) as f64;
     let reqs = matched as f64 / union.max(1) as f64;
     println!(
@@ -418,7 +574,11 @@ fn conformance_with_tshark() {
         total.reqs_seen,
         total.reqs_expected
     );
-    assert!(total.reqs_expected >= 200, "the corpus has KDC traffic: {}", total.reqs_expected);
+    assert!(
+        total.reqs_expected >= 200,
+        "the corpus has KDC traffic: {}",
+        total.reqs_expected
+    );
     assert!(names >= 0.99, "names {:.4}", names);
     assert!(reqs >= 0.98, "requests {:.4}", reqs);
 }

@@ -43,7 +43,9 @@ pub fn probe_tcp(dir: Dir, data: &[u8]) -> bool {
     if dir != Dir::ToServer {
         return false;
     }
-    let Some((len, body)) = mark(data) else { return false };
+    let Some((len, body)) = mark(data) else {
+        return false;
+    };
     if len > PROBE_MAX || !matches!(body.first(), Some(0x6a | 0x6c)) {
         return false;
     }
@@ -77,7 +79,10 @@ pub fn ap_req(cx: &mut Ctx<'_>, carrier: Carrier, der: &[u8]) -> bool {
     }
     match parse::ap_req(inner) {
         Ok((_, ap)) => {
-            let mut k = Kerberos { carrier: Some(carrier), ..Default::default() };
+            let mut k = Kerberos {
+                carrier: Some(carrier),
+                ..Default::default()
+            };
             fill_ap_req(&mut k, &ap);
             cx.emit(cx.now, Body::Kerberos(Box::new(k)));
             true
@@ -110,7 +115,8 @@ fn app_tag(b: u8) -> bool {
 fn kpasswd_start(len: usize, b: &[u8]) -> bool {
     match b {
         [l0, l1, v0, v1, ..] => {
-            usize::from(u16::from_be_bytes([*l0, *l1])) == len && matches!((v0, v1), (0, 1) | (0xff, 0x80))
+            usize::from(u16::from_be_bytes([*l0, *l1])) == len
+                && matches!((v0, v1), (0, 1) | (0xff, 0x80))
         }
         [l0, l1] => usize::from(u16::from_be_bytes([*l0, *l1])) == len,
         _ => false,
@@ -127,8 +133,12 @@ enum Head {
 
 /// Checks a record mark and the first bytes after it (at least 2).
 fn check_head(h: &[u8], kpasswd: bool) -> Head {
-    let Some((len, body)) = mark(h) else { return Head::Bad };
-    let Some(&b0) = body.first() else { return Head::Bad };
+    let Some((len, body)) = mark(h) else {
+        return Head::Bad;
+    };
+    let Some(&b0) = body.first() else {
+        return Head::Bad;
+    };
     if app_tag(b0) {
         // 0x80 after the tag is an indefinite length: not DER.
         if body.get(1) == Some(&0x80) {
@@ -175,11 +185,19 @@ struct Framer {
 
 impl Framer {
     /// Feeds in-order bytes; calls `msg` with each complete message and its start time.
-    fn data(&mut self, cx: &mut Ctx<'_>, kpasswd: bool, mut d: &[u8], msg: &mut dyn FnMut(&mut Ctx<'_>, Ts, &[u8])) {
+    fn data(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        kpasswd: bool,
+        mut d: &[u8],
+        msg: &mut dyn FnMut(&mut Ctx<'_>, Ts, &[u8]),
+    ) {
         let max = cx.config.kerberos_max_message;
         while !d.is_empty() {
             if self.skip > 0 {
-                let n = d.len().min(usize::try_from(self.skip).unwrap_or(usize::MAX));
+                let n = d
+                    .len()
+                    .min(usize::try_from(self.skip).unwrap_or(usize::MAX));
                 self.skip -= n as u64;
                 d = &d[n..];
                 continue;
@@ -359,7 +377,13 @@ impl Exchanges {
 
     /// An answer of type `msg_type` at `ts`: completes the oldest compatible request, or is
     /// emitted alone.
-    fn answer(&mut self, cx: &mut Ctx<'_>, ts: Ts, msg_type: u32, fill: impl FnOnce(&mut Kerberos)) {
+    fn answer(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        ts: Ts,
+        msg_type: u32,
+        fill: impl FnOnce(&mut Kerberos),
+    ) {
         let pos = self.pending.iter().position(|p| match msg_type {
             parse::KRB_ERROR => true,
             t => p.msg_type + 1 == t,
@@ -386,12 +410,18 @@ impl Exchanges {
         if cx.flow.server_port != port && cx.flow.client_port != port {
             return false;
         }
-        let [l0, l1, v0, v1, a0, a1, rest @ ..] = data else { return false };
-        if usize::from(u16::from_be_bytes([*l0, *l1])) != data.len() || !matches!((v0, v1), (0, 1) | (0xff, 0x80)) {
+        let [l0, l1, v0, v1, a0, a1, rest @ ..] = data else {
+            return false;
+        };
+        if usize::from(u16::from_be_bytes([*l0, *l1])) != data.len()
+            || !matches!((v0, v1), (0, 1) | (0xff, 0x80))
+        {
             return false;
         }
         let ap_len = usize::from(u16::from_be_bytes([*a0, *a1]));
-        let Some((ap, after)) = rest.split_at_checked(ap_len) else { return false };
+        let Some((ap, after)) = rest.split_at_checked(ap_len) else {
+            return false;
+        };
         if ap_len == 0 {
             // An answer without AP-REP carries a KRB-ERROR.
             return match parse::message(after) {
@@ -414,7 +444,11 @@ impl Exchanges {
     /// Emits requests older than the timeout.
     fn expire(&mut self, cx: &mut Ctx<'_>) {
         let timeout = cx.config.request_timeout;
-        while self.pending.front().is_some_and(|p| cx.now.saturating_sub(p.ts) >= timeout) {
+        while self
+            .pending
+            .front()
+            .is_some_and(|p| cx.now.saturating_sub(p.ts) >= timeout)
+        {
             if let Some(p) = self.pending.pop_front() {
                 cx.emit(p.ts, Body::Kerberos(Box::new(p.rec)));
             }
@@ -533,7 +567,11 @@ const KDC_OPTIONS: [(u32, &str); 16] = [
 
 /// The names of the KDCOptions set in `bits` (flag 0 in the most significant bit).
 pub fn kdc_option_names(bits: u32) -> Vec<&'static str> {
-    KDC_OPTIONS.iter().filter(|(b, _)| bits & (0x8000_0000 >> b) != 0).map(|(_, n)| *n).collect()
+    KDC_OPTIONS
+        .iter()
+        .filter(|(b, _)| bits & (0x8000_0000 >> b) != 0)
+        .map(|(_, n)| *n)
+        .collect()
 }
 
 /// The name of a KRB-ERROR code (RFC 4120 §7.5.9, RFC 4556, RFC 6113, MS-KILE).
@@ -621,20 +659,29 @@ pub fn error_name(code: i32) -> Option<&'static str> {
 }
 
 fn fill_kdc_req(k: &mut Kerberos, r: &parse::KdcReq<'_>) {
-    k.request = Some(if r.msg_type == parse::AS_REQ { "AS-REQ" } else { "TGS-REQ" });
+    k.request = Some(if r.msg_type == parse::AS_REQ {
+        "AS-REQ"
+    } else {
+        "TGS-REQ"
+    });
     k.client = r.cname.as_ref().and_then(join);
     k.realm = text(r.realm);
     k.service = r.sname.as_ref().and_then(join);
     k.etypes = r.etypes.iter().collect();
     k.kdc_options = kdc_option_names(r.kdc_options);
     k.till = r.till.and_then(parse::kerberos_time);
+    if !r.padata.0.is_empty() {
+        k.preauth = Vec::with_capacity(4);
+    }
     for pa in r.padata.iter() {
         k.preauth.push(pa.ty);
         match pa.ty {
             parse::PA_ENC_TIMESTAMP if k.preauth_etype.is_none() => {
                 k.preauth_etype = parse::pa_enc_timestamp_etype(pa.value);
             }
-            parse::PA_PAC_REQUEST if k.pac_request.is_none() => k.pac_request = parse::pa_pac_request(pa.value),
+            parse::PA_PAC_REQUEST if k.pac_request.is_none() => {
+                k.pac_request = parse::pa_pac_request(pa.value)
+            }
             parse::PA_TGS_REQ if k.presented_hash.is_none() => {
                 if let Ok((_, ap)) = parse::ap_req(pa.value) {
                     k.presented_hash = Some(ticket_hash(ap.ticket.enc.cipher));
@@ -654,7 +701,11 @@ fn fill_ap_req(k: &mut Kerberos, ap: &parse::ApReq<'_>) {
 }
 
 fn fill_kdc_rep(k: &mut Kerberos, r: &parse::KdcRep<'_>) {
-    k.reply = Some(if r.msg_type == parse::AS_REP { "AS-REP" } else { "TGS-REP" });
+    k.reply = Some(if r.msg_type == parse::AS_REP {
+        "AS-REP"
+    } else {
+        "TGS-REP"
+    });
     if k.client.is_none() {
         k.client = join(&r.cname);
     }
@@ -682,14 +733,8 @@ fn fill_error(k: &mut Kerberos, e: &parse::KrbError<'_>) {
         k.service = e.sname.as_ref().and_then(join);
     }
     // e-data is METHOD-DATA for pre-authentication errors; other errors carry other things.
-    if let Some(Ok((_, md))) = e.e_data.map(parse::method_data) {
-        let info = md.find(parse::PA_ETYPE_INFO2).or_else(|| md.find(parse::PA_ETYPE_INFO));
-        if let Some(v) = info {
-            let mut out = Vec::new();
-            if parse::etype_info_etypes(v, &mut out) {
-                k.error_etypes = out;
-            }
-        }
+    if let Some(ed) = e.e_data {
+        parse::error_etypes(ed, &mut k.error_etypes);
     }
 }
 

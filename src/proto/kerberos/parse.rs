@@ -3,7 +3,31 @@
 //!
 //! # Why our own parser and not `kerberos-parser`
 //!
-//! DECISION-PLACEHOLDER
+//! We compared rusticata's `kerberos-parser` 0.9 (nom over `der-parser`, used by Suricata) with
+//! this parser on the same real messages from the lab captures (`testdata/`: an AS-REQ with
+//! PA-ENC-TIMESTAMP, 282 bytes; a TGS-REP carrying a 1.1 KiB service ticket, 1690 bytes; a
+//! KRB-ERROR PREAUTH_REQUIRED with METHOD-DATA, 301 bytes).
+//!
+//! Speed, `cargo bench --bench kerberos -- --quick`, CPU time of the benchmark thread (the
+//! machine, a 2-core AMD EPYC, was shared with other builds), 2026-11-28:
+//!
+//! | message   | ours   | kerberos-parser | ratio |
+//! |-----------|--------|-----------------|-------|
+//! | AS-REQ    | 349 ns | 1829 ns         | 5.2×  |
+//! | TGS-REP   | 473 ns | 1528 ns         | 3.2×  |
+//! | KRB-ERROR | 256 ns | 1125 ns         | 4.4×  |
+//!
+//! Robustness: both fuzzed on the same 26 seeds for 90 s each (libFuzzer with ASan,
+//! `-rss_limit_mb=512 -malloc_limit_mb=64 -timeout=5`, one target per parser dispatching on the
+//! application tag): neither crashed, hung, nor tripped the memory limits; ours ran 1.87 M inputs
+//! (20 500/s), kerberos-parser 1.21 M (13 300/s). A tie on safety in that time.
+//!
+//! Decision: ours. It is 3-5× faster, allocates nothing (kerberos-parser builds a `Vec<String>`
+//! per principal name and `Vec`s of PA-DATA, etypes and addresses for every message), never
+//! recurses on what the input says, and reaches what the records need in the same pass
+//! (PA-PAC-REQUEST, ETYPE-INFO2 in a KRB-ERROR's e-data, the AP-REQ in PA-TGS-REQ), which
+//! kerberos-parser leaves as raw bytes. `kerberos-parser` stays a dev-dependency, for the
+//! benchmark only.
 //!
 //! # Hostile input
 //!
@@ -73,8 +97,12 @@ impl Tlv<'_> {
 /// The identifier and length octets of a DER element: `(class, constructed, tag, length)` and
 /// the input after them. Refuses indefinite lengths and oversized tag or length fields; does not
 /// check that `length` bytes follow.
+#[inline]
 pub fn header(i: &[u8]) -> Res<'_, (u8, bool, u32, usize)> {
-    let (mut i, b0) = be_u8(i)?;
+    let (b0, mut r) = match i.split_first() {
+        Some((b, r)) => (*b, r),
+        None => return fail(i, ErrorKind::Eof),
+    };
     let class = b0 >> 6;
     let constructed = b0 & 0x20 != 0;
     let mut tag = u32::from(b0 & 0x1f);
@@ -82,11 +110,11 @@ pub fn header(i: &[u8]) -> Res<'_, (u8, bool, u32, usize)> {
         tag = 0;
         let mut n = 0;
         loop {
-            let (r, b) = be_u8(i)?;
-            i = r;
+            let (r2, b) = be_u8(r)?;
+            r = r2;
             n += 1;
             if n > 4 {
-                return fail(i, ErrorKind::TooLarge);
+                return fail(r, ErrorKind::TooLarge);
             }
             tag = (tag << 7) | u32::from(b & 0x7f);
             if b & 0x80 == 0 {
@@ -94,31 +122,58 @@ pub fn header(i: &[u8]) -> Res<'_, (u8, bool, u32, usize)> {
             }
         }
     }
-    let (i, l0) = be_u8(i)?;
+    let (l0, r) = match r.split_first() {
+        Some((b, r)) => (*b, r),
+        None => return fail(r, ErrorKind::Eof),
+    };
     if l0 < 0x80 {
-        return Ok((i, (class, constructed, tag, usize::from(l0))));
+        return Ok((r, (class, constructed, tag, usize::from(l0))));
     }
     if l0 == 0x80 {
         // Indefinite length: not DER.
-        return fail(i, ErrorKind::LengthValue);
+        return fail(r, ErrorKind::LengthValue);
     }
     let n = usize::from(l0 & 0x7f);
     if n > 4 {
-        return fail(i, ErrorKind::TooLarge);
+        return fail(r, ErrorKind::TooLarge);
     }
-    let (i, bytes) = take(n)(i)?;
-    let len = bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-    Ok((i, (class, constructed, tag, len)))
+    let (r, bytes) = take(n)(r)?;
+    let len = bytes
+        .iter()
+        .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+    Ok((r, (class, constructed, tag, len)))
 }
 
 /// One DER element, its value a slice of the input.
+#[inline]
 pub fn tlv(i: &[u8]) -> Res<'_, Tlv<'_>> {
-    let (i, (class, constructed, tag, len)) = header(i)?;
-    let (i, value) = take(len)(i)?;
-    Ok((i, Tlv { class, constructed, tag, value }))
+    let (r, (class, constructed, tag, len)) = header(i)?;
+    match r.split_at_checked(len) {
+        Some((value, rest)) => Ok((
+            rest,
+            Tlv {
+                class,
+                constructed,
+                tag,
+                value,
+            },
+        )),
+        None => take(len)(r).map(|(rest, value)| {
+            (
+                rest,
+                Tlv {
+                    class,
+                    constructed,
+                    tag,
+                    value,
+                },
+            )
+        }),
+    }
 }
 
 /// The value of an element that must have this identifier.
+#[inline]
 fn expect(i: &[u8], class: u8, constructed: bool, tag: u32) -> Res<'_, &[u8]> {
     let (r, t) = tlv(i)?;
     if !t.is(class, constructed, tag) {
@@ -129,6 +184,7 @@ fn expect(i: &[u8], class: u8, constructed: bool, tag: u32) -> Res<'_, &[u8]> {
 
 /// The content of a `SEQUENCE`, which must fill `i` exactly... or be followed by nothing we
 /// care about: trailing bytes after a top-level message are returned to the caller.
+#[inline]
 fn sequence(i: &[u8]) -> Res<'_, &[u8]> {
     expect(i, UNIVERSAL, true, 16)
 }
@@ -137,30 +193,46 @@ fn sequence(i: &[u8]) -> Res<'_, &[u8]> {
 /// (lower tags, skipped optionals, extensions) are passed over by length.
 struct Fields<'a> {
     rest: &'a [u8],
+    /// The next element, already parsed, and the input after it.
+    peeked: Option<(Tlv<'a>, &'a [u8])>,
 }
 
 impl<'a> Fields<'a> {
+    #[inline]
     fn new(content: &'a [u8]) -> Self {
-        Fields { rest: content }
+        Fields {
+            rest: content,
+            peeked: None,
+        }
     }
 
     /// The content of field `[n]` if present.
+    #[inline]
     fn opt(&mut self, n: u32) -> Result<Option<&'a [u8]>, nom::Err<Error<&'a [u8]>>> {
-        while !self.rest.is_empty() {
-            let (r, t) = tlv(self.rest)?;
-            if t.class != CONTEXT || !t.constructed {
-                return Err(nom::Err::Error(Error::new(self.rest, ErrorKind::Tag)));
-            }
-            if t.tag == n {
-                self.rest = r;
-                return Ok(Some(t.value));
-            }
+        loop {
+            let (t, r) = match self.peeked {
+                Some(p) => p,
+                None => {
+                    if self.rest.is_empty() {
+                        return Ok(None);
+                    }
+                    let (r, t) = tlv(self.rest)?;
+                    if t.class != CONTEXT || !t.constructed {
+                        return Err(nom::Err::Error(Error::new(self.rest, ErrorKind::Tag)));
+                    }
+                    (t, r)
+                }
+            };
             if t.tag > n {
+                self.peeked = Some((t, r));
                 return Ok(None);
             }
+            self.peeked = None;
             self.rest = r;
+            if t.tag == n {
+                return Ok(Some(t.value));
+            }
         }
-        Ok(None)
     }
 
     /// The content of field `[n]`, which must be present.
@@ -178,6 +250,7 @@ impl<'a> Fields<'a> {
 }
 
 /// A whole explicit field: the inner element fills the context tag's content exactly.
+#[inline]
 fn whole<'a, T>(
     content: &'a [u8],
     f: impl FnOnce(&'a [u8]) -> Res<'a, T>,
@@ -190,6 +263,7 @@ fn whole<'a, T>(
 }
 
 /// A DER `INTEGER` of at most 8 octets.
+#[inline]
 pub fn integer(i: &[u8]) -> Res<'_, i64> {
     let (r, v) = expect(i, UNIVERSAL, false, 2)?;
     if v.is_empty() || v.len() > 8 {
@@ -202,6 +276,7 @@ pub fn integer(i: &[u8]) -> Res<'_, i64> {
 }
 
 /// An `Int32`.
+#[inline]
 pub fn int32(i: &[u8]) -> Res<'_, i32> {
     let (r, n) = integer(i)?;
     match i32::try_from(n) {
@@ -211,6 +286,7 @@ pub fn int32(i: &[u8]) -> Res<'_, i32> {
 }
 
 /// A `UInt32`.
+#[inline]
 fn uint32(i: &[u8]) -> Res<'_, u32> {
     let (r, n) = integer(i)?;
     match u32::try_from(n) {
@@ -220,6 +296,7 @@ fn uint32(i: &[u8]) -> Res<'_, u32> {
 }
 
 /// A `KerberosString` (GeneralString; IA5String and UTF8String are accepted too).
+#[inline]
 fn kstring(i: &[u8]) -> Res<'_, &[u8]> {
     let (r, t) = tlv(i)?;
     if t.class != UNIVERSAL || t.constructed || !matches!(t.tag, 27 | 22 | 12) {
@@ -238,6 +315,7 @@ fn boolean(i: &[u8]) -> Res<'_, bool> {
 }
 
 /// An `OCTET STRING`.
+#[inline]
 fn octets(i: &[u8]) -> Res<'_, &[u8]> {
     expect(i, UNIVERSAL, false, 4)
 }
@@ -341,7 +419,14 @@ pub fn enc_data(i: &[u8]) -> Res<'_, EncData<'_>> {
     let kvno = f.opt(1)?.map(|v| whole(v, uint32)).transpose()?;
     let cipher = whole(f.req(2)?, octets)?;
     f.finish()?;
-    Ok((r, EncData { etype, kvno, cipher }))
+    Ok((
+        r,
+        EncData {
+            etype,
+            kvno,
+            cipher,
+        },
+    ))
 }
 
 /// A `Ticket` (`[APPLICATION 1]`).
@@ -420,7 +505,11 @@ impl<'a> Int32s<'a> {
                 return None;
             }
             let init: i32 = if neg { -1 } else { 0 };
-            Some(t.value.iter().fold(init, |acc, &b| (acc << 8) | i32::from(b)))
+            Some(
+                t.value
+                    .iter()
+                    .fold(init, |acc, &b| (acc << 8) | i32::from(b)),
+            )
         })
     }
 }
@@ -516,7 +605,16 @@ fn kdc_req(content: &[u8], tag: u32) -> Result<KdcReq<'_>, nom::Err<Error<&[u8]>
     let till = b.opt(5)?.map(|v| whole(v, ktime)).transpose()?;
     let etypes = Int32s(whole(b.req(8)?, |x| seq_of(x, int32))?);
     b.finish()?;
-    Ok(KdcReq { msg_type: tag, padata, kdc_options, cname, realm, sname, till, etypes })
+    Ok(KdcReq {
+        msg_type: tag,
+        padata,
+        kdc_options,
+        cname,
+        realm,
+        sname,
+        till,
+        etypes,
+    })
 }
 
 fn kdc_rep(content: &[u8], tag: u32) -> Result<KdcRep<'_>, nom::Err<Error<&[u8]>>> {
@@ -530,7 +628,13 @@ fn kdc_rep(content: &[u8], tag: u32) -> Result<KdcRep<'_>, nom::Err<Error<&[u8]>
     let ticket = whole(f.req(5)?, ticket)?;
     let enc = whole(f.req(6)?, enc_data)?;
     f.finish()?;
-    Ok(KdcRep { msg_type: tag, crealm, cname, ticket, enc })
+    Ok(KdcRep {
+        msg_type: tag,
+        crealm,
+        cname,
+        ticket,
+        enc,
+    })
 }
 
 fn krb_error(content: &[u8]) -> Result<KrbError<'_>, nom::Err<Error<&[u8]>>> {
@@ -543,7 +647,14 @@ fn krb_error(content: &[u8]) -> Result<KrbError<'_>, nom::Err<Error<&[u8]>>> {
     let sname = f.opt(10)?.map(|v| whole(v, principal)).transpose()?;
     let e_data = f.opt(12)?.map(|v| whole(v, octets)).transpose()?;
     f.finish()?;
-    Ok(KrbError { error_code, crealm, cname, realm, sname, e_data })
+    Ok(KrbError {
+        error_code,
+        crealm,
+        cname,
+        realm,
+        sname,
+        e_data,
+    })
 }
 
 fn ap_req_body(content: &[u8]) -> Result<ApReq<'_>, nom::Err<Error<&[u8]>>> {
@@ -553,7 +664,11 @@ fn ap_req_body(content: &[u8]) -> Result<ApReq<'_>, nom::Err<Error<&[u8]>>> {
     let ticket = whole(f.req(3)?, ticket)?;
     let authenticator = whole(f.req(4)?, enc_data)?;
     f.finish()?;
-    Ok(ApReq { ap_options, ticket, authenticator })
+    Ok(ApReq {
+        ap_options,
+        ticket,
+        authenticator,
+    })
 }
 
 fn ap_rep_body(content: &[u8]) -> Result<ApRep<'_>, nom::Err<Error<&[u8]>>> {
@@ -619,10 +734,14 @@ pub fn pa_pac_request(value: &[u8]) -> Option<bool> {
 
 /// The encryption types of an ETYPE-INFO2 (or ETYPE-INFO) value, in order, into `out`.
 pub fn etype_info_etypes(value: &[u8], out: &mut Vec<i32>) -> bool {
-    let Ok(seq) = whole(value, sequence) else { return false };
+    let Ok(seq) = whole(value, sequence) else {
+        return false;
+    };
     let mut rest = seq;
     while !rest.is_empty() {
-        let Ok((r, entry)) = sequence(rest) else { return false };
+        let Ok((r, entry)) = sequence(rest) else {
+            return false;
+        };
         rest = r;
         let mut f = Fields::new(entry);
         match f.req(0).ok().and_then(|v| whole(v, int32).ok()) {
@@ -633,13 +752,49 @@ pub fn etype_info_etypes(value: &[u8], out: &mut Vec<i32>) -> bool {
     true
 }
 
+/// The encryption types a KRB-ERROR's e-data offers: the ETYPE-INFO2 (else ETYPE-INFO) inside
+/// a METHOD-DATA, in order, into `out`, in one pass. False (and `out` untouched) when the
+/// e-data is no METHOD-DATA or carries neither.
+pub fn error_etypes(e_data: &[u8], out: &mut Vec<i32>) -> bool {
+    let Ok(content) = whole(e_data, sequence) else {
+        return false;
+    };
+    let mut rest = content;
+    let mut info = None;
+    while !rest.is_empty() {
+        let Ok((r, pa)) = pa_data(rest) else {
+            return false;
+        };
+        rest = r;
+        match pa.ty {
+            PA_ETYPE_INFO2 => {
+                info = Some(pa.value);
+                break;
+            }
+            PA_ETYPE_INFO if info.is_none() => info = Some(pa.value),
+            _ => {}
+        }
+    }
+    let Some(v) = info else { return false };
+    let before = out.len();
+    if etype_info_etypes(v, out) {
+        return true;
+    }
+    out.truncate(before);
+    false
+}
+
 /// Parses a KerberosTime text `YYYYMMDDHHMMSSZ` into nanoseconds since the Unix epoch
 /// (None before 1970 or past what a u64 holds).
 pub fn kerberos_time(t: &[u8]) -> Option<u64> {
     if t.len() != 15 || t[14] != b'Z' || !t[..14].iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let num = |a: usize, b: usize| t[a..b].iter().fold(0i64, |acc, &c| acc * 10 + i64::from(c - b'0'));
+    let num = |a: usize, b: usize| {
+        t[a..b]
+            .iter()
+            .fold(0i64, |acc, &c| acc * 10 + i64::from(c - b'0'))
+    };
     let (y, mo, d) = (num(0, 4), num(4, 6), num(6, 8));
     let (h, mi, s) = (num(8, 10), num(10, 12), num(12, 14));
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
@@ -668,42 +823,61 @@ mod tests {
     const TGS_REP_TCP: &[u8] = include_bytes!("testdata/logon_tgs_rep_cifs_tcp.bin");
 
     fn names(p: &Principal<'_>) -> Vec<String> {
-        p.components().map(|c| String::from_utf8_lossy(c).into_owned()).collect()
+        p.components()
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect()
     }
 
     #[test]
     fn as_req_from_mit_kinit() {
         let (rest, m) = message(AS_REQ_UDP).unwrap();
         assert!(rest.is_empty());
-        let Message::KdcReq(r) = m else { panic!("{m:?}") };
+        let Message::KdcReq(r) = m else {
+            panic!("{m:?}")
+        };
         assert_eq!(r.msg_type, AS_REQ);
         assert_eq!(names(&r.cname.unwrap()), ["alice"]);
         assert_eq!(r.realm, b"LAB.EXAMPLE");
         assert_eq!(names(&r.sname.unwrap()), ["krbtgt", "LAB.EXAMPLE"]);
-        assert_eq!(r.etypes.iter().collect::<Vec<_>>(), [18, 17, 20, 19, 16, 23, 25, 26]);
-        assert_eq!(r.padata.iter().map(|p| p.ty).collect::<Vec<_>>(), [150, 149]);
+        assert_eq!(
+            r.etypes.iter().collect::<Vec<_>>(),
+            [18, 17, 20, 19, 16, 23, 25, 26]
+        );
+        assert_eq!(
+            r.padata.iter().map(|p| p.ty).collect::<Vec<_>>(),
+            [150, 149]
+        );
     }
 
     #[test]
     fn as_req_with_encrypted_timestamp() {
-        let (_, Message::KdcReq(r)) = message(AS_REQ_PA).unwrap() else { panic!() };
+        let (_, Message::KdcReq(r)) = message(AS_REQ_PA).unwrap() else {
+            panic!()
+        };
         let ts = r.padata.find(PA_ENC_TIMESTAMP).unwrap();
         assert_eq!(pa_enc_timestamp_etype(ts), Some(18));
     }
 
     #[test]
     fn krb_error_preauth_required_offers_etypes() {
-        let (_, Message::Error(e)) = message(PREAUTH_REQUIRED).unwrap() else { panic!() };
+        let (_, Message::Error(e)) = message(PREAUTH_REQUIRED).unwrap() else {
+            panic!()
+        };
         assert_eq!(e.error_code, 25);
         let (_, md) = method_data(e.e_data.unwrap()).unwrap();
         let mut out = Vec::new();
-        assert!(etype_info_etypes(md.find(PA_ETYPE_INFO2).unwrap(), &mut out));
+        assert!(etype_info_etypes(
+            md.find(PA_ETYPE_INFO2).unwrap(),
+            &mut out
+        ));
         assert_eq!(out, [18]);
     }
 
     #[test]
     fn tgs_req_carries_its_tgt() {
-        let (_, Message::KdcReq(r)) = message(&TGS_REQ_TCP[4..]).unwrap() else { panic!() };
+        let (_, Message::KdcReq(r)) = message(&TGS_REQ_TCP[4..]).unwrap() else {
+            panic!()
+        };
         assert_eq!(r.msg_type, TGS_REQ);
         assert!(r.cname.is_none());
         assert_eq!(names(&r.sname.unwrap()), ["cifs", "dc1.lab.example"]);
@@ -715,7 +889,9 @@ mod tests {
 
     #[test]
     fn tgs_rep_ticket() {
-        let (_, Message::KdcRep(r)) = message(&TGS_REP_TCP[4..]).unwrap() else { panic!() };
+        let (_, Message::KdcRep(r)) = message(&TGS_REP_TCP[4..]).unwrap() else {
+            panic!()
+        };
         assert_eq!(r.msg_type, TGS_REP);
         assert_eq!(names(&r.cname), ["alice"]);
         assert_eq!(names(&r.ticket.sname), ["cifs", "dc1.lab.example"]);
@@ -725,7 +901,13 @@ mod tests {
 
     #[test]
     fn every_truncation_fails_cleanly() {
-        for msg in [AS_REQ_UDP, AS_REQ_PA, PREAUTH_REQUIRED, &TGS_REQ_TCP[4..], &TGS_REP_TCP[4..]] {
+        for msg in [
+            AS_REQ_UDP,
+            AS_REQ_PA,
+            PREAUTH_REQUIRED,
+            &TGS_REQ_TCP[4..],
+            &TGS_REP_TCP[4..],
+        ] {
             for n in 0..msg.len() {
                 assert!(message(&msg[..n]).is_err(), "prefix of {n} bytes parsed");
             }
@@ -753,7 +935,13 @@ mod tests {
         for _ in 0..10_000 {
             let mut n = vec![0x30];
             let len = inner.len();
-            n.extend_from_slice(&[0x84, (len >> 24) as u8, (len >> 16) as u8, (len >> 8) as u8, len as u8]);
+            n.extend_from_slice(&[
+                0x84,
+                (len >> 24) as u8,
+                (len >> 16) as u8,
+                (len >> 8) as u8,
+                len as u8,
+            ]);
             n.extend_from_slice(&inner);
             inner = n;
         }
@@ -772,7 +960,10 @@ mod tests {
     #[test]
     fn kerberos_time_to_epoch() {
         assert_eq!(kerberos_time(b"19700101000000Z"), Some(0));
-        assert_eq!(kerberos_time(b"20370913024805Z"), Some(2_136_422_885 * 1_000_000_000));
+        assert_eq!(
+            kerberos_time(b"20370913024805Z"),
+            Some(2_136_422_885 * 1_000_000_000)
+        );
         assert_eq!(kerberos_time(b"19691231235959Z"), None);
         assert_eq!(kerberos_time(b"2037091302480Z"), None);
         assert_eq!(kerberos_time(b"20371313024805Z"), None);
@@ -780,7 +971,9 @@ mod tests {
 
     #[test]
     fn gss_wrapper_is_unwrapped() {
-        let (_, Message::KdcReq(r)) = message(&TGS_REQ_TCP[4..]).unwrap() else { panic!() };
+        let (_, Message::KdcReq(r)) = message(&TGS_REQ_TCP[4..]).unwrap() else {
+            panic!()
+        };
         let ap = r.padata.find(PA_TGS_REQ).unwrap();
         let mut tok = vec![0x06, 0x09];
         tok.extend_from_slice(OID_KRB5);
