@@ -75,7 +75,6 @@ fn lines(recs: &[&Kerberos]) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "needs the flow layer (TCP reassembly and dispatch) on main"]
 fn password_logon_wrong_password_and_service_tickets() {
     let recs = replay(&lab("01_benign_kerberos_logon"));
     let k = kdc(&recs);
@@ -132,7 +131,6 @@ fn password_logon_wrong_password_and_service_tickets() {
 }
 
 #[test]
-#[ignore = "needs the flow layer (TCP reassembly and dispatch) on main"]
 fn kerberoasting() {
     let recs = replay(&lab("10_attack_kerberoasting"));
     let k = kdc(&recs);
@@ -177,7 +175,6 @@ fn kerberoasting() {
 }
 
 #[test]
-#[ignore = "needs the flow layer (TCP reassembly and dispatch) on main"]
 fn asrep_roasting() {
     let recs = replay(&lab("11_attack_asrep_roasting"));
     let k = kdc(&recs);
@@ -206,7 +203,6 @@ fn asrep_roasting() {
 }
 
 #[test]
-#[ignore = "needs the flow layer (TCP reassembly and dispatch) on main"]
 fn password_spray() {
     let recs = replay(&lab("14_attack_password_spray_kerberos"));
     let k = kdc(&recs);
@@ -236,7 +232,6 @@ fn password_spray() {
 }
 
 #[test]
-#[ignore = "needs the flow layer (TCP reassembly and dispatch) on main"]
 fn account_enumeration() {
     let recs = replay(&lab("16_attack_account_enumeration"));
     let k = kdc(&recs);
@@ -257,7 +252,6 @@ fn account_enumeration() {
 }
 
 #[test]
-#[ignore = "needs the flow layer (TCP reassembly and dispatch) on main"]
 fn overpass_the_hash() {
     let recs = replay(&lab("18_attack_overpass_the_hash"));
     let k = kdc(&recs);
@@ -275,7 +269,6 @@ fn overpass_the_hash() {
 }
 
 #[test]
-#[ignore = "needs the flow layer (TCP reassembly and dispatch) on main"]
 fn golden_ticket() {
     let recs = replay(&lab("19_attack_golden_ticket"));
     let k = kdc(&recs);
@@ -490,7 +483,6 @@ fn compare(name: &str, exp: &Expected, recs: &[(Transport, Kerberos)]) -> Score 
 }
 
 #[test]
-#[ignore = "needs the flow layer (TCP reassembly and dispatch) on main"]
 fn conformance_with_tshark() {
     let mut cases: Vec<(String, PathBuf, PathBuf)> = Vec::new();
     let lab_cases = root().join("testdata-pcaps/lab/cases");
