@@ -13,6 +13,9 @@
 //!   emitted alone after [`DecoderConfig::request_timeout`](super::DecoderConfig) or at close,
 //!   an answer with no request alone at once.
 //!
+//! - What a waiting request holds is bounded: [`DecoderConfig::max_pending`](super::DecoderConfig)
+//!   requests per flow, names cut at 1 KiB and lists at 64 entries (no real message comes near).
+//!
 //! The parsers are in [`parse`]; this module keeps per-flow state and builds records.
 
 pub mod parse;
@@ -517,20 +520,42 @@ impl UdpApp for KrbUdp {
     }
 }
 
+/// Longest name (client, realm, service) a record keeps, in bytes: real principal names are far
+/// shorter; the cap bounds what a hostile peer can make waiting requests hold.
+const MAX_NAME: usize = 1024;
+/// Most entries a record keeps of a list (etypes, PA-DATA types, offered etypes).
+const MAX_LIST: usize = 64;
+
+/// Cuts `s` to at most [`MAX_NAME`] bytes, at a character boundary.
+fn cap(mut s: String) -> String {
+    if s.len() > MAX_NAME {
+        let mut end = MAX_NAME;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
 /// Name components joined with `/`.
 fn join(p: &Principal<'_>) -> Option<String> {
     let mut s = String::new();
     for (i, c) in p.components().enumerate() {
+        if s.len() > MAX_NAME {
+            break;
+        }
         if i > 0 {
             s.push('/');
         }
-        s.push_str(&String::from_utf8_lossy(c));
+        s.push_str(&String::from_utf8_lossy(&c[..c.len().min(MAX_NAME + 1)]));
     }
-    (!s.is_empty()).then_some(s)
+    (!s.is_empty()).then(|| cap(s))
 }
 
 fn text(b: &[u8]) -> Option<String> {
-    (!b.is_empty()).then(|| String::from_utf8_lossy(b).into_owned())
+    (!b.is_empty())
+        .then(|| cap(String::from_utf8_lossy(&b[..b.len().min(MAX_NAME + 1)]).into_owned()))
 }
 
 /// The first 16 bytes of the SHA-256 of a ticket's enc-part ciphertext, as hex.
@@ -667,14 +692,16 @@ fn fill_kdc_req(k: &mut Kerberos, r: &parse::KdcReq<'_>) {
     k.client = r.cname.as_ref().and_then(join);
     k.realm = text(r.realm);
     k.service = r.sname.as_ref().and_then(join);
-    k.etypes = r.etypes.iter().collect();
+    k.etypes = r.etypes.iter().take(MAX_LIST).collect();
     k.kdc_options = kdc_option_names(r.kdc_options);
     k.till = r.till.and_then(parse::kerberos_time);
     if !r.padata.0.is_empty() {
         k.preauth = Vec::with_capacity(4);
     }
     for pa in r.padata.iter() {
-        k.preauth.push(pa.ty);
+        if k.preauth.len() < MAX_LIST {
+            k.preauth.push(pa.ty);
+        }
         match pa.ty {
             parse::PA_ENC_TIMESTAMP if k.preauth_etype.is_none() => {
                 k.preauth_etype = parse::pa_enc_timestamp_etype(pa.value);

@@ -732,7 +732,11 @@ pub fn pa_pac_request(value: &[u8]) -> Option<bool> {
     whole(f.req(0).ok()?, boolean).ok()
 }
 
-/// The encryption types of an ETYPE-INFO2 (or ETYPE-INFO) value, in order, into `out`.
+/// Most encryption types [`etype_info_etypes`] keeps.
+pub const MAX_ETYPES: usize = 64;
+
+/// The encryption types of an ETYPE-INFO2 (or ETYPE-INFO) value, in order, into `out` (at most
+/// [`MAX_ETYPES`]).
 pub fn etype_info_etypes(value: &[u8], out: &mut Vec<i32>) -> bool {
     let Ok(seq) = whole(value, sequence) else {
         return false;
@@ -745,7 +749,8 @@ pub fn etype_info_etypes(value: &[u8], out: &mut Vec<i32>) -> bool {
         rest = r;
         let mut f = Fields::new(entry);
         match f.req(0).ok().and_then(|v| whole(v, int32).ok()) {
-            Some(e) => out.push(e),
+            Some(e) if out.len() < MAX_ETYPES => out.push(e),
+            Some(_) => {}
             None => return false,
         }
     }

@@ -628,3 +628,58 @@ fn kdc_option_bits_and_error_names() {
     assert_eq!(error_name(37), Some("KRB_AP_ERR_SKEW"));
     assert_eq!(error_name(43), None);
 }
+
+#[test]
+fn hostile_names_and_lists_are_capped() {
+    // A real AS-REQ whose cname is replaced by one 5000-byte component and whose etype list
+    // has 100 entries: rebuilt with correct DER lengths.
+    fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut v = vec![tag, 0x82, (content.len() >> 8) as u8, content.len() as u8];
+        v.extend_from_slice(content);
+        v
+    }
+    let name = vec![b'a'; 5000];
+    let principal = der(
+        0x30,
+        &[
+            der(0xa0, &[2, 1, 1]),
+            der(0xa1, &der(0x30, &der(0x1b, &name))),
+        ]
+        .concat(),
+    );
+    let etypes: Vec<u8> = (0..100).flat_map(|_| [2u8, 1, 23]).collect();
+    let body = der(
+        0x30,
+        &[
+            der(0xa0, &[3, 5, 0, 0, 0, 0, 0]),
+            der(0xa1, &principal),
+            der(0xa2, &der(0x1b, b"R")),
+            der(0xa7, &[2, 1, 1]),
+            der(0xa8, &der(0x30, &etypes)),
+        ]
+        .concat(),
+    );
+    let req = der(
+        0x6a,
+        &der(
+            0x30,
+            &[
+                der(0xa1, &[2, 1, 5]),
+                der(0xa2, &[2, 1, 10]),
+                der(0xa4, &body),
+            ]
+            .concat(),
+        ),
+    );
+    let mut h = Harness::new(Transport::Udp, 88);
+    let mut u = udp();
+    u.datagram(&mut h.cx(NS), Dir::ToServer, &req);
+    u.close(&mut h.cx(NS));
+    assert_eq!(malformed(&h), 0);
+    let Body::Kerberos(k) = &h.out[0].body else {
+        panic!()
+    };
+    assert_eq!(k.client.as_deref().map(str::len), Some(1024));
+    assert_eq!(k.etypes.len(), 64);
+    assert_eq!(k.realm.as_deref(), Some("R"));
+}
