@@ -1,20 +1,22 @@
 //! Criterion benchmark: upstream. Records encoded into MessagePack batches per second (against
-//! JSON lines, the other encoding), the whole upstream `Output` with a `file:` sink (spool and
-//! sink fsyncs included) and, when nats-server is installed, with a NATS JetStream sink
-//! (delivered and acknowledged). Prints bytes per record in MessagePack and in JSON first.
+//! JSON lines, the other encoding), and records delivered per second through the whole upstream
+//! `Output` (encode, spool with fsync, deliver, acknowledge) with a `file:` sink and, when
+//! nats-server is installed, a NATS JetStream sink. Prints bytes per record in MessagePack and
+//! in JSON first.
 
 #[path = "../tests/support/nats.rs"]
 mod nats;
 #[path = "../tests/support/records.rs"]
 mod records;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dcsensor::output::{JsonLines, Output};
+use dcsensor::record::Record;
 use dcsensor::upstream::batch::{Batcher, Limits};
 use dcsensor::upstream::{SinkSpec, Upstream, UpstreamConfig};
 use std::time::{Duration, Instant};
 
-fn sizes(recs: &[dcsensor::record::Record]) {
+fn sizes(recs: &[Record]) {
     let packed: usize = recs
         .iter()
         .map(|r| rmp_serde::to_vec_named(r).unwrap().len())
@@ -68,53 +70,52 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // Steady state: one upstream open all along; an iteration is 4000 records (4 batches of
+    // 1000) encoded, spooled (fsync), delivered and acknowledged (the spool file removed).
+    let steady: Vec<Record> = recs.iter().cycle().take(4000).cloned().collect();
+    g.throughput(Throughput::Elements(steady.len() as u64));
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(5));
     let dir = tempfile::tempdir().unwrap();
-    let mut run = 0u32;
-    g.bench_function("output_file_sink", |bch| {
-        bch.iter_batched(
-            || {
-                run += 1;
-                let out = dir.path().join(format!("f{run}"));
-                let mut cfg = UpstreamConfig::with_sinks(vec![SinkSpec::File(out)]);
-                cfg.sensor_id = Some("bench".into());
-                Upstream::open(cfg).unwrap()
-            },
-            |mut up| {
-                for r in &recs {
-                    up.record(r).unwrap();
-                }
-                up.finish().unwrap();
-                assert_eq!(up.stats().backlog_batches, 0);
-            },
-            BatchSize::PerIteration,
-        )
+    let through = |up: &mut Upstream, iters: u64| -> Duration {
+        let start = Instant::now();
+        for _ in 0..iters {
+            let want = up.stats().batches_acked + 4;
+            for r in &steady {
+                up.record(r).unwrap();
+            }
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while up.stats().batches_acked < want {
+                assert!(
+                    Instant::now() < deadline,
+                    "not acknowledged: {:?}",
+                    up.stats()
+                );
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+        start.elapsed()
+    };
+    let mut cfg = UpstreamConfig::with_sinks(vec![SinkSpec::File(dir.path().join("out"))]);
+    cfg.sensor_id = Some("bench".into());
+    let mut up = Upstream::open(cfg).unwrap();
+    g.bench_function("deliver_file_sink", |bch| {
+        bch.iter_custom(|n| through(&mut up, n))
     });
+    up.finish().unwrap();
+    drop(up);
     if let Some(bin) = nats::server_bin() {
         let srv = nats::Server::start(&bin, &dir.path().join("store"), nats::free_port());
-        g.bench_function("output_nats_sink", |bch| {
-            bch.iter_batched(
-                || {
-                    run += 1;
-                    let mut cfg =
-                        UpstreamConfig::with_sinks(vec![SinkSpec::parse(&srv.url()).unwrap()]);
-                    cfg.spool = Some(dir.path().join(format!("s{run}")));
-                    cfg.sensor_id = Some(format!("bench{run}"));
-                    Upstream::open(cfg).unwrap()
-                },
-                |mut up| {
-                    for r in &recs {
-                        up.record(r).unwrap();
-                    }
-                    up.finish().unwrap();
-                    assert_eq!(up.stats().backlog_batches, 0);
-                },
-                BatchSize::PerIteration,
-            )
+        let mut cfg = UpstreamConfig::with_sinks(vec![SinkSpec::parse(&srv.url()).unwrap()]);
+        cfg.spool = Some(dir.path().join("spool"));
+        cfg.sensor_id = Some("bench".into());
+        let mut up = Upstream::open(cfg).unwrap();
+        g.bench_function("deliver_nats_sink", |bch| {
+            bch.iter_custom(|n| through(&mut up, n))
         });
+        up.finish().unwrap();
     } else {
-        eprintln!("upstream/output_nats_sink skipped: nats-server not found");
+        eprintln!("upstream/deliver_nats_sink skipped: nats-server not found");
     }
     g.finish();
 }

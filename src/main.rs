@@ -7,6 +7,7 @@ use dcsensor::daemon::config::{Config, LogFormat, Mode};
 use dcsensor::daemon::{guard, metrics, notify, privileges};
 use dcsensor::output::{JsonLines, Output};
 use dcsensor::pipeline::{self, Control, Files, Live, Options, Reload, Telemetry};
+use dcsensor::upstream::{self, SinkSpec, UpstreamConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,6 +44,12 @@ enum Command {
         #[arg(long, short = 'c', default_value = "/etc/dcsensor/dcsensor.toml")]
         config: PathBuf,
     },
+    /// Print the records of batch files or spool directories as JSON lines.
+    Dump {
+        /// Batch files (`.msgpack`) or directories holding them, printed in `seq` order.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// Check a configuration file without capturing (exit 0 when valid, 2 with the problem).
     CheckConfig {
         /// The configuration file (TOML).
@@ -62,6 +69,20 @@ struct PipelineArgs {
     /// Emit a `stats` record every SECS seconds (besides the one at the end).
     #[arg(long, value_name = "SECS")]
     stats_interval: Option<f64>,
+    /// Send records upstream instead of printing them: `file:DIR` (batch files), `nats://HOST:PORT`
+    /// (NATS JetStream), `stdout`. Repeat for several sinks.
+    #[arg(long, value_name = "SINK")]
+    sink: Vec<String>,
+    /// Where batches wait until a sink acknowledged them (default: DIR/.spool of the first
+    /// file sink, else /var/lib/dcsensor/spool).
+    #[arg(long, value_name = "DIR")]
+    spool: Option<PathBuf>,
+    /// Spool size limit in MiB; when full the oldest batches are dropped and counted.
+    #[arg(long, value_name = "MIB")]
+    spool_max_mb: Option<u64>,
+    /// The sensor's id in batches and NATS subjects (default: the host name).
+    #[arg(long, value_name = "ID")]
+    sensor_id: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -143,8 +164,29 @@ fn stop_flag() -> Arc<AtomicBool> {
     stop
 }
 
-fn open_output(path: &Option<PathBuf>) -> Result<Box<dyn Output>, String> {
-    Ok(match path {
+/// The output the command line asks for: upstream sinks, or JSON lines to a file or stdout.
+fn open_output(p: &PipelineArgs) -> Result<Box<dyn Output>, String> {
+    if !p.sink.is_empty() {
+        if p.output.is_some() {
+            return Err(
+                "--output and --sink exclude each other; use --sink stdout beside other sinks"
+                    .into(),
+            );
+        }
+        let sinks = p
+            .sink
+            .iter()
+            .map(|s| SinkSpec::parse(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut cfg = UpstreamConfig::with_sinks(sinks);
+        cfg.spool = p.spool.clone();
+        if let Some(mb) = p.spool_max_mb {
+            cfg.spool_limit = mb.saturating_mul(1 << 20);
+        }
+        cfg.sensor_id = p.sensor_id.clone();
+        return upstream::open(cfg).map_err(|e| e.to_string());
+    }
+    Ok(match &p.output {
         Some(p) => {
             let f = std::fs::File::create(p).map_err(|e| {
                 format!("{}: cannot create the output file: {e}; check the directory exists and is writable", p.display())
@@ -155,14 +197,10 @@ fn open_output(path: &Option<PathBuf>) -> Result<Box<dyn Output>, String> {
     })
 }
 
-/// The output the configuration's sinks describe.
+/// The output the configuration's `[output]` section describes.
 fn open_sinks(cfg: &Config) -> Result<Box<dyn Output>, String> {
-    match cfg.output.sinks.as_slice() {
-        [one] if one == "stdout" => Ok(Box::new(JsonLines::new(std::io::stdout()))),
-        other => Err(format!(
-            "output.sinks {other:?}: this build writes records to stdout only; set sinks = [\"stdout\"]"
-        )),
-    }
+    let up = UpstreamConfig::from_section(&cfg.output)?;
+    upstream::open(up).map_err(|e| e.to_string())
 }
 
 fn options(p: &PipelineArgs) -> Result<Options, String> {
@@ -222,7 +260,7 @@ fn replay(a: ReplayArgs) -> ExitCode {
         Ok(f) => f,
         Err(e) => return fail(2, &e.to_string()),
     };
-    let output = match open_output(&a.pipeline.output) {
+    let output = match open_output(&a.pipeline) {
         Ok(o) => o,
         Err(e) => return fail(2, &e),
     };
@@ -325,7 +363,7 @@ fn live(a: LiveArgs) -> ExitCode {
     if let Err(e) = drop_privileges(a.user.as_deref()) {
         return fail(2, &e);
     }
-    let output = match open_output(&a.pipeline.output) {
+    let output = match open_output(&a.pipeline) {
         Ok(o) => o,
         Err(e) => return fail(2, &e),
     };
@@ -502,6 +540,18 @@ fn main() -> ExitCode {
         Command::Replay(a) => replay(a),
         Command::Live(a) => live(a),
         Command::Run { config } => run_service(config, handle, cli.log_level.is_some()),
+        Command::Dump { paths } => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            match upstream::dump(&paths, &mut out) {
+                Ok(_) => match std::io::Write::flush(&mut out) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                    Err(e) => fail(1, &e.to_string()),
+                },
+                Err(e) => fail(2, &e.to_string()),
+            }
+        }
         Command::CheckConfig { file } => match Config::load(&file) {
             Ok(_) => {
                 println!("{}: valid", file.display());

@@ -30,6 +30,9 @@ pub trait Output: Send {
     fn backlog(&self) -> Option<u64> {
         None
     }
+    /// Gives the output the counters it should count its own drops in (the pipeline calls this
+    /// once, before the first record).
+    fn attach_counters(&mut self, _counters: std::sync::Arc<crate::stats::Counters>) {}
     /// Figures for metrics (batches spooled, acknowledged, dropped; upstream errors; age of the
     /// last acknowledgement).
     fn metrics(&self) -> Vec<Metric> {

@@ -516,6 +516,7 @@ fn capture_loop<S: FrameSource>(
                 counters.set(Counter::DropKernel, kernel);
                 counters.set(Counter::DropInterface, iface);
             }
+            decoder.expire_fragments(now, counters);
             every_second(src);
             next_drop_poll = Instant::now() + Duration::from_secs(1);
         }
@@ -524,6 +525,7 @@ fn capture_loop<S: FrameSource>(
         counters.set(Counter::DropKernel, kernel);
         counters.set(Counter::DropInterface, iface);
     }
+    decoder.flush_fragments(counters);
     last_ts.store(now, Ordering::Relaxed);
     dispatch.send_all(now, counters);
     if let Some(pb) = pb {
@@ -763,6 +765,7 @@ pub fn run<S: FrameSource + Send>(
     drop(rec_tx);
     drop(free_tx);
 
+    output.attach_counters(output_counters.clone());
     let interval = opts.stats_interval;
     let out_stop = control.stop.clone();
     let out_telemetry = telemetry.clone();

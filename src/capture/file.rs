@@ -1326,8 +1326,7 @@ mod shared_corpus {
     }
 
     #[test]
-    fn read_all_of_a_missing_corpus_skips() {
-        // The helper used above works on any source: an empty capture has no frames.
+    fn an_empty_pcap_has_no_frames() {
         let bytes = super::tests::pcap_bytes(false, false, LinkType::ETHERNET, 65535, &[]);
         let mut src = FileSource::from_bytes("empty.pcap", bytes).unwrap();
         assert!(read_all(&mut src).is_empty());

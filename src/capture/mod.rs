@@ -15,6 +15,8 @@ impl LinkType {
     /// BSD loopback / null: a 4-byte address family in host byte order.
     pub const NULL: LinkType = LinkType(0);
     pub const ETHERNET: LinkType = LinkType(1);
+    /// FDDI, with IP in 802.2 SNAP.
+    pub const FDDI: LinkType = LinkType(10);
     /// Raw IP (IPv4 or IPv6 by the version nibble).
     pub const RAW: LinkType = LinkType(101);
     /// OpenBSD loopback: a 4-byte address family in network byte order.
@@ -28,7 +30,10 @@ impl LinkType {
 
     /// Whether the packet layer can decode this link type.
     pub fn supported(self) -> bool {
-        matches!(self.0, 0 | 1 | 12 | 14 | 101 | 108 | 113 | 228 | 229 | 276)
+        matches!(
+            self.0,
+            0 | 1 | 10 | 12 | 14 | 101 | 108 | 113 | 228 | 229 | 276
+        )
     }
 }
 
@@ -37,6 +42,7 @@ impl fmt::Display for LinkType {
         let name = match self.0 {
             0 => "NULL",
             1 => "ETHERNET",
+            10 => "FDDI",
             12 | 14 | 101 => "RAW",
             108 => "LOOP",
             113 => "LINUX_SLL",
@@ -87,7 +93,7 @@ impl fmt::Display for CaptureError {
             ),
             CaptureError::UnsupportedLink { source, link } => write!(
                 f,
-                "{source}: unsupported {link}; dcsensor decodes Ethernet, Linux cooked (SLL, SLL2), raw IP and BSD loopback: re-capture on such an interface"
+                "{source}: unsupported {link}; dcsensor decodes Ethernet, Linux cooked (SLL, SLL2), raw IP, BSD loopback and FDDI: re-capture on such an interface"
             ),
             CaptureError::Read { source, offset, reason } => {
                 write!(f, "{source}: read error at byte {offset}: {reason}")

@@ -131,6 +131,18 @@ fn link_payload(link: LinkType, data: &[u8], cut: bool) -> Result<&[u8], Skip> {
                 _ => Err(Skip::NonIp),
             }
         }
+        10 => {
+            // FDDI: frame control, destination and source (13 bytes), then 802.2 LLC; IP rides
+            // in SNAP (AA AA 03, an OUI, the EtherType).
+            match data.get(13..16) {
+                Some([0xaa, 0xaa, 0x03]) => {
+                    let proto = be16(data, 19).ok_or(short(cut))?;
+                    ether_payload(EtherType(proto), data.get(21..).unwrap_or(&[]), cut)
+                }
+                Some(_) => Err(Skip::NonIp),
+                None => Err(short(cut)),
+            }
+        }
         12 | 14 | 101 => match data.first().map(|b| b >> 4) {
             Some(4 | 6) => Ok(data),
             Some(_) => Err(Skip::NonIp),
@@ -698,6 +710,9 @@ mod more_tests {
             &f.2[12..],
         ]
         .concat();
+        let fddi = cat(&[
+            0x50, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00,
+        ]);
         let cases: Vec<(LinkType, Vec<u8>)> = vec![
             (LinkType::NULL, cat(&[2, 0, 0, 0])),
             (LinkType::NULL, cat(&[0, 0, 0, 2])),
@@ -711,6 +726,7 @@ mod more_tests {
             (LinkType::ETHERNET, vlan),
             (LinkType::ETHERNET, qinq),
             (LinkType::ETHERNET, old_qinq),
+            (LinkType::FDDI, fddi),
         ];
         for (link, data) in cases {
             let (got, c) = one(link, &data);

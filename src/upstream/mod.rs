@@ -757,6 +757,10 @@ impl Upstream {
 }
 
 impl Output for Upstream {
+    fn attach_counters(&mut self, counters: Arc<Counters>) {
+        self.count_into(counters);
+    }
+
     fn record(&mut self, rec: &Record) -> Result<(), OutputError> {
         self.ensure_started()?;
         if let Some(s) = &mut self.stdout {
@@ -842,6 +846,14 @@ impl Drop for Upstream {
     }
 }
 
+/// Runs a spool update that may fsync on tokio's blocking pool.
+async fn off_runtime(spool: &Arc<Spool>, f: impl FnOnce(&Spool) + Send + 'static) {
+    let sp = spool.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || f(&sp)).await {
+        tracing::error!(error = %e, "spool update failed");
+    }
+}
+
 /// One sink's loop: takes the spool's batches in seq order, delivers each until acknowledged
 /// (retrying with backoff), and stops on shutdown, giving back what it held.
 async fn sink_loop(
@@ -877,7 +889,7 @@ async fn sink_loop(
             Ok(Err(e)) => {
                 tracing::error!(sink = %name, seq, error = %e, "cannot read a spooled batch; skipped for this sink");
                 m.errors.fetch_add(1, Relaxed);
-                spool.give_up(seq, bit);
+                off_runtime(&spool, move |sp| sp.give_up(seq, bit)).await;
                 continue;
             }
             Err(e) => {
@@ -898,7 +910,7 @@ async fn sink_loop(
                     if failures > 0 {
                         tracing::info!(sink = %name, seq, failures, "delivering again");
                     }
-                    spool.ack(seq, bit);
+                    off_runtime(&spool, move |sp| sp.ack(seq, bit)).await;
                     break;
                 }
                 Err(Failure::Retry(e)) => {
@@ -916,7 +928,7 @@ async fn sink_loop(
                 Err(Failure::Permanent(e)) => {
                     m.errors.fetch_add(1, Relaxed);
                     tracing::error!(sink = %name, seq, error = %e, "UPSTREAM DATA LOST: the sink refuses this batch for good; dropped for this sink");
-                    spool.give_up(seq, bit);
+                    off_runtime(&spool, move |sp| sp.give_up(seq, bit)).await;
                     break;
                 }
             }

@@ -2,8 +2,11 @@
 //!
 //! A batch is written to a temporary name, fsynced, renamed to `batch-<seq>.msgpack` (the seq
 //! zero-padded to 20 digits, so names sort as seqs do) and the directory fsynced, before any sink
-//! sees it. The next seq is kept in the file `seq` the same way, so seqs keep increasing across
-//! restarts even when the spool was empty. A file is removed only when every sink acknowledged it.
+//! sees it: two fsyncs per batch on the output thread. A file is removed only when every sink
+//! acknowledged it. Seqs keep increasing across restarts: on start the next seq is one past the
+//! highest batch found, or the number in the file `seq` if larger; that file is written (the same
+//! durable way, by the sink side) only before the newest batch file is removed, so the spool
+//! always holds either the last seq used or a floor above it.
 //! On start, the batches found are sent first, in seq order.
 //!
 //! The spool has a size limit. When a new batch does not fit, the oldest batches that no sink is
@@ -93,6 +96,8 @@ pub struct Spool {
     state: Mutex<State>,
     changed: Condvar,
     metrics: Arc<Metrics>,
+    /// What the file `seq` says (the next seq is at least this).
+    floor: Mutex<u64>,
     _lock: File,
     canonical: PathBuf,
 }
@@ -141,7 +146,8 @@ impl Spool {
             ));
         }
         let lock = lock_dir(dir)?;
-        let mut next_seq = read_seq_file(dir).map_err(|e| what(e, "cannot read its seq file"))?;
+        let floor = read_seq_file(dir).map_err(|e| what(e, "cannot read its seq file"))?;
+        let mut next_seq = floor;
         let mut st = State::default();
         for ent in fs::read_dir(dir).map_err(|e| what(e, "cannot list it"))? {
             let ent = ent.map_err(|e| what(e, "cannot list it"))?;
@@ -194,6 +200,7 @@ impl Spool {
             state: Mutex::new(st),
             changed: Condvar::new(),
             metrics,
+            floor: Mutex::new(floor),
             _lock: lock,
             canonical: canonical.clone(),
         };
@@ -236,8 +243,7 @@ impl Spool {
             }
         }
         let (mut nb, mut nr) = (0u64, 0u64);
-        for (seq, e) in &dropped {
-            let _ = fs::remove_file(self.dir.join(batch_name(*seq)));
+        for (_, e) in &dropped {
             nb += 1;
             nr += e.records;
         }
@@ -248,12 +254,15 @@ impl Spool {
                 "UPSTREAM DATA LOST: the spool is full (the upstream is down or too slow), the oldest batches were dropped"
             );
         }
+        // The new batch is on disk before the dropped ones go, so the spool never lacks both the
+        // newest seq and a floor above it.
         if let Err(e) = self.write(b) {
             tracing::error!(spool = %self.dir.display(), seq = b.seq, records = b.records, error = %e,
                 "UPSTREAM DATA LOST: cannot write the batch to the spool (disk full? permissions?)");
             self.metrics.errors.fetch_add(1, Relaxed);
             nb += 1;
             nr += b.records;
+            self.raise_floor(b.seq + 1);
         } else {
             let mut st = self.lock();
             st.entries.insert(
@@ -270,6 +279,9 @@ impl Spool {
             self.metrics.records_spooled.fetch_add(b.records, Relaxed);
             self.publish_backlog(&st);
         }
+        for (seq, _) in &dropped {
+            let _ = fs::remove_file(self.dir.join(batch_name(*seq)));
+        }
         if nb > 0 {
             self.metrics.batches_dropped.fetch_add(nb, Relaxed);
             self.metrics.records_dropped.fetch_add(nr, Relaxed);
@@ -280,9 +292,36 @@ impl Spool {
     }
 
     fn write(&self, b: &Closed) -> io::Result<()> {
-        write_durably(&self.dir, "seq", format!("{}\n", b.seq + 1).as_bytes())?;
         write_durably(&self.dir, &batch_name(b.seq), &b.bytes)?;
         sync_dir(&self.dir)
+    }
+
+    /// Makes the file `seq` say at least `next` (durably) before a batch file that may be the
+    /// newest is removed.
+    fn raise_floor(&self, next: u64) {
+        let mut floor = self.floor.lock().unwrap_or_else(|p| p.into_inner());
+        if *floor >= next {
+            return;
+        }
+        let r = write_durably(&self.dir, "seq", format!("{next}\n").as_bytes())
+            .and_then(|()| sync_dir(&self.dir));
+        match r {
+            Ok(()) => *floor = next,
+            Err(e) => {
+                tracing::error!(spool = %self.dir.display(), error = %e,
+                    "cannot write the spool's seq file; seqs may repeat after a restart");
+                self.metrics.errors.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// Removes the file of a batch no longer in the map, raising the floor first if no newer
+    /// batch is in the map.
+    fn remove_batch(&self, seq: u64, newest: bool) {
+        if newest {
+            self.raise_floor(seq + 1);
+        }
+        let _ = fs::remove_file(self.dir.join(batch_name(seq)));
     }
 
     fn publish_backlog(&self, st: &State) {
@@ -315,7 +354,8 @@ impl Spool {
         }
     }
 
-    /// Sink `bit` acknowledged `seq`; the file goes when every sink has.
+    /// Sink `bit` acknowledged `seq`; the file goes when every sink has. May fsync (call it off
+    /// the async runtime).
     pub fn ack(&self, seq: u64, bit: u32) {
         let gone = {
             let mut st = self.lock();
@@ -332,11 +372,11 @@ impl Spool {
                 st.bytes -= e.size;
                 self.publish_backlog(&st);
             }
-            gone
+            gone.map(|e| (e, st.entries.range(seq..).next().is_none()))
         };
         self.metrics.set_last_ack(Instant::now());
-        if let Some(e) = gone {
-            let _ = fs::remove_file(self.dir.join(batch_name(seq)));
+        if let Some((e, newest)) = gone {
+            self.remove_batch(seq, newest);
             self.metrics.batches_acked.fetch_add(1, Relaxed);
             self.metrics.records_acked.fetch_add(e.records, Relaxed);
         }
@@ -344,12 +384,14 @@ impl Spool {
     }
 
     /// Sink `bit` cannot ever deliver `seq` (refused for good): dropped for that sink, counted.
+    /// May fsync, like [`Spool::ack`].
     pub fn give_up(&self, seq: u64, bit: u32) {
         let records = self.lock().entries.get(&seq).map_or(0, |e| e.records);
         self.metrics.batches_dropped.fetch_add(1, Relaxed);
         self.metrics.records_dropped.fetch_add(records, Relaxed);
         // The other sinks still get it; for this one it counts as done.
         let mut st = self.lock();
+        let mut gone = None;
         if let Some(e) = st.entries.get_mut(&seq) {
             e.pending &= !bit;
             e.in_flight &= !bit;
@@ -357,11 +399,14 @@ impl Spool {
                 let e = *e;
                 st.entries.remove(&seq);
                 st.bytes -= e.size;
-                let _ = fs::remove_file(self.dir.join(batch_name(seq)));
                 self.publish_backlog(&st);
+                gone = Some(st.entries.range(seq..).next().is_none());
             }
         }
         drop(st);
+        if let Some(newest) = gone {
+            self.remove_batch(seq, newest);
+        }
         self.changed.notify_all();
     }
 
@@ -509,9 +554,8 @@ mod tests {
         assert_eq!(sp.put(&batch(2, 2)), (0, 0));
         assert_eq!(
             files(d.path()),
-            vec![batch_name(1), batch_name(2), "lock".into(), "seq".into()]
+            vec![batch_name(1), batch_name(2), "lock".into()]
         );
-        assert_eq!(fs::read_to_string(d.path().join("seq")).unwrap(), "3\n");
         // The lock keeps a second opener out while the first is alive.
         let err = Spool::open(d.path(), 1 << 30, 2, m.clone()).err().unwrap();
         assert!(
@@ -528,6 +572,8 @@ mod tests {
         assert_eq!(sp.claim(2, 0).unwrap().0, 1);
         sp.ack(1, 2);
         assert!(!d.path().join(batch_name(1)).exists());
+        // Batch 2 still carries the seq: no floor needed yet.
+        assert!(!d.path().join("seq").exists());
         assert_eq!(sp.backlog(), 1);
         assert_eq!(m.batches_acked.load(Relaxed), 1);
         assert_eq!(m.records_acked.load(Relaxed), 3);
@@ -548,6 +594,8 @@ mod tests {
         sp.ack(2, 1);
         sp.ack(2, 2);
         assert_eq!(sp.backlog(), 0);
+        // The newest batch went: the floor was written first.
+        assert_eq!(fs::read_to_string(d.path().join("seq")).unwrap(), "3\n");
         drop(sp);
         // Empty spool: the seq file alone carries the seq.
         let (_sp, rec) = Spool::open(d.path(), 1 << 30, 1, m).unwrap();
