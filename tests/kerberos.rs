@@ -574,3 +574,50 @@ fn conformance_with_tshark() {
     assert!(names >= 0.99, "names {:.4}", names);
     assert!(reqs >= 0.98, "requests {:.4}", reqs);
 }
+
+#[test]
+fn ap_req_in_smb2_session_setup_presents_the_issued_ticket() {
+    // 18_attack_overpass_the_hash frame 40: the SPNEGO blob of bob's SMB2 SESSION_SETUP, as the
+    // SMB decoder hands it to `gssapi::inspect`.
+    use dcsensor::proto::{gssapi, ntlm::NtlmAuth, Ctx, DecoderConfig, FlowInfo, Shared};
+    use dcsensor::record::Carrier;
+    use dcsensor::stats::Counters;
+    let blob = include_bytes!("../src/proto/kerberos/testdata/opth_smb2_session_setup_blob.bin");
+    let flow = FlowInfo {
+        client: "192.0.2.2".parse().unwrap(),
+        client_port: 43144,
+        server: "192.0.2.1".parse().unwrap(),
+        server_port: 445,
+        transport: Transport::Tcp,
+    };
+    let (counters, config, shared) = (
+        Counters::default(),
+        DecoderConfig::default(),
+        Shared::default(),
+    );
+    let mut out = Vec::new();
+    let mut cx = Ctx {
+        now: 1,
+        flow: &flow,
+        out: &mut out,
+        counters: &counters,
+        config: &config,
+        shared: &shared,
+    };
+    gssapi::inspect(&mut cx, Carrier::Smb2, blob, &mut NtlmAuth::default());
+    let recs = krb(&out);
+    assert_eq!(recs.len(), 1);
+    let ap = &recs[0].1;
+    assert_eq!(line(ap), "AP-REQ - cifs/dc1.lab.example - -");
+    assert_eq!(
+        (ap.carrier, ap.realm.as_deref(), ap.ticket_etype),
+        (Some(Carrier::Smb2), Some("LAB.EXAMPLE"), Some(18))
+    );
+    // The ticket it presents is the one the TGS-REP of the same capture issued.
+    let issued = replay(&lab("18_attack_overpass_the_hash"))
+        .into_iter()
+        .find(|(_, k)| k.reply == Some("TGS-REP"))
+        .and_then(|(_, k)| k.ticket_hash)
+        .unwrap();
+    assert_eq!(ap.presented_hash.as_deref(), Some(issued.as_str()));
+}
