@@ -55,11 +55,17 @@ impl Lab {
                 "link",
                 "add",
                 &lab.sensor_if,
+                // The lab captures hold frames coalesced past 1500 bytes (GRO on the capturing
+                // host): a jumbo MTU lets tcpreplay send them whole.
+                "mtu",
+                "9000",
                 "type",
                 "veth",
                 "peer",
                 "name",
                 &lab.traffic_if,
+                "mtu",
+                "9000",
             ])
             && sh(&["ip", "link", "set", &lab.sensor_if, "netns", &lab.sensor_ns])
             && sh(&[
