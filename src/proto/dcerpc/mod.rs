@@ -1,54 +1,841 @@
 //! DCE-RPC over TCP (135, endpoint-mapper ports, probed ports), over SMB named pipes and over
-//! UDP: one `dcerpc` record per call. (Stub: decoder pending.)
+//! UDP: one `dcerpc` record per call.
+//!
+//! [`Conn`] holds the state of one connection-oriented association, whatever carries it: the
+//! presentation contexts bound (context id → interface and version, accepted or not), the calls
+//! in flight matched by call id, fragment reassembly by PFC_FIRST_FRAG/PFC_LAST_FRAG (counted
+//! against [`DecoderConfig::dcerpc_max_stub`]; only endpoint-mapper answers keep their bytes, to
+//! read the towers), the auth verifier, and the NTLM authentication handed to
+//! [`crate::proto::gssapi::inspect`]. The TCP decoder ([`tcp`]) and [`PipeConn`] (bytes of an SMB
+//! named pipe, fed by the SMB decoder) are thin wrappers around it. Connectionless DCE-RPC over
+//! UDP is in [`cl`]. Pure parsers are in [`parse`], the interface/operation table in
+//! [`interfaces`].
+//!
+//! [`DecoderConfig::dcerpc_max_stub`]: crate::proto::DecoderConfig::dcerpc_max_stub
 
+pub mod cl;
+pub mod interfaces;
+pub mod parse;
+
+use super::ntlm::NtlmAuth;
 use super::{Ctx, Dir, TcpApp, UdpApp};
+use crate::record::{Body, Carrier, Code, Dcerpc, Ts};
+use crate::stats::Counter;
+use parse::{pfc, ptype, CoHeader, HeaderError, Uuid};
+use std::net::IpAddr;
 
 /// A decoder for a DCE-RPC TCP connection.
 pub fn tcp() -> Box<dyn TcpApp> {
-    Box::new(Nothing)
+    Box::new(TcpConn {
+        conn: Conn::new(None),
+    })
 }
 
 /// A decoder for connectionless DCE-RPC over UDP.
 pub fn udp() -> Box<dyn UdpApp> {
-    Box::new(Nothing)
+    Box::new(cl::ClConn::default())
 }
 
-/// Whether the first bytes of a TCP connection look like connection-oriented DCE-RPC.
-pub fn probe(_dir: Dir, _data: &[u8]) -> bool {
-    false
+/// Whether the first bytes of a TCP connection look like connection-oriented DCE-RPC: a v5.0/5.1
+/// BIND or ALTER_CONTEXT from the client with a sane length and data representation.
+pub fn probe(dir: Dir, data: &[u8]) -> bool {
+    if dir != Dir::ToServer {
+        return false;
+    }
+    match parse::co_header(data) {
+        // A bind holds at least the 12 fixed bytes and one 44-byte context element.
+        Ok(h) => {
+            matches!(h.ptype, ptype::BIND | ptype::ALTER_CONTEXT)
+                && usize::from(h.frag_len) >= 16 + 12 + 44
+        }
+        Err(_) => false,
+    }
 }
 
 /// DCE-RPC carried over one SMB named pipe: the SMB decoder feeds it the pipe's bytes.
 pub struct PipeConn {
     /// The pipe's name as opened (`\pipe\samr` or `samr`).
     pub pipe: String,
+    conn: Conn,
 }
 
 impl PipeConn {
     /// A DCE-RPC connection over the named pipe `pipe`.
     pub fn new(pipe: String) -> Self {
-        PipeConn { pipe }
+        let named = pipe_name(&pipe);
+        PipeConn {
+            pipe,
+            conn: Conn::new(Some(named)),
+        }
     }
 
     /// Bytes written to (`ToServer`) or read from (`ToClient`) the pipe, in order.
-    pub fn data(&mut self, _cx: &mut Ctx<'_>, _dir: Dir, _data: &[u8]) {}
+    pub fn data(&mut self, cx: &mut Ctx<'_>, dir: Dir, data: &[u8]) {
+        self.conn.data(cx, dir, data);
+    }
 
     /// Bytes of the pipe were lost (not seen, or over a cap).
-    pub fn gap(&mut self, _cx: &mut Ctx<'_>, _dir: Dir, _len: u64) {}
+    pub fn gap(&mut self, cx: &mut Ctx<'_>, dir: Dir, len: u64) {
+        self.conn.gap(cx, dir, len);
+    }
+
+    /// Emits calls that waited past the request timeout.
+    pub fn tick(&mut self, cx: &mut Ctx<'_>) {
+        self.conn.tick(cx);
+    }
 
     /// The pipe was closed or the connection ended: emit pending calls.
-    pub fn close(&mut self, _cx: &mut Ctx<'_>) {}
+    pub fn close(&mut self, cx: &mut Ctx<'_>) {
+        self.conn.close(cx);
+    }
+
+    /// Bytes held in buffers.
+    pub fn buffered(&self) -> usize {
+        self.conn.buffered()
+    }
 }
 
-struct Nothing;
-
-impl TcpApp for Nothing {
-    fn data(&mut self, _cx: &mut Ctx<'_>, _dir: Dir, _data: &[u8]) {}
-    fn gap(&mut self, _cx: &mut Ctx<'_>, _dir: Dir, _len: u64) {}
-    fn close(&mut self, _cx: &mut Ctx<'_>) {}
+/// `\pipe\name` for a pipe opened as `name`, `\name` or `\PIPE\name`.
+fn pipe_name(opened: &str) -> String {
+    let t = opened.trim_start_matches('\\');
+    if t.len() >= 5 && t.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("pipe\\")) {
+        format!("\\{t}")
+    } else {
+        format!("\\pipe\\{t}")
+    }
 }
 
-impl UdpApp for Nothing {
-    fn datagram(&mut self, _cx: &mut Ctx<'_>, _dir: Dir, _data: &[u8]) {}
-    fn close(&mut self, _cx: &mut Ctx<'_>) {}
+struct TcpConn {
+    conn: Conn,
+}
+
+impl TcpApp for TcpConn {
+    fn data(&mut self, cx: &mut Ctx<'_>, dir: Dir, data: &[u8]) {
+        self.conn.data(cx, dir, data);
+    }
+    fn gap(&mut self, cx: &mut Ctx<'_>, dir: Dir, len: u64) {
+        self.conn.gap(cx, dir, len);
+    }
+    fn tick(&mut self, cx: &mut Ctx<'_>) {
+        self.conn.tick(cx);
+    }
+    fn close(&mut self, cx: &mut Ctx<'_>) {
+        self.conn.close(cx);
+    }
+    fn buffered(&self) -> usize {
+        self.conn.buffered()
+    }
+}
+
+/// The endpoint mapper's interface.
+const EPM: Uuid = 0xe1af8308_5d1f_11c9_91a4_08002b14a0fa;
+/// `ept_map`'s opnum.
+const EPT_MAP: u16 = 3;
+/// Most bytes of an endpoint-mapper answer kept to read its towers.
+const EPM_MAX_STUB: usize = 64 * 1024;
+/// Windows' fault status for access denied (nca_s_fault_access_denied).
+const FAULT_ACCESS_DENIED: u32 = 5;
+
+/// One presentation context of the association.
+#[derive(Debug, Clone, Copy)]
+struct Context {
+    id: u16,
+    uuid: Uuid,
+    major: u16,
+    minor: u16,
+    /// The server's answer: accepted, rejected, or not seen.
+    accepted: Option<bool>,
+}
+
+/// A call in flight: its request (possibly still being reassembled) and response so far.
+#[derive(Debug)]
+struct Call {
+    call_id: u32,
+    ts: Ts,
+    ctx_id: u16,
+    opnum: u16,
+    /// Request stub bytes (after reassembly).
+    stub: u64,
+    /// Stub over `dcerpc_max_stub`: recorded without it.
+    over_cap: bool,
+    auth: Option<(u8, u8)>,
+    /// Time of the first response fragment.
+    resp_ts: Option<Ts>,
+    /// An `ept_map` call: the response's stub is kept to read its towers.
+    epm_map: bool,
+    resp: Vec<u8>,
+    resp_drep: u8,
+}
+
+/// A BIND or ALTER_CONTEXT that no call has used yet: recorded alone if none does.
+#[derive(Debug)]
+struct Bind {
+    call_id: u32,
+    ts: Ts,
+    /// Offered contexts, in order (the ack's results follow this order).
+    ctx_ids: Vec<u16>,
+    ack_ts: Option<Ts>,
+    auth: Option<(u8, u8)>,
+    /// Whether a call used one of its contexts.
+    used: bool,
+}
+
+/// The state of one connection-oriented association (a TCP connection or an SMB pipe).
+struct Conn {
+    named_pipe: Option<String>,
+    bufs: [Vec<u8>; 2],
+    /// After a gap or an invalid header: look for the next plausible header.
+    resync: [bool; 2],
+    contexts: Vec<Context>,
+    calls: Vec<Call>,
+    bind: Option<Bind>,
+    /// The auth type and level of the association's last bind with a verifier.
+    auth: Option<(u8, u8)>,
+    ntlm: NtlmAuth,
+    /// Security tokens seen from the client (bind, alter_context, auth3).
+    client_tokens: u32,
+    /// The client sent its final authentication leg; the server's next answer is the verdict.
+    awaiting_verdict: bool,
+    /// The verdict was given (only the first response counts).
+    verdict_given: bool,
+    /// The interface an endpoint-mapper answer named for this server port (TCP), looked up once.
+    learned: Option<Option<Uuid>>,
+}
+
+impl Conn {
+    fn new(named_pipe: Option<String>) -> Self {
+        Conn {
+            named_pipe,
+            bufs: [Vec::new(), Vec::new()],
+            resync: [false; 2],
+            contexts: Vec::new(),
+            calls: Vec::new(),
+            bind: None,
+            auth: None,
+            ntlm: NtlmAuth::default(),
+            client_tokens: 0,
+            awaiting_verdict: false,
+            verdict_given: false,
+            learned: None,
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.bufs[0].len()
+            + self.bufs[1].len()
+            + self.calls.iter().map(|c| c.resp.len()).sum::<usize>()
+    }
+
+    fn data(&mut self, cx: &mut Ctx<'_>, dir: Dir, data: &[u8]) {
+        let d = dir.idx();
+        if self.bufs[d].is_empty() {
+            let used = self.process(cx, dir, data);
+            if let Some(rest) = data.get(used..) {
+                self.bufs[d].extend_from_slice(rest);
+            }
+        } else {
+            let mut buf = std::mem::take(&mut self.bufs[d]);
+            buf.extend_from_slice(data);
+            let used = self.process(cx, dir, &buf).min(buf.len());
+            buf.drain(..used);
+            self.bufs[d] = buf;
+        }
+    }
+
+    fn gap(&mut self, _cx: &mut Ctx<'_>, dir: Dir, _len: u64) {
+        let d = dir.idx();
+        self.bufs[d].clear();
+        self.resync[d] = true;
+    }
+
+    /// Decodes the whole PDUs at the start of `bytes`; returns how many bytes were consumed (the
+    /// rest is an incomplete PDU to keep).
+    fn process(&mut self, cx: &mut Ctx<'_>, dir: Dir, bytes: &[u8]) -> usize {
+        let d = dir.idx();
+        let mut off = 0;
+        while let Some(rest) = bytes.get(off..).filter(|r| !r.is_empty()) {
+            if self.resync[d] {
+                match find_header(rest) {
+                    Scan::Found(p) => {
+                        off += p;
+                        self.resync[d] = false;
+                    }
+                    Scan::Partial(p) => return off + p,
+                    Scan::None => return bytes.len(),
+                }
+                continue;
+            }
+            match parse::co_header(rest) {
+                Err(HeaderError::Incomplete) => break,
+                Err(HeaderError::Invalid) => {
+                    cx.count(Counter::MalformedDcerpc);
+                    self.resync[d] = true;
+                    off += 1;
+                }
+                Ok(h) => {
+                    let fl = usize::from(h.frag_len);
+                    let Some(pdu) = rest.get(..fl) else { break };
+                    self.pdu(cx, dir, &h, pdu);
+                    off += fl;
+                }
+            }
+        }
+        off
+    }
+
+    /// One whole PDU.
+    fn pdu(&mut self, cx: &mut Ctx<'_>, dir: Dir, h: &CoHeader, pdu: &[u8]) {
+        let Some((body, auth)) = parse::co_split(h, pdu) else {
+            cx.count(Counter::MalformedDcerpc);
+            return;
+        };
+        match h.ptype {
+            ptype::REQUEST => self.request(cx, h, body, auth),
+            ptype::RESPONSE => self.response(cx, h, body),
+            ptype::FAULT => self.fault(cx, h, body),
+            ptype::BIND | ptype::ALTER_CONTEXT => self.bind_pdu(cx, h, body, auth),
+            ptype::BIND_ACK | ptype::ALTER_CONTEXT_RESP => self.bind_ack(cx, h, body, auth),
+            ptype::BIND_NAK => self.bind_nak(cx, h, body),
+            ptype::AUTH3 => {
+                if let Some(a) = auth {
+                    self.token(cx, a.token, true);
+                }
+                self.awaiting_verdict = true;
+            }
+            ptype::SHUTDOWN | ptype::CO_CANCEL | ptype::ORPHANED => {}
+            // Connectionless-only types have no place on a connection.
+            _ => {
+                let _ = dir;
+                cx.count(Counter::MalformedDcerpc);
+            }
+        }
+    }
+
+    fn token(&mut self, cx: &mut Ctx<'_>, token: &[u8], from_client: bool) {
+        if token.is_empty() {
+            return;
+        }
+        if from_client {
+            self.client_tokens += 1;
+        }
+        crate::proto::gssapi::inspect(cx, Carrier::Dcerpc, token, &mut self.ntlm);
+    }
+
+    fn verdict(&mut self, cx: &mut Ctx<'_>, ok: bool, status: Code) {
+        if self.awaiting_verdict || self.ntlm.pending() {
+            self.ntlm.verdict(cx, ok, status);
+            self.verdict_given = true;
+        }
+        self.awaiting_verdict = false;
+    }
+
+    fn request(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        h: &CoHeader,
+        body: &[u8],
+        auth: Option<parse::Auth<'_>>,
+    ) {
+        let Ok((_, req)) = parse::request(h, body) else {
+            cx.count(Counter::MalformedDcerpc);
+            return;
+        };
+        let len = req.stub.len() as u64;
+        let max = cx.config.dcerpc_max_stub as u64;
+        let existing = self.calls.iter().position(|c| c.call_id == h.call_id);
+        let first = h.flags & pfc::FIRST_FRAG != 0;
+        let idx = match existing {
+            // A continuation fragment of a call being reassembled.
+            Some(i) if !first => i,
+            _ => {
+                if let Some(i) = existing {
+                    // The same call id started again: the old call ends here.
+                    let old = self.calls.remove(i);
+                    self.emit(cx, old, None, None);
+                }
+                if self.calls.len() >= cx.config.dcerpc_max_calls.max(1) {
+                    cx.count(Counter::DropDecoderCap);
+                    let old = self.calls.remove(0);
+                    self.emit(cx, old, None, None);
+                }
+                let epm_map =
+                    req.opnum == EPT_MAP && self.context_uuid(cx, req.ctx_id) == Some(EPM);
+                if let Some(b) = self.bind.as_mut() {
+                    if b.ctx_ids.contains(&req.ctx_id) {
+                        b.used = true;
+                    }
+                }
+                self.calls.push(Call {
+                    call_id: h.call_id,
+                    ts: cx.now,
+                    ctx_id: req.ctx_id,
+                    opnum: req.opnum,
+                    stub: 0,
+                    over_cap: false,
+                    auth: auth.map(|a| (a.auth_type, a.auth_level)),
+                    resp_ts: None,
+                    epm_map,
+                    resp: Vec::new(),
+                    resp_drep: 0x10,
+                });
+                self.calls.len() - 1
+            }
+        };
+        let call = &mut self.calls[idx];
+        if call.over_cap {
+            cx.count_n(Counter::DropDecoderCap, len);
+        } else if call.stub + len > max {
+            cx.count_n(Counter::DropDecoderCap, call.stub + len);
+            call.over_cap = true;
+        } else {
+            call.stub += len;
+        }
+    }
+
+    fn response(&mut self, cx: &mut Ctx<'_>, h: &CoHeader, body: &[u8]) {
+        let Ok((_, (_ctx, stub))) = parse::response(h, body) else {
+            cx.count(Counter::MalformedDcerpc);
+            return;
+        };
+        if !self.verdict_given && self.awaiting_verdict {
+            self.verdict(cx, true, Code::Name("STATUS_SUCCESS"));
+        }
+        let Some(i) = self.calls.iter().position(|c| c.call_id == h.call_id) else {
+            return;
+        };
+        let call = &mut self.calls[i];
+        call.resp_ts.get_or_insert(cx.now);
+        if call.epm_map {
+            call.resp_drep = h.drep[0];
+            let room = EPM_MAX_STUB
+                .min(cx.config.dcerpc_max_stub)
+                .saturating_sub(call.resp.len());
+            if stub.len() > room {
+                cx.count_n(Counter::DropDecoderCap, (stub.len() - room) as u64);
+            }
+            call.resp
+                .extend_from_slice(stub.get(..room.min(stub.len())).unwrap_or(&[]));
+        }
+        let last =
+            h.flags & pfc::LAST_FRAG != 0 || h.flags & (pfc::FIRST_FRAG | pfc::LAST_FRAG) == 0;
+        if last {
+            let call = self.calls.remove(i);
+            let endpoint = if call.epm_map {
+                self.learn(cx, &call)
+            } else {
+                None
+            };
+            self.emit(cx, call, None, endpoint);
+        }
+    }
+
+    fn fault(&mut self, cx: &mut Ctx<'_>, h: &CoHeader, body: &[u8]) {
+        let Ok((_, (_ctx, status))) = parse::fault(h, body) else {
+            cx.count(Counter::MalformedDcerpc);
+            return;
+        };
+        if status == FAULT_ACCESS_DENIED {
+            self.verdict(cx, false, Code::Name("nca_s_fault_access_denied"));
+        }
+        if let Some(i) = self.calls.iter().position(|c| c.call_id == h.call_id) {
+            let mut call = self.calls.remove(i);
+            call.resp_ts.get_or_insert(cx.now);
+            self.emit(cx, call, Some(status), None);
+        }
+    }
+
+    fn bind_pdu(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        h: &CoHeader,
+        body: &[u8],
+        auth: Option<parse::Auth<'_>>,
+    ) {
+        let Ok((_, elems)) = parse::bind(h, body) else {
+            cx.count(Counter::MalformedDcerpc);
+            return;
+        };
+        if let Some(b) = self.bind.take() {
+            if !b.used {
+                self.emit_bind(cx, b);
+            }
+        }
+        let mut ctx_ids = Vec::with_capacity(elems.len());
+        for e in &elems {
+            ctx_ids.push(e.ctx_id);
+            let c = Context {
+                id: e.ctx_id,
+                uuid: e.uuid,
+                major: e.major,
+                minor: e.minor,
+                accepted: None,
+            };
+            if let Some(old) = self.contexts.iter_mut().find(|c| c.id == e.ctx_id) {
+                *old = c;
+            } else if self.contexts.len() < cx.config.dcerpc_max_contexts {
+                self.contexts.push(c);
+            } else {
+                cx.count(Counter::DropDecoderCap);
+            }
+        }
+        let a = auth.map(|a| (a.auth_type, a.auth_level));
+        if a.is_some() {
+            self.auth = a;
+        }
+        if !elems.is_empty() {
+            self.bind = Some(Bind {
+                call_id: h.call_id,
+                ts: cx.now,
+                ctx_ids,
+                ack_ts: None,
+                auth: a,
+                used: false,
+            });
+        }
+        if let Some(a) = auth {
+            self.token(cx, a.token, true);
+            // A second client token (SPNEGO's final leg in an ALTER_CONTEXT) awaits the verdict.
+            if self.client_tokens >= 2 && !a.token.is_empty() {
+                self.awaiting_verdict = true;
+            }
+        }
+    }
+
+    fn bind_ack(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        h: &CoHeader,
+        body: &[u8],
+        auth: Option<parse::Auth<'_>>,
+    ) {
+        let Ok((_, results)) = parse::bind_ack(h, body) else {
+            cx.count(Counter::MalformedDcerpc);
+            return;
+        };
+        let mut accepted_any = false;
+        if let Some(b) = self.bind.as_mut().filter(|b| b.call_id == h.call_id) {
+            b.ack_ts.get_or_insert(cx.now);
+            for (id, r) in b.ctx_ids.iter().zip(&results) {
+                if let Some(c) = self.contexts.iter_mut().find(|c| c.id == *id) {
+                    c.accepted = Some(*r == 0);
+                }
+                accepted_any |= *r == 0;
+            }
+        } else {
+            accepted_any = results.contains(&0);
+        }
+        if let Some(a) = auth {
+            self.token(cx, a.token, false);
+        }
+        if accepted_any && self.awaiting_verdict {
+            self.verdict(cx, true, Code::Name("STATUS_SUCCESS"));
+        }
+    }
+
+    fn bind_nak(&mut self, cx: &mut Ctx<'_>, h: &CoHeader, body: &[u8]) {
+        let reason = body.get(..2).map(|r| match h.endian() {
+            nom::number::Endianness::Big => u16::from_be_bytes([r[0], r[1]]),
+            _ => u16::from_le_bytes([r[0], r[1]]),
+        });
+        let status = match reason.and_then(reject_reason) {
+            Some(n) => Code::Name(n),
+            None => Code::Num(i64::from(reason.unwrap_or(0))),
+        };
+        if self.awaiting_verdict || self.ntlm.pending() || self.client_tokens > 0 {
+            self.awaiting_verdict = true;
+            self.verdict(cx, false, status);
+        }
+        if let Some(b) = self.bind.as_mut().filter(|b| b.call_id == h.call_id) {
+            b.ack_ts.get_or_insert(cx.now);
+        }
+    }
+
+    fn tick(&mut self, cx: &mut Ctx<'_>) {
+        let timeout = cx.config.request_timeout;
+        let now = cx.now;
+        let mut i = 0;
+        while i < self.calls.len() {
+            if now.saturating_sub(self.calls[i].ts) >= timeout {
+                let call = self.calls.remove(i);
+                self.emit(cx, call, None, None);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn close(&mut self, cx: &mut Ctx<'_>) {
+        for call in std::mem::take(&mut self.calls) {
+            self.emit(cx, call, None, None);
+        }
+        if let Some(b) = self.bind.take() {
+            if !b.used {
+                self.emit_bind(cx, b);
+            }
+        }
+        self.ntlm.flush(cx);
+        self.bufs = [Vec::new(), Vec::new()];
+    }
+
+    /// The interface UUID of context `id`, or what the endpoint mapper said this server port
+    /// serves.
+    fn context_uuid(&mut self, cx: &Ctx<'_>, id: u16) -> Option<Uuid> {
+        if let Some(c) = self.contexts.iter().find(|c| c.id == id) {
+            return Some(c.uuid);
+        }
+        self.learned_uuid(cx)
+    }
+
+    fn learned_uuid(&mut self, cx: &Ctx<'_>) -> Option<Uuid> {
+        if self.named_pipe.is_some() {
+            return None;
+        }
+        *self.learned.get_or_insert_with(|| {
+            cx.shared
+                .endpoint(cx.flow.server, cx.flow.server_port, cx.now)
+                .and_then(|s| parse_uuid_str(&s))
+        })
+    }
+
+    /// Reads the towers of an `ept_map` answer, remembers the TCP endpoints they hand out and
+    /// returns the first endpoint as `tcp/PORT` (or `udp/PORT`).
+    fn learn(&mut self, cx: &mut Ctx<'_>, call: &Call) -> Option<String> {
+        let towers = parse::ept_map_response(call.resp_drep, &call.resp)?;
+        let mut first = None;
+        for t in &towers {
+            if let (Some(port), Some(uuid)) = (t.tcp_port, t.interface) {
+                let s = parse::uuid_string(uuid);
+                cx.shared
+                    .learn_endpoint(cx.flow.server, port, s.clone(), cx.now);
+                if let Some(ip) = t.ip.filter(|ip| *ip != [0; 4]).map(IpAddr::from) {
+                    if ip != cx.flow.server {
+                        cx.shared.learn_endpoint(ip, port, s, cx.now);
+                    }
+                }
+            }
+            if first.is_none() {
+                first = match (t.tcp_port, t.udp_port) {
+                    (Some(p), _) => Some(format!("tcp/{p}")),
+                    (None, Some(p)) => Some(format!("udp/{p}")),
+                    _ => None,
+                };
+            }
+        }
+        first
+    }
+
+    /// The interface fields of context `ctx_id`.
+    fn interface_fields(
+        &mut self,
+        cx: &Ctx<'_>,
+        ctx_id: u16,
+        rec: &mut Dcerpc,
+    ) -> Option<&'static interfaces::Interface> {
+        let (uuid, version) = match self.contexts.iter().find(|c| c.id == ctx_id) {
+            Some(c) => (c.uuid, Some((c.major, c.minor))),
+            None => (self.learned_uuid(cx)?, None),
+        };
+        let known = interfaces::lookup(uuid);
+        rec.interface = Some(match known {
+            Some(i) => i.name.to_string(),
+            None => parse::uuid_string(uuid),
+        });
+        rec.interface_uuid = Some(parse::uuid_string(uuid));
+        rec.interface_version = version.map(|(a, b)| format!("{a}.{b}"));
+        known
+    }
+
+    fn emit(&mut self, cx: &mut Ctx<'_>, call: Call, fault: Option<u32>, endpoint: Option<String>) {
+        let mut rec = Dcerpc::default();
+        let known = self.interface_fields(cx, call.ctx_id, &mut rec);
+        rec.opnum = Some(call.opnum);
+        rec.operation = known.and_then(|i| i.operation(call.opnum));
+        rec.named_pipe = self.named_pipe.clone();
+        if let Some((t, l)) = call.auth.or(self.auth) {
+            rec.auth_type = Some(auth_type(t));
+            rec.auth_level = Some(auth_level(l));
+        }
+        rec.fault = fault.map(fault_string);
+        rec.stub_bytes = (!call.over_cap).then_some(call.stub);
+        rec.endpoint = endpoint;
+        rec.rtt = call.resp_ts.map(|t| t.saturating_sub(call.ts));
+        cx.emit(call.ts, Body::Dcerpc(Box::new(rec)));
+    }
+
+    /// A bind that no call used: its own record, interface fields set, no operation.
+    fn emit_bind(&mut self, cx: &mut Ctx<'_>, b: Bind) {
+        let mut rec = Dcerpc::default();
+        // The context the server accepted, else the first offered.
+        let id = b
+            .ctx_ids
+            .iter()
+            .copied()
+            .find(|id| {
+                self.contexts
+                    .iter()
+                    .any(|c| c.id == *id && c.accepted == Some(true))
+            })
+            .or_else(|| b.ctx_ids.first().copied());
+        if let Some(id) = id {
+            self.interface_fields(cx, id, &mut rec);
+        }
+        rec.named_pipe = self.named_pipe.clone();
+        if let Some((t, l)) = b.auth.or(self.auth) {
+            rec.auth_type = Some(auth_type(t));
+            rec.auth_level = Some(auth_level(l));
+        }
+        rec.rtt = b.ack_ts.map(|t| t.saturating_sub(b.ts));
+        cx.emit(b.ts, Body::Dcerpc(Box::new(rec)));
+    }
+}
+
+enum Scan {
+    /// A whole valid header at this offset.
+    Found(usize),
+    /// A plausible header start too short to check, at this offset: keep from here.
+    Partial(usize),
+    None,
+}
+
+/// Looks for the next plausible connection-oriented header in `b` (after a gap or garbage).
+fn find_header(b: &[u8]) -> Scan {
+    let mut p = 0;
+    while p < b.len() {
+        let Some(q) = b[p..].iter().position(|&x| x == 5) else {
+            return Scan::None;
+        };
+        let at = p + q;
+        match parse::co_header(&b[at..]) {
+            Ok(h)
+                if h.ptype <= ptype::ORPHANED
+                    && h.ptype != ptype::PING
+                    && !(4..=10).contains(&h.ptype) =>
+            {
+                return Scan::Found(at)
+            }
+            Err(HeaderError::Incomplete) => return Scan::Partial(at),
+            _ => p = at + 1,
+        }
+    }
+    Scan::None
+}
+
+/// Parses a canonical UUID string (`xxxxxxxx-xxxx-...`).
+fn parse_uuid_str(s: &str) -> Option<Uuid> {
+    let mut v: u128 = 0;
+    let mut n = 0;
+    for c in s.chars() {
+        if c == '-' {
+            continue;
+        }
+        v = (v << 4) | u128::from(c.to_digit(16)?);
+        n += 1;
+    }
+    (n == 32).then_some(v)
+}
+
+/// The auth type name (`ntlmssp`, `kerberos`, `spnego`, `netlogon`, `none`) or its number.
+pub fn auth_type(t: u8) -> Code {
+    let name = match t {
+        0 => Some("none"),
+        9 => Some("spnego"),
+        10 => Some("ntlmssp"),
+        16 => Some("kerberos"),
+        68 => Some("netlogon"),
+        _ => None,
+    };
+    Code::new(i64::from(t), name)
+}
+
+/// The auth level name (`none`, `connect`, `call`, `pkt`, `integrity`, `privacy`) or its number.
+pub fn auth_level(l: u8) -> Code {
+    let name = match l {
+        1 => Some("none"),
+        2 => Some("connect"),
+        3 => Some("call"),
+        4 => Some("pkt"),
+        5 => Some("integrity"),
+        6 => Some("privacy"),
+        _ => None,
+    };
+    Code::new(i64::from(l), name)
+}
+
+fn reject_reason(r: u16) -> Option<&'static str> {
+    Some(match r {
+        0 => "reason_not_specified",
+        1 => "temporary_congestion",
+        2 => "local_limit_exceeded",
+        3 => "called_paddr_unknown",
+        4 => "protocol_version_not_supported",
+        5 => "default_context_not_supported",
+        6 => "user_data_not_readable",
+        7 => "no_psap_available",
+        8 => "authentication_type_not_recognized",
+        9 => "invalid_checksum",
+        _ => return None,
+    })
+}
+
+/// The name of a fault status (DCE `nca_s_*` codes and the Windows ones seen in faults).
+pub fn fault_name(status: u32) -> Option<&'static str> {
+    Some(match status {
+        0x0000_0005 => "nca_s_fault_access_denied",
+        0x0000_06f7 => "nca_s_fault_ndr",
+        0x0000_06d8 => "nca_s_fault_cant_perform",
+        0x1c00_0001 => "nca_s_fault_int_div_by_zero",
+        0x1c00_0002 => "nca_s_fault_addr_error",
+        0x1c00_0003 => "nca_s_fault_fp_div_zero",
+        0x1c00_0004 => "nca_s_fault_fp_underflow",
+        0x1c00_0005 => "nca_s_fault_fp_overflow",
+        0x1c00_0006 => "nca_s_fault_invalid_tag",
+        0x1c00_0007 => "nca_s_fault_invalid_bound",
+        0x1c00_0008 => "nca_s_rpc_version_mismatch",
+        0x1c00_0009 => "nca_s_unspec_reject",
+        0x1c00_000a => "nca_s_bad_actid",
+        0x1c00_000b => "nca_s_who_are_you_failed",
+        0x1c00_000c => "nca_s_manager_not_entered",
+        0x1c00_000d => "nca_s_fault_cancel",
+        0x1c00_000e => "nca_s_fault_ill_inst",
+        0x1c00_000f => "nca_s_fault_fp_error",
+        0x1c00_0010 => "nca_s_fault_int_overflow",
+        0x1c00_0012 => "nca_s_fault_unspec",
+        0x1c00_0013 => "nca_s_fault_remote_comm_failure",
+        0x1c00_0014 => "nca_s_fault_pipe_empty",
+        0x1c00_0015 => "nca_s_fault_pipe_closed",
+        0x1c00_0016 => "nca_s_fault_pipe_order",
+        0x1c00_0017 => "nca_s_fault_pipe_discipline",
+        0x1c00_0018 => "nca_s_fault_pipe_comm_error",
+        0x1c00_0019 => "nca_s_fault_pipe_memory",
+        0x1c00_001a => "nca_s_fault_context_mismatch",
+        0x1c00_001b => "nca_s_fault_remote_no_memory",
+        0x1c00_001c => "nca_s_invalid_pres_context_id",
+        0x1c00_001d => "nca_s_unsupported_authn_level",
+        0x1c00_001f => "nca_s_invalid_checksum",
+        0x1c00_0020 => "nca_s_invalid_crc",
+        0x1c00_0021 => "nca_s_fault_user_defined",
+        0x1c00_0022 => "nca_s_fault_tx_open_failed",
+        0x1c00_0023 => "nca_s_fault_codeset_conv_error",
+        0x1c00_0024 => "nca_s_fault_object_not_found",
+        0x1c00_0025 => "nca_s_fault_no_client_stub",
+        0x1c01_0001 => "nca_s_comm_failure",
+        0x1c01_0002 => "nca_s_op_rng_error",
+        0x1c01_0003 => "nca_s_unk_if",
+        0x1c01_0006 => "nca_s_wrong_boot_time",
+        0x1c01_0009 => "nca_s_you_crashed",
+        0x1c01_000b => "nca_s_proto_error",
+        0x1c01_0013 => "nca_s_out_args_too_big",
+        0x1c01_0014 => "nca_s_server_too_busy",
+        0x1c01_0015 => "nca_s_fault_string_too_long",
+        0x1c01_0017 => "nca_s_unsupported_type",
+        _ => return None,
+    })
+}
+
+/// A fault status as its name, else `0x%08x`.
+pub fn fault_string(status: u32) -> String {
+    match fault_name(status) {
+        Some(n) => n.to_string(),
+        None => format!("0x{status:08x}"),
+    }
 }
