@@ -2,7 +2,9 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn bench(c: &mut Criterion) {
-    c.bench_function("upstream/placeholder", |b| b.iter(|| std::hint::black_box(1u64)));
+    c.bench_function("upstream/placeholder", |b| {
+        b.iter(|| std::hint::black_box(1u64))
+    });
 }
 
 criterion_group!(benches, bench);

@@ -6,6 +6,7 @@
 //! records ([`record`]) that go to an output.
 
 pub mod capture;
+pub mod daemon;
 pub mod flow;
 pub mod output;
 pub mod packet;

@@ -7,6 +7,16 @@ use std::io::{self, Write};
 /// An error from an output, said so that the user knows what to do.
 pub type OutputError = Box<dyn std::error::Error + Send + Sync>;
 
+/// One figure an output reports for metrics: name (Prometheus style, without the `dcsensor_`
+/// prefix), help text, whether it is a counter (else a gauge), and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub counter: bool,
+    pub value: f64,
+}
+
 /// A consumer of records, run on the pipeline's single output thread.
 pub trait Output: Send {
     /// One record.
@@ -20,6 +30,11 @@ pub trait Output: Send {
     fn backlog(&self) -> Option<u64> {
         None
     }
+    /// Figures for metrics (batches spooled, acknowledged, dropped; upstream errors; age of the
+    /// last acknowledgement).
+    fn metrics(&self) -> Vec<Metric> {
+        Vec::new()
+    }
     /// The end: flush and deliver everything held (TERM, end of replay).
     fn finish(&mut self) -> Result<(), OutputError>;
 }
@@ -32,7 +47,10 @@ pub struct JsonLines<W: Write + Send> {
 
 impl<W: Write + Send> JsonLines<W> {
     pub fn new(w: W) -> Self {
-        JsonLines { w: io::BufWriter::with_capacity(256 * 1024, w), line: Vec::with_capacity(1024) }
+        JsonLines {
+            w: io::BufWriter::with_capacity(256 * 1024, w),
+            line: Vec::with_capacity(1024),
+        }
     }
 }
 

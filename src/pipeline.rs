@@ -1,13 +1,42 @@
-//! The threads and channels, wired in one place: a capture thread reads frames, decodes them
-//! down to TCP/UDP and hands them in batches to the worker owning their flow; workers run the
-//! flow table and decoders; one output thread writes the records. (Stub: pending.)
+//! The threads and channels, wired in one place.
+//!
+//! ```text
+//! capture thread ──batches of packets──▶ worker 0..N ──Vec<Record>──▶ output thread ──▶ Output
+//!  (read, decode      (bounded crossbeam    (flow table, TCP           (stats, per-type
+//!   to TCP/UDP,        channel per worker;   reassembly, decoders)      counts, JSON or
+//!   defragment,        back-pressure in                                 upstream batches)
+//!   shard by a         replay, counted
+//!   symmetric hash)    drops live)
+//! ```
+//!
+//! The capture thread decodes the packet layer itself so that only TCP/UDP payloads and a small
+//! [`PacketMeta`] cross the channel, in batches (one channel operation per batch, not per
+//! packet), to the worker that owns the flow: both directions of a connection hash alike, so a
+//! flow lives in exactly one worker and decoders need no locks. Batch buffers are recycled.
+//! Time is packet time in replay (every worker is told when a second of capture time passed,
+//! so timeouts fire even on a quiet worker) and the wall clock live.
 
-use crate::flow::FlowConfig;
-use crate::packet::PacketConfig;
-use crate::proto::DecoderConfig;
-use crate::record::Record;
-use crate::stats::StatsRecord;
+use crate::capture::file::FileSource;
+use crate::capture::{CaptureError, Frame};
+use crate::flow::{FlowConfig, FlowTable};
+use crate::output::{Output, OutputError};
+use crate::packet::{flow_hash, Decoder, PacketConfig, PacketMeta};
+use crate::proto::{DecoderConfig, Shared};
+use crate::record::{Body, Record, RecordType, Ts, NS};
+use crate::stats::{Counter, Counters, Snapshot, StatsRecord};
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Packets per batch handed to a worker.
+const BATCH_PACKETS: usize = 256;
+/// Payload bytes per batch (a batch is sent when either limit is reached).
+const BATCH_BYTES: usize = 256 * 1024;
+/// Batches queued per worker.
+const QUEUE_BATCHES: usize = 8;
 
 /// Settings of a run.
 #[derive(Debug, Clone, Default)]
@@ -16,9 +45,26 @@ pub struct Options {
     pub workers: usize,
     /// Replay pacing: `Some(x)` plays packets x times faster than captured; None: at full speed.
     pub speed: Option<f64>,
+    /// A `stats` record every this many seconds (wall clock); None: only at the end.
+    pub stats_interval: Option<Duration>,
+    /// Show a progress bar on stderr when it is a terminal (replay).
+    pub progress: bool,
     pub packet: PacketConfig,
     pub flow: FlowConfig,
     pub decoder: DecoderConfig,
+}
+
+impl Options {
+    /// The number of workers to start.
+    pub fn worker_count(&self) -> usize {
+        if self.workers > 0 {
+            return self.workers;
+        }
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        cores.saturating_sub(1).max(1)
+    }
 }
 
 /// What a replay produced, for tests and tools: every record (sorted by `ts`, stable), the
@@ -30,7 +76,729 @@ pub struct ReplayResult {
     pub warnings: Vec<String>,
 }
 
-/// Replays capture files through the whole pipeline and collects the records in memory.
-pub fn replay_to_vec(_paths: &[PathBuf], _opts: &Options) -> Result<ReplayResult, String> {
-    Err("pipeline not implemented yet".into())
+/// How a run ended.
+#[derive(Debug, Default)]
+pub struct RunSummary {
+    /// The final stats record's body.
+    pub stats: StatsRecord,
+    /// Non-fatal problems (a truncated capture file, ...), already logged.
+    pub warnings: Vec<String>,
+}
+
+/// What a running pipeline shows the outside (metrics, the resource guard): every thread's
+/// counters, records per type, the output's own figures, and the shedding level.
+#[derive(Default)]
+pub struct Telemetry {
+    counters: Mutex<Vec<Arc<Counters>>>,
+    by_type: [AtomicU64; RecordType::ALL.len()],
+    extra: Mutex<Vec<crate::output::Metric>>,
+    /// Load shedding level set by the resource guard (0: none; see [`shed_class`]).
+    pub shed_level: std::sync::atomic::AtomicU8,
+}
+
+impl Telemetry {
+    /// The sum of every thread's counters now.
+    pub fn snapshot(&self) -> Snapshot {
+        let list = self.counters.lock().map(|l| l.clone()).unwrap_or_default();
+        Snapshot::sum(list.iter().map(|c| c.as_ref()))
+    }
+
+    /// Records emitted per type so far.
+    pub fn records_by_type(&self) -> Vec<(&'static str, u64)> {
+        RecordType::ALL
+            .iter()
+            .zip(&self.by_type)
+            .map(|(t, n)| (t.as_str(), n.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// The output's own metrics (batches, acknowledgements, upstream errors), as of its last tick.
+    pub fn output_metrics(&self) -> Vec<crate::output::Metric> {
+        self.extra.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    fn register(&self, c: Arc<Counters>) {
+        if let Ok(mut l) = self.counters.lock() {
+            l.push(c);
+        }
+    }
+}
+
+/// Which shedding level drops a packet with these ports and this much payload: the higher the
+/// level, the more is shed, in a fixed order — bulk SMB data first (level 1), then DNS (2),
+/// then everything but authentication (3: DCE-RPC and other ports; Kerberos, LDAP and small SMB
+/// messages remain), then everything but Kerberos (4). Returns the lowest level that sheds it.
+pub fn shed_class(meta: &PacketMeta, payload_len: usize) -> u8 {
+    let is = |p: u16| meta.sport == p || meta.dport == p;
+    if is(88) || is(464) {
+        return 4;
+    }
+    if is(445) || is(139) {
+        return if payload_len >= 1024 { 1 } else { 4 };
+    }
+    if is(53) {
+        return 2;
+    }
+    if is(389) || is(3268) {
+        return 4;
+    }
+    3
+}
+
+/// Why a run failed.
+#[derive(Debug)]
+pub enum RunError {
+    Capture(CaptureError),
+    Output(OutputError),
+    Thread(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Capture(e) => write!(f, "{e}"),
+            RunError::Output(e) => write!(f, "output failed: {e}"),
+            RunError::Thread(e) => write!(
+                f,
+                "internal error: {e}; please report it with the capture that caused it"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+impl From<CaptureError> for RunError {
+    fn from(e: CaptureError) -> Self {
+        RunError::Capture(e)
+    }
+}
+
+/// What one call to [`FrameSource::next`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A frame was handed to the callback.
+    Frame,
+    /// Nothing arrived for a while (live capture read timeout): a chance to flush and check
+    /// for a stop.
+    Idle,
+    /// The source is exhausted.
+    End,
+}
+
+/// A source of frames: capture files in turn, or a live interface.
+pub trait FrameSource {
+    /// Reads the next frame and hands it to `f` (frames borrow the source's buffer).
+    fn next<F: FnMut(Frame<'_>)>(&mut self, f: F) -> Result<Step, CaptureError>;
+    /// Whether packet time drives the clock (replay) rather than the wall clock (live).
+    fn is_replay(&self) -> bool;
+    /// Kernel and interface drop totals so far (live).
+    fn drops(&mut self) -> Option<(u64, u64)> {
+        None
+    }
+    /// Warnings collected so far (truncated files).
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Total bytes to read, if known (for the progress bar).
+    fn total_bytes(&self) -> Option<u64> {
+        None
+    }
+    /// Bytes read so far.
+    fn bytes_read(&self) -> u64 {
+        0
+    }
+}
+
+/// Capture files read one after the other. Every file is opened up front, so that a missing
+/// or unreadable file fails the run before anything is printed.
+pub struct Files {
+    files: Vec<FileSource>,
+    current: usize,
+    warnings: Vec<String>,
+    total: u64,
+    done_bytes: u64,
+}
+
+impl Files {
+    pub fn open(paths: &[PathBuf]) -> Result<Self, CaptureError> {
+        let mut files = Vec::with_capacity(paths.len());
+        let mut total = 0;
+        for p in paths {
+            total += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+            files.push(FileSource::open(p)?);
+        }
+        Ok(Files {
+            files,
+            current: 0,
+            warnings: Vec::new(),
+            total,
+            done_bytes: 0,
+        })
+    }
+}
+
+impl FrameSource for Files {
+    fn next<F: FnMut(Frame<'_>)>(&mut self, mut f: F) -> Result<Step, CaptureError> {
+        loop {
+            let Some(file) = self.files.get_mut(self.current) else {
+                return Ok(Step::End);
+            };
+            if let Some(frame) = file.next_frame()? {
+                f(frame);
+                return Ok(Step::Frame);
+            }
+            if let Some(w) = file.warning() {
+                tracing::warn!("{w}");
+                self.warnings.push(w);
+            }
+            self.done_bytes += file.offset();
+            self.current += 1;
+        }
+    }
+
+    fn is_replay(&self) -> bool {
+        true
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+
+    fn total_bytes(&self) -> Option<u64> {
+        Some(self.total)
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.done_bytes
+            + self
+                .files
+                .get(self.current)
+                .map(|f| f.offset())
+                .unwrap_or(0)
+    }
+}
+
+/// Packets for one worker: metadata and payloads side by side in one reusable buffer.
+struct Batch {
+    metas: Vec<PacketMeta>,
+    /// End offset in `data` of each packet's payload.
+    ends: Vec<u32>,
+    data: Vec<u8>,
+    /// The time when the batch was sent (packet time in replay).
+    now: Ts,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Batch {
+            metas: Vec::with_capacity(BATCH_PACKETS),
+            ends: Vec::with_capacity(BATCH_PACKETS),
+            data: Vec::with_capacity(BATCH_BYTES + 65_536),
+            now: 0,
+        }
+    }
+
+    fn push(&mut self, meta: PacketMeta, payload: &[u8]) {
+        self.data.extend_from_slice(payload);
+        self.metas.push(meta);
+        self.ends.push(self.data.len() as u32);
+    }
+
+    fn full(&self) -> bool {
+        self.metas.len() >= BATCH_PACKETS || self.data.len() >= BATCH_BYTES
+    }
+
+    fn clear(&mut self) {
+        self.metas.clear();
+        self.ends.clear();
+        self.data.clear();
+    }
+}
+
+/// The capture side's view of the workers: one queue each, and recycled batches.
+struct Dispatch {
+    batches: Vec<Batch>,
+    queues: Vec<Sender<Batch>>,
+    free: Receiver<Batch>,
+    /// Live: drop a batch when its worker's queue is full (counted); replay: wait.
+    drop_when_full: bool,
+}
+
+impl Dispatch {
+    /// Sends worker `w`'s batch (even an empty one, which carries the time) and takes a fresh one.
+    fn send(&mut self, w: usize, now: Ts, counters: &Counters) {
+        let fresh = self.free.try_recv().unwrap_or_else(|_| Batch::new());
+        let mut b = std::mem::replace(&mut self.batches[w], fresh);
+        b.now = now;
+        if self.drop_when_full {
+            match self.queues[w].try_send(b) {
+                Ok(()) => {}
+                Err(TrySendError::Full(mut b)) => {
+                    counters.add(Counter::DropQueue, b.metas.len() as u64);
+                    b.clear();
+                    self.batches[w] = b;
+                }
+                Err(TrySendError::Disconnected(_)) => {}
+            }
+        } else {
+            let _ = self.queues[w].send(b);
+        }
+    }
+
+    /// Sends every worker its batch, so that each learns the time `now`.
+    fn send_all(&mut self, now: Ts, counters: &Counters) {
+        for w in 0..self.batches.len() {
+            self.send(w, now, counters);
+        }
+    }
+
+    /// Sends the batches that hold packets.
+    fn flush(&mut self, now: Ts, counters: &Counters) {
+        for w in 0..self.batches.len() {
+            if !self.batches[w].metas.is_empty() {
+                self.send(w, now, counters);
+            }
+        }
+    }
+}
+
+fn wall_ts() -> Ts {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as Ts)
+        .unwrap_or(0)
+}
+
+/// Replay pacing: sleeps so that packets come `speed` times faster than they were captured.
+struct Pacer {
+    speed: f64,
+    origin: Option<(Ts, Instant)>,
+}
+
+impl Pacer {
+    /// How long to wait before the packet at `ts` is due.
+    fn wait(&mut self, ts: Ts) -> Option<Duration> {
+        let (t0, start) = *self.origin.get_or_insert((ts, Instant::now()));
+        let due = Duration::from_secs_f64(ts.saturating_sub(t0) as f64 / 1e9 / self.speed);
+        due.checked_sub(start.elapsed())
+            .filter(|d| *d > Duration::from_micros(500))
+    }
+}
+
+fn progress_bar(enabled: bool, total: Option<u64>) -> Option<indicatif::ProgressBar> {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb =
+        indicatif::ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:30} {percent:>3}% {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} eta {eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    pb.set_style(style);
+    Some(pb)
+}
+
+/// The capture loop: reads, decodes, shards, paces. Runs on the calling thread.
+/// What the capture loop shares with the rest of the pipeline.
+struct CaptureEnv<'a> {
+    counters: &'a Counters,
+    workers: &'a [Arc<Counters>],
+    stop: &'a AtomicBool,
+    last_ts: &'a AtomicU64,
+    telemetry: &'a Telemetry,
+}
+
+fn capture_loop<S: FrameSource>(
+    src: &mut S,
+    opts: &Options,
+    dispatch: &mut Dispatch,
+    env: &CaptureEnv<'_>,
+) -> Result<(), CaptureError> {
+    let CaptureEnv {
+        counters,
+        workers,
+        stop,
+        last_ts,
+        telemetry,
+    } = *env;
+    let n = dispatch.batches.len() as u64;
+    let mut decoder = Decoder::new(opts.packet.clone());
+    let replay = src.is_replay();
+    let mut pacer = opts
+        .speed
+        .filter(|s| *s > 0.0 && replay)
+        .map(|speed| Pacer {
+            speed,
+            origin: None,
+        });
+    let pb = progress_bar(opts.progress && replay, src.total_bytes());
+    let mut now: Ts = 0;
+    let mut next_mark: Ts = 0;
+    let mut next_drop_poll = Instant::now();
+    let mut seen: u64 = 0;
+    let started = Instant::now();
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let step = src.next(|frame| {
+            counters.inc(Counter::Packets);
+            counters.add(
+                Counter::Bytes,
+                frame.orig_len.max(frame.data.len() as u32) as u64,
+            );
+            now = frame.ts;
+            if let Some(p) = pacer.as_mut() {
+                if let Some(wait) = p.wait(frame.ts) {
+                    dispatch.flush(now, counters);
+                    std::thread::sleep(wait);
+                }
+            }
+            if let Some((meta, payload)) = decoder.decode(&frame, counters) {
+                let shed = telemetry.shed_level.load(Ordering::Relaxed);
+                if shed > 0 && shed_class(&meta, payload.len()) <= shed {
+                    counters.add(Counter::DropShed, payload.len() as u64);
+                    return;
+                }
+                let w = (flow_hash(&meta) % n) as usize;
+                dispatch.batches[w].push(meta, payload);
+                if dispatch.batches[w].full() {
+                    dispatch.send(w, now, counters);
+                }
+            }
+        })?;
+        match step {
+            Step::Frame => {}
+            Step::Idle => {
+                now = now.max(wall_ts());
+                dispatch.flush(now, counters);
+            }
+            Step::End => break,
+        }
+        seen += 1;
+        // Tell every worker that a second of time passed, so idle flows expire everywhere.
+        if now >= next_mark {
+            if next_mark != 0 {
+                dispatch.send_all(now, counters);
+            }
+            next_mark = now - now % NS + NS;
+            last_ts.store(now, Ordering::Relaxed);
+        }
+        if seen % 65_536 == 0 {
+            last_ts.store(now, Ordering::Relaxed);
+            if let Some(pb) = &pb {
+                let records: u64 = workers.iter().map(|c| c.get(Counter::Records)).sum();
+                let pps = seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                pb.set_position(src.bytes_read());
+                pb.set_message(format!(
+                    "{seen} packets ({:.0} kpps), {records} records",
+                    pps / 1e3
+                ));
+            }
+        }
+        if !replay && Instant::now() >= next_drop_poll {
+            if let Some((kernel, iface)) = src.drops() {
+                counters.set(Counter::DropKernel, kernel);
+                counters.set(Counter::DropInterface, iface);
+            }
+            next_drop_poll = Instant::now() + Duration::from_secs(1);
+        }
+    }
+    if let Some((kernel, iface)) = src.drops() {
+        counters.set(Counter::DropKernel, kernel);
+        counters.set(Counter::DropInterface, iface);
+    }
+    last_ts.store(now, Ordering::Relaxed);
+    dispatch.send_all(now, counters);
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    Ok(())
+}
+
+/// A worker: owns the flows its queue brings, runs them through the flow table and decoders.
+fn worker_loop(
+    rx: Receiver<Batch>,
+    free: Sender<Batch>,
+    records: Sender<Vec<Record>>,
+    mut table: FlowTable,
+) {
+    let mut out = Vec::new();
+    let mut last_advance: Ts = 0;
+    for mut b in rx.iter() {
+        let mut start = 0usize;
+        for (meta, &end) in b.metas.iter().zip(&b.ends) {
+            let end = end as usize;
+            table.packet(meta, b.data.get(start..end).unwrap_or(&[]), &mut out);
+            start = end;
+        }
+        if b.now >= last_advance.saturating_add(NS / 10) || b.metas.is_empty() {
+            table.advance(b.now, &mut out);
+            last_advance = b.now;
+        }
+        if !out.is_empty() && records.send(std::mem::take(&mut out)).is_err() {
+            return;
+        }
+        b.clear();
+        let _ = free.try_send(b);
+    }
+    table.finish(&mut out);
+    if !out.is_empty() {
+        let _ = records.send(out);
+    }
+}
+
+/// Everything the output thread needs to make `stats` records.
+struct StatsSource {
+    counters: Vec<Arc<Counters>>,
+    started: Instant,
+    last_ts: Arc<AtomicU64>,
+}
+
+impl StatsSource {
+    fn record(
+        &self,
+        by_type: &[u64; RecordType::ALL.len()],
+        backlog: Option<u64>,
+        last: bool,
+    ) -> Record {
+        let stats = StatsRecord {
+            snapshot: Snapshot::sum(self.counters.iter().map(|c| c.as_ref())),
+            records_by_type: RecordType::ALL
+                .iter()
+                .zip(by_type)
+                .map(|(t, n)| (t.as_str(), *n))
+                .collect(),
+            elapsed: self.started.elapsed().as_secs_f64(),
+            upstream_backlog: backlog,
+            last,
+        };
+        let ts = match self.last_ts.load(Ordering::Relaxed) {
+            0 => wall_ts(),
+            t => t,
+        };
+        Record::new(ts, None, Body::Stats(Box::new(stats)))
+    }
+}
+
+/// The output thread: counts records per type, hands them to the output, emits `stats`.
+fn output_loop(
+    rx: Receiver<Vec<Record>>,
+    output: &mut dyn Output,
+    stats: &StatsSource,
+    interval: Option<Duration>,
+    stop: &AtomicBool,
+    telemetry: &Telemetry,
+) -> Result<StatsRecord, OutputError> {
+    let mut by_type = [0u64; RecordType::ALL.len()];
+    let tick = Duration::from_secs(1);
+    let mut next_tick = Instant::now() + tick;
+    let mut next_stats = interval.map(|d| Instant::now() + d);
+    let mut failed: Option<OutputError> = None;
+    loop {
+        let deadline = next_stats.map_or(next_tick, |s| s.min(next_tick));
+        match rx.recv_deadline(deadline) {
+            Ok(records) => {
+                if failed.is_some() {
+                    continue; // drain so that workers can finish
+                }
+                for r in &records {
+                    by_type[r.kind as usize] += 1;
+                    telemetry.by_type[r.kind as usize].fetch_add(1, Ordering::Relaxed);
+                    if let Err(e) = output.record(r) {
+                        stop.store(true, Ordering::Relaxed);
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        }
+        if failed.is_some() {
+            continue;
+        }
+        let now = Instant::now();
+        if now >= next_tick {
+            if let Err(e) = output.tick() {
+                stop.store(true, Ordering::Relaxed);
+                failed = Some(e);
+                continue;
+            }
+            if let Ok(mut extra) = telemetry.extra.lock() {
+                *extra = output.metrics();
+            }
+            next_tick = now + tick;
+        }
+        if let (Some(at), Some(every)) = (next_stats, interval) {
+            if now >= at {
+                let rec = stats.record(&by_type, output.backlog(), false);
+                by_type[RecordType::Stats as usize] += 1;
+                telemetry.by_type[RecordType::Stats as usize].fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = output.record(&rec) {
+                    stop.store(true, Ordering::Relaxed);
+                    failed = Some(e);
+                    continue;
+                }
+                next_stats = Some(now + every);
+            }
+        }
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let rec = stats.record(&by_type, output.backlog(), true);
+    output.record(&rec)?;
+    telemetry.by_type[RecordType::Stats as usize].fetch_add(1, Ordering::Relaxed);
+    output.finish()?;
+    if let Ok(mut extra) = telemetry.extra.lock() {
+        *extra = output.metrics();
+    }
+    match rec.body {
+        Body::Stats(s) => Ok(*s),
+        _ => Ok(StatsRecord::default()),
+    }
+}
+
+/// Runs a whole pipeline over `source` until it ends or `stop` is set, writing to `output`.
+///
+/// On stop (TERM, INT) capture ends, the workers drain their queues and close every flow, so
+/// that decoders emit what they hold, and the output is flushed before this returns.
+pub fn run<S: FrameSource>(
+    source: &mut S,
+    opts: &Options,
+    mut output: Box<dyn Output>,
+    stop: Arc<AtomicBool>,
+    telemetry: Arc<Telemetry>,
+) -> Result<RunSummary, RunError> {
+    let n = opts.worker_count();
+    let shared = Arc::new(Shared::default());
+    let capture_counters = Arc::new(Counters::default());
+    let output_counters = Arc::new(Counters::default());
+    let worker_counters: Vec<Arc<Counters>> =
+        (0..n).map(|_| Arc::new(Counters::default())).collect();
+    let last_ts = Arc::new(AtomicU64::new(0));
+    let mut all = vec![capture_counters.clone(), output_counters.clone()];
+    all.extend(worker_counters.iter().cloned());
+    for c in &all {
+        telemetry.register(c.clone());
+    }
+    let stats = StatsSource {
+        counters: all,
+        started: Instant::now(),
+        last_ts: last_ts.clone(),
+    };
+
+    let (rec_tx, rec_rx) = bounded::<Vec<Record>>(64 * n);
+    let (free_tx, free_rx) = bounded::<Batch>(n * (QUEUE_BATCHES + 2));
+    let mut queues = Vec::with_capacity(n);
+    let mut handles = Vec::with_capacity(n);
+    for (i, wc) in worker_counters.iter().enumerate() {
+        let (tx, rx) = bounded::<Batch>(QUEUE_BATCHES);
+        queues.push(tx);
+        let table = FlowTable::new(
+            opts.flow.clone(),
+            opts.decoder.clone(),
+            shared.clone(),
+            wc.clone(),
+        );
+        let (free, records) = (free_tx.clone(), rec_tx.clone());
+        let h = std::thread::Builder::new()
+            .name(format!("dcsensor-worker-{i}"))
+            .spawn(move || worker_loop(rx, free, records, table))
+            .map_err(|e| RunError::Thread(format!("cannot start a worker thread: {e}")))?;
+        handles.push(h);
+    }
+    drop(rec_tx);
+    drop(free_tx);
+
+    let interval = opts.stats_interval;
+    let out_stop = stop.clone();
+    let out_telemetry = telemetry.clone();
+    let out_handle = std::thread::Builder::new()
+        .name("dcsensor-output".into())
+        .spawn(move || {
+            let r = output_loop(
+                rec_rx,
+                output.as_mut(),
+                &stats,
+                interval,
+                &out_stop,
+                &out_telemetry,
+            );
+            (r, output)
+        })
+        .map_err(|e| RunError::Thread(format!("cannot start the output thread: {e}")))?;
+
+    let mut dispatch = Dispatch {
+        batches: (0..n).map(|_| Batch::new()).collect(),
+        queues,
+        free: free_rx,
+        drop_when_full: !source.is_replay(),
+    };
+    let env = CaptureEnv {
+        counters: &capture_counters,
+        workers: &worker_counters,
+        stop: &stop,
+        last_ts: &last_ts,
+        telemetry: &telemetry,
+    };
+    let captured = capture_loop(source, opts, &mut dispatch, &env);
+    drop(dispatch); // closes the queues: workers drain, close their flows and exit
+    for h in handles {
+        h.join()
+            .map_err(|_| RunError::Thread("a worker thread panicked".into()))?;
+    }
+    let (out_result, _output) = out_handle
+        .join()
+        .map_err(|_| RunError::Thread("the output thread panicked".into()))?;
+    captured?;
+    let stats = out_result.map_err(RunError::Output)?;
+    Ok(RunSummary {
+        stats,
+        warnings: source.warnings(),
+    })
+}
+
+/// An output that keeps records in memory (for [`replay_to_vec`] and tests).
+pub struct VecOutput(pub Arc<Mutex<Vec<Record>>>);
+
+impl Output for VecOutput {
+    fn record(&mut self, rec: &Record) -> Result<(), OutputError> {
+        self.0
+            .lock()
+            .map_err(|_| "record store poisoned")?
+            .push(rec.clone());
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+}
+
+/// Replays capture files through the whole pipeline and collects the records in memory
+/// (without the `stats` records, which come back as [`ReplayResult::stats`]).
+pub fn replay_to_vec(paths: &[PathBuf], opts: &Options) -> Result<ReplayResult, String> {
+    let mut files = Files::open(paths).map_err(|e| e.to_string())?;
+    let store = Arc::new(Mutex::new(Vec::new()));
+    let summary = run(
+        &mut files,
+        opts,
+        Box::new(VecOutput(store.clone())),
+        Arc::new(AtomicBool::new(false)),
+        Arc::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut records: Vec<Record> =
+        std::mem::take(&mut *store.lock().map_err(|_| "record store poisoned")?);
+    records.retain(|r| r.kind != RecordType::Stats);
+    records.sort_by_key(|r| r.ts);
+    Ok(ReplayResult {
+        records,
+        stats: summary.stats,
+        warnings: summary.warnings,
+    })
 }

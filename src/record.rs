@@ -245,7 +245,10 @@ pub struct Kerberos {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub carrier: Option<Carrier>,
     /// Request to answer, in nanoseconds (serialized as float seconds).
-    #[serde(serialize_with = "ser_opt_dur", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "ser_opt_dur",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub rtt: Option<u64>,
 }
 
@@ -272,7 +275,10 @@ pub struct Dns {
     pub answer_count: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub updates: Vec<String>,
-    #[serde(serialize_with = "ser_opt_dur", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "ser_opt_dur",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub rtt: Option<u64>,
 }
 
@@ -301,7 +307,10 @@ pub struct Dcerpc {
     pub stub_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
-    #[serde(serialize_with = "ser_opt_dur", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "ser_opt_dur",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub rtt: Option<u64>,
 }
 
@@ -367,7 +376,10 @@ pub struct Ldap {
     pub success: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<Code>,
-    #[serde(serialize_with = "ser_opt_dur", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "ser_opt_dur",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub rtt: Option<u64>,
 }
 
@@ -378,7 +390,10 @@ mod tests {
     #[test]
     fn ts_prints_with_microsecond_precision() {
         let ts = 1_700_000_000_123_456_789u64;
-        assert_eq!(serde_json::to_string(&ts_secs(ts)).unwrap(), "1700000000.123456");
+        assert_eq!(
+            serde_json::to_string(&ts_secs(ts)).unwrap(),
+            "1700000000.123456"
+        );
         assert_eq!(duration_secs(10 * NS, 10 * NS + 1_500_000), 0.0015);
         assert_eq!(duration_secs(11 * NS, 10 * NS), 0.0);
     }
@@ -393,7 +408,10 @@ mod tests {
         }));
         let r = Record::new(2 * NS, None, body);
         let j = serde_json::to_string(&r).unwrap();
-        assert_eq!(j, r#"{"ts":2.0,"type":"smb","action":"open","path":"samr","status":3221225506}"#);
+        assert_eq!(
+            j,
+            r#"{"ts":2.0,"type":"smb","action":"open","path":"samr","status":3221225506}"#
+        );
     }
 
     #[test]

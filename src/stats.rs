@@ -79,7 +79,9 @@ pub struct Counters {
 
 impl Default for Counters {
     fn default() -> Self {
-        Counters { v: std::array::from_fn(|_| AtomicU64::new(0)) }
+        Counters {
+            v: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
     }
 }
 
@@ -131,7 +133,9 @@ pub struct Snapshot {
 
 impl Default for Snapshot {
     fn default() -> Self {
-        Snapshot { values: vec![0; Counter::COUNT] }
+        Snapshot {
+            values: vec![0; Counter::COUNT],
+        }
     }
 }
 
@@ -239,7 +243,10 @@ mod tests {
         a.inc(Counter::MalformedDns);
         let snap = Snapshot::sum([&a, &b]);
         assert_eq!(snap.get(Counter::Packets), 4);
-        let rec = StatsRecord { snapshot: snap, ..Default::default() };
+        let rec = StatsRecord {
+            snapshot: snap,
+            ..Default::default()
+        };
         assert!(rec.partial());
         let v = serde_json::to_value(&rec).unwrap();
         assert_eq!(v["packets"], 4);

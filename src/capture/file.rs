@@ -1,38 +1,675 @@
 //! Capture files: pcap (microsecond and nanosecond, either byte order) and pcapng (several
-//! interfaces with their own link types and time resolutions). (Stub: reader pending.)
+//! sections, several interfaces with their own link types, time resolutions and offsets).
+//!
+//! The reader is our own, not libpcap's: it reads through one large reusable buffer and hands
+//! out frames that borrow it, so reading allocates nothing per packet. Every length in the file
+//! is checked against a cap before anything is sized by it. A file cut short (a capture copied
+//! while it was written, a disk full) yields every complete frame, then ends with
+//! [`FileSource::warning`] naming the byte where it stopped.
 
-use super::{CaptureError, Frame};
+use super::{CaptureError, Frame, LinkType};
+use crate::record::Ts;
+use std::fs::File;
+use std::io::{self, Read};
 use std::path::Path;
+
+/// The initial size of the read buffer (it grows, up to [`MAX_BLOCK`], for larger records).
+const BUF_SIZE: usize = 1 << 20;
+/// The largest pcapng block or pcap record accepted; anything larger is taken as corruption.
+pub const MAX_BLOCK: usize = 64 << 20;
+/// pcap records may exceed the header's snap length by this much before they count as corrupt
+/// (some writers record a smaller snap length than they used).
+const SNAP_SLACK: usize = 64 * 1024;
+/// pcap files with a snap length below this are still allowed records up to it.
+const MIN_SNAP: usize = 262_144;
+
+const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
+const PCAPNG_IDB: u32 = 1;
+const PCAPNG_PB: u32 = 2;
+const PCAPNG_SPB: u32 = 3;
+const PCAPNG_EPB: u32 = 6;
+
+/// One pcapng interface (Interface Description Block).
+#[derive(Debug, Clone, Copy)]
+struct Iface {
+    link: LinkType,
+    snaplen: u32,
+    /// Timestamp ticks per second (`if_tsresol`).
+    units: u64,
+    /// Seconds added to every timestamp (`if_tsoffset`).
+    offset: i64,
+}
+
+enum Format {
+    Pcap {
+        be: bool,
+        nanos: bool,
+        link: LinkType,
+        cap: usize,
+    },
+    Pcapng {
+        be: bool,
+        ifaces: Vec<Iface>,
+    },
+}
+
+/// Where a frame lies in the buffer (kept apart from the borrow so the reading loop can mutate).
+struct Loc {
+    ts: Ts,
+    link: LinkType,
+    start: usize,
+    len: usize,
+    orig_len: u32,
+}
+
+enum Step {
+    Frame(Loc),
+    /// A block that is not a frame (or a frame skipped) was consumed.
+    Other,
+    /// In `open`: a packet block is next and was left unread.
+    PacketAhead,
+    End,
+}
 
 /// A capture file read frame by frame.
 pub struct FileSource {
     name: String,
+    reader: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    /// Unconsumed bytes are `buf[pos..end]`.
+    pos: usize,
+    end: usize,
+    /// File offset of `buf[0]`.
+    base: u64,
+    eof: bool,
+    done: bool,
+    format: Format,
+    warning: Option<String>,
+    skipped: u64,
+    last_ts: Ts,
+}
+
+#[inline]
+fn rd16(b: &[u8], at: usize, be: bool) -> u16 {
+    let v = [
+        b.get(at).copied().unwrap_or(0),
+        b.get(at + 1).copied().unwrap_or(0),
+    ];
+    if be {
+        u16::from_be_bytes(v)
+    } else {
+        u16::from_le_bytes(v)
+    }
+}
+
+#[inline]
+fn rd32(b: &[u8], at: usize, be: bool) -> u32 {
+    let v = match b.get(at..at + 4) {
+        Some(s) => [s[0], s[1], s[2], s[3]],
+        None => return 0,
+    };
+    if be {
+        u32::from_be_bytes(v)
+    } else {
+        u32::from_le_bytes(v)
+    }
+}
+
+/// Converts a pcapng timestamp in `units` ticks per second plus `offset` seconds to nanoseconds
+/// since the epoch (clamped at 0 and at the largest [`Ts`]).
+fn pcapng_ts(ticks: u64, units: u64, offset: i64) -> Ts {
+    let ns: i128 = match units {
+        1_000_000 => ticks as i128 * 1000,
+        1_000_000_000 => ticks as i128,
+        0 => 0,
+        u => {
+            let secs = (ticks / u) as i128;
+            let frac = (ticks % u) as u128 * 1_000_000_000 / u as u128;
+            secs * 1_000_000_000 + frac as i128
+        }
+    };
+    let ns = ns + offset as i128 * 1_000_000_000;
+    ns.clamp(0, u64::MAX as i128) as Ts
 }
 
 impl FileSource {
-    /// Opens `path` and reads its header.
+    /// Opens `path` (`-` is standard input) and reads its header.
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
-        Err(CaptureError::Open { source: path.display().to_string(), reason: "not implemented".into() })
+        let name = path.display().to_string();
+        if name == "-" {
+            return Self::from_reader(name, io::stdin());
+        }
+        match File::open(path) {
+            Ok(f) => Self::from_reader(name, f),
+            Err(e) => {
+                let hint = match e.kind() {
+                    io::ErrorKind::NotFound => "; check the path",
+                    io::ErrorKind::PermissionDenied => "; run as a user that may read it",
+                    _ => "",
+                };
+                Err(CaptureError::Open {
+                    source: name,
+                    reason: format!("{e}{hint}"),
+                })
+            }
+        }
+    }
+
+    /// Reads a capture from any reader (`name` names it in messages).
+    pub fn from_reader<R: Read + Send + 'static>(
+        name: impl Into<String>,
+        reader: R,
+    ) -> Result<Self, CaptureError> {
+        let mut s = FileSource {
+            name: name.into(),
+            reader: Box::new(reader),
+            buf: vec![0; BUF_SIZE],
+            pos: 0,
+            end: 0,
+            base: 0,
+            eof: false,
+            done: false,
+            format: Format::Pcapng {
+                be: false,
+                ifaces: Vec::new(),
+            },
+            warning: None,
+            skipped: 0,
+            last_ts: 0,
+        };
+        s.read_header()?;
+        Ok(s)
+    }
+
+    /// Reads a capture held in memory.
+    pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>) -> Result<Self, CaptureError> {
+        Self::from_reader(name, io::Cursor::new(bytes))
     }
 
     /// The next frame, `Ok(None)` at the end of the file (or where a truncated file stops:
     /// see [`FileSource::warning`]).
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
-        Ok(None)
+        let loc = loop {
+            if self.done {
+                return Ok(None);
+            }
+            let step = match self.step(false) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.done = true;
+                    return Err(e);
+                }
+            };
+            match step {
+                Step::Frame(loc) => break loc,
+                Step::Other | Step::PacketAhead => continue,
+                Step::End => {
+                    self.done = true;
+                    return Ok(None);
+                }
+            }
+        };
+        self.last_ts = loc.ts;
+        let data = self.buf.get(loc.start..loc.start + loc.len).unwrap_or(&[]);
+        Ok(Some(Frame {
+            ts: loc.ts,
+            link: loc.link,
+            data,
+            orig_len: loc.orig_len,
+        }))
     }
 
     /// Set when the file ended in the middle of a record: names the file and the byte offset.
     pub fn warning(&self) -> Option<String> {
-        None
+        self.warning.clone()
     }
 
     /// Bytes of the file consumed so far.
     pub fn offset(&self) -> u64 {
-        0
+        self.base + self.pos as u64
     }
 
     /// The file's name as given.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Frames skipped because their pcapng interface has a link type dcsensor does not decode.
+    pub fn skipped_unsupported(&self) -> u64 {
+        self.skipped
+    }
+
+    /// The link type of a pcap file, or of the first supported interface of a pcapng section.
+    pub fn link(&self) -> Option<LinkType> {
+        match &self.format {
+            Format::Pcap { link, .. } => Some(*link),
+            Format::Pcapng { ifaces, .. } => ifaces.iter().map(|i| i.link).find(|l| l.supported()),
+        }
+    }
+
+    fn avail(&self) -> usize {
+        self.end - self.pos
+    }
+
+    /// Makes `n` bytes available at `buf[pos..]`; false when the input ends first.
+    fn fill(&mut self, n: usize) -> Result<bool, CaptureError> {
+        if self.avail() >= n {
+            return Ok(true);
+        }
+        if self.eof {
+            return Ok(false);
+        }
+        if self.pos + n > self.buf.len() {
+            // Move what is left to the front, and grow when one record needs more.
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.base += self.pos as u64;
+            self.end -= self.pos;
+            self.pos = 0;
+            if n > self.buf.len() {
+                let grown = (self.buf.len() * 2).min(MAX_BLOCK).max(n);
+                self.buf.resize(grown, 0);
+            }
+        }
+        while self.avail() < n {
+            let Some(room) = self.buf.get_mut(self.end..) else {
+                break;
+            };
+            if room.is_empty() {
+                break;
+            }
+            match self.reader.read(room) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(CaptureError::Read {
+                        source: self.name.clone(),
+                        offset: self.base + self.end as u64,
+                        reason: e.to_string(),
+                    })
+                }
+            }
+        }
+        Ok(self.avail() >= n)
+    }
+
+    fn corrupt(&self, reason: String) -> CaptureError {
+        CaptureError::Read {
+            source: self.name.clone(),
+            offset: self.offset(),
+            reason,
+        }
+    }
+
+    fn not_a_capture(&self, reason: String) -> CaptureError {
+        CaptureError::NotACapture {
+            source: self.name.clone(),
+            reason,
+        }
+    }
+
+    /// The input ended where `need` bytes of a `what` were expected: a clean end between records,
+    /// or a cut that leaves a warning.
+    fn ended(&mut self, what: &str, need: usize) -> Step {
+        if self.avail() > 0 {
+            self.warning = Some(format!(
+                "{}: file ends in the middle of a {what} at byte {} ({} of {need} bytes present); the frames before it were read",
+                self.name,
+                self.offset(),
+                self.avail()
+            ));
+        }
+        self.done = true;
+        Step::End
+    }
+
+    fn read_header(&mut self) -> Result<(), CaptureError> {
+        if !self.fill(4)? {
+            let reason = if self.avail() == 0 {
+                "the file is empty".to_string()
+            } else {
+                format!("the file is only {} bytes long", self.avail())
+            };
+            return Err(self.not_a_capture(reason));
+        }
+        let magic = [
+            self.buf[self.pos],
+            self.buf[self.pos + 1],
+            self.buf[self.pos + 2],
+            self.buf[self.pos + 3],
+        ];
+        let pcap = match magic {
+            [0xd4, 0xc3, 0xb2, 0xa1] => Some((false, false)),
+            [0xa1, 0xb2, 0xc3, 0xd4] => Some((true, false)),
+            [0x4d, 0x3c, 0xb2, 0xa1] => Some((false, true)),
+            [0xa1, 0xb2, 0x3c, 0x4d] => Some((true, true)),
+            _ => None,
+        };
+        if let Some((be, nanos)) = pcap {
+            if !self.fill(24)? {
+                return Err(self.not_a_capture(format!(
+                    "the file ends at byte {} inside the 24-byte pcap file header",
+                    self.avail()
+                )));
+            }
+            let h = &self.buf[self.pos..self.pos + 24];
+            let major = rd16(h, 4, be);
+            let snaplen = rd32(h, 16, be);
+            let link = LinkType(rd32(h, 20, be) & 0xFFFF);
+            if major != 2 {
+                return Err(
+                    self.not_a_capture(format!("pcap version {major} (only version 2 exists)"))
+                );
+            }
+            if !link.supported() {
+                return Err(CaptureError::UnsupportedLink {
+                    source: self.name.clone(),
+                    link,
+                });
+            }
+            let cap = (snaplen as usize).max(MIN_SNAP).min(MAX_BLOCK) + SNAP_SLACK;
+            self.pos += 24;
+            self.format = Format::Pcap {
+                be,
+                nanos,
+                link,
+                cap,
+            };
+            return Ok(());
+        }
+        if magic == PCAPNG_SHB.to_le_bytes() {
+            // The first section header: its problems mean this is no capture.
+            match self.step(true) {
+                Ok(Step::End) if self.warning.is_some() => {
+                    return Err(self.not_a_capture(format!(
+                        "the file ends at byte {} inside the first pcapng section header",
+                        self.avail()
+                    )))
+                }
+                Ok(_) => {}
+                Err(CaptureError::Read { reason, .. }) => return Err(self.not_a_capture(reason)),
+                Err(e) => return Err(e),
+            }
+            // Interfaces and other blocks up to the first packet.
+            while !self.done {
+                match self.step(true)? {
+                    Step::PacketAhead | Step::End => break,
+                    Step::Frame(_) | Step::Other => {}
+                }
+            }
+            if let Format::Pcapng { ifaces, .. } = &self.format {
+                if let Some(first) = ifaces.first() {
+                    if !ifaces.iter().any(|i| i.link.supported()) {
+                        return Err(CaptureError::UnsupportedLink {
+                            source: self.name.clone(),
+                            link: first.link,
+                        });
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let reason = match magic {
+            [0xa1, 0xb2, 0xcd, 0x34] | [0x34, 0xcd, 0xb2, 0xa1] => {
+                "a modified (Kuznetzov) pcap, which dcsensor does not read; convert it with editcap -F pcap".to_string()
+            }
+            _ => format!("unknown magic number {:02x}{:02x}{:02x}{:02x}", magic[0], magic[1], magic[2], magic[3]),
+        };
+        Err(self.not_a_capture(reason))
+    }
+
+    fn step(&mut self, opening: bool) -> Result<Step, CaptureError> {
+        match self.format {
+            Format::Pcap {
+                be,
+                nanos,
+                link,
+                cap,
+            } => self.pcap_record(be, nanos, link, cap),
+            Format::Pcapng { .. } => self.pcapng_block(opening),
+        }
+    }
+
+    fn pcap_record(
+        &mut self,
+        be: bool,
+        nanos: bool,
+        link: LinkType,
+        cap: usize,
+    ) -> Result<Step, CaptureError> {
+        if !self.fill(16)? {
+            return Ok(self.ended("pcap record header", 16));
+        }
+        let h = &self.buf[self.pos..self.pos + 16];
+        let secs = rd32(h, 0, be) as u64;
+        let frac = rd32(h, 4, be) as u64;
+        let incl = rd32(h, 8, be) as usize;
+        let orig = rd32(h, 12, be);
+        if incl > cap {
+            return Err(self.corrupt(format!(
+                "a record of {incl} bytes is larger than the snap length allows: the file is corrupt"
+            )));
+        }
+        if !self.fill(16 + incl)? {
+            return Ok(self.ended("pcap record", 16 + incl));
+        }
+        let ts = secs * 1_000_000_000 + if nanos { frac } else { frac * 1000 };
+        let start = self.pos + 16;
+        self.pos = start + incl;
+        Ok(Step::Frame(Loc {
+            ts,
+            link,
+            start,
+            len: incl,
+            orig_len: orig.max(incl as u32),
+        }))
+    }
+
+    fn pcapng_block(&mut self, opening: bool) -> Result<Step, CaptureError> {
+        if !self.fill(8)? {
+            return Ok(self.ended("pcapng block header", 8));
+        }
+        let Format::Pcapng { be, .. } = self.format else {
+            return Ok(Step::End);
+        };
+        let mut be = be;
+        let btype = rd32(&self.buf, self.pos, be);
+        if btype == PCAPNG_SHB {
+            if !self.fill(12)? {
+                return Ok(self.ended("pcapng section header", 12));
+            }
+            be = match self.buf.get(self.pos + 8..self.pos + 12) {
+                Some([0x4d, 0x3c, 0x2b, 0x1a]) => false,
+                Some([0x1a, 0x2b, 0x3c, 0x4d]) => true,
+                _ => {
+                    return Err(
+                        self.corrupt("a pcapng section header with a bad byte-order magic".into())
+                    )
+                }
+            };
+        } else if opening && matches!(btype, PCAPNG_EPB | PCAPNG_SPB | PCAPNG_PB) {
+            return Ok(Step::PacketAhead);
+        }
+        let blen = rd32(&self.buf, self.pos + 4, be) as usize;
+        if blen < 12 || blen % 4 != 0 || blen > MAX_BLOCK {
+            return Err(self.corrupt(format!(
+                "a pcapng block of type {btype:#x} claims {blen} bytes: the file is corrupt"
+            )));
+        }
+        if !self.fill(blen)? {
+            return Ok(self.ended("pcapng block", blen));
+        }
+        let start = self.pos;
+        if rd32(&self.buf, start + blen - 4, be) as usize != blen {
+            return Err(self.corrupt(format!(
+                "a pcapng block of type {btype:#x} has different lengths at its start and end: the file is corrupt"
+            )));
+        }
+        let body_start = start + 8;
+        let body_len = blen - 12;
+        let body = &self.buf[body_start..body_start + body_len];
+        let step = match btype {
+            PCAPNG_SHB => {
+                let major = rd16(body, 4, be);
+                if body_len < 16 || major != 1 {
+                    return Err(self.corrupt(format!(
+                        "pcapng section header of version {major} (only 1 exists)"
+                    )));
+                }
+                self.format = Format::Pcapng {
+                    be,
+                    ifaces: Vec::new(),
+                };
+                Step::Other
+            }
+            PCAPNG_IDB => {
+                if body_len < 8 {
+                    return Err(self.corrupt(
+                        "a pcapng interface description block shorter than 8 bytes".into(),
+                    ));
+                }
+                let link = LinkType(rd16(body, 0, be) as u32);
+                let snaplen = rd32(body, 4, be);
+                let mut iface = Iface {
+                    link,
+                    snaplen,
+                    units: 1_000_000,
+                    offset: 0,
+                };
+                let mut o = 8;
+                while o + 4 <= body_len {
+                    let code = rd16(body, o, be);
+                    let len = rd16(body, o + 2, be) as usize;
+                    let Some(val) = body.get(o + 4..o + 4 + len) else {
+                        break;
+                    };
+                    match (code, len) {
+                        (0, _) => break,
+                        (9, 1) => {
+                            let r = val[0];
+                            let units = if r & 0x80 != 0 {
+                                1u64.checked_shl((r & 0x7f) as u32)
+                                    .filter(|_| r & 0x7f < 64)
+                            } else {
+                                10u64.checked_pow(r as u32)
+                            };
+                            match units {
+                                Some(u) => iface.units = u,
+                                None => {
+                                    return Err(self.corrupt(format!(
+                                        "pcapng if_tsresol {r:#x} is out of range"
+                                    )));
+                                }
+                            }
+                        }
+                        (14, 8) => {
+                            let v = [
+                                val[0], val[1], val[2], val[3], val[4], val[5], val[6], val[7],
+                            ];
+                            iface.offset = if be {
+                                i64::from_be_bytes(v)
+                            } else {
+                                i64::from_le_bytes(v)
+                            };
+                        }
+                        _ => {}
+                    }
+                    o += 4 + len.div_ceil(4) * 4;
+                }
+                if let Format::Pcapng { ifaces, .. } = &mut self.format {
+                    if ifaces.len() >= 65_536 {
+                        return Err(
+                            self.corrupt("more than 65536 pcapng interfaces in one section".into())
+                        );
+                    }
+                    ifaces.push(iface);
+                }
+                Step::Other
+            }
+            PCAPNG_EPB | PCAPNG_PB => {
+                if body_len < 20 {
+                    return Err(
+                        self.corrupt("a pcapng packet block shorter than its fixed fields".into())
+                    );
+                }
+                let (ifid, th, tl) = if btype == PCAPNG_EPB {
+                    (
+                        rd32(body, 0, be) as usize,
+                        rd32(body, 4, be),
+                        rd32(body, 8, be),
+                    )
+                } else {
+                    (
+                        rd16(body, 0, be) as usize,
+                        rd32(body, 4, be),
+                        rd32(body, 8, be),
+                    )
+                };
+                let caplen = rd32(body, 12, be) as usize;
+                let orig = rd32(body, 16, be);
+                if caplen > body_len - 20 {
+                    return Err(self.corrupt(format!(
+                        "a pcapng packet block claims {caplen} captured bytes in a {blen}-byte block: the file is corrupt"
+                    )));
+                }
+                let iface = self.iface(ifid)?;
+                if iface.link.supported() {
+                    let ticks = ((th as u64) << 32) | tl as u64;
+                    let ts = pcapng_ts(ticks, iface.units, iface.offset);
+                    Step::Frame(Loc {
+                        ts,
+                        link: iface.link,
+                        start: body_start + 20,
+                        len: caplen,
+                        orig_len: orig.max(caplen as u32),
+                    })
+                } else {
+                    self.skipped += 1;
+                    Step::Other
+                }
+            }
+            PCAPNG_SPB => {
+                if body_len < 4 {
+                    return Err(
+                        self.corrupt("a pcapng simple packet block shorter than 4 bytes".into())
+                    );
+                }
+                let orig = rd32(body, 0, be);
+                let iface = self.iface(0)?;
+                let mut caplen = (orig as usize).min(body_len - 4);
+                if iface.snaplen > 0 {
+                    caplen = caplen.min(iface.snaplen as usize);
+                }
+                if iface.link.supported() {
+                    Step::Frame(Loc {
+                        ts: self.last_ts,
+                        link: iface.link,
+                        start: body_start + 4,
+                        len: caplen,
+                        orig_len: orig,
+                    })
+                } else {
+                    self.skipped += 1;
+                    Step::Other
+                }
+            }
+            _ => Step::Other,
+        };
+        self.pos = start + blen;
+        Ok(step)
+    }
+
+    fn iface(&self, id: usize) -> Result<Iface, CaptureError> {
+        if let Format::Pcapng { ifaces, .. } = &self.format {
+            if let Some(i) = ifaces.get(id) {
+                return Ok(*i);
+            }
+        }
+        Err(self.corrupt(format!(
+            "a packet of interface {id}, which the section does not describe: the file is corrupt"
+        )))
     }
 }

@@ -70,7 +70,11 @@ pub enum CaptureError {
     /// The capture uses a link type dcsensor does not decode.
     UnsupportedLink { source: String, link: LinkType },
     /// Reading failed in the middle (I/O error, or a corrupt block that cannot be skipped).
-    Read { source: String, offset: u64, reason: String },
+    Read {
+        source: String,
+        offset: u64,
+        reason: String,
+    },
 }
 
 impl fmt::Display for CaptureError {

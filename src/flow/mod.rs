@@ -44,8 +44,18 @@ pub struct FlowTable {
 }
 
 impl FlowTable {
-    pub fn new(cfg: FlowConfig, dec: DecoderConfig, shared: Arc<Shared>, counters: Arc<Counters>) -> Self {
-        FlowTable { _cfg: cfg, _dec: dec, _shared: shared, _counters: counters }
+    pub fn new(
+        cfg: FlowConfig,
+        dec: DecoderConfig,
+        shared: Arc<Shared>,
+        counters: Arc<Counters>,
+    ) -> Self {
+        FlowTable {
+            _cfg: cfg,
+            _dec: dec,
+            _shared: shared,
+            _counters: counters,
+        }
     }
 
     /// One packet of this worker's flows; records it completes are pushed to `out`.

@@ -1,11 +1,24 @@
-//! The packet layer: link headers (Ethernet, 802.1Q/QinQ, Linux cooked, raw IP, BSD loopback),
-//! IPv4 and IPv6 (extension headers, fragment reassembly with a timeout and a memory cap), TCP
-//! and UDP, decoded with `etherparse`. Bad checksums are not a reason to drop anything.
-//! (Stub: decoder pending.)
+//! The packet layer: link headers (Ethernet, 802.1Q/QinQ, Linux cooked SLL and SLL2, raw IP,
+//! BSD loopback), IPv4 (options) and IPv6 (extension headers), fragment reassembly with a timeout
+//! and a memory cap ([`defrag`]), TCP and UDP, sliced with `etherparse`. Only what
+//! [`PacketMeta`] needs is read; nothing is allocated per packet. Bad checksums are not a reason
+//! to drop anything (offload fills captures with them), so checksums are never verified.
+//!
+//! Ethernet padding is trimmed by the IP length. A frame cut by the snap length is passed as
+//! far as it was captured and counted as `truncated`; frames that carry no TCP or UDP are
+//! counted (`non_ip`, `other_transport`, `malformed.packet`) and skipped.
 
-use crate::capture::Frame;
+pub mod defrag;
+
+use crate::capture::{Frame, LinkType};
 use crate::record::{Transport, Ts};
-use crate::stats::Counters;
+use crate::stats::{Counter, Counters};
+use defrag::{Defrag, FragKey, Fragment};
+use etherparse::{
+    ether_type, ip_number, EtherType, Ethernet2HeaderSlice, IpAuthHeaderSlice, IpNumber,
+    Ipv4HeaderSlice, Ipv6FragmentHeaderSlice, Ipv6HeaderSlice, Ipv6RawExtHeaderSlice,
+    SingleVlanHeaderSlice, TcpHeaderSlice, UdpHeaderSlice,
+};
 use std::net::IpAddr;
 
 /// TCP flag bits as on the wire.
@@ -45,25 +58,420 @@ pub struct PacketConfig {
 
 impl Default for PacketConfig {
     fn default() -> Self {
-        PacketConfig { fragment_timeout: 30 * crate::record::NS, fragment_memory: 4 * 1024 * 1024 }
+        PacketConfig {
+            fragment_timeout: 30 * crate::record::NS,
+            fragment_memory: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// VLAN tags (802.1Q, 802.1ad, the old 0x9100 QinQ) accepted in front of the IP header.
+const MAX_VLAN_TAGS: usize = 8;
+/// IPv6 extension headers walked before giving up on a packet.
+const MAX_IPV6_EXTS: usize = 16;
+
+/// Why a frame yields nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    NonIp,
+    OtherTransport,
+    Malformed,
+    /// A header was cut by the snap length.
+    Truncated,
+    /// A fragment held for reassembly (or dropped by it, counted there).
+    Held,
+}
+
+impl Skip {
+    fn count(self, counters: &Counters) {
+        let c = match self {
+            Skip::NonIp => Counter::NonIp,
+            Skip::OtherTransport => Counter::OtherTransport,
+            Skip::Malformed => Counter::MalformedPacket,
+            Skip::Truncated => Counter::Truncated,
+            Skip::Held => return,
+        };
+        counters.inc(c);
+    }
+}
+
+/// A header shorter than it must be: cut by the snap length, or malformed.
+#[inline]
+fn short(cut: bool) -> Skip {
+    if cut {
+        Skip::Truncated
+    } else {
+        Skip::Malformed
+    }
+}
+
+#[inline]
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+/// Strips the link layer: the IP packet (IPv4 or IPv6) the frame carries.
+fn link_payload(link: LinkType, data: &[u8], cut: bool) -> Result<&[u8], Skip> {
+    match link.0 {
+        1 => {
+            let eth = Ethernet2HeaderSlice::from_slice(data).map_err(|_| short(cut))?;
+            let rest = data.get(eth.slice().len()..).unwrap_or(&[]);
+            ether_payload(eth.ether_type(), rest, cut)
+        }
+        0 | 108 => {
+            let af = match data.get(..4) {
+                Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
+                _ => return Err(short(cut)),
+            };
+            let rest = data.get(4..).unwrap_or(&[]);
+            // The family is in the writer's byte order (NULL) or big endian (LOOP): accept both.
+            match (af, af.swap_bytes()) {
+                (2, _) | (_, 2) => Ok(rest),
+                (24 | 28 | 30, _) | (_, 24 | 28 | 30) => Ok(rest),
+                _ => Err(Skip::NonIp),
+            }
+        }
+        12 | 14 | 101 => match data.first().map(|b| b >> 4) {
+            Some(4 | 6) => Ok(data),
+            Some(_) => Err(Skip::NonIp),
+            None => Err(short(cut)),
+        },
+        228 => match data.first().map(|b| b >> 4) {
+            Some(4) => Ok(data),
+            Some(_) => Err(Skip::Malformed),
+            None => Err(short(cut)),
+        },
+        229 => match data.first().map(|b| b >> 4) {
+            Some(6) => Ok(data),
+            Some(_) => Err(Skip::Malformed),
+            None => Err(short(cut)),
+        },
+        113 => {
+            // Linux cooked v1: packet type, ARPHRD type, address length, 8 address bytes, protocol.
+            let proto = be16(data, 14).ok_or(short(cut))?;
+            ether_payload(EtherType(proto), data.get(16..).unwrap_or(&[]), cut)
+        }
+        276 => {
+            // Linux cooked v2: protocol, reserved, interface index, ARPHRD type, packet type,
+            // address length, 8 address bytes.
+            if data.len() < 20 {
+                return Err(short(cut));
+            }
+            let proto = be16(data, 0).ok_or(short(cut))?;
+            ether_payload(EtherType(proto), data.get(20..).unwrap_or(&[]), cut)
+        }
+        _ => Err(Skip::NonIp),
+    }
+}
+
+/// Follows VLAN tags from an EtherType to the IP packet.
+fn ether_payload(mut et: EtherType, mut rest: &[u8], cut: bool) -> Result<&[u8], Skip> {
+    for _ in 0..=MAX_VLAN_TAGS {
+        match et {
+            ether_type::IPV4 | ether_type::IPV6 => return Ok(rest),
+            ether_type::VLAN_TAGGED_FRAME
+            | ether_type::PROVIDER_BRIDGING
+            | ether_type::VLAN_DOUBLE_TAGGED_FRAME => {
+                let tag = SingleVlanHeaderSlice::from_slice(rest).map_err(|_| short(cut))?;
+                et = tag.ether_type();
+                rest = rest.get(tag.slice().len()..).unwrap_or(&[]);
+            }
+            _ => return Err(Skip::NonIp),
+        }
+    }
+    Err(Skip::Malformed)
+}
+
+/// The network layer of one packet, up to the transport header (or a fragment).
+enum Net<'b> {
+    Transport {
+        proto: IpNumber,
+        data: &'b [u8],
+    },
+    Fragment {
+        proto: IpNumber,
+        id: u32,
+        offset: u32,
+        more: bool,
+        data: &'b [u8],
+    },
+}
+
+/// Walks the headers between the IP header and the transport header: the authentication header,
+/// and for IPv6 the extension headers, stopping at a fragment header that fragments.
+fn upper(v6: bool, mut proto: IpNumber, mut data: &[u8], cut: bool) -> Result<Net<'_>, Skip> {
+    for _ in 0..MAX_IPV6_EXTS {
+        match proto {
+            ip_number::AUTH => {
+                let h = IpAuthHeaderSlice::from_slice(data).map_err(|e| match e {
+                    etherparse::err::ip_auth::HeaderSliceError::Len(_) => short(cut),
+                    etherparse::err::ip_auth::HeaderSliceError::Content(_) => Skip::Malformed,
+                })?;
+                proto = h.next_header();
+                data = data.get(h.slice().len()..).unwrap_or(&[]);
+            }
+            ip_number::IPV6_HOP_BY_HOP | ip_number::IPV6_DEST_OPTIONS | ip_number::IPV6_ROUTE
+                if v6 =>
+            {
+                let h = Ipv6RawExtHeaderSlice::from_slice(data).map_err(|_| short(cut))?;
+                proto = h.next_header();
+                data = data.get(h.slice().len()..).unwrap_or(&[]);
+            }
+            ip_number::IPV6_FRAG if v6 => {
+                let h = Ipv6FragmentHeaderSlice::from_slice(data).map_err(|_| short(cut))?;
+                let rest = data.get(h.slice().len()..).unwrap_or(&[]);
+                if h.is_fragmenting_payload() {
+                    return Ok(Net::Fragment {
+                        proto: h.next_header(),
+                        id: h.identification(),
+                        offset: u32::from(h.fragment_offset().value()) * 8,
+                        more: h.more_fragments(),
+                        data: rest,
+                    });
+                }
+                proto = h.next_header();
+                data = rest;
+            }
+            _ => return Ok(Net::Transport { proto, data }),
+        }
+    }
+    Err(Skip::Malformed)
+}
+
+/// Reads the TCP or UDP header.
+fn transport(
+    ts: Ts,
+    src: IpAddr,
+    dst: IpAddr,
+    proto: IpNumber,
+    data: &[u8],
+    cut: bool,
+) -> Result<(PacketMeta, &[u8]), Skip> {
+    match proto {
+        ip_number::TCP => {
+            let h = TcpHeaderSlice::from_slice(data).map_err(|e| match e {
+                etherparse::err::tcp::HeaderSliceError::Len(_) => short(cut),
+                etherparse::err::tcp::HeaderSliceError::Content(_) => Skip::Malformed,
+            })?;
+            let hdr = h.slice();
+            let meta = PacketMeta {
+                ts,
+                src,
+                dst,
+                sport: h.source_port(),
+                dport: h.destination_port(),
+                transport: Transport::Tcp,
+                seq: h.sequence_number(),
+                ack: h.acknowledgment_number(),
+                flags: hdr.get(13).copied().unwrap_or(0),
+            };
+            Ok((meta, data.get(hdr.len()..).unwrap_or(&[])))
+        }
+        ip_number::UDP => {
+            let h = UdpHeaderSlice::from_slice(data).map_err(|_| short(cut))?;
+            let len = h.length() as usize;
+            let payload = if len == 0 {
+                // Zero: a jumbogram, or a length left for the NIC to fill.
+                data.get(8..)
+            } else if len < 8 {
+                return Err(Skip::Malformed);
+            } else if len > data.len() {
+                if !cut {
+                    return Err(Skip::Malformed);
+                }
+                data.get(8..)
+            } else {
+                data.get(8..len)
+            };
+            let meta = PacketMeta {
+                ts,
+                src,
+                dst,
+                sport: h.source_port(),
+                dport: h.destination_port(),
+                transport: Transport::Udp,
+                seq: 0,
+                ack: 0,
+                flags: 0,
+            };
+            Ok((meta, payload.unwrap_or(&[])))
+        }
+        _ => Err(Skip::OtherTransport),
     }
 }
 
 /// Decodes frames into [`PacketMeta`] and payload, reassembling IP fragments.
 pub struct Decoder {
-    _config: PacketConfig,
+    config: PacketConfig,
+    defrag: Defrag,
 }
 
 impl Decoder {
     pub fn new(config: PacketConfig) -> Self {
-        Decoder { _config: config }
+        let defrag = Defrag::new(config.fragment_timeout, config.fragment_memory);
+        Decoder { config, defrag }
+    }
+
+    /// The limits this decoder was made with.
+    pub fn config(&self) -> &PacketConfig {
+        &self.config
     }
 
     /// Decodes one frame. Returns `None` for frames that carry no TCP or UDP payload to analyse
     /// (not IP, another transport, malformed: each counted), and for fragments held until their
     /// datagram is complete.
-    pub fn decode<'a>(&'a mut self, _frame: &Frame<'a>, _counters: &Counters) -> Option<(PacketMeta, &'a [u8])> {
-        None
+    pub fn decode<'a>(
+        &'a mut self,
+        frame: &Frame<'a>,
+        counters: &Counters,
+    ) -> Option<(PacketMeta, &'a [u8])> {
+        match self.decode_inner(frame, counters) {
+            Ok(r) => Some(r),
+            Err(skip) => {
+                skip.count(counters);
+                None
+            }
+        }
+    }
+
+    /// Drops fragmented datagrams incomplete for longer than the timeout at packet time `now`
+    /// (the pipeline may call this on its periodic tick; fragments also trigger it).
+    pub fn expire_fragments(&mut self, now: Ts, counters: &Counters) {
+        self.defrag.expire(now, counters);
+    }
+
+    /// Drops every incomplete fragmented datagram (end of input), counting each as timed out.
+    pub fn flush_fragments(&mut self, counters: &Counters) {
+        self.defrag.clear(counters);
+    }
+
+    /// Bytes held by fragment reassembly now.
+    pub fn fragment_memory(&self) -> usize {
+        self.defrag.used()
+    }
+
+    /// Fragmented datagrams waiting for more fragments.
+    pub fn fragments_pending(&self) -> usize {
+        self.defrag.pending()
+    }
+
+    fn decode_inner<'a>(
+        &'a mut self,
+        frame: &Frame<'a>,
+        counters: &Counters,
+    ) -> Result<(PacketMeta, &'a [u8]), Skip> {
+        let data: &'a [u8] = frame.data;
+        let frame_cut = (data.len() as u64) < frame.orig_len as u64;
+        let ip = link_payload(frame.link, data, frame_cut)?;
+        let ts = frame.ts;
+        let (v6, src, dst, net, cut) = match ip.first().map(|b| b >> 4) {
+            Some(4) => {
+                let h = Ipv4HeaderSlice::from_slice(ip).map_err(|e| match e {
+                    etherparse::err::ipv4::HeaderSliceError::Len(_) => short(frame_cut),
+                    etherparse::err::ipv4::HeaderSliceError::Content(_) => Skip::Malformed,
+                })?;
+                let hl = h.slice().len();
+                let total = h.total_len() as usize;
+                let (payload, cut) = if total == 0 {
+                    // Left for segmentation offload to fill: take what was captured.
+                    (ip.get(hl..), false)
+                } else if total < hl {
+                    return Err(Skip::Malformed);
+                } else if total > ip.len() {
+                    (ip.get(hl..), true)
+                } else {
+                    (ip.get(hl..total), false)
+                };
+                let payload = payload.unwrap_or(&[]);
+                let src = IpAddr::V4(h.source_addr());
+                let dst = IpAddr::V4(h.destination_addr());
+                let proto = h.protocol();
+                let offset = u32::from(h.fragments_offset().value()) * 8;
+                let net = if h.more_fragments() || offset != 0 {
+                    Net::Fragment {
+                        proto,
+                        id: u32::from(h.identification()),
+                        offset,
+                        more: h.more_fragments(),
+                        data: payload,
+                    }
+                } else {
+                    upper(false, proto, payload, cut)?
+                };
+                (false, src, dst, net, cut)
+            }
+            Some(6) => {
+                let h = Ipv6HeaderSlice::from_slice(ip).map_err(|e| match e {
+                    etherparse::err::ipv6::HeaderSliceError::Len(_) => short(frame_cut),
+                    etherparse::err::ipv6::HeaderSliceError::Content(_) => Skip::Malformed,
+                })?;
+                let plen = h.payload_length() as usize;
+                let (payload, cut) = if plen == 0 {
+                    (ip.get(40..), false)
+                } else if 40 + plen > ip.len() {
+                    (ip.get(40..), true)
+                } else {
+                    (ip.get(40..40 + plen), false)
+                };
+                let payload = payload.unwrap_or(&[]);
+                let src = IpAddr::V6(h.source_addr());
+                let dst = IpAddr::V6(h.destination_addr());
+                (
+                    true,
+                    src,
+                    dst,
+                    upper(true, h.next_header(), payload, cut)?,
+                    cut,
+                )
+            }
+            Some(_) => return Err(Skip::Malformed),
+            None => return Err(short(frame_cut)),
+        };
+        match net {
+            Net::Transport { proto, data } => {
+                let r = transport(ts, src, dst, proto, data, cut)?;
+                if cut {
+                    counters.inc(Counter::Truncated);
+                }
+                Ok(r)
+            }
+            Net::Fragment {
+                proto,
+                id,
+                offset,
+                more,
+                data,
+            } => {
+                if cut {
+                    // A fragment cut short cannot be put back together.
+                    return Err(Skip::Truncated);
+                }
+                let key = FragKey {
+                    src,
+                    dst,
+                    id,
+                    proto: proto.0,
+                };
+                let whole = self
+                    .defrag
+                    .insert(
+                        ts,
+                        Fragment {
+                            key,
+                            offset,
+                            more,
+                            data,
+                        },
+                        counters,
+                    )
+                    .ok_or(Skip::Held)?;
+                match upper(v6, proto, whole, false)? {
+                    Net::Transport { proto, data } => transport(ts, src, dst, proto, data, false),
+                    // A fragment header inside a reassembled datagram.
+                    Net::Fragment { .. } => Err(Skip::Malformed),
+                }
+            }
+        }
     }
 }
 
@@ -81,7 +489,14 @@ pub fn flow_hash(m: &PacketMeta) -> u64 {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     // A multiply-xorshift mix over the ordered pair: cheap and well spread.
     let mut h: u64 = 0x9e37_79b9_7f4a_7c15 ^ (m.transport as u64);
-    for v in [lo.0 as u64, (lo.0 >> 64) as u64, lo.1 as u64, hi.0 as u64, (hi.0 >> 64) as u64, hi.1 as u64] {
+    for v in [
+        lo.0 as u64,
+        (lo.0 >> 64) as u64,
+        lo.1 as u64,
+        hi.0 as u64,
+        (hi.0 >> 64) as u64,
+        hi.1 as u64,
+    ] {
         h = (h ^ v).wrapping_mul(0xff51_afd7_ed55_8ccd);
         h ^= h >> 32;
     }
@@ -105,7 +520,13 @@ mod tests {
             ack: 0,
             flags: 0,
         };
-        let r = PacketMeta { src: m.dst, dst: m.src, sport: m.dport, dport: m.sport, ..m };
+        let r = PacketMeta {
+            src: m.dst,
+            dst: m.src,
+            sport: m.dport,
+            dport: m.sport,
+            ..m
+        };
         assert_eq!(flow_hash(&m), flow_hash(&r));
         let other = PacketMeta { sport: 1235, ..m };
         assert_ne!(flow_hash(&m), flow_hash(&other));

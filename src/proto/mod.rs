@@ -123,7 +123,9 @@ impl Shared {
 
     /// Remembers that `server:port` serves `interface_uuid` (from an EPM answer).
     pub fn learn_endpoint(&self, server: IpAddr, port: u16, interface_uuid: String, now: Ts) {
-        let Ok(mut map) = self.endpoints.write() else { return };
+        let Ok(mut map) = self.endpoints.write() else {
+            return;
+        };
         if map.len() >= Self::MAX_ENDPOINTS {
             map.retain(|_, e| now.saturating_sub(e.learned) < Self::ENDPOINT_TTL);
             if map.len() >= Self::MAX_ENDPOINTS {
@@ -132,7 +134,13 @@ impl Shared {
                 }
             }
         }
-        map.insert((server, port), LearnedEndpoint { interface_uuid, learned: now });
+        map.insert(
+            (server, port),
+            LearnedEndpoint {
+                interface_uuid,
+                learned: now,
+            },
+        );
     }
 
     /// The interface learned for `server:port`, if still fresh.
@@ -202,7 +210,10 @@ pub trait UdpApp: Send {
 /// when a flow is picked up mid-stream or a response is seen first).
 pub fn is_service_port(transport: Transport, port: u16) -> bool {
     match transport {
-        Transport::Tcp => matches!(port, 53 | 88 | 135 | 139 | 389 | 445 | 464 | 3268 | 80 | 8080 | 5985),
+        Transport::Tcp => matches!(
+            port,
+            53 | 88 | 135 | 139 | 389 | 445 | 464 | 3268 | 80 | 8080 | 5985
+        ),
         Transport::Udp => matches!(port, 53 | 88 | 135 | 464),
     }
 }
@@ -216,7 +227,9 @@ pub fn tcp_by_port(flow: &FlowInfo, shared: &Shared, now: Ts) -> Option<Box<dyn 
         139 | 445 => Some(smb::tcp()),
         389 | 3268 => Some(ldap::tcp()),
         80 | 8080 | 5985 => Some(http::tcp()),
-        port => shared.endpoint(flow.server, port, now).map(|_| dcerpc::tcp()),
+        port => shared
+            .endpoint(flow.server, port, now)
+            .map(|_| dcerpc::tcp()),
     }
 }
 
@@ -246,6 +259,7 @@ pub fn udp_by_port(flow: &FlowInfo) -> Option<Box<dyn UdpApp>> {
 }
 
 #[cfg(test)]
+#[allow(dead_code)]
 pub(crate) mod testutil {
     //! Helpers for decoder unit tests: a context that collects records.
     use super::*;

@@ -1,0 +1,471 @@
+//! The configuration file (`/etc/dcsensor/dcsensor.toml`): everything the command line can say.
+//!
+//! Unknown keys and bad values are errors that name the key and the line (the TOML parser
+//! reports the position; value checks run while deserializing so they get it too).
+//! `dcsensor check-config FILE` validates a file without capturing.
+
+use crate::flow::FlowConfig;
+use crate::packet::PacketConfig;
+use crate::pipeline::Options;
+use crate::proto::DecoderConfig;
+use crate::record::NS;
+use serde::{Deserialize, Deserializer};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub capture: CaptureSection,
+    pub pipeline: PipelineSection,
+    pub flow: FlowSection,
+    pub decoder: DecoderSection,
+    pub output: OutputSection,
+    pub metrics: MetricsSection,
+    pub log: LogSection,
+    pub guard: GuardSection,
+    pub service: ServiceSection,
+}
+
+/// Where the sensor sits: on the DC itself, or on a mirror port.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// On the domain controller, watching its own interface.
+    #[default]
+    Local,
+    /// On a mirror (SPAN) port: promiscuous, the traffic is between other hosts.
+    Mirror,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptureSection {
+    /// Interfaces to capture on (one capture thread each).
+    pub interfaces: Vec<String>,
+    pub mode: Mode,
+    /// A BPF filter (tcpdump syntax); empty: everything.
+    pub bpf: String,
+    #[serde(deserialize_with = "snaplen")]
+    pub snaplen: u32,
+    /// Kernel capture buffer per interface, in MiB.
+    #[serde(deserialize_with = "positive_u64")]
+    pub buffer_mb: u64,
+}
+
+impl Default for CaptureSection {
+    fn default() -> Self {
+        CaptureSection {
+            interfaces: Vec::new(),
+            mode: Mode::Local,
+            bpf: String::new(),
+            snaplen: 65535,
+            buffer_mb: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineSection {
+    /// Worker threads; 0: cores - 1, at least 1.
+    pub workers: usize,
+    /// Seconds between `stats` records.
+    #[serde(deserialize_with = "positive_f64")]
+    pub stats_interval: f64,
+}
+
+impl Default for PipelineSection {
+    fn default() -> Self {
+        PipelineSection {
+            workers: 0,
+            stats_interval: 60.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowSection {
+    /// Seconds of silence after which a TCP connection is closed.
+    #[serde(deserialize_with = "positive_f64")]
+    pub tcp_idle: f64,
+    /// Seconds of silence after which a UDP conversation is closed.
+    #[serde(deserialize_with = "positive_f64")]
+    pub udp_idle: f64,
+    /// Flows per worker.
+    #[serde(deserialize_with = "positive_usize")]
+    pub max_flows: usize,
+    /// Out-of-order bytes held per direction of a connection, in KiB.
+    #[serde(deserialize_with = "positive_usize")]
+    pub per_flow_buffer_kb: usize,
+    /// Out-of-order bytes held per worker, in MiB.
+    #[serde(deserialize_with = "positive_usize")]
+    pub reassembly_memory_mb: usize,
+    /// Seconds an incomplete fragmented IP datagram is kept.
+    #[serde(deserialize_with = "positive_f64")]
+    pub fragment_timeout: f64,
+    /// Bytes of IP fragments held, in MiB.
+    #[serde(deserialize_with = "positive_usize")]
+    pub fragment_memory_mb: usize,
+}
+
+impl Default for FlowSection {
+    fn default() -> Self {
+        let f = FlowConfig::default();
+        let p = PacketConfig::default();
+        FlowSection {
+            tcp_idle: f.tcp_idle as f64 / 1e9,
+            udp_idle: f.udp_idle as f64 / 1e9,
+            max_flows: f.max_flows,
+            per_flow_buffer_kb: f.per_flow_buffer / 1024,
+            reassembly_memory_mb: f.reassembly_memory / (1024 * 1024),
+            fragment_timeout: p.fragment_timeout as f64 / 1e9,
+            fragment_memory_mb: p.fragment_memory / (1024 * 1024),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecoderSection {
+    /// Seconds after which a request with no answer is recorded alone.
+    #[serde(deserialize_with = "positive_f64")]
+    pub request_timeout: f64,
+    #[serde(deserialize_with = "positive_usize")]
+    pub max_pending: usize,
+    #[serde(deserialize_with = "positive_usize")]
+    pub kerberos_max_message_kb: usize,
+    #[serde(deserialize_with = "positive_usize")]
+    pub smb_max_pipe_payload_kb: usize,
+    #[serde(deserialize_with = "positive_usize")]
+    pub dcerpc_max_stub_kb: usize,
+    #[serde(deserialize_with = "positive_usize")]
+    pub dcerpc_max_calls: usize,
+    #[serde(deserialize_with = "positive_usize")]
+    pub dcerpc_max_contexts: usize,
+}
+
+impl Default for DecoderSection {
+    fn default() -> Self {
+        let d = DecoderConfig::default();
+        DecoderSection {
+            request_timeout: d.request_timeout as f64 / 1e9,
+            max_pending: d.max_pending,
+            kerberos_max_message_kb: d.kerberos_max_message / 1024,
+            smb_max_pipe_payload_kb: d.smb_max_pipe_payload / 1024,
+            dcerpc_max_stub_kb: d.dcerpc_max_stub / 1024,
+            dcerpc_max_calls: d.dcerpc_max_calls,
+            dcerpc_max_contexts: d.dcerpc_max_contexts,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputSection {
+    /// Sinks: `stdout`, `file:DIR`, `nats://HOST:PORT`.
+    pub sinks: Vec<String>,
+    /// Where batches wait for their acknowledgement.
+    pub spool: PathBuf,
+    /// Spool size limit in MiB; when full the oldest batches are dropped (and counted).
+    #[serde(deserialize_with = "positive_u64")]
+    pub spool_max_mb: u64,
+    /// The sensor's id in batches and NATS subjects (default: the host name).
+    pub sensor_id: String,
+    #[serde(deserialize_with = "positive_usize")]
+    pub batch_records: usize,
+    #[serde(deserialize_with = "positive_usize")]
+    pub batch_kb: usize,
+    #[serde(deserialize_with = "positive_f64")]
+    pub batch_age: f64,
+    pub nats: NatsSection,
+}
+
+impl Default for OutputSection {
+    fn default() -> Self {
+        OutputSection {
+            sinks: vec!["file:/var/lib/dcsensor/batches".into()],
+            spool: PathBuf::from("/var/lib/dcsensor/spool"),
+            spool_max_mb: 1024,
+            sensor_id: String::new(),
+            batch_records: 1000,
+            batch_kb: 1024,
+            batch_age: 1.0,
+            nats: NatsSection::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NatsSection {
+    /// JetStream stream (created if missing).
+    pub stream: String,
+    pub user: String,
+    pub password: String,
+    pub token: String,
+    pub credentials_file: Option<PathBuf>,
+    /// Require TLS; `ca_file` adds a root certificate.
+    pub tls: bool,
+    pub ca_file: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+}
+
+impl Default for NatsSection {
+    fn default() -> Self {
+        NatsSection {
+            stream: "DCSENSOR".into(),
+            user: String::new(),
+            password: String::new(),
+            token: String::new(),
+            credentials_file: None,
+            tls: false,
+            ca_file: None,
+            client_cert: None,
+            client_key: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// `ADDR:PORT` for Prometheus (`/metrics`); empty: no metrics server.
+    pub listen: String,
+}
+
+/// Log format on stderr.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    #[serde(deserialize_with = "log_level")]
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GuardSection {
+    /// Most of the host's CPU the sensor may use, in percent of all cores.
+    #[serde(deserialize_with = "percent")]
+    pub cpu_percent: f64,
+    /// Most of the host's memory the sensor may use, in percent.
+    #[serde(deserialize_with = "percent")]
+    pub memory_percent: f64,
+}
+
+impl Default for GuardSection {
+    fn default() -> Self {
+        // Keep at least 15 % of the host free, as Microsoft's sensor does.
+        GuardSection {
+            cpu_percent: 85.0,
+            memory_percent: 85.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceSection {
+    /// When started as root outside systemd: the user to become once the captures are open.
+    pub user: String,
+}
+
+fn positive_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if v > 0.0 && v.is_finite() {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{v} is not a positive number of seconds"
+        )))
+    }
+}
+
+fn positive_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let v = u64::deserialize(d)?;
+    if v > 0 {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::custom("must be at least 1"))
+    }
+}
+
+fn positive_usize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    positive_u64(d).map(|v| v as usize)
+}
+
+fn snaplen<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let v = u32::deserialize(d)?;
+    if (256..=262_144).contains(&v) {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "snaplen {v} is outside 256..=262144"
+        )))
+    }
+}
+
+fn percent<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if v > 0.0 && v <= 100.0 {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{v} is not a percentage in (0, 100]"
+        )))
+    }
+}
+
+fn log_level<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = String::deserialize(d)?;
+    match v.as_str() {
+        "error" | "warn" | "info" | "debug" | "trace" => Ok(v),
+        _ => Err(serde::de::Error::custom(format!(
+            "log level `{v}`: use error, warn, info, debug or trace"
+        ))),
+    }
+}
+
+fn secs(v: f64) -> u64 {
+    (v * 1e9) as u64
+}
+
+impl Config {
+    /// Parses a configuration from TOML text; `name` is used in error messages.
+    pub fn parse(text: &str, name: &str) -> Result<Config, String> {
+        let cfg: Config = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
+        cfg.check().map_err(|e| format!("{name}: {e}"))?;
+        Ok(cfg)
+    }
+
+    /// Reads and parses a configuration file.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read the configuration: {e}", path.display()))?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Checks that need more than one value.
+    fn check(&self) -> Result<(), String> {
+        for s in &self.output.sinks {
+            if !(s == "stdout"
+                || s.starts_with("file:")
+                || s.starts_with("nats://")
+                || s.starts_with("tls://"))
+            {
+                return Err(format!(
+                    "output.sinks: `{s}` is not a sink; write `stdout`, `file:/path/to/dir` or `nats://host:4222`"
+                ));
+            }
+        }
+        if let Some(bad) = self
+            .capture
+            .interfaces
+            .iter()
+            .find(|i| i.is_empty() || i.len() > 64)
+        {
+            return Err(format!(
+                "capture.interfaces: `{bad}` is not an interface name"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The pipeline settings this configuration describes.
+    pub fn options(&self) -> Options {
+        let f = &self.flow;
+        let d = &self.decoder;
+        Options {
+            workers: self.pipeline.workers,
+            speed: None,
+            stats_interval: Some(Duration::from_secs_f64(self.pipeline.stats_interval)),
+            progress: false,
+            packet: PacketConfig {
+                fragment_timeout: secs(f.fragment_timeout),
+                fragment_memory: f.fragment_memory_mb * 1024 * 1024,
+            },
+            flow: FlowConfig {
+                tcp_idle: secs(f.tcp_idle),
+                udp_idle: secs(f.udp_idle),
+                max_flows: f.max_flows,
+                per_flow_buffer: f.per_flow_buffer_kb * 1024,
+                reassembly_memory: f.reassembly_memory_mb * 1024 * 1024,
+            },
+            decoder: DecoderConfig {
+                request_timeout: secs(d.request_timeout).max(NS / 1000),
+                max_pending: d.max_pending,
+                kerberos_max_message: d.kerberos_max_message_kb * 1024,
+                smb_max_pipe_payload: d.smb_max_pipe_payload_kb * 1024,
+                dcerpc_max_stub: d.dcerpc_max_stub_kb * 1024,
+                dcerpc_max_calls: d.dcerpc_max_calls,
+                dcerpc_max_contexts: d.dcerpc_max_contexts,
+                ..DecoderConfig::default()
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_example_is_accepted() {
+        let text = include_str!("../../systemd/dcsensor.toml");
+        let cfg = Config::parse(text, "dcsensor.toml").unwrap();
+        assert_eq!(cfg.capture.mode, Mode::Local);
+        assert_eq!(cfg.capture.interfaces, vec!["eth0".to_string()]);
+        assert_eq!(cfg.options().flow.tcp_idle, 300 * NS);
+    }
+
+    #[test]
+    fn an_empty_file_gives_the_defaults() {
+        assert_eq!(Config::parse("", "x").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let e =
+            Config::parse("[capture]\nmode = \"local\"\nsnap_len = 100\n", "c.toml").unwrap_err();
+        assert!(e.contains("snap_len"), "{e}");
+        assert!(e.contains("line 3"), "{e}");
+        let e = Config::parse("[captur]\n", "c.toml").unwrap_err();
+        assert!(e.contains("captur") && e.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_named_with_their_line() {
+        let e = Config::parse("[capture]\n\nmode = \"span\"\n", "c.toml").unwrap_err();
+        assert!(e.contains("span") && e.contains("line 3"), "{e}");
+        let e = Config::parse("[flow]\ntcp_idle = -1\n", "c.toml").unwrap_err();
+        assert!(e.contains("tcp_idle") || e.contains("line 2"), "{e}");
+        assert!(e.contains("line 2"), "{e}");
+        let e = Config::parse("[guard]\ncpu_percent = 150\n", "c.toml").unwrap_err();
+        assert!(e.contains("percentage") && e.contains("line 2"), "{e}");
+        let e = Config::parse("[output]\nsinks = [\"kafka://x\"]\n", "c.toml").unwrap_err();
+        assert!(e.contains("output.sinks") && e.contains("kafka://x"), "{e}");
+        let e = Config::parse("[capture]\nsnaplen = 10\n", "c.toml").unwrap_err();
+        assert!(e.contains("snaplen") && e.contains("line 2"), "{e}");
+    }
+}

@@ -1,0 +1,291 @@
+//! IPv4 and IPv6 fragment reassembly for the packet layer.
+//!
+//! Fragments are keyed by (source, destination, identification, protocol). Data may arrive in
+//! any order; where fragments overlap the data that arrived first wins (later copies of the same
+//! bytes are ignored, as most end hosts do). Every limit input could push is capped: the bytes
+//! held at once ([`super::PacketConfig::fragment_memory`]), the fragments per datagram
+//! ([`MAX_FRAGMENTS`]), the size of a datagram ([`MAX_DATAGRAM`]) and the time a datagram may
+//! stay incomplete ([`super::PacketConfig::fragment_timeout`], in packet time). Buffers of
+//! finished datagrams are reused.
+
+use crate::record::{Ts, NS};
+use crate::stats::{Counter, Counters};
+use rustc_hash::FxHashMap;
+use std::net::IpAddr;
+
+/// The largest reassembled payload (everything after the IP header and the fragment header):
+/// the IPv4 total length field cannot describe more.
+pub const MAX_DATAGRAM: u32 = 65_535;
+/// Fragments accepted for one datagram (duplicates included); beyond it the datagram is dropped.
+pub const MAX_FRAGMENTS: u16 = 256;
+/// Bytes charged per datagram held, besides its data.
+const OVERHEAD: usize = 128;
+/// Finished buffers kept for reuse.
+const POOL: usize = 16;
+
+/// Which datagram a fragment belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FragKey {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub id: u32,
+    pub proto: u8,
+}
+
+/// One fragment: where its data goes in the datagram's payload.
+#[derive(Debug, Clone, Copy)]
+pub struct Fragment<'a> {
+    pub key: FragKey,
+    /// Byte offset of `data` in the reassembled payload.
+    pub offset: u32,
+    /// More fragments follow (the MF flag / M bit).
+    pub more: bool,
+    pub data: &'a [u8],
+}
+
+#[derive(Default)]
+struct Datagram {
+    first_ts: Ts,
+    data: Vec<u8>,
+    /// Byte ranges received, sorted and merged.
+    ranges: Vec<(u32, u32)>,
+    /// Payload length, known once the last fragment arrived.
+    total: Option<u32>,
+    frags: u16,
+}
+
+impl Datagram {
+    fn charge(&self) -> usize {
+        OVERHEAD + self.data.len()
+    }
+
+    /// Copies the parts of `data` at `start` that no earlier fragment covered, then records the
+    /// range.
+    fn fill(&mut self, start: u32, data: &[u8]) {
+        let end = start + data.len() as u32;
+        let mut cur = start;
+        for &(rs, re) in &self.ranges {
+            if re <= cur {
+                continue;
+            }
+            if rs >= end {
+                break;
+            }
+            if rs > cur {
+                copy(
+                    &mut self.data,
+                    cur,
+                    &data[(cur - start) as usize..(rs - start) as usize],
+                );
+            }
+            cur = cur.max(re);
+            if cur >= end {
+                break;
+            }
+        }
+        if cur < end {
+            copy(&mut self.data, cur, &data[(cur - start) as usize..]);
+        }
+        // Insert and merge.
+        let at = self.ranges.partition_point(|r| r.0 < start);
+        self.ranges.insert(at, (start, end));
+        let mut merged = 0;
+        for i in 1..self.ranges.len() {
+            let (s, e) = self.ranges[i];
+            let last = &mut self.ranges[merged];
+            if s <= last.1 {
+                last.1 = last.1.max(e);
+            } else {
+                merged += 1;
+                self.ranges[merged] = (s, e);
+            }
+        }
+        self.ranges.truncate(merged + 1);
+    }
+
+    fn complete(&self) -> Option<u32> {
+        let t = self.total?;
+        (self.ranges.len() == 1 && self.ranges[0] == (0, t)).then_some(t)
+    }
+}
+
+fn copy(dst: &mut [u8], at: u32, src: &[u8]) {
+    if let Some(d) = dst.get_mut(at as usize..at as usize + src.len()) {
+        d.copy_from_slice(src);
+    }
+}
+
+/// Fragments held until their datagrams are complete.
+pub struct Defrag {
+    timeout: Ts,
+    memory: usize,
+    used: usize,
+    map: FxHashMap<FragKey, Datagram>,
+    pool: Vec<Datagram>,
+    /// The last datagram reassembled; [`Defrag::insert`] returns a slice of it.
+    out: Vec<u8>,
+    last_sweep: Ts,
+}
+
+impl Defrag {
+    pub fn new(timeout: Ts, memory: usize) -> Self {
+        Defrag {
+            timeout,
+            memory,
+            used: 0,
+            map: FxHashMap::default(),
+            pool: Vec::new(),
+            out: Vec::new(),
+            last_sweep: 0,
+        }
+    }
+
+    /// Bytes held now (fragment data plus a fixed overhead per datagram).
+    pub fn used(&self) -> usize {
+        self.used
+    }
+
+    /// Datagrams waiting for fragments.
+    pub fn pending(&self) -> usize {
+        self.map.len()
+    }
+
+    fn recycle(&mut self, mut d: Datagram) {
+        self.used = self.used.saturating_sub(d.charge());
+        if self.pool.len() < POOL {
+            d.data.clear();
+            d.ranges.clear();
+            d.total = None;
+            d.frags = 0;
+            self.pool.push(d);
+        }
+    }
+
+    /// Drops datagrams older than the timeout at `now`, counting each.
+    pub fn expire(&mut self, now: Ts, counters: &Counters) {
+        self.last_sweep = now;
+        if self.map.is_empty() {
+            return;
+        }
+        let timeout = self.timeout;
+        let mut expired = Vec::new();
+        self.map.retain(|_, d| {
+            if now.saturating_sub(d.first_ts) > timeout {
+                expired.push(std::mem::take(d));
+                false
+            } else {
+                true
+            }
+        });
+        counters.add(Counter::DropFragmentTimeout, expired.len() as u64);
+        for d in expired {
+            self.recycle(d);
+        }
+    }
+
+    /// Drops every datagram still incomplete (end of input), counting each as timed out.
+    pub fn clear(&mut self, counters: &Counters) {
+        self.expire(Ts::MAX, counters);
+    }
+
+    /// Adds a fragment seen at `ts`. Returns the reassembled payload (from the first byte after
+    /// the fragment header) when this fragment completed its datagram.
+    pub fn insert(&mut self, ts: Ts, f: Fragment<'_>, counters: &Counters) -> Option<&[u8]> {
+        if ts.saturating_sub(self.last_sweep) >= NS.min(self.timeout.max(1)) {
+            self.expire(ts, counters);
+        }
+        let len = f.data.len() as u32;
+        let end = match f.offset.checked_add(len) {
+            Some(e) if e <= MAX_DATAGRAM && (len > 0 || !f.more) => e,
+            _ => {
+                counters.inc(Counter::MalformedPacket);
+                return None;
+            }
+        };
+        // A datagram past its timeout is dropped before this fragment starts a new one.
+        if let Some(d) = self.map.get(&f.key) {
+            if ts.saturating_sub(d.first_ts) > self.timeout {
+                if let Some(d) = self.map.remove(&f.key) {
+                    counters.inc(Counter::DropFragmentTimeout);
+                    self.recycle(d);
+                }
+            }
+        }
+        let grow = match self.map.get(&f.key) {
+            Some(d) => (end as usize).saturating_sub(d.data.len()),
+            None => OVERHEAD + end as usize,
+        };
+        if self.used + grow > self.memory {
+            self.expire(ts, counters);
+        }
+        if self.used + grow > self.memory {
+            let held = self.map.remove(&f.key);
+            let mut dropped = 1;
+            if let Some(d) = held {
+                // The datagram cannot complete without this fragment: free what it held.
+                dropped += d.frags as u64;
+                self.recycle(d);
+            }
+            counters.add(Counter::DropFragmentMemory, dropped);
+            return None;
+        }
+        let pool = &mut self.pool;
+        let used = &mut self.used;
+        let d = self.map.entry(f.key).or_insert_with(|| {
+            let mut d = pool.pop().unwrap_or_default();
+            d.first_ts = ts;
+            *used += OVERHEAD;
+            d
+        });
+        d.frags = d.frags.saturating_add(1);
+        if d.frags > MAX_FRAGMENTS {
+            let dropped = d.frags as u64;
+            if let Some(d) = self.map.remove(&f.key) {
+                self.recycle(d);
+            }
+            counters.add(Counter::DropFragmentMemory, dropped);
+            return None;
+        }
+        // The last fragment fixes the length; data beyond it, or two different lengths, is
+        // inconsistent: that fragment is ignored.
+        let beyond = d.ranges.last().is_some_and(|r| r.1 > end);
+        let inconsistent = match (d.total, f.more) {
+            (Some(t), true) => end > t,
+            (Some(t), false) => t != end,
+            (None, false) => beyond,
+            (None, true) => false,
+        };
+        if inconsistent {
+            counters.inc(Counter::MalformedPacket);
+            return None;
+        }
+        if !f.more {
+            d.total = Some(end);
+        }
+        if d.data.len() < end as usize {
+            self.used += end as usize - d.data.len();
+            d.data.resize(end as usize, 0);
+        }
+        d.fill(f.offset, f.data);
+        let total = d.complete()?;
+        let mut d = self.map.remove(&f.key)?;
+        std::mem::swap(&mut self.out, &mut d.data);
+        self.recycle_swapped(d);
+        counters.inc(Counter::FragmentsReassembled);
+        self.out.get(..total as usize)
+    }
+
+    /// Recycles a datagram whose data was swapped with `out` (its charge was that of the data).
+    fn recycle_swapped(&mut self, d: Datagram) {
+        let charge = OVERHEAD + self.out.len();
+        self.used = self.used.saturating_sub(charge);
+        if self.pool.len() < POOL {
+            let mut d = d;
+            d.data.clear();
+            d.ranges.clear();
+            d.total = None;
+            d.frags = 0;
+            self.pool.push(d);
+        }
+    }
+}
