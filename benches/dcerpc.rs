@@ -49,7 +49,12 @@ fn segments(name: &str, ports: &[u16]) -> Vec<Seg> {
         } else {
             continue;
         };
-        out.push(Seg { ts, server_port, dir, payload: tcp[doff..].to_vec() });
+        out.push(Seg {
+            ts,
+            server_port,
+            dir,
+            payload: tcp[doff..].to_vec(),
+        });
     }
     out
 }
@@ -100,11 +105,25 @@ fn run(
     for s in segs {
         let k = usize::from(s.server_port != 135);
         now = s.ts;
-        let mut cx = Ctx { now, flow: &flows[k], out, counters, config, shared };
+        let mut cx = Ctx {
+            now,
+            flow: &flows[k],
+            out,
+            counters,
+            config,
+            shared,
+        };
         conns[k].data(&mut cx, s.dir, &s.payload);
     }
     for (k, conn) in conns.iter_mut().enumerate() {
-        let mut cx = Ctx { now, flow: &flows[k], out, counters, config, shared };
+        let mut cx = Ctx {
+            now,
+            flow: &flows[k],
+            out,
+            counters,
+            config,
+            shared,
+        };
         conn.close(&mut cx);
     }
 }

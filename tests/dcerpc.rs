@@ -17,7 +17,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 fn lab(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata-pcaps/lab").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata-pcaps/lab")
+        .join(name)
 }
 
 fn dcerpc_records(path: &Path) -> Vec<(Record, Dcerpc)> {
@@ -45,7 +47,10 @@ fn dcsync_endpoint_mapper_then_drsuapi_on_the_learned_port() {
     assert_eq!(epm.operation, Some("ept_map"));
     assert_eq!(epm.endpoint.as_deref(), Some("tcp/49153"));
     assert_eq!(epm.stub_bytes, Some(132));
-    let ops: Vec<_> = recs[1..].iter().map(|(_, d)| d.operation.unwrap()).collect();
+    let ops: Vec<_> = recs[1..]
+        .iter()
+        .map(|(_, d)| d.operation.unwrap())
+        .collect();
     assert_eq!(ops[0], "DRSBind");
     assert_eq!(ops[1], "DRSDomainControllerInfo");
     assert_eq!(ops[2..], ["DRSGetNCChanges"; 16]);
@@ -66,20 +71,35 @@ fn dcsync_endpoint_mapper_then_drsuapi_on_the_learned_port() {
 fn samr_and_lsa_recon_over_smb_pipes() {
     let recs = dcerpc_records(&lab("20_attack_recon_samr_lsarpc_smb_cleartext.pcap"));
     assert_eq!(recs.len(), 51);
-    let samr: Vec<&Dcerpc> = recs.iter().map(|(_, d)| d).filter(|d| d.interface.as_deref() == Some("samr")).collect();
+    let samr: Vec<&Dcerpc> = recs
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| d.interface.as_deref() == Some("samr"))
+        .collect();
     assert_eq!(samr.len(), 47);
-    assert!(samr.iter().all(|d| d.named_pipe.as_deref() == Some("\\pipe\\samr") && d.auth_type.is_none()));
+    assert!(samr
+        .iter()
+        .all(|d| d.named_pipe.as_deref() == Some("\\pipe\\samr") && d.auth_type.is_none()));
     let count = |op: &str| recs.iter().filter(|(_, d)| d.operation == Some(op)).count();
     assert_eq!(count("SamrEnumerateUsersInDomain"), 1);
     assert_eq!(count("SamrQueryInformationUser2"), 11);
     assert_eq!(count("SamrGetMembersInGroup"), 1);
     assert_eq!(count("LsarLookupSids"), 2);
-    let lsa: Vec<&Dcerpc> = recs.iter().map(|(_, d)| d).filter(|d| d.interface.as_deref() == Some("lsarpc")).collect();
+    let lsa: Vec<&Dcerpc> = recs
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| d.interface.as_deref() == Some("lsarpc"))
+        .collect();
     assert_eq!(lsa.len(), 4);
-    assert!(lsa.iter().all(|d| d.named_pipe.as_deref() == Some("\\pipe\\lsarpc")));
+    assert!(lsa
+        .iter()
+        .all(|d| d.named_pipe.as_deref() == Some("\\pipe\\lsarpc")));
     // The two LsarLookupSids requests came in 9 and 2 fragments.
-    let stubs: Vec<u64> =
-        lsa.iter().filter(|d| d.operation == Some("LsarLookupSids")).map(|d| d.stub_bytes.unwrap()).collect();
+    let stubs: Vec<u64> = lsa
+        .iter()
+        .filter(|d| d.operation == Some("LsarLookupSids"))
+        .map(|d| d.stub_bytes.unwrap())
+        .collect();
     assert_eq!(stubs, [36048, 7248]);
 }
 
@@ -115,9 +135,16 @@ fn tshark_calls(tsv: &Path) -> Option<Vec<Pair>> {
     for line in lines {
         let f: Vec<&str> = line.split('\t').collect();
         let get = |i: usize| -> Vec<&str> {
-            f.get(i).filter(|s| !s.is_empty()).map(|s| s.split(',').collect()).unwrap_or_default()
+            f.get(i)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.split(',').collect())
+                .unwrap_or_default()
         };
-        let stream = format!("{}/{}", f.get(tstream).unwrap_or(&""), f.get(ustream).unwrap_or(&""));
+        let stream = format!(
+            "{}/{}",
+            f.get(tstream).unwrap_or(&""),
+            f.get(ustream).unwrap_or(&"")
+        );
         let p = f.get(protos).copied().unwrap_or("");
         let carrier = if p.contains(":smb") || p.contains(":nbss") {
             Carrier::Smb
@@ -126,7 +153,8 @@ fn tshark_calls(tsv: &Path) -> Option<Vec<Pair>> {
         } else {
             Carrier::Tcp
         };
-        let (types, ctxs, uuids, ops, fl) = (get(ptype), get(ctx), get(uuid), get(opnum), get(flags));
+        let (types, ctxs, uuids, ops, fl) =
+            (get(ptype), get(ctx), get(uuid), get(opnum), get(flags));
         // Binds: context ids and UUIDs in order (one per offered context).
         if types.iter().any(|t| *t == "11" || *t == "14") {
             for (c, u) in ctxs.iter().zip(&uuids) {
@@ -143,7 +171,9 @@ fn tshark_calls(tsv: &Path) -> Option<Vec<Pair>> {
             }
             let op = ops.get(k).and_then(|o| o.parse::<u16>().ok());
             let first = match fl.get(k) {
-                Some(x) => u8::from_str_radix(x.trim_start_matches("0x"), 16).map(|v| v & 1 != 0).unwrap_or(true),
+                Some(x) => u8::from_str_radix(x.trim_start_matches("0x"), 16)
+                    .map(|v| v & 1 != 0)
+                    .unwrap_or(true),
                 None => true,
             };
             let c = ctxs.get(k).and_then(|c| c.parse::<u16>().ok());
@@ -171,7 +201,15 @@ fn our_calls(path: &Path) -> Vec<Pair> {
             } else {
                 Carrier::Tcp
             };
-            Some((carrier, if carrier == Carrier::Udp { None } else { d.interface_uuid }, op))
+            Some((
+                carrier,
+                if carrier == Carrier::Udp {
+                    None
+                } else {
+                    d.interface_uuid
+                },
+                op,
+            ))
         })
         .collect()
 }
@@ -194,7 +232,10 @@ fn matched(want: &[Pair], got: &[Pair]) -> usize {
         }
     }
     for w in loose {
-        if let Some((_, c)) = pool.iter_mut().find(|(p, c)| **c > 0 && p.0 == w.0 && p.2 == w.2 && (w.1.is_none() || p.1 == w.1)) {
+        if let Some((_, c)) = pool
+            .iter_mut()
+            .find(|(p, c)| **c > 0 && p.0 == w.0 && p.2 == w.2 && (w.1.is_none() || p.1 == w.1))
+        {
             *c -= 1;
             n += 1;
         }
@@ -209,7 +250,9 @@ fn corpus() -> Vec<(PathBuf, PathBuf)> {
     if shared.is_dir() {
         let mut stack = vec![shared];
         while let Some(dir) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             let mut pcap = None;
             let mut tsv = None;
             for e in rd.flatten() {
@@ -218,7 +261,10 @@ fn corpus() -> Vec<(PathBuf, PathBuf)> {
                     stack.push(p);
                 } else if p.file_name().is_some_and(|n| n == "tshark-dcerpc.tsv") {
                     tsv = Some(p);
-                } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng" || x == "cap") {
+                } else if p
+                    .extension()
+                    .is_some_and(|x| x == "pcap" || x == "pcapng" || x == "cap")
+                {
                     pcap = Some(p);
                 }
             }
@@ -248,7 +294,9 @@ fn corpus() -> Vec<(PathBuf, PathBuf)> {
 fn conformance_with_tshark() {
     let mut totals: HashMap<Carrier, (usize, usize, usize)> = HashMap::new(); // want, matched, ours
     for (pcap, tsv) in corpus() {
-        let Some(want) = tshark_calls(&tsv) else { continue };
+        let Some(want) = tshark_calls(&tsv) else {
+            continue;
+        };
         if want.is_empty() {
             continue;
         }
@@ -295,7 +343,12 @@ fn conformance_with_tshark() {
     assert!(all.0 > 0);
     let pairs = all.1 as f64 / all.0 as f64;
     let calls = all.2 as f64 / all.0 as f64;
-    println!("all: {} calls, pairs {:.2} %, calls {:.2} %", all.0, 100.0 * pairs, 100.0 * calls);
+    println!(
+        "all: {} calls, pairs {:.2} %, calls {:.2} %",
+        all.0,
+        100.0 * pairs,
+        100.0 * calls
+    );
     assert!(pairs >= 0.99, "pairs {pairs}");
     assert!(calls >= 0.98, "calls {calls}");
 }
@@ -305,11 +358,23 @@ fn tshark_rows_count_calls_not_fragments() {
     // The lab's LSA reconnaissance: 13 request PDUs on the lsarpc pipe, 4 calls.
     let tsv = lab("cases/20_attack_recon_samr_lsarpc_smb_cleartext/tshark-dcerpc.tsv");
     let calls = tshark_calls(&tsv).unwrap();
-    let lsa = calls.iter().filter(|p| p.1.as_deref() == Some("12345778-1234-abcd-ef00-0123456789ab")).count();
+    let lsa = calls
+        .iter()
+        .filter(|p| p.1.as_deref() == Some("12345778-1234-abcd-ef00-0123456789ab"))
+        .count();
     assert_eq!(lsa, 4);
     assert_eq!(calls.len(), 38 + 4 + 9);
     assert!(calls.iter().all(|p| p.0 == Carrier::Smb));
     let dcsync = tshark_calls(&lab("cases/12_attack_dcsync/tshark-dcerpc.tsv")).unwrap();
     assert_eq!(dcsync.len(), 19);
     assert_eq!(matched(&dcsync, &dcsync), 19);
+}
+
+#[allow(dead_code)]
+pub fn tshark_calls_pub(tsv: &Path) -> Vec<(String, Option<String>, u16)> {
+    tshark_calls(tsv)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(c, u, o)| (format!("{c:?}"), u, o))
+        .collect()
 }

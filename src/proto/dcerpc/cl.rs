@@ -152,3 +152,117 @@ impl UdpApp for ClConn {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::testutil::Harness;
+    use crate::record::{Record, Transport};
+
+    /// UDP payloads of a little-endian Ethernet/IPv4 pcap, with their time.
+    fn udp_payloads(path: &std::path::Path) -> Option<Vec<(Ts, Vec<u8>)>> {
+        let f = std::fs::read(path).ok()?;
+        let rd32 = |at: usize| u32::from_le_bytes(f[at..at + 4].try_into().unwrap());
+        let mut out = Vec::new();
+        let mut at = 24;
+        while at + 16 <= f.len() {
+            let ts = u64::from(rd32(at)) * 1_000_000_000 + u64::from(rd32(at + 4)) * 1000;
+            let caplen = rd32(at + 8) as usize;
+            let fr = &f[at + 16..at + 16 + caplen];
+            at += 16 + caplen;
+            if fr.len() < 42 || fr[12..14] != [0x08, 0x00] || fr[23] != 17 {
+                continue;
+            }
+            let ihl = usize::from(fr[14] & 0x0f) * 4;
+            out.push((ts, fr[14 + ihl + 8..].to_vec()));
+        }
+        Some(out)
+    }
+
+    fn dce(r: &Record) -> &Dcerpc {
+        match &r.body {
+            Body::Dcerpc(d) => d,
+            other => panic!("not dcerpc: {other:?}"),
+        }
+    }
+
+    /// The shared corpus' connectionless capture, big-endian (scapy-made: five requests, each answered on
+    /// the same activity and sequence number). Read at run time; skipped when absent.
+    #[test]
+    fn connectionless_requests_from_the_shared_corpus() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/pcaps/suricata-verify/dcerpc__dcerpc-udp-scapy/input.pcap");
+        let Some(dgrams) = udp_payloads(&path) else {
+            eprintln!("skipping: {} not present", path.display());
+            return;
+        };
+        assert_eq!(dgrams.len(), 10);
+        let mut h = Harness::new(Transport::Udp, 135);
+        let mut c = ClConn::default();
+        for (i, (ts, d)) in dgrams.iter().enumerate() {
+            let dir = if i % 2 == 0 {
+                Dir::ToServer
+            } else {
+                Dir::ToClient
+            };
+            c.datagram(&mut h.cx(*ts), dir, d);
+        }
+        assert_eq!(h.out.len(), 5);
+        c.close(&mut h.cx(dgrams[9].0));
+        assert_eq!(h.out.len(), 5);
+        let uuids: Vec<_> = h
+            .out
+            .iter()
+            .map(|r| dce(r).interface_uuid.clone().unwrap())
+            .collect();
+        assert_eq!(
+            uuids,
+            [
+                "8f8ab437-0c52-4b49-a2ae-33aa20bc561f",
+                "bacab84e-569d-4acd-bd97-8f9c56f37701",
+                "1eb94ad0-be43-4990-9462-fa6e4829c0a9",
+                "e96598c5-3f18-4a1e-8931-9e52b747adf8",
+                "c91394fc-9863-4ac5-9239-b2c7c27d4c0f",
+            ]
+        );
+        let rtts: Vec<_> = h.out.iter().map(|r| dce(r).rtt.unwrap()).collect();
+        assert_eq!(rtts, [464_000, 303_000, 299_000, 299_000, 1_028_000]);
+        assert!(
+            h.out
+                .iter()
+                .all(|r| dce(r).opnum == Some(0)
+                    && dce(r).interface_version.as_deref() == Some("1.0"))
+        );
+        assert_eq!(h.out[0].ts, dgrams[0].0);
+
+        // The first request answered by a response and the second by a fault (the same
+        // datagrams with the PDU type changed): matched by activity and sequence number.
+        let mut h = Harness::new(Transport::Udp, 135);
+        let mut c = ClConn::default();
+        let (t0, req) = &dgrams[0];
+        let (t2, req2) = &dgrams[2];
+        c.datagram(&mut h.cx(*t0), Dir::ToServer, req);
+        c.datagram(&mut h.cx(*t2), Dir::ToServer, req2);
+        let mut resp = req.clone();
+        resp[1] = ptype::RESPONSE;
+        c.datagram(&mut h.cx(t0 + 1000), Dir::ToClient, &resp);
+        let mut fault = req2.clone();
+        fault[1] = ptype::FAULT;
+        fault[74..76].copy_from_slice(&4u16.to_be_bytes());
+        fault.truncate(80);
+        fault.extend_from_slice(&0x1c01_0002u32.to_be_bytes());
+        c.datagram(&mut h.cx(t2 + 2000), Dir::ToClient, &fault);
+        assert_eq!(h.out.len(), 2);
+        assert_eq!(
+            (dce(&h.out[0]).rtt, dce(&h.out[0]).fault.as_deref()),
+            (Some(1000), None)
+        );
+        assert_eq!(
+            (dce(&h.out[1]).rtt, dce(&h.out[1]).fault.as_deref()),
+            (Some(2000), Some("nca_s_op_rng_error"))
+        );
+        // Garbage is counted.
+        c.datagram(&mut h.cx(t2 + 3000), Dir::ToServer, &req[..40]);
+        assert_eq!(h.counters.get(Counter::MalformedDcerpc), 1);
+    }
+}

@@ -298,7 +298,7 @@ impl Conn {
             ptype::BIND_NAK => self.bind_nak(cx, h, body),
             ptype::AUTH3 => {
                 if let Some(a) = auth {
-                    self.token(cx, a.token, true);
+                    self.token(cx, &a, true);
                 }
                 self.awaiting_verdict = true;
             }
@@ -311,14 +311,19 @@ impl Conn {
         }
     }
 
-    fn token(&mut self, cx: &mut Ctx<'_>, token: &[u8], from_client: bool) {
-        if token.is_empty() {
+    /// A security token of a bind, alter_context, their answers or AUTH3: GSS-API mechanisms
+    /// (SPNEGO, NTLMSSP, Kerberos) go to the GSS-API/NTLM decoders; Netlogon's own secure
+    /// channel tokens do not.
+    fn token(&mut self, cx: &mut Ctx<'_>, auth: &parse::Auth<'_>, from_client: bool) {
+        if auth.token.is_empty() {
             return;
         }
         if from_client {
             self.client_tokens += 1;
         }
-        crate::proto::gssapi::inspect(cx, Carrier::Dcerpc, token, &mut self.ntlm);
+        if matches!(auth.auth_type, 9 | 10 | 16) {
+            crate::proto::gssapi::inspect(cx, Carrier::Dcerpc, auth.token, &mut self.ntlm);
+        }
     }
 
     fn verdict(&mut self, cx: &mut Ctx<'_>, ok: bool, status: Code) {
@@ -492,7 +497,7 @@ impl Conn {
             });
         }
         if let Some(a) = auth {
-            self.token(cx, a.token, true);
+            self.token(cx, &a, true);
             // A second client token (SPNEGO's final leg in an ALTER_CONTEXT) awaits the verdict.
             if self.client_tokens >= 2 && !a.token.is_empty() {
                 self.awaiting_verdict = true;
@@ -524,7 +529,7 @@ impl Conn {
             accepted_any = results.contains(&0);
         }
         if let Some(a) = auth {
-            self.token(cx, a.token, false);
+            self.token(cx, &a, false);
         }
         if accepted_any && self.awaiting_verdict {
             self.verdict(cx, true, Code::Name("STATUS_SUCCESS"));
@@ -936,6 +941,10 @@ mod tests {
         );
         let mut drs = Conn::new(None);
         feed_tcp(&mut h, &mut drs, &segs, 49153, chunk);
+        // NTLM: bind (NEGOTIATE), bind_ack (CHALLENGE), AUTH3 (AUTHENTICATE), then the first
+        // response gave the verdict to the NTLM decoder.
+        assert_eq!(drs.client_tokens, 2);
+        assert!(drs.verdict_given && !epm.verdict_given);
         h
     }
 
