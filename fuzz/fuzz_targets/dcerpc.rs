@@ -13,7 +13,9 @@ use dcsensor::stats::Counters;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, mut rest)) = data.split_first() else { return };
+    let Some((&mode, mut rest)) = data.split_first() else {
+        return;
+    };
     let flow = FlowInfo {
         client: "192.0.2.2".parse().unwrap(),
         client_port: 49152,
@@ -40,8 +42,19 @@ fuzz_target!(|data: &[u8]| {
         let (chunk, next) = tail.split_at(n);
         rest = next;
         now += u64::from(ctrl >> 4);
-        let dir = if ctrl & 1 == 0 { Dir::ToServer } else { Dir::ToClient };
-        let mut cx = Ctx { now, flow: &flow, out: &mut out, counters: &counters, config: &config, shared: &shared };
+        let dir = if ctrl & 1 == 0 {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        };
+        let mut cx = Ctx {
+            now,
+            flow: &flow,
+            out: &mut out,
+            counters: &counters,
+            config: &config,
+            shared: &shared,
+        };
         match (mode % 3, ctrl >> 1 & 3) {
             (0, 0 | 1) => tcp.data(&mut cx, dir, chunk),
             (0, 2) => tcp.gap(&mut cx, dir, n as u64),
@@ -55,7 +68,14 @@ fuzz_target!(|data: &[u8]| {
         assert!(tcp.buffered() <= 2 * 65536 + 2 * 256 + 64 * 1024);
         out.clear();
     }
-    let mut cx = Ctx { now, flow: &flow, out: &mut out, counters: &counters, config: &config, shared: &shared };
+    let mut cx = Ctx {
+        now,
+        flow: &flow,
+        out: &mut out,
+        counters: &counters,
+        config: &config,
+        shared: &shared,
+    };
     match mode % 3 {
         0 => tcp.data(&mut cx, Dir::ToServer, rest),
         1 => pipe.data(&mut cx, Dir::ToClient, rest),
