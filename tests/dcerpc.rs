@@ -369,12 +369,3 @@ fn tshark_rows_count_calls_not_fragments() {
     assert_eq!(dcsync.len(), 19);
     assert_eq!(matched(&dcsync, &dcsync), 19);
 }
-
-#[allow(dead_code)]
-pub fn tshark_calls_pub(tsv: &Path) -> Vec<(String, Option<String>, u16)> {
-    tshark_calls(tsv)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(c, u, o)| (format!("{c:?}"), u, o))
-        .collect()
-}

@@ -851,6 +851,7 @@ mod tests {
     //! SMB pipes a minimal SMB2 walker that hands pipe bytes to [`PipeConn`] like the SMB decoder.
     use super::*;
     use crate::proto::testutil::Harness;
+    use crate::proto::Shared;
     use crate::record::{Record, Transport};
     use std::collections::HashMap;
 
@@ -1007,6 +1008,40 @@ mod tests {
         let whole = dcsync(usize::MAX).out;
         for chunk in [1, 7, 16, 17, 1000] {
             assert_eq!(dcsync(chunk).out, whole, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn midstream_pickup_on_a_learned_port_names_the_interface() {
+        let h0 = dcsync(usize::MAX);
+        let segs = segments("12_attack_dcsync.pcap");
+        // The DRSUAPI connection without its bind, bind_ack and AUTH3.
+        let later: Vec<Seg> = segs
+            .into_iter()
+            .filter(|s| s.sport == 49153 || s.dport == 49153)
+            .skip(3)
+            .collect();
+        let mut h = Harness::new(Transport::Tcp, 49153);
+        h.shared = Shared::default();
+        let uuid = "e3514235-4b06-11d1-ab04-00c04fc2dcd2";
+        h.shared
+            .learn_endpoint(h.flow.server, 49153, uuid.into(), later[0].ts);
+        let mut c = Conn::new(None);
+        feed_tcp(&mut h, &mut c, &later, 49153, usize::MAX);
+        assert_eq!(h.out.len(), 18);
+        for (r, full) in h.out.iter().zip(&h0.out[1..]) {
+            let (d, f) = (dce(r), dce(full));
+            assert_eq!(d.interface.as_deref(), Some("drsuapi"));
+            assert_eq!(d.interface_uuid.as_deref(), Some(uuid));
+            assert_eq!(d.interface_version, None);
+            assert_eq!(
+                (d.opnum, d.operation, d.stub_bytes),
+                (f.opnum, f.operation, f.stub_bytes)
+            );
+            assert_eq!(
+                (d.auth_type, d.auth_level),
+                (Some(Code::Name("ntlmssp")), Some(Code::Name("privacy")))
+            );
         }
     }
 
@@ -1340,7 +1375,10 @@ mod tests {
         h
     }
 
-    fn summary(h: &Harness) -> Vec<(String, Option<&'static str>, Option<u64>, Option<String>)> {
+    /// (interface, operation, stub bytes, fault) of each record.
+    type Summary = (String, Option<&'static str>, Option<u64>, Option<String>);
+
+    fn summary(h: &Harness) -> Vec<Summary> {
         h.out
             .iter()
             .map(dce)
