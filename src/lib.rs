@@ -14,3 +14,4 @@ pub mod pipeline;
 pub mod proto;
 pub mod record;
 pub mod stats;
+pub mod upstream;

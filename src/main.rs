@@ -1,13 +1,20 @@
-//! The `dcsensor` command line: `replay` capture files, capture `live`, and the tools around them.
+//! The `dcsensor` command line: `replay` capture files, capture `live`, `run` as a service from
+//! a configuration file, and `check-config`.
 
 use clap::{Args, Parser, Subcommand};
+use dcsensor::capture::live::LiveSource;
+use dcsensor::daemon::config::{Config, LogFormat, Mode};
+use dcsensor::daemon::{guard, metrics, notify, privileges};
 use dcsensor::output::{JsonLines, Output};
-use dcsensor::pipeline::{self, Files, Options};
+use dcsensor::pipeline::{self, Control, Files, Live, Options, Reload, Telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{reload, EnvFilter, Layer, Registry};
 
 /// A network sensor for Active Directory domain controllers: Kerberos, DNS, DCE-RPC, SMB and
 /// NTLM activity as compact records.
@@ -15,11 +22,11 @@ use std::time::Duration;
 #[command(name = "dcsensor", version, about, long_about = None)]
 struct Cli {
     /// Log level for messages on stderr (error, warn, info, debug, trace).
-    #[arg(long, global = true, default_value = "info")]
-    log_level: String,
+    #[arg(long, global = true)]
+    log_level: Option<String>,
     /// Log format on stderr: text or json.
-    #[arg(long, global = true, default_value = "text")]
-    log_format: String,
+    #[arg(long, global = true)]
+    log_format: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,6 +35,14 @@ struct Cli {
 enum Command {
     /// Replay pcap or pcapng files and print their records as JSON lines.
     Replay(ReplayArgs),
+    /// Capture on live interfaces until TERM or INT, printing records.
+    Live(LiveArgs),
+    /// Run as a service from a configuration file (what the systemd unit starts).
+    Run {
+        /// The configuration file (TOML).
+        #[arg(long, short = 'c', default_value = "/etc/dcsensor/dcsensor.toml")]
+        config: PathBuf,
+    },
     /// Check a configuration file without capturing (exit 0 when valid, 2 with the problem).
     CheckConfig {
         /// The configuration file (TOML).
@@ -65,39 +80,89 @@ struct ReplayArgs {
     pipeline: PipelineArgs,
 }
 
-fn init_logging(level: &str, format: &str) -> Result<(), String> {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .map_err(|e| format!("--log-level {level}: {e}; use error, warn, info, debug or trace"))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        "text" => builder.with_ansi(false).init(),
-        "json" => builder.json().init(),
-        other => return Err(format!("--log-format {other}: use text or json")),
+#[derive(Args, Debug)]
+struct LiveArgs {
+    /// Interface to capture on (repeat for several; one capture thread each).
+    #[arg(long, short = 'i', required = true)]
+    interface: Vec<String>,
+    /// A BPF capture filter (tcpdump syntax).
+    #[arg(long)]
+    bpf: Option<String>,
+    /// Promiscuous mode: for a mirror port, where the traffic is between other hosts.
+    #[arg(long)]
+    promisc: bool,
+    /// Bytes kept of each packet.
+    #[arg(long, default_value_t = 65535)]
+    snaplen: i32,
+    /// Kernel capture buffer per interface, in MiB.
+    #[arg(long, default_value_t = 64)]
+    buffer_mb: i32,
+    /// Serve Prometheus metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<String>,
+    /// When started as root: become USER once the captures are open.
+    #[arg(long)]
+    user: Option<String>,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+}
+
+type FilterHandle = reload::Handle<EnvFilter, Registry>;
+
+fn init_logging(level: &str, format: &str) -> Result<FilterHandle, String> {
+    let filter = EnvFilter::try_new(level)
+        .map_err(|e| format!("log level {level}: {e}; use error, warn, info, debug or trace"))?;
+    let (filter, handle) = reload::Layer::new(filter);
+    let fmt: Box<dyn Layer<_> + Send + Sync> = match format {
+        "text" => Box::new(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(std::io::stderr),
+        ),
+        "json" => Box::new(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::io::stderr),
+        ),
+        other => return Err(format!("log format {other}: use text or json")),
+    };
+    tracing_subscriber::registry().with(filter).with(fmt).init();
+    Ok(handle)
+}
+
+fn register(sig: i32, flag: &Arc<AtomicBool>) {
+    if let Err(e) = signal_hook::flag::register(sig, flag.clone()) {
+        tracing::warn!("cannot handle signal {sig}: {e}");
     }
-    Ok(())
 }
 
 fn stop_flag() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
-            tracing::warn!("cannot handle signal {sig}: {e}");
-        }
-    }
+    register(signal_hook::consts::SIGTERM, &stop);
+    register(signal_hook::consts::SIGINT, &stop);
     stop
 }
 
 fn open_output(path: &Option<PathBuf>) -> Result<Box<dyn Output>, String> {
     Ok(match path {
         Some(p) => {
-            let f = std::fs::File::create(p)
-                .map_err(|e| format!("{}: cannot create the output file: {e}; check the directory exists and is writable", p.display()))?;
+            let f = std::fs::File::create(p).map_err(|e| {
+                format!("{}: cannot create the output file: {e}; check the directory exists and is writable", p.display())
+            })?;
             Box::new(JsonLines::new(f))
         }
         None => Box::new(JsonLines::new(std::io::stdout())),
     })
+}
+
+/// The output the configuration's sinks describe.
+fn open_sinks(cfg: &Config) -> Result<Box<dyn Output>, String> {
+    match cfg.output.sinks.as_slice() {
+        [one] if one == "stdout" => Ok(Box::new(JsonLines::new(std::io::stdout()))),
+        other => Err(format!(
+            "output.sinks {other:?}: this build writes records to stdout only; set sinks = [\"stdout\"]"
+        )),
+    }
 }
 
 fn options(p: &PipelineArgs) -> Result<Options, String> {
@@ -127,6 +192,15 @@ fn is_broken_pipe(e: &pipeline::RunError) -> bool {
     }
 }
 
+fn finish(result: Result<pipeline::RunSummary, pipeline::RunError>) -> ExitCode {
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(pipeline::RunError::Capture(e)) => fail(2, &e.to_string()),
+        Err(e) => fail(1, &e.to_string()),
+    }
+}
+
 fn replay(a: ReplayArgs) -> ExitCode {
     let mut opts = match options(&a.pipeline) {
         Ok(o) => o,
@@ -152,12 +226,250 @@ fn replay(a: ReplayArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(2, &e),
     };
-    match pipeline::run(&mut files, &opts, output, stop_flag(), Default::default()) {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(pipeline::RunError::Capture(e)) => fail(2, &e.to_string()),
-        Err(e) => fail(1, &e.to_string()),
+    let control = Control {
+        stop: stop_flag(),
+        ..Default::default()
+    };
+    finish(pipeline::run(
+        std::slice::from_mut(&mut files),
+        &opts,
+        output,
+        control,
+        Default::default(),
+    ))
+}
+
+/// Opens every interface (as root, before privileges are dropped).
+fn open_interfaces(
+    names: &[String],
+    bpf: Option<&str>,
+    promisc: bool,
+    snaplen: i32,
+    buffer_mb: i32,
+) -> Result<Vec<Live>, String> {
+    names
+        .iter()
+        .map(|i| {
+            let buffer = buffer_mb.saturating_mul(1024 * 1024);
+            LiveSource::open(
+                i,
+                bpf.filter(|b| !b.is_empty()),
+                promisc,
+                snaplen,
+                buffer,
+                100,
+            )
+            .map(Live)
+            .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// Sends READY=1 at the first heartbeat (capture runs) and WATCHDOG=1 at the interval systemd
+/// asked for.
+fn systemd_heartbeat() -> Box<dyn FnMut() + Send> {
+    let interval = notify::watchdog_interval();
+    let mut ready = false;
+    let mut last = Instant::now();
+    Box::new(move || {
+        if !ready {
+            ready = notify::notify("READY=1");
+            return;
+        }
+        if let Some(every) = interval {
+            if last.elapsed() >= every {
+                notify::notify("WATCHDOG=1");
+                last = Instant::now();
+            }
+        }
+    })
+}
+
+fn drop_privileges(user: Option<&str>) -> Result<(), String> {
+    match user.filter(|u| !u.is_empty()) {
+        Some(u) if privileges::is_root() => privileges::drop_to(u),
+        Some(u) => {
+            tracing::info!("not root: --user {u} ignored");
+            Ok(())
+        }
+        None => Ok(()),
     }
+}
+
+fn live(a: LiveArgs) -> ExitCode {
+    let mut opts = match options(&a.pipeline) {
+        Ok(o) => o,
+        Err(e) => return fail(2, &e),
+    };
+    opts.stats_interval = opts.stats_interval.or(Some(Duration::from_secs(60)));
+    let mut sources = match open_interfaces(
+        &a.interface,
+        a.bpf.as_deref(),
+        a.promisc,
+        a.snaplen,
+        a.buffer_mb,
+    ) {
+        Ok(s) => s,
+        Err(e) => return fail(2, &e),
+    };
+    let telemetry = Arc::new(Telemetry::default());
+    let _metrics = match a
+        .metrics
+        .as_deref()
+        .map(|m| metrics::MetricsServer::start(m, telemetry.clone()))
+    {
+        Some(Err(e)) => return fail(2, &e),
+        Some(Ok(s)) => Some(s),
+        None => None,
+    };
+    if let Err(e) = drop_privileges(a.user.as_deref()) {
+        return fail(2, &e);
+    }
+    let output = match open_output(&a.pipeline.output) {
+        Ok(o) => o,
+        Err(e) => return fail(2, &e),
+    };
+    let control = Control {
+        stop: stop_flag(),
+        heartbeat: Some(systemd_heartbeat()),
+        ..Default::default()
+    };
+    tracing::info!(interfaces = ?a.interface, "capturing");
+    let r = pipeline::run(&mut sources, &opts, output, control, telemetry);
+    notify::notify("STOPPING=1");
+    finish(r)
+}
+
+/// Logs what a reload cannot change while running.
+fn report_fixed(old: &Config, new: &Config) {
+    let fixed = [
+        (
+            "capture.interfaces",
+            old.capture.interfaces != new.capture.interfaces,
+        ),
+        ("capture.mode", old.capture.mode != new.capture.mode),
+        (
+            "capture.snaplen",
+            old.capture.snaplen != new.capture.snaplen,
+        ),
+        (
+            "capture.buffer_mb",
+            old.capture.buffer_mb != new.capture.buffer_mb,
+        ),
+        ("pipeline", old.pipeline != new.pipeline),
+        ("flow", old.flow != new.flow),
+        ("decoder", old.decoder != new.decoder),
+        ("metrics", old.metrics != new.metrics),
+        ("guard", old.guard != new.guard),
+        ("service", old.service != new.service),
+    ];
+    for (key, changed) in fixed {
+        if changed {
+            tracing::warn!("reload: {key} changed but cannot change while running; restart dcsensor to apply it");
+        }
+    }
+}
+
+fn run_service(path: PathBuf, log: FilterHandle, cli_level: bool) -> ExitCode {
+    let cfg = match Config::load(&path) {
+        Ok(c) => c,
+        Err(e) => return fail(2, &e),
+    };
+    if !cli_level {
+        let _ = log.modify(|f| *f = EnvFilter::new(&cfg.log.level));
+    }
+    let mut interfaces = cfg.capture.interfaces.clone();
+    if interfaces.is_empty() {
+        match dcsensor::daemon::config::default_interface() {
+            Some(i) => interfaces.push(i),
+            None => {
+                return fail(2, &format!(
+                    "{}: capture.interfaces is empty and there is no default route; name the interface(s) to capture on",
+                    path.display()
+                ))
+            }
+        }
+    }
+    let opts = cfg.options();
+    let promisc = cfg.capture.mode == Mode::Mirror;
+    let mut sources = match open_interfaces(
+        &interfaces,
+        Some(&cfg.capture.bpf),
+        promisc,
+        cfg.capture.snaplen as i32,
+        cfg.capture.buffer_mb.min(i32::MAX as u64 / (1024 * 1024)) as i32,
+    ) {
+        Ok(s) => s,
+        Err(e) => return fail(2, &e),
+    };
+    let telemetry = Arc::new(Telemetry::default());
+    let _metrics = if cfg.metrics.listen.is_empty() {
+        None
+    } else {
+        match metrics::MetricsServer::start(&cfg.metrics.listen, telemetry.clone()) {
+            Ok(s) => Some(s),
+            Err(e) => return fail(2, &e),
+        }
+    };
+    if let Err(e) = drop_privileges(Some(&cfg.service.user)) {
+        return fail(2, &e);
+    }
+    let output = match open_sinks(&cfg) {
+        Ok(o) => o,
+        Err(e) => return fail(2, &e),
+    };
+    let stop = stop_flag();
+    let guard_stop = Arc::new(AtomicBool::new(false));
+    let budget = guard::Budget {
+        cpu: cfg.guard.cpu_percent / 100.0,
+        memory: cfg.guard.memory_percent / 100.0,
+        interval: Duration::from_secs(1),
+    };
+    let guard = guard::start(budget, telemetry.clone(), guard_stop.clone());
+    let hup = Arc::new(AtomicBool::new(false));
+    register(signal_hook::consts::SIGHUP, &hup);
+    let mut current = cfg.clone();
+    let reloader = Box::new(move || {
+        tracing::info!("reloading {}", path.display());
+        let new = match Config::load(&path) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("reload refused, keeping the running configuration: {e}");
+                return Reload::default();
+            }
+        };
+        report_fixed(&current, &new);
+        if new.log != current.log {
+            let _ = log.modify(|f| *f = EnvFilter::new(&new.log.level));
+            if new.log.format != current.log.format {
+                tracing::warn!("reload: log.format changed but cannot change while running; restart dcsensor to apply it");
+            }
+        }
+        let mut r = Reload::default();
+        if new.capture.bpf != current.capture.bpf {
+            r.bpf = Some(new.capture.bpf.clone());
+        }
+        if new.output != current.output {
+            match open_sinks(&new) {
+                Ok(o) => r.output = Some(o),
+                Err(e) => tracing::error!("reload: keeping the running sinks: {e}"),
+            }
+        }
+        current = new;
+        r
+    });
+    let control = Control {
+        stop,
+        reload: hup,
+        reloader: Some(reloader),
+        heartbeat: Some(systemd_heartbeat()),
+    };
+    tracing::info!(interfaces = ?interfaces, mode = ?cfg.capture.mode, "capturing");
+    let r = pipeline::run(&mut sources, &opts, output, control, telemetry);
+    notify::notify("STOPPING=1");
+    guard_stop.store(true, Ordering::Relaxed);
+    let _ = guard.join();
+    finish(r)
 }
 
 fn fail(code: u8, msg: &str) -> ExitCode {
@@ -167,12 +479,30 @@ fn fail(code: u8, msg: &str) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = init_logging(&cli.log_level, &cli.log_format) {
-        return fail(2, &e);
+    let format = cli.log_format.clone().unwrap_or_else(|| "text".into());
+    let level = cli.log_level.clone().unwrap_or_else(|| "info".into());
+    let mut log_format = format.clone();
+    if let Command::Run { config } = &cli.command {
+        // The configuration's log format applies unless the command line says otherwise.
+        if cli.log_format.is_none() {
+            if let Ok(cfg) = Config::load(config) {
+                log_format = if cfg.log.format == LogFormat::Json {
+                    "json".into()
+                } else {
+                    "text".into()
+                };
+            }
+        }
     }
+    let handle = match init_logging(&level, &log_format) {
+        Ok(h) => h,
+        Err(e) => return fail(2, &e),
+    };
     match cli.command {
         Command::Replay(a) => replay(a),
-        Command::CheckConfig { file } => match dcsensor::daemon::config::Config::load(&file) {
+        Command::Live(a) => live(a),
+        Command::Run { config } => run_service(config, handle, cli.log_level.is_some()),
+        Command::CheckConfig { file } => match Config::load(&file) {
             Ok(_) => {
                 println!("{}: valid", file.display());
                 ExitCode::SUCCESS

@@ -124,10 +124,10 @@ impl Telemetry {
     }
 }
 
-/// Which shedding level drops a packet with these ports and this much payload: the higher the
-/// level, the more is shed, in a fixed order — bulk SMB data first (level 1), then DNS (2),
-/// then everything but authentication (3: DCE-RPC and other ports; Kerberos, LDAP and small SMB
-/// messages remain), then everything but Kerberos (4). Returns the lowest level that sheds it.
+/// The lowest shedding level that drops a packet with these ports and this much payload. The
+/// order is fixed: bulk SMB data first (level 1), then DNS (2), then DCE-RPC and every other
+/// port (3). Authentication — Kerberos, LDAP binds and small SMB messages (session setup, tree
+/// connect) — is never shed: its class is above the guard's highest level.
 pub fn shed_class(meta: &PacketMeta, payload_len: usize) -> u8 {
     let is = |p: u16| meta.sport == p || meta.dport == p;
     if is(88) || is(464) {
@@ -207,6 +207,10 @@ pub trait FrameSource {
     /// Bytes read so far.
     fn bytes_read(&self) -> u64 {
         0
+    }
+    /// Replaces the capture filter (live; a no-op for files).
+    fn set_filter(&mut self, _bpf: &str) -> Result<(), CaptureError> {
+        Ok(())
     }
 }
 
@@ -415,6 +419,7 @@ fn capture_loop<S: FrameSource>(
     opts: &Options,
     dispatch: &mut Dispatch,
     env: &CaptureEnv<'_>,
+    every_second: &mut dyn FnMut(&mut S),
 ) -> Result<(), CaptureError> {
     let CaptureEnv {
         counters,
@@ -453,7 +458,15 @@ fn capture_loop<S: FrameSource>(
             if let Some(p) = pacer.as_mut() {
                 if let Some(wait) = p.wait(frame.ts) {
                     dispatch.flush(now, counters);
-                    std::thread::sleep(wait);
+                    // Sleep in short steps so that TERM is noticed during a slow replay.
+                    let until = Instant::now() + wait;
+                    while !stop.load(Ordering::Relaxed) {
+                        let left = until.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            break;
+                        }
+                        std::thread::sleep(left.min(Duration::from_millis(50)));
+                    }
                 }
             }
             if let Some((meta, payload)) = decoder.decode(&frame, counters) {
@@ -498,11 +511,12 @@ fn capture_loop<S: FrameSource>(
                 ));
             }
         }
-        if !replay && Instant::now() >= next_drop_poll {
+        if Instant::now() >= next_drop_poll {
             if let Some((kernel, iface)) = src.drops() {
                 counters.set(Counter::DropKernel, kernel);
                 counters.set(Counter::DropInterface, iface);
             }
+            every_second(src);
             next_drop_poll = Instant::now() + Duration::from_secs(1);
         }
     }
@@ -586,11 +600,12 @@ impl StatsSource {
 /// The output thread: counts records per type, hands them to the output, emits `stats`.
 fn output_loop(
     rx: Receiver<Vec<Record>>,
-    output: &mut dyn Output,
+    output: &mut Box<dyn Output>,
     stats: &StatsSource,
     interval: Option<Duration>,
     stop: &AtomicBool,
     telemetry: &Telemetry,
+    swap: &Receiver<Box<dyn Output>>,
 ) -> Result<StatsRecord, OutputError> {
     let mut by_type = [0u64; RecordType::ALL.len()];
     let tick = Duration::from_secs(1);
@@ -619,6 +634,14 @@ fn output_loop(
         }
         if failed.is_some() {
             continue;
+        }
+        if let Ok(mut new) = swap.try_recv() {
+            // A reload: the old output delivers what it holds before the new one takes over.
+            std::mem::swap(output, &mut new);
+            if let Err(e) = new.finish() {
+                tracing::error!("the replaced output failed to flush: {e}");
+            }
+            tracing::info!("output reloaded");
         }
         let now = Instant::now();
         if now >= next_tick {
@@ -662,25 +685,51 @@ fn output_loop(
     }
 }
 
-/// Runs a whole pipeline over `source` until it ends or `stop` is set, writing to `output`.
+/// What a reload (HUP) changes while running.
+#[derive(Default)]
+pub struct Reload {
+    /// A new capture filter for every live source.
+    pub bpf: Option<String>,
+    /// A new output; the old one is flushed and closed first, so no record is lost.
+    pub output: Option<Box<dyn Output>>,
+}
+
+/// How the outside steers a run: stop (TERM/INT), reload (HUP), and a heartbeat while every
+/// thread is alive (systemd's watchdog).
+#[derive(Default)]
+pub struct Control {
+    pub stop: Arc<AtomicBool>,
+    /// Set by HUP; the run clears it and calls `reloader`.
+    pub reload: Arc<AtomicBool>,
+    pub reloader: Option<Box<dyn FnMut() -> Reload + Send>>,
+    /// Called about once a second while every worker and the output are alive.
+    pub heartbeat: Option<Box<dyn FnMut() + Send>>,
+}
+
+/// Runs a whole pipeline over `sources` (one capture thread each) until they end or
+/// `control.stop` is set, writing to `output`.
 ///
 /// On stop (TERM, INT) capture ends, the workers drain their queues and close every flow, so
 /// that decoders emit what they hold, and the output is flushed before this returns.
-pub fn run<S: FrameSource>(
-    source: &mut S,
+pub fn run<S: FrameSource + Send>(
+    sources: &mut [S],
     opts: &Options,
     mut output: Box<dyn Output>,
-    stop: Arc<AtomicBool>,
+    mut control: Control,
     telemetry: Arc<Telemetry>,
 ) -> Result<RunSummary, RunError> {
     let n = opts.worker_count();
     let shared = Arc::new(Shared::default());
-    let capture_counters = Arc::new(Counters::default());
+    let capture_counters: Vec<Arc<Counters>> = sources
+        .iter()
+        .map(|_| Arc::new(Counters::default()))
+        .collect();
     let output_counters = Arc::new(Counters::default());
     let worker_counters: Vec<Arc<Counters>> =
         (0..n).map(|_| Arc::new(Counters::default())).collect();
     let last_ts = Arc::new(AtomicU64::new(0));
-    let mut all = vec![capture_counters.clone(), output_counters.clone()];
+    let mut all = capture_counters.clone();
+    all.push(output_counters.clone());
     all.extend(worker_counters.iter().cloned());
     for c in &all {
         telemetry.register(c.clone());
@@ -692,7 +741,7 @@ pub fn run<S: FrameSource>(
     };
 
     let (rec_tx, rec_rx) = bounded::<Vec<Record>>(64 * n);
-    let (free_tx, free_rx) = bounded::<Batch>(n * (QUEUE_BATCHES + 2));
+    let (free_tx, free_rx) = bounded::<Batch>(n * (QUEUE_BATCHES + 2) * sources.len().max(1));
     let mut queues = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
     for (i, wc) in worker_counters.iter().enumerate() {
@@ -715,38 +764,118 @@ pub fn run<S: FrameSource>(
     drop(free_tx);
 
     let interval = opts.stats_interval;
-    let out_stop = stop.clone();
+    let out_stop = control.stop.clone();
     let out_telemetry = telemetry.clone();
+    let (swap_tx, swap_rx) = bounded::<Box<dyn Output>>(1);
     let out_handle = std::thread::Builder::new()
         .name("dcsensor-output".into())
         .spawn(move || {
             let r = output_loop(
                 rec_rx,
-                output.as_mut(),
+                &mut output,
                 &stats,
                 interval,
                 &out_stop,
                 &out_telemetry,
+                &swap_rx,
             );
             (r, output)
         })
         .map_err(|e| RunError::Thread(format!("cannot start the output thread: {e}")))?;
 
-    let mut dispatch = Dispatch {
-        batches: (0..n).map(|_| Batch::new()).collect(),
-        queues,
-        free: free_rx,
-        drop_when_full: !source.is_replay(),
-    };
-    let env = CaptureEnv {
-        counters: &capture_counters,
-        workers: &worker_counters,
-        stop: &stop,
-        last_ts: &last_ts,
-        telemetry: &telemetry,
-    };
-    let captured = capture_loop(source, opts, &mut dispatch, &env);
-    drop(dispatch); // closes the queues: workers drain, close their flows and exit
+    // The capture filter as last reloaded, with a generation so every capture thread applies it.
+    let filter: Mutex<(u64, String)> = Mutex::new((0, String::new()));
+    let stop = control.stop.clone();
+    let captured: Vec<Result<(), CaptureError>> = std::thread::scope(|scope| {
+        let mut results = Vec::new();
+        let mut joins = Vec::new();
+        let (first, rest) = match sources.split_first_mut() {
+            Some(x) => x,
+            None => return results,
+        };
+        for (i, src) in rest.iter_mut().enumerate() {
+            let mut dispatch = Dispatch {
+                batches: (0..n).map(|_| Batch::new()).collect(),
+                queues: queues.clone(),
+                free: free_rx.clone(),
+                drop_when_full: !src.is_replay(),
+            };
+            let env = CaptureEnv {
+                counters: &capture_counters[i + 1],
+                workers: &worker_counters,
+                stop: &stop,
+                last_ts: &last_ts,
+                telemetry: &telemetry,
+            };
+            let filter = &filter;
+            joins.push(scope.spawn(move || {
+                let mut seen_gen = 0;
+                let mut apply = |s: &mut S| {
+                    let Ok(f) = filter.lock() else { return };
+                    if f.0 != seen_gen {
+                        seen_gen = f.0;
+                        if let Err(e) = s.set_filter(&f.1) {
+                            tracing::error!("{e}");
+                        }
+                    }
+                };
+                capture_loop(src, opts, &mut dispatch, &env, &mut apply)
+            }));
+        }
+        let mut dispatch = Dispatch {
+            batches: (0..n).map(|_| Batch::new()).collect(),
+            queues: queues.clone(),
+            free: free_rx.clone(),
+            drop_when_full: !first.is_replay(),
+        };
+        let env = CaptureEnv {
+            counters: &capture_counters[0],
+            workers: &worker_counters,
+            stop: &stop,
+            last_ts: &last_ts,
+            telemetry: &telemetry,
+        };
+        let mut primary = |s: &mut S| {
+            if control.reload.swap(false, Ordering::Relaxed) {
+                if let Some(reloader) = control.reloader.as_mut() {
+                    let r = reloader();
+                    if let Some(bpf) = r.bpf {
+                        match s.set_filter(&bpf) {
+                            Ok(()) => tracing::info!(bpf, "capture filter reloaded"),
+                            Err(e) => tracing::error!("{e}"),
+                        }
+                        if let Ok(mut f) = filter.lock() {
+                            *f = (f.0 + 1, bpf);
+                        }
+                    }
+                    if let Some(o) = r.output {
+                        let _ = swap_tx.send(o);
+                    }
+                }
+            }
+            let alive = handles.iter().all(|h| !h.is_finished()) && !out_handle.is_finished();
+            if alive {
+                if let Some(hb) = control.heartbeat.as_mut() {
+                    hb();
+                }
+            }
+        };
+        let r = capture_loop(first, opts, &mut dispatch, &env, &mut primary);
+        drop(dispatch);
+        results.push(r);
+        for j in joins {
+            results.push(j.join().unwrap_or_else(|_| {
+                Err(CaptureError::Read {
+                    source: "capture thread".into(),
+                    offset: 0,
+                    reason: "panicked".into(),
+                })
+            }));
+        }
+        results
+    });
+    drop(queues); // closes the queues: workers drain, close their flows and exit
+    drop(swap_tx);
     for h in handles {
         h.join()
             .map_err(|_| RunError::Thread("a worker thread panicked".into()))?;
@@ -754,12 +883,12 @@ pub fn run<S: FrameSource>(
     let (out_result, _output) = out_handle
         .join()
         .map_err(|_| RunError::Thread("the output thread panicked".into()))?;
-    captured?;
+    for c in captured {
+        c?;
+    }
     let stats = out_result.map_err(RunError::Output)?;
-    Ok(RunSummary {
-        stats,
-        warnings: source.warnings(),
-    })
+    let warnings = sources.iter().flat_map(|s| s.warnings()).collect();
+    Ok(RunSummary { stats, warnings })
 }
 
 /// An output that keeps records in memory (for [`replay_to_vec`] and tests).
@@ -785,10 +914,10 @@ pub fn replay_to_vec(paths: &[PathBuf], opts: &Options) -> Result<ReplayResult, 
     let mut files = Files::open(paths).map_err(|e| e.to_string())?;
     let store = Arc::new(Mutex::new(Vec::new()));
     let summary = run(
-        &mut files,
+        std::slice::from_mut(&mut files),
         opts,
         Box::new(VecOutput(store.clone())),
-        Arc::new(AtomicBool::new(false)),
+        Control::default(),
         Arc::default(),
     )
     .map_err(|e| e.to_string())?;
@@ -801,4 +930,31 @@ pub fn replay_to_vec(paths: &[PathBuf], opts: &Options) -> Result<ReplayResult, 
         stats: summary.stats,
         warnings: summary.warnings,
     })
+}
+
+/// Live capture on one interface, as a [`FrameSource`].
+pub struct Live(pub crate::capture::live::LiveSource);
+
+impl FrameSource for Live {
+    fn next<F: FnMut(Frame<'_>)>(&mut self, mut f: F) -> Result<Step, CaptureError> {
+        match self.0.next_frame()? {
+            Some(frame) => {
+                f(frame);
+                Ok(Step::Frame)
+            }
+            None => Ok(Step::Idle),
+        }
+    }
+
+    fn is_replay(&self) -> bool {
+        false
+    }
+
+    fn drops(&mut self) -> Option<(u64, u64)> {
+        self.0.stats().ok().map(|s| (s.dropped, s.if_dropped))
+    }
+
+    fn set_filter(&mut self, bpf: &str) -> Result<(), CaptureError> {
+        self.0.set_filter(bpf)
+    }
 }

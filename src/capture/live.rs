@@ -26,6 +26,12 @@ pub struct LiveSource {
     cap: pcap::Capture<pcap::Active>,
     link: LinkType,
     nanos: bool,
+    /// The capture's descriptor, polled while no packet is pending.
+    fd: i32,
+    /// Whether the last read returned a packet (so more may be waiting without a poll).
+    pending: bool,
+    /// How long one [`LiveSource::next_frame`] waits for a packet.
+    timeout_ms: i32,
 }
 
 /// Turns a libpcap error on `interface` into a message that says what to do.
@@ -82,6 +88,10 @@ impl LiveSource {
             .open()
             .map_err(|e| explain(interface, "cannot start the capture", &e))?;
         let link = LinkType(cap.get_datalink().0 as u32);
+        let cap = cap
+            .setnonblock()
+            .map_err(|e| explain(interface, "cannot make the capture non-blocking", &e))?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&cap);
         if !link.supported() {
             return Err(CaptureError::UnsupportedLink {
                 source: interface.to_string(),
@@ -93,6 +103,9 @@ impl LiveSource {
             cap,
             link,
             nanos,
+            fd,
+            pending: false,
+            timeout_ms: timeout_ms.max(1),
         };
         if let Some(f) = bpf {
             s.set_filter(f)?;
@@ -108,11 +121,28 @@ impl LiveSource {
         })
     }
 
-    /// The next frame, or `Ok(None)` when the read timeout passed without one (check the stop
-    /// flag and call again).
+    /// The next frame, or `Ok(None)` when the read timeout given to [`LiveSource::open`] (e.g.
+    /// [`DEFAULT_TIMEOUT_MS`]) passed without one (check the stop flag and call again).
+    ///
+    /// The capture is non-blocking and we wait with `poll(2)` ourselves: on Linux (TPACKET_V3)
+    /// libpcap's own read timeout does not fire while no packet at all arrives, which would keep
+    /// a quiet interface from ever noticing TERM.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        if !self.pending {
+            let mut pfd = libc::pollfd {
+                fd: self.fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd for the capture's descriptor, which lives as long as self.
+            let n = unsafe { libc::poll(&mut pfd, 1, self.timeout_ms) };
+            if n <= 0 {
+                return Ok(None);
+            }
+        }
         match self.cap.next_packet() {
             Ok(p) => {
+                self.pending = true;
                 let ts = p.header.ts;
                 let secs = ts.tv_sec.max(0) as u64;
                 let frac = ts.tv_usec.max(0) as u64;
@@ -124,7 +154,10 @@ impl LiveSource {
                     orig_len: p.header.len,
                 }))
             }
-            Err(pcap::Error::TimeoutExpired) => Ok(None),
+            Err(pcap::Error::TimeoutExpired) | Err(pcap::Error::NoMorePackets) => {
+                self.pending = false;
+                Ok(None)
+            }
             Err(e) => Err(CaptureError::Read {
                 source: self.interface.clone(),
                 offset: 0,
@@ -227,5 +260,8 @@ mod tests {
         );
         let st = src.stats().unwrap();
         assert!(st.received >= 1, "{st:?}");
+        // A quiet capture returns after the timeout instead of blocking.
+        src.set_filter("udp and dst port 9 and src port 9").unwrap();
+        assert!(src.next_frame().unwrap().is_none());
     }
 }

@@ -28,6 +28,20 @@ pub struct Config {
     pub service: ServiceSection,
 }
 
+/// The interface of the IPv4 default route (from `/proc/net/route`), used when the configuration
+/// names none.
+pub fn default_interface() -> Option<String> {
+    let table = std::fs::read_to_string("/proc/net/route").ok()?;
+    parse_default_route(&table)
+}
+
+fn parse_default_route(table: &str) -> Option<String> {
+    table.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.get(1) == Some(&"00000000") && f.get(7) == Some(&"00000000")).then(|| f[0].to_string())
+    })
+}
+
 /// Where the sensor sits: on the DC itself, or on a mirror port.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
@@ -435,8 +449,20 @@ mod tests {
         let text = include_str!("../../systemd/dcsensor.toml");
         let cfg = Config::parse(text, "dcsensor.toml").unwrap();
         assert_eq!(cfg.capture.mode, Mode::Local);
-        assert_eq!(cfg.capture.interfaces, vec!["eth0".to_string()]);
+        assert!(
+            cfg.capture.interfaces.is_empty(),
+            "the default route's interface"
+        );
         assert_eq!(cfg.options().flow.tcp_idle, 300 * NS);
+    }
+
+    #[test]
+    fn the_default_route_names_the_interface() {
+        let table = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n\
+                     ens3\t0000A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\n\
+                     ens3\t00000000\t0100A8C0\t0003\t0\t0\t100\t00000000\n";
+        assert_eq!(parse_default_route(table), Some("ens3".to_string()));
+        assert_eq!(parse_default_route("Iface\n"), None);
     }
 
     #[test]

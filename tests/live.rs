@@ -1,0 +1,309 @@
+//! Live capture end to end, as root: two network namespaces joined by a veth pair; the sensor
+//! listens on one end (`live`, and `run --config` in mirror mode), `tcpreplay` sends one of our
+//! captures from the other; after TERM the sensor has printed the same records as `replay` of
+//! that file. The namespaces have no other interface and no route: nothing leaves them.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_dcsensor")
+}
+
+/// Two namespaces, `<tag>s` (sensor) and `<tag>t` (traffic), joined by veth `<tag>a`/`<tag>b`.
+struct Lab {
+    sensor_ns: String,
+    traffic_ns: String,
+    sensor_if: String,
+    traffic_if: String,
+}
+
+fn sh(args: &[&str]) -> bool {
+    Command::new(args[0])
+        .args(&args[1..])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+impl Lab {
+    fn new(tag: &str) -> Option<Lab> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipping: live tests need root (network namespaces)");
+            return None;
+        }
+        for tool in ["ip", "tcpreplay"] {
+            if !sh(&["sh", "-c", &format!("command -v {tool} >/dev/null")]) {
+                eprintln!("skipping: {tool} is not installed (.ci/setup installs it)");
+                return None;
+            }
+        }
+        let id = std::process::id() % 100_000;
+        let lab = Lab {
+            sensor_ns: format!("dcs{tag}{id}s"),
+            traffic_ns: format!("dcs{tag}{id}t"),
+            sensor_if: format!("d{tag}{id}a"),
+            traffic_if: format!("d{tag}{id}b"),
+        };
+        let ok = sh(&["ip", "netns", "add", &lab.sensor_ns])
+            && sh(&["ip", "netns", "add", &lab.traffic_ns])
+            && sh(&[
+                "ip",
+                "link",
+                "add",
+                &lab.sensor_if,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &lab.traffic_if,
+            ])
+            && sh(&["ip", "link", "set", &lab.sensor_if, "netns", &lab.sensor_ns])
+            && sh(&[
+                "ip",
+                "link",
+                "set",
+                &lab.traffic_if,
+                "netns",
+                &lab.traffic_ns,
+            ])
+            && sh(&[
+                "ip",
+                "-n",
+                &lab.sensor_ns,
+                "link",
+                "set",
+                &lab.sensor_if,
+                "up",
+            ])
+            && sh(&[
+                "ip",
+                "-n",
+                &lab.traffic_ns,
+                "link",
+                "set",
+                &lab.traffic_if,
+                "up",
+            ])
+            && sh(&["ip", "-n", &lab.sensor_ns, "link", "set", "lo", "up"]);
+        assert!(ok, "could not set up the namespaces");
+        Some(lab)
+    }
+
+    /// Starts the sensor inside the sensor namespace; its stdout is read as it comes.
+    fn sensor(&self, args: &[&str]) -> Sensor {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.sensor_ns, bin()])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut stdout, &mut s);
+            s
+        });
+        Sensor { child, reader }
+    }
+
+    /// Sends a capture from the traffic namespace.
+    fn send(&self, pcap: &Path, pps: u32) {
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.traffic_ns,
+                "tcpreplay",
+                "-q",
+                "-i",
+                &self.traffic_if,
+            ])
+            .arg(format!("--pps={pps}"))
+            .arg(pcap)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tcpreplay: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn in_sensor_ns(&self, cmd: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.sensor_ns])
+            .args(cmd)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = sh(&["ip", "netns", "del", &self.sensor_ns]);
+        let _ = sh(&["ip", "netns", "del", &self.traffic_ns]);
+    }
+}
+
+/// A running sensor and the thread collecting its records.
+struct Sensor {
+    child: Child,
+    reader: std::thread::JoinHandle<String>,
+}
+
+/// Waits until the sensor's stderr says it captures (it logs `capturing`).
+fn wait_capturing(sensor: &mut Sensor) -> std::io::BufReader<std::process::ChildStderr> {
+    use std::io::BufRead;
+    let mut err = std::io::BufReader::new(sensor.child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut line = String::new();
+    while Instant::now() < deadline {
+        line.clear();
+        if err.read_line(&mut line).unwrap_or(0) == 0 {
+            panic!("the sensor exited before capturing");
+        }
+        if line.contains("capturing") {
+            return err;
+        }
+    }
+    panic!("the sensor did not start capturing");
+}
+
+fn term_and_collect(sensor: Sensor) -> (i32, Vec<Value>) {
+    let Sensor { mut child, reader } = sensor;
+    std::thread::sleep(Duration::from_millis(1500)); // let the last packets through the queues
+    let _ = sh(&["kill", "-TERM", &child.id().to_string()]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(_status) = child.try_wait().unwrap() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the sensor did not stop within 30 s of TERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = child.wait().unwrap();
+    let text = reader.join().unwrap();
+    let recs = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (status.code().unwrap_or(-1), recs)
+}
+
+/// A record without what differs between live and replay (the time and round-trip times).
+fn normalise(mut r: Value) -> String {
+    if let Some(m) = r.as_object_mut() {
+        m.remove("ts");
+        m.remove("rtt");
+        m.remove("till");
+    }
+    r.to_string()
+}
+
+fn records_of(recs: Vec<Value>) -> Vec<String> {
+    let mut v: Vec<String> = recs
+        .into_iter()
+        .filter(|r| r["type"] != "stats")
+        .map(normalise)
+        .collect();
+    v.sort();
+    v
+}
+
+fn replay_records(pcap: &Path) -> Vec<String> {
+    let out = Command::new(bin())
+        .args(["replay", "--workers", "1"])
+        .arg(pcap)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    records_of(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect(),
+    )
+}
+
+const CAPTURE: &str = "testdata-pcaps/lab/07_dns_many_lookups.pcap";
+
+#[test]
+fn live_capture_prints_what_replay_prints_and_serves_metrics() {
+    let Some(lab) = Lab::new("l") else { return };
+    let pcap = Path::new(CAPTURE);
+    let expected = replay_records(pcap);
+    assert!(!expected.is_empty());
+    let mut child = lab.sensor(&[
+        "live",
+        "-i",
+        &lab.sensor_if,
+        "--promisc",
+        "--metrics",
+        "127.0.0.1:9469",
+        "--stats-interval",
+        "1",
+    ]);
+    let _err = wait_capturing(&mut child);
+    lab.send(pcap, 2000);
+    std::thread::sleep(Duration::from_millis(500));
+    let metrics = lab.in_sensor_ns(&["curl", "-s", "http://127.0.0.1:9469/metrics"]);
+    let text = String::from_utf8_lossy(&metrics.stdout);
+    let packets: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("dcsensor_packets_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no packets metric in: {text}"));
+    assert!(packets > 0, "metrics answered during the run: {text}");
+    let (code, recs) = term_and_collect(child);
+    assert_eq!(code, 0);
+    let last = recs.last().unwrap();
+    assert_eq!(last["type"], "stats");
+    assert_eq!(last["last"], true);
+    assert_eq!(last["drops"]["queue"], 0);
+    assert_eq!(records_of(recs), expected);
+}
+
+#[test]
+fn run_with_a_config_in_mirror_mode_and_hup_reload_lose_nothing() {
+    let Some(lab) = Lab::new("r") else { return };
+    let dir = std::env::temp_dir().join(format!("dcsensor-live-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("dcsensor.toml");
+    let write_cfg = |bpf: &str| {
+        std::fs::write(
+            &cfg,
+            format!(
+                "[capture]\ninterfaces = [\"{}\"]\nmode = \"mirror\"\nbpf = \"{bpf}\"\n[output]\nsinks = [\"stdout\"]\n[metrics]\nlisten = \"\"\n[pipeline]\nstats_interval = 1\n",
+                lab.sensor_if
+            ),
+        )
+        .unwrap()
+    };
+    write_cfg("");
+    let first = Path::new("testdata-pcaps/lab/01_benign_kerberos_logon.pcap");
+    let second = Path::new("testdata-pcaps/lab/05_benign_dns.pcap");
+    let mut child = lab.sensor(&["run", "--config", cfg.to_str().unwrap()]);
+    let _err = wait_capturing(&mut child);
+    lab.send(first, 2000);
+    std::thread::sleep(Duration::from_millis(500));
+    write_cfg("tcp or udp");
+    let _ = sh(&["kill", "-HUP", &child.child.id().to_string()]);
+    std::thread::sleep(Duration::from_millis(2500)); // the reload is applied within a second
+    lab.send(second, 2000);
+    let (code, recs) = term_and_collect(child);
+    assert_eq!(code, 0);
+    let mut expected = replay_records(first);
+    expected.extend(replay_records(second));
+    expected.sort();
+    assert!(!expected.is_empty());
+    assert_eq!(records_of(recs), expected);
+    let _ = std::fs::remove_dir_all(&dir);
+}
