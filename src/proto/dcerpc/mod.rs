@@ -37,18 +37,26 @@ pub fn udp() -> Box<dyn UdpApp> {
 }
 
 /// Whether the first bytes of a TCP connection look like connection-oriented DCE-RPC: a v5.0/5.1
-/// BIND or ALTER_CONTEXT from the client with a sane length and data representation.
+/// header with the ASCII data representation (little- or big-endian integers, IEEE/VAX/Cray/IBM
+/// floats, two zero bytes) and a sane frag_length for its type. A BIND or ALTER_CONTEXT from the
+/// client starts a connection; so that a connection picked up midstream (the capture began
+/// after its bind) is still decoded, a REQUEST, RESPONSE, FAULT, AUTH3 or bind answer is
+/// accepted too, in either direction (the roles of a midstream flow are a guess).
 pub fn probe(dir: Dir, data: &[u8]) -> bool {
-    if dir != Dir::ToServer {
+    let Ok(h) = parse::co_header(data) else {
+        return false;
+    };
+    if h.drep[2] != 0 || h.drep[3] != 0 {
         return false;
     }
-    match parse::co_header(data) {
+    let len = usize::from(h.frag_len);
+    match h.ptype {
         // A bind holds at least the 12 fixed bytes and one 44-byte context element.
-        Ok(h) => {
-            matches!(h.ptype, ptype::BIND | ptype::ALTER_CONTEXT)
-                && usize::from(h.frag_len) >= 16 + 12 + 44
-        }
-        Err(_) => false,
+        ptype::BIND | ptype::ALTER_CONTEXT => dir == Dir::ToServer && len >= 16 + 12 + 44,
+        ptype::REQUEST | ptype::RESPONSE | ptype::FAULT => len >= 24,
+        ptype::BIND_ACK | ptype::ALTER_CONTEXT_RESP => len >= 16 + 12,
+        ptype::AUTH3 => len >= 20,
+        _ => false,
     }
 }
 
@@ -1526,14 +1534,25 @@ mod tests {
     }
 
     #[test]
-    fn probe_accepts_binds_from_the_client_only() {
+    fn probe_accepts_connection_openings_and_midstream_pdus() {
         let segs = segments("12_attack_dcsync.pcap");
         let bind = &segs.iter().find(|s| s.dport == 135).unwrap().payload;
         assert!(probe(Dir::ToServer, bind));
         assert!(!probe(Dir::ToClient, bind));
         assert!(!probe(Dir::ToServer, &bind[..10]));
+        // Midstream: a request or response opens a connection too; other types do not.
+        let req = &segs
+            .iter()
+            .filter(|s| s.dport == 135)
+            .nth(1)
+            .unwrap()
+            .payload;
+        assert!(probe(Dir::ToServer, req));
         let mut other = bind.clone();
-        other[2] = ptype::REQUEST;
+        other[2] = ptype::SHUTDOWN;
+        assert!(!probe(Dir::ToServer, &other));
+        let mut other = bind.clone();
+        other[6] = 1; // drep[2] must be zero
         assert!(!probe(Dir::ToServer, &other));
         assert!(!probe(Dir::ToServer, b"GET / HTTP/1.1\r\n\r\n"));
     }
