@@ -68,7 +68,6 @@ fn dcsync_endpoint_mapper_then_drsuapi_on_the_learned_port() {
 }
 
 #[test]
-#[ignore = "needs the SMB decoder (it feeds dcerpc::PipeConn) on main"]
 fn samr_and_lsa_recon_over_smb_pipes() {
     let recs = dcerpc_records(&lab("20_attack_recon_samr_lsarpc_smb_cleartext.pcap"));
     assert_eq!(recs.len(), 51);
@@ -365,7 +364,6 @@ fn conformance_with_tshark_over_tcp() {
 }
 
 #[test]
-#[ignore = "needs the SMB decoder (it feeds dcerpc::PipeConn) on main"]
 fn conformance_with_tshark_over_tcp_and_smb_pipes() {
     conformance(&[Carrier::Tcp, Carrier::Smb]);
 }

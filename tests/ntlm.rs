@@ -352,7 +352,6 @@ fn conformance_http_and_ldap_carriers() {
 
 /// Every AUTHENTICATE of every carrier (SMB and DCE-RPC come from their own decoders): ≥ 99 %.
 #[test]
-#[ignore = "needs the smb and dcerpc carriers (issue 4 helpers) merged; run with --ignored to measure"]
 fn conformance_all_carriers() {
     if !shared_present() {
         return;
