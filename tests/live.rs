@@ -313,3 +313,60 @@ fn run_with_a_config_in_mirror_mode_and_hup_reload_lose_nothing() {
     assert_eq!(records_of(recs), expected);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn over_budget_the_guard_sheds_load_but_authentication_still_arrives() {
+    let Some(lab) = Lab::new("g") else { return };
+    let dir = std::env::temp_dir().join(format!("dcsensor-live-guard-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("dcsensor.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[capture]\ninterfaces = [\"{}\"]\nmode = \"mirror\"\n[output]\nsinks = [\"stdout\"]\n[metrics]\nlisten = \"\"\n[guard]\ncpu_percent = 0.01\ninterval = 0.2\n",
+            lab.sensor_if
+        ),
+    )
+    .unwrap();
+    let heavy = Path::new("testdata-pcaps/lab/07_dns_many_lookups.pcap");
+    let auth = Path::new("testdata-pcaps/lab/01_benign_kerberos_logon.pcap");
+    let mut sensor = lab.sensor(&["run", "--config", cfg.to_str().unwrap()]);
+    let _err = wait_capturing(&mut sensor);
+    // About four seconds of load: the guard raises the level every 0.2 s while over budget.
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.traffic_ns,
+            "tcpreplay",
+            "-q",
+            "-i",
+            &lab.traffic_if,
+            "--pps=20000",
+            "--loop=220",
+        ])
+        .arg(heavy)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    lab.send(auth, 2000);
+    let (code, recs) = term_and_collect(sensor);
+    assert_eq!(code, 0);
+    let last = recs.last().unwrap();
+    assert!(
+        last["drops"]["shed"].as_u64().unwrap() > 0,
+        "shedding is reported: {last}"
+    );
+    assert_eq!(last["partial"], true);
+    let kerberos: Vec<String> = records_of(recs)
+        .into_iter()
+        .filter(|r| r.contains("\"type\":\"kerberos\""))
+        .collect();
+    let expected: Vec<String> = replay_records(auth)
+        .into_iter()
+        .filter(|r| r.contains("\"type\":\"kerberos\""))
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(kerberos, expected, "authentication is never shed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
