@@ -208,6 +208,8 @@ struct Conn {
     verdict_given: bool,
     /// The interface an endpoint-mapper answer named for this server port (TCP), looked up once.
     learned: Option<Option<Uuid>>,
+    /// The direction of the association's requests (that of its first request or bind).
+    req_dir: Option<Dir>,
 }
 
 impl Conn {
@@ -225,6 +227,7 @@ impl Conn {
             awaiting_verdict: false,
             verdict_given: false,
             learned: None,
+            req_dir: None,
         }
     }
 
@@ -298,10 +301,16 @@ impl Conn {
             return;
         };
         match h.ptype {
+            // Requests travel one way on an association: one seen the other way is an echo
+            // (an SMB IOCTL answer repeating its input) or noise, not a new call.
+            ptype::REQUEST if *self.req_dir.get_or_insert(dir) != dir => {}
             ptype::REQUEST => self.request(cx, h, body, auth),
             ptype::RESPONSE => self.response(cx, h, body),
             ptype::FAULT => self.fault(cx, h, body),
-            ptype::BIND | ptype::ALTER_CONTEXT => self.bind_pdu(cx, h, body, auth),
+            ptype::BIND | ptype::ALTER_CONTEXT => {
+                self.req_dir.get_or_insert(dir);
+                self.bind_pdu(cx, h, body, auth)
+            }
             ptype::BIND_ACK | ptype::ALTER_CONTEXT_RESP => self.bind_ack(cx, h, body, auth),
             ptype::BIND_NAK => self.bind_nak(cx, h, body),
             ptype::AUTH3 => {
@@ -312,10 +321,7 @@ impl Conn {
             }
             ptype::SHUTDOWN | ptype::CO_CANCEL | ptype::ORPHANED => {}
             // Connectionless-only types have no place on a connection.
-            _ => {
-                let _ = dir;
-                cx.count(Counter::MalformedDcerpc);
-            }
+            _ => cx.count(Counter::MalformedDcerpc),
         }
     }
 
@@ -954,6 +960,21 @@ mod tests {
         // response gave the verdict to the NTLM decoder.
         assert_eq!(drs.client_tokens, 2);
         assert!(drs.verdict_given && !epm.verdict_given);
+        // What the NTLM decoder made of the hand-off: one record, carrier dcerpc, with the
+        // verdict given by the first response. Only the dcerpc records are kept after this.
+        let ntlm: Vec<_> = h
+            .out
+            .iter()
+            .filter_map(|r| match &r.body {
+                Body::Ntlm(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ntlm.len(), 1);
+        assert_eq!(ntlm[0].carrier, Some(Carrier::Dcerpc));
+        assert_eq!(ntlm[0].success, Some(true));
+        assert_eq!(ntlm[0].status, Some(Code::Name("STATUS_SUCCESS")));
+        h.out.retain(|r| matches!(r.body, Body::Dcerpc(_)));
         h
     }
 
