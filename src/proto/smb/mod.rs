@@ -658,12 +658,7 @@ impl State {
     /// Remembers a file opened on a tree whose connect was not seen.
     fn remember_open(&mut self, file: u128, path: &str) {
         if !self.opens.contains_key(&file) && self.opens.len() >= MAX_PIPES {
-            if let Some(k) = self
-                .opens
-                .iter()
-                .min_by_key(|(_, o)| o.1)
-                .map(|(&k, _)| k)
-            {
+            if let Some(k) = self.opens.iter().min_by_key(|(_, o)| o.1).map(|(&k, _)| k) {
                 self.opens.remove(&k);
             }
         }
@@ -1367,7 +1362,11 @@ impl State {
                 if self.pipes.contains_key(&file) {
                     self.wait(cx, key, ts, Wait::PipeRead { file });
                 } else if self.tree_may_pipe(uid, tid) {
-                    let kind = Wait::MaybeRead { file, sid: uid, tid };
+                    let kind = Wait::MaybeRead {
+                        file,
+                        sid: uid,
+                        tid,
+                    };
                     self.wait(cx, key, ts, kind);
                 }
             }
