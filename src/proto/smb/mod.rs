@@ -1114,12 +1114,13 @@ impl State {
                     let (off, len) = try_p!(parse::smb2_read_resp(b));
                     let peek = len.min(parse::DCERPC_PEEK);
                     match parse::smb2_data(b, el, off, peek) {
-                        P::Ok(head) if parse::looks_dcerpc(head) => {
-                            if !self.pipe_over_cap(cx, file, Dir::ToClient, len) {
-                                let data = try_p!(parse::smb2_data(b, el, off, len));
-                                self.adopt(cx, file, sid, tid);
-                                self.pipe_data(cx, file, Dir::ToClient, data);
-                            }
+                        P::Ok(head)
+                            if parse::looks_dcerpc(head)
+                                && !self.pipe_over_cap(cx, file, Dir::ToClient, len) =>
+                        {
+                            let data = try_p!(parse::smb2_data(b, el, off, len));
+                            self.adopt(cx, file, sid, tid);
+                            self.pipe_data(cx, file, Dir::ToClient, data);
                         }
                         P::Need(n) => return P::Need(n),
                         _ => {}
