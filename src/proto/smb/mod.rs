@@ -14,6 +14,11 @@
 //! frames are counted and skipped. After a gap the stream resynchronises on the next NetBIOS
 //! header followed by an SMB magic.
 //!
+//! A FileId becomes a pipe when it is opened on an IPC tree, when an SMB1 open answers that it
+//! is a pipe (FileType), or, for a file whose tree connect was not seen (mid-stream, one-sided
+//! and multichannel captures), when it is used with a pipe transceive (SMB2 IOCTL, SMB1
+//! TransactNmPipe) or written or read with data that starts like a DCE-RPC PDU.
+//!
 //! Records: `smb` with `action` `tree_connect` (share from the request, status from the
 //! response) or `open` (path as in the request, share of its tree), carrying the session's
 //! `user` (from its NTLM AUTHENTICATE; absent for Kerberos), the `dialect` and the `status`.
