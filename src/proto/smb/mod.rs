@@ -14,6 +14,11 @@
 //! frames are counted and skipped. After a gap the stream resynchronises on the next NetBIOS
 //! header followed by an SMB magic.
 //!
+//! A FileId becomes a pipe when it is opened on an IPC tree, when an SMB1 open answers that it
+//! is a pipe (FileType), or, for a file whose tree connect was not seen (mid-stream, one-sided
+//! and multichannel captures), when it is used with a pipe transceive (SMB2 IOCTL, SMB1
+//! TransactNmPipe) or written or read with data that starts like a DCE-RPC PDU.
+//!
 //! Records: `smb` with `action` `tree_connect` (share from the request, status from the
 //! response) or `open` (path as in the request, share of its tree), carrying the session's
 //! `user` (from its NTLM AUTHENTICATE; absent for Kerberos), the `dialect` and the `status`.
@@ -244,6 +249,13 @@ enum Wait {
     PipeRead {
         file: u128,
     },
+    /// A read of a file that may be a pipe whose open was not seen (or not on a tree known to be
+    /// IPC): its answer makes it a pipe when it starts like a DCE-RPC PDU.
+    MaybeRead {
+        file: u128,
+        sid: u64,
+        tid: u32,
+    },
 }
 
 /// The connection's state, shared by both directions.
@@ -253,6 +265,9 @@ struct State {
     sessions: FxHashMap<u64, Session>,
     trees: FxHashMap<(u64, u32), Tree>,
     pipes: FxHashMap<u128, Pipe>,
+    /// Files opened on trees whose connect was not seen (mid-stream): FileId → (path, seq).
+    /// A pipe transceive on one, or data that starts like DCE-RPC, makes it a pipe.
+    opens: FxHashMap<u128, (String, u64)>,
     pending: FxHashMap<u64, Pending>,
     setups: Vec<Setup>,
     seq: u64,
@@ -633,9 +648,55 @@ impl State {
     }
 
     fn close_pipe(&mut self, cx: &mut Ctx<'_>, file: u128) {
+        self.opens.remove(&file);
         if let Some(mut p) = self.pipes.remove(&file) {
             p.conn.close(cx);
         }
+    }
+
+    /// Whether files of tree `tid` of session `sid` may be pipes: the tree is IPC, or its
+    /// connect was not seen.
+    fn tree_may_pipe(&self, sid: u64, tid: u32) -> bool {
+        self.trees.get(&(sid, tid)).is_none_or(|t| t.pipe)
+    }
+
+    /// Remembers a file opened on a tree whose connect was not seen.
+    fn remember_open(&mut self, file: u128, path: &str) {
+        if !self.opens.contains_key(&file) && self.opens.len() >= MAX_PIPES {
+            if let Some(k) = self.opens.iter().min_by_key(|(_, o)| o.1).map(|(&k, _)| k) {
+                self.opens.remove(&k);
+            }
+        }
+        let seq = self.next_seq();
+        self.opens.insert(file, (path.to_string(), seq));
+    }
+
+    /// Makes `file` (of tree `tid` of session `sid`) a pipe, when it is not one yet: it was used
+    /// as one although its open was not seen as one (mid-stream captures, one-sided captures,
+    /// multichannel). Its name is the path it was opened with, else that of the last open on the
+    /// same tree still waiting for its answer, else empty (`\pipe\`).
+    fn adopt(&mut self, cx: &mut Ctx<'_>, file: u128, sid: u64, tid: u32) {
+        if self.pipes.contains_key(&file) {
+            return;
+        }
+        let path = match self.opens.remove(&file) {
+            Some((path, _)) => path,
+            None => self
+                .pending
+                .values()
+                .filter_map(|p| match &p.kind {
+                    Wait::Create {
+                        sid: s,
+                        tid: t,
+                        path,
+                    } if *s == sid && *t == tid => Some((p.seq, path)),
+                    _ => None,
+                })
+                .max_by_key(|(seq, _)| *seq)
+                .map(|(_, path)| path.clone())
+                .unwrap_or_default(),
+        };
+        self.open_pipe(cx, file, &path);
     }
 
     fn wait(&mut self, cx: &mut Ctx<'_>, key: u64, ts: Ts, kind: Wait) {
@@ -667,7 +728,7 @@ impl State {
                 let share = self.trees.get(&(sid, tid)).map(|t| t.share.clone());
                 self.emit(cx, p.ts, "open", share, non_empty(path), sid, None)
             }
-            Wait::SessionSetup { .. } | Wait::PipeRead { .. } => {}
+            Wait::SessionSetup { .. } | Wait::PipeRead { .. } | Wait::MaybeRead { .. } => {}
         }
     }
 
@@ -909,10 +970,23 @@ impl State {
                 let file = try_p!(parse::smb2_read_req(b));
                 if self.pipes.contains_key(&file) {
                     self.wait(cx, h.message_id, ts, Wait::PipeRead { file });
+                } else if self.tree_may_pipe(sid, h.tree_id) {
+                    let tid = h.tree_id;
+                    self.wait(cx, h.message_id, ts, Wait::MaybeRead { file, sid, tid });
                 }
             }
             cmd2::WRITE => {
                 let w = try_p!(parse::smb2_write_req(b));
+                if !self.pipes.contains_key(&w.file_id) && self.tree_may_pipe(sid, h.tree_id) {
+                    let peek = w.data_len.min(parse::DCERPC_PEEK);
+                    match parse::smb2_data(b, el, w.data_offset, peek) {
+                        P::Ok(head) if parse::looks_dcerpc(head) => {
+                            self.adopt(cx, w.file_id, sid, h.tree_id)
+                        }
+                        P::Need(n) => return P::Need(n),
+                        _ => {}
+                    }
+                }
                 if self.pipes.contains_key(&w.file_id)
                     && !self.pipe_over_cap(cx, w.file_id, Dir::ToServer, w.data_len)
                 {
@@ -922,6 +996,12 @@ impl State {
             }
             cmd2::IOCTL => {
                 let io = try_p!(parse::smb2_ioctl_req(b));
+                if io.ctl_code == parse::FSCTL_PIPE_TRANSCEIVE
+                    && !self.pipes.contains_key(&io.file_id)
+                    && self.tree_may_pipe(sid, h.tree_id)
+                {
+                    self.adopt(cx, io.file_id, sid, h.tree_id);
+                }
                 if io.ctl_code == parse::FSCTL_PIPE_TRANSCEIVE
                     && self.pipes.contains_key(&io.file_id)
                 {
@@ -1016,9 +1096,12 @@ impl State {
                 {
                     let tree = self.trees.get(&(sid, tid));
                     let share = tree.map(|t| t.share.clone());
+                    let known = tree.is_some();
                     let pipe = tree.is_some_and(|t| t.pipe);
-                    if let (Some(file), true) = (file, pipe) {
-                        self.open_pipe(cx, file, &path);
+                    match (file, pipe, known) {
+                        (Some(file), true, _) => self.open_pipe(cx, file, &path),
+                        (Some(file), false, false) => self.remember_open(file, &path),
+                        _ => {}
                     }
                     self.emit(
                         cx,
@@ -1030,6 +1113,25 @@ impl State {
                         Some(nt_status(h.status)),
                     );
                 }
+            }
+            (cmd2::READ, Some(&Wait::MaybeRead { file, sid, tid })) => {
+                if (ok || h.status == STATUS_BUFFER_OVERFLOW) && !error_body() {
+                    let (off, len) = try_p!(parse::smb2_read_resp(b));
+                    let peek = len.min(parse::DCERPC_PEEK);
+                    match parse::smb2_data(b, el, off, peek) {
+                        P::Ok(head)
+                            if parse::looks_dcerpc(head)
+                                && !self.pipe_over_cap(cx, file, Dir::ToClient, len) =>
+                        {
+                            let data = try_p!(parse::smb2_data(b, el, off, len));
+                            self.adopt(cx, file, sid, tid);
+                            self.pipe_data(cx, file, Dir::ToClient, data);
+                        }
+                        P::Need(n) => return P::Need(n),
+                        _ => {}
+                    }
+                }
+                self.pending.remove(&h.message_id);
             }
             (cmd2::READ | cmd2::IOCTL, Some(&Wait::PipeRead { file })) => {
                 if (ok || h.status == STATUS_BUFFER_OVERFLOW) && !error_body() {
@@ -1082,12 +1184,50 @@ impl State {
                 return Step::Done(frame_left);
             }
         };
+        let (uid, tid) = (u64::from(h.uid), u32::from(h.tid));
         let whole = match (h.command, h.is_reply()) {
-            (cmd1::WRITE_ANDX, false) => parse::smb1_write_andx(&first, el).is_some_and(|w| {
-                self.pipes.contains_key(&smb1_file(w.fid))
-                    && !self.pipe_over_cap(cx, smb1_file(w.fid), Dir::ToServer, w.data_len)
-            }),
+            (cmd1::WRITE_ANDX, false) => match parse::smb1_write_andx(&first, el) {
+                Some(w) => {
+                    let file = smb1_file(w.fid);
+                    if !self.pipes.contains_key(&file) {
+                        // Worth reading only when it starts like DCE-RPC on a possible pipe.
+                        let at = w.data_offset + raw_prefix(w.write_mode);
+                        let end = at + parse::DCERPC_PEEK;
+                        if !self.tree_may_pipe(uid, tid) || w.data_len < end - w.data_offset {
+                            return Step::Done(frame_left);
+                        }
+                        match b.get(at..end) {
+                            Some(head) if parse::looks_dcerpc(head) => {}
+                            None if end <= el => return Step::Need(end),
+                            _ => return Step::Done(frame_left),
+                        }
+                    }
+                    !self.pipe_over_cap(cx, file, Dir::ToServer, w.data_len)
+                }
+                None => false,
+            },
             (cmd1::READ_ANDX, true) => match self.pending.get(&smb1_key(&h, cmd1::READ_ANDX)) {
+                Some(&Pending {
+                    kind: Wait::MaybeRead { file, .. },
+                    ..
+                }) => {
+                    let (off, len) = parse::smb1_read_andx_resp(&first).unwrap_or_default();
+                    let end = off + parse::DCERPC_PEEK;
+                    match b.get(off..end) {
+                        None if len >= parse::DCERPC_PEEK && end <= el => return Step::Need(end),
+                        Some(head)
+                            if len >= parse::DCERPC_PEEK
+                                && parse::looks_dcerpc(head)
+                                && !self.pipe_over_cap(cx, file, Dir::ToClient, len) =>
+                        {
+                            true
+                        }
+                        _ => {
+                            self.pending.remove(&smb1_key(&h, cmd1::READ_ANDX));
+                            false
+                        }
+                    }
+                }
                 Some(&Pending {
                     kind: Wait::PipeRead { file },
                     ..
@@ -1224,8 +1364,16 @@ impl State {
             cmd1::CLOSE if blk.word_count() >= 1 => self.close_pipe(cx, smb1_file(blk.u16_at(0))),
             cmd1::READ_ANDX if blk.word_count() >= 10 => {
                 let file = smb1_file(blk.u16_at(4));
+                let tid = u32::from(h.tid);
                 if self.pipes.contains_key(&file) {
                     self.wait(cx, key, ts, Wait::PipeRead { file });
+                } else if self.tree_may_pipe(uid, tid) {
+                    let kind = Wait::MaybeRead {
+                        file,
+                        sid: uid,
+                        tid,
+                    };
+                    self.wait(cx, key, ts, kind);
                 }
             }
             cmd1::WRITE_ANDX => {
@@ -1233,16 +1381,19 @@ impl State {
                     return;
                 };
                 let file = smb1_file(w.fid);
-                if !self.pipes.contains_key(&file) {
-                    return;
-                }
-                let Some(mut data) = parse::slice(msg, w.data_offset, w.data_len) else {
-                    cx.count(Counter::MalformedSmb);
+                let Some(data) = parse::slice(msg, w.data_offset, w.data_len) else {
+                    if self.pipes.contains_key(&file) {
+                        cx.count(Counter::MalformedSmb);
+                    }
                     return;
                 };
-                let raw_start = parse::WRITE_MODE_RAW | parse::WRITE_MODE_MSG_START;
-                if w.write_mode & raw_start == raw_start {
-                    data = data.get(2..).unwrap_or_default();
+                let data = data.get(raw_prefix(w.write_mode)..).unwrap_or_default();
+                if !self.pipes.contains_key(&file) {
+                    let tid = u32::from(h.tid);
+                    if !self.tree_may_pipe(uid, tid) || !parse::looks_dcerpc(data) {
+                        return;
+                    }
+                    self.adopt(cx, file, uid, tid);
                 }
                 self.pipe_data(cx, file, Dir::ToServer, data);
             }
@@ -1257,6 +1408,10 @@ impl State {
                     return;
                 }
                 let file = smb1_file(u16::from_le_bytes([fid[0], fid[1]]));
+                if self.tree_may_pipe(uid, u32::from(h.tid)) {
+                    // A pipe transaction: the FID is a pipe, whether its open was seen or not.
+                    self.adopt(cx, file, uid, u32::from(h.tid));
+                }
                 if !self.pipes.contains_key(&file)
                     || self.pipe_over_cap(cx, file, Dir::ToServer, t.data_len)
                 {
@@ -1348,10 +1503,22 @@ impl State {
                 {
                     let tree = self.trees.get(&(sid, tid));
                     let share = tree.map(|t| t.share.clone());
-                    let pipe = tree.is_some_and(|t| t.pipe);
-                    if ok && pipe && blk.word_count() >= 34 {
+                    let known = tree.is_some();
+                    // The FileType word after the FID, action, times, attributes and sizes:
+                    // byte-mode or message-mode pipe.
+                    let pipe = tree.is_some_and(|t| t.pipe)
+                        || matches!(
+                            blk.u16_at(63),
+                            parse::FILE_TYPE_BYTE_PIPE | parse::FILE_TYPE_MESSAGE_PIPE
+                        );
+                    if ok && blk.word_count() >= 34 {
                         // FID after AndX (4 bytes) and the oplock level.
-                        self.open_pipe(cx, smb1_file(blk.u16_at(5)), &path);
+                        let file = smb1_file(blk.u16_at(5));
+                        if pipe {
+                            self.open_pipe(cx, file, &path);
+                        } else if !known {
+                            self.remember_open(file, &path);
+                        }
                     }
                     self.emit(
                         cx,
@@ -1365,11 +1532,27 @@ impl State {
                 }
             }
             cmd1::READ_ANDX => {
-                if let Some(Pending {
-                    kind: Wait::PipeRead { file },
-                    ..
-                }) = self.pending.remove(&key)
-                {
+                let file = match self.pending.remove(&key) {
+                    Some(Pending {
+                        kind: Wait::PipeRead { file },
+                        ..
+                    }) => Some(file),
+                    Some(Pending {
+                        kind: Wait::MaybeRead { file, sid, tid },
+                        ..
+                    }) => {
+                        let data = parse::smb1_read_andx_resp(blk)
+                            .and_then(|(o, l)| parse::slice(msg, o, l));
+                        if data.is_some_and(parse::looks_dcerpc) {
+                            self.adopt(cx, file, sid, tid);
+                            Some(file)
+                        } else {
+                            None
+                        }
+                    }
+                    _ => None,
+                };
+                if let Some(file) = file {
                     if ok || h.status == STATUS_BUFFER_OVERFLOW {
                         if let Some(data) = parse::smb1_read_andx_resp(blk)
                             .and_then(|(o, l)| parse::slice(msg, o, l))
@@ -1398,6 +1581,16 @@ impl State {
             }
             _ => {}
         }
+    }
+}
+
+/// Bytes before the pipe message in a WRITE_ANDX in raw mode starting a message (its length).
+fn raw_prefix(write_mode: u16) -> usize {
+    let raw_start = parse::WRITE_MODE_RAW | parse::WRITE_MODE_MSG_START;
+    if write_mode & raw_start == raw_start {
+        2
+    } else {
+        0
     }
 }
 

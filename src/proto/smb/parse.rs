@@ -389,6 +389,24 @@ pub fn smb2_data(elem: &[u8], elem_len: usize, off: usize, len: usize) -> P<&[u8
     buffer(elem, elem_len, off, len)
 }
 
+/// Bytes of pipe data looked at to tell whether it starts like a DCE-RPC PDU.
+pub const DCERPC_PEEK: usize = 10;
+
+/// Whether `d` starts like a connection-oriented DCE-RPC PDU: version 5, minor version 0 or 1,
+/// a known packet type, a valid data representation and a fragment length of at least a header.
+/// Used to recognise named pipes whose open was not seen (mid-stream captures).
+pub fn looks_dcerpc(d: &[u8]) -> bool {
+    let Some(h) = d.get(..DCERPC_PEEK) else {
+        return false;
+    };
+    let frag = if h[4] & 0x10 != 0 {
+        u16::from_le_bytes([h[8], h[9]])
+    } else {
+        u16::from_be_bytes([h[8], h[9]])
+    };
+    h[0] == 5 && h[1] <= 1 && h[2] <= 20 && h[4] & 0xee == 0 && frag >= 16
+}
+
 /// The name of an SMB2 dialect.
 pub fn dialect_name(d: u16) -> Option<&'static str> {
     match d {
@@ -719,6 +737,10 @@ pub fn smb1_trans_resp<'a>(b: &Block<'a>) -> Option<Trans<'a>> {
 
 /// TRANSACTION subcommand on a named pipe: TransactNmPipe.
 pub const TRANS_TRANSACT_NMPIPE: u16 = 0x0026;
+/// NT_CREATE_ANDX response FileType of a byte-mode named pipe.
+pub const FILE_TYPE_BYTE_PIPE: u16 = 1;
+/// NT_CREATE_ANDX response FileType of a message-mode named pipe.
+pub const FILE_TYPE_MESSAGE_PIPE: u16 = 2;
 /// WRITE_ANDX write mode bits on a named pipe: raw mode and start of message; both set means
 /// the data starts with a 2-byte message length.
 pub const WRITE_MODE_RAW: u16 = 0x0004;
