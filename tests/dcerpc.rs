@@ -8,9 +8,9 @@
 //! fragment otherwise); the UUID of a request is that of the last bind of its context id on the
 //! same stream. The connectionless rows carry no UUID: their pairs match on the opnum.
 //!
-//! The conformance over SMB pipes is asserted like TCP's (≥ 99 % of pairs, ≥ 98 % of calls). The
-//! connectionless rows are reported, not asserted: the only UDP capture runs on ports 80/8000,
-//! which tshark reaches by heuristics and dcsensor does not decode (UDP DCE-RPC is port 135).
+//! The conformance over SMB pipes and over UDP is asserted like TCP's (≥ 99 % of pairs, ≥ 98 %
+//! of calls). The only UDP capture runs on ports 80/8000: tshark reaches it by heuristics, and
+//! dcsensor by its content probe for connectionless requests.
 
 use dcsensor::pipeline::{replay_to_vec, Options};
 use dcsensor::record::{Body, Dcerpc, Record, Transport};
@@ -365,6 +365,11 @@ fn conformance_with_tshark_over_tcp() {
 #[test]
 fn conformance_with_tshark_over_tcp_and_smb_pipes() {
     conformance(&[Carrier::Tcp, Carrier::Smb]);
+}
+
+#[test]
+fn conformance_with_tshark_over_udp() {
+    conformance(&[Carrier::Udp]);
 }
 
 #[test]

@@ -67,6 +67,10 @@ pub trait Selector: Send {
     fn tcp_by_content(&self, flow: &FlowInfo, dir: Dir, first: &[u8]) -> Option<Box<dyn TcpApp>>;
     /// The decoder of a UDP conversation.
     fn udp_by_port(&self, flow: &FlowInfo) -> Option<Box<dyn UdpApp>>;
+    /// The decoder of a UDP conversation nobody claimed by port, by its first datagram.
+    fn udp_by_content(&self, _first: &[u8]) -> Option<Box<dyn UdpApp>> {
+        None
+    }
 }
 
 /// The production [`Selector`]: [`proto::tcp_by_port`], [`proto::tcp_by_content`],
@@ -83,6 +87,9 @@ impl Selector for ProtoSelector {
     }
     fn udp_by_port(&self, flow: &FlowInfo) -> Option<Box<dyn UdpApp>> {
         proto::udp_by_port(flow)
+    }
+    fn udp_by_content(&self, first: &[u8]) -> Option<Box<dyn UdpApp>> {
+        proto::udp_by_content(first)
     }
 }
 
@@ -434,7 +441,11 @@ impl FlowTable {
                 fin: [false; 2],
             })
         } else {
-            State::Udp(self.selector.udp_by_port(&info))
+            State::Udp(
+                self.selector
+                    .udp_by_port(&info)
+                    .or_else(|| self.selector.udp_by_content(payload)),
+            )
         };
         let flow = Flow {
             id: self.next_id,

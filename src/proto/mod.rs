@@ -248,6 +248,12 @@ pub fn tcp_by_content(dir: Dir, first: &[u8]) -> Option<Box<dyn TcpApp>> {
     }
 }
 
+/// The decoder for a UDP conversation on an unclaimed port, chosen by its first datagram:
+/// connectionless DCE-RPC (a v4 request whose lengths add up exactly).
+pub fn udp_by_content(first: &[u8]) -> Option<Box<dyn UdpApp>> {
+    dcerpc::probe_udp(first).then(dcerpc::udp)
+}
+
 /// The decoder for a UDP conversation, chosen by its server port.
 pub fn udp_by_port(flow: &FlowInfo) -> Option<Box<dyn UdpApp>> {
     match flow.server_port {

@@ -266,3 +266,51 @@ mod tests {
         assert_eq!(h.counters.get(Counter::MalformedDcerpc), 1);
     }
 }
+
+#[cfg(test)]
+mod probe_tests {
+    use crate::proto::dcerpc::probe_udp;
+
+    /// A little-endian v4 REQUEST header with `body` bytes of stub and auth protocol `auth`.
+    fn request(body: u16, auth: u8) -> Vec<u8> {
+        let mut h = vec![4, 0, 0x20, 0, 0x10, 0, 0, 0];
+        h.extend_from_slice(&[0u8; 48]); // object, interface, activity
+        h.extend_from_slice(&[0u8; 12]); // boot time, interface version, sequence
+        h.extend_from_slice(&[3, 0, 0xff, 0xff, 0xff, 0xff]); // opnum 3, hints
+        h.extend_from_slice(&body.to_le_bytes());
+        h.extend_from_slice(&[0, 0, auth, 0]); // fragment number, auth protocol, serial
+        assert_eq!(h.len(), 80);
+        h.extend(std::iter::repeat_n(0xab, usize::from(body)));
+        h
+    }
+
+    #[test]
+    fn a_request_whose_lengths_add_up_is_dcerpc() {
+        assert!(probe_udp(&request(24, 0)));
+        assert!(probe_udp(&request(0, 0)));
+        let mut with_trailer = request(24, 10);
+        with_trailer.extend_from_slice(&[0; 16]);
+        assert!(probe_udp(&with_trailer));
+    }
+
+    #[test]
+    fn anything_else_is_not() {
+        let mut longer = request(24, 0);
+        longer.push(0);
+        assert!(
+            !probe_udp(&longer),
+            "bytes beyond the body without an auth trailer"
+        );
+        let mut response = request(24, 0);
+        response[1] = 2;
+        assert!(
+            !probe_udp(&response),
+            "a response does not start a conversation"
+        );
+        let mut v5 = request(24, 0);
+        v5[0] = 5;
+        assert!(!probe_udp(&v5));
+        assert!(!probe_udp(&request(24, 0)[..79]));
+        assert!(!probe_udp(b"\x04\x00 arbitrary datagram that is long enough to hold a header ......................"));
+    }
+}

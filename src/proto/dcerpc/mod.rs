@@ -36,6 +36,19 @@ pub fn udp() -> Box<dyn UdpApp> {
     Box::new(cl::ClConn::default())
 }
 
+/// Whether a UDP datagram on an unclaimed port is a connectionless DCE-RPC request: a v4
+/// header of type request whose body length (plus an auth trailer when it names one) is exactly
+/// what the datagram holds.
+pub fn probe_udp(data: &[u8]) -> bool {
+    match parse::cl_header(data) {
+        Some((h, _)) if h.ptype == 0 => {
+            let want = parse::CL_HEADER_LEN + usize::from(h.body_len);
+            data.len() == want || (h.auth_proto != 0 && data.len() > want)
+        }
+        _ => false,
+    }
+}
+
 /// Whether the first bytes of a TCP connection look like connection-oriented DCE-RPC: a v5.0/5.1
 /// header with the ASCII data representation (little- or big-endian integers, IEEE/VAX/Cray/IBM
 /// floats, two zero bytes) and a sane frag_length for its type. A BIND or ALTER_CONTEXT from the
