@@ -6,7 +6,7 @@
 # Without PCAP it builds the ~1 M packet DC-style capture with ../shared/bench/make-bench-pcap.sh
 # (once, into /var/tmp/dcsensor-bench.pcap). Each tool reads the whole file once warm (the file
 # is read once before, so all three find it in the page cache); reported: wall seconds, packets
-# per second and peak RSS.
+# per second and peak RSS (GNU time). dcsensor writes its records to /dev/null.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pcap=${1:-/var/tmp/dcsensor-bench.pcap}
@@ -21,25 +21,24 @@ bin=target/release/dcsensor
 packets=$(capinfos -c -M "$pcap" | awk -F: '/Number of packets/ {gsub(/ /,"",$2); print $2}')
 cat "$pcap" >/dev/null
 
-measure() { # label command...
-  python3 - "$@" <<'PY'
-import resource, subprocess, sys, time
-label, cmd = sys.argv[1], sys.argv[2:]
-t = time.perf_counter()
-r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-wall = time.perf_counter() - t
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(f"{label}\t{wall:.2f}\t{rss:.1f}\t{r.returncode}")
-PY
+measure() { # label command...: wall seconds and peak RSS of one run, by GNU time
+  local label=$1; shift
+  local t; t=$(mktemp)
+  local rc=0
+  /usr/bin/time -f "%e %M" -o "$t" "$@" >/dev/null 2>&1 || rc=$?
+  read -r wall kib < "$t"; rm -f "$t"
+  printf '%s\t%s\t%s\t%s\n' "$label" "$wall" "$(awk -v k="$kib" 'BEGIN {printf "%.1f", k/1024}')" "$rc"
 }
+[ -x /usr/bin/time ] || { echo "e2e-replay: needs GNU time (apt-get install time)" >&2; exit 2; }
 
 echo "capture: $pcap ($packets packets, $(du -h "$pcap" | cut -f1)), $(nproc) cores"
-printf '%-28s %8s %12s %10s\n' tool seconds packets/s "peak MiB"
+printf '%-34s %8s %12s %10s\n' tool seconds packets/s "peak MiB"
 while IFS=$'\t' read -r label wall rss rc; do
   pps=$(python3 -c "print(f'{$packets/$wall:,.0f}')")
-  printf '%-28s %8s %12s %10s%s\n' "$label" "$wall" "$pps" "$rss" "$([ "$rc" = 0 ] || echo "  (exit $rc)")"
+  printf '%-34s %8s %12s %10s%s\n' "$label" "$wall" "$pps" "$rss" "$([ "$rc" = 0 ] || echo "  (exit $rc)")"
 done < <(
   measure "tcpdump -r -w /dev/null" tcpdump -r "$pcap" -w /dev/null
-  measure "tshark -n -q -r" tshark -n -q -r "$pcap"
+  # A display filter makes tshark dissect every packet (with -q alone it skips dissection).
+  measure "tshark -Y <dcsensor's protocols>" tshark -n -q -r "$pcap" -Y "kerberos || dns || dcerpc || ntlmssp || smb || smb2 || ldap"
   measure "dcsensor replay" "$bin" replay --no-progress "$pcap" -o /dev/null "$@"
 )
