@@ -621,3 +621,34 @@ fn ap_req_in_smb2_session_setup_presents_the_issued_ticket() {
         .unwrap();
     assert_eq!(ap.presented_hash.as_deref(), Some(issued.as_str()));
 }
+
+/// Through the whole pipeline: SMB2 session setups carrying Kerberos become `AP-REQ` records
+/// with `carrier: "smb2"`, presenting the service ticket the KDC issued in the same capture.
+#[test]
+fn smb2_session_setup_gives_ap_req_records_through_the_pipeline() {
+    let path = std::path::PathBuf::from("testdata-pcaps/lab/02_benign_smb_kerberos.pcap");
+    let opts = dcsensor::pipeline::Options {
+        workers: 2,
+        ..Default::default()
+    };
+    let res = dcsensor::pipeline::replay_to_vec(&[path], &opts).unwrap();
+    let json: Vec<serde_json::Value> = res
+        .records
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap())
+        .collect();
+    let ap: Vec<&serde_json::Value> = json.iter().filter(|r| r["request"] == "AP-REQ").collect();
+    assert_eq!(ap.len(), 2, "one per SMB2 session setup");
+    let issued: Vec<&serde_json::Value> = json
+        .iter()
+        .filter(|r| r["reply"] == "TGS-REP" && r["service"] == "cifs/dc1.lab.example")
+        .collect();
+    assert_eq!(issued.len(), 1);
+    for a in ap {
+        assert_eq!(a["carrier"], "smb2");
+        assert_eq!(a["dport"], 445);
+        assert_eq!(a["service"], "cifs/dc1.lab.example");
+        assert_eq!(a["ticket_etype"], 18);
+        assert_eq!(a["presented_hash"], issued[0]["ticket_hash"]);
+    }
+}
