@@ -2,6 +2,9 @@
 //! every capture of the shared corpus (and the lab) agrees with tshark on the query names and the
 //! number of exchanges.
 
+#[path = "support/corpus.rs"]
+mod corpus;
+
 use dcsensor::pipeline::{replay_to_vec, Options};
 use dcsensor::record::{Body, Code, Dns, Record, Transport};
 use std::collections::HashMap;
@@ -308,53 +311,7 @@ fn tshark_expected(tsv: &Path) -> Expected {
 
 /// Every capture with a `tshark-dns.tsv` beside it (lab: under `cases/<name>/`).
 fn corpus() -> Option<Vec<(PathBuf, PathBuf)>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let shared = root.join("../shared/pcaps");
-    if !shared.is_dir() {
-        return None;
-    }
-    let mut v = Vec::new();
-    let mut dirs = vec![shared];
-    while let Some(d) = dirs.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        let mut caps = Vec::new();
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                if !p.ends_with("also-used-by") {
-                    dirs.push(p);
-                }
-            } else if p
-                .extension()
-                .is_some_and(|x| x == "pcap" || x == "pcapng" || x == "cap")
-            {
-                caps.push(p);
-            }
-        }
-        let tsv = d.join("tshark-dns.tsv");
-        if tsv.is_file() && caps.len() == 1 {
-            v.push((caps.remove(0), tsv));
-        }
-    }
-    let lab = root.join("testdata-pcaps/lab");
-    for e in std::fs::read_dir(&lab).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.extension().is_some_and(|x| x == "pcap") {
-            let stem = p
-                .file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .to_string();
-            let tsv = lab.join("cases").join(stem).join("tshark-dns.tsv");
-            if tsv.is_file() {
-                v.push((p, tsv));
-            }
-        }
-    }
-    v.sort();
-    Some(v)
+    corpus::shared_present().then(|| corpus::cases("tshark-dns.tsv"))
 }
 
 #[test]

@@ -2,6 +2,9 @@
 //! records for the HTTP and LDAP carriers, and every AUTHENTICATE tshark finds in the shared
 //! corpus and the lab captures has its record (user, domain, workstation), reported per carrier.
 
+#[path = "support/corpus.rs"]
+mod corpus;
+
 use dcsensor::pipeline::{replay_to_vec, Options};
 use dcsensor::record::{Body, Carrier, Record};
 use std::collections::{BTreeMap, HashMap};
@@ -176,49 +179,7 @@ fn tshark_authenticates(tsv: &Path) -> Vec<(Identity, &'static str)> {
 
 /// Every capture with a `tshark-ntlmssp.tsv` beside it (lab: under `cases/<name>/`).
 fn corpus() -> Vec<(PathBuf, PathBuf)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut v = Vec::new();
-    let mut dirs = vec![root.join("../shared/pcaps")];
-    while let Some(d) = dirs.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        let mut caps = Vec::new();
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                if !p.ends_with("also-used-by") {
-                    dirs.push(p);
-                }
-            } else if p
-                .extension()
-                .is_some_and(|x| x == "pcap" || x == "pcapng" || x == "cap")
-            {
-                caps.push(p);
-            }
-        }
-        let tsv = d.join("tshark-ntlmssp.tsv");
-        if tsv.is_file() && caps.len() == 1 {
-            v.push((caps.remove(0), tsv));
-        }
-    }
-    let lab = root.join("testdata-pcaps/lab");
-    for e in std::fs::read_dir(&lab).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.extension().is_some_and(|x| x == "pcap") {
-            let stem = p
-                .file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .to_string();
-            let tsv = lab.join("cases").join(stem).join("tshark-ntlmssp.tsv");
-            if tsv.is_file() {
-                v.push((p, tsv));
-            }
-        }
-    }
-    v.sort();
-    v
+    corpus::cases("tshark-ntlmssp.tsv")
 }
 
 /// Whether the shared corpus is there (the HTTP captures are only there); says so when not.
