@@ -370,3 +370,102 @@ fn over_budget_the_guard_sheds_load_but_authentication_still_arrives() {
     assert_eq!(kerberos, expected, "authentication is never shed");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn started_as_root_it_captures_as_the_user_it_was_told_to_become() {
+    let Some(lab) = Lab::new("u") else { return };
+    let pcap = Path::new("testdata-pcaps/lab/05_benign_dns.pcap");
+    let expected = replay_records(pcap);
+    let mut sensor = lab.sensor(&[
+        "live",
+        "-i",
+        &lab.sensor_if,
+        "--promisc",
+        "--user",
+        "nobody",
+    ]);
+    let _err = wait_capturing(&mut sensor);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", sensor.child.id())).unwrap();
+    let ids = |key: &str| -> Vec<u32> {
+        let line = status.lines().find(|l| l.starts_with(key)).unwrap();
+        line.split_whitespace()
+            .skip(1)
+            .map(|v| v.parse().unwrap())
+            .collect()
+    };
+    let nobody: u32 = String::from_utf8(
+        Command::new("id")
+            .args(["-u", "nobody"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .parse()
+    .unwrap();
+    assert_eq!(
+        ids("Uid:"),
+        vec![nobody; 4],
+        "real, effective, saved and filesystem uid"
+    );
+    assert!(
+        ids("Gid:").iter().all(|&g| g != 0),
+        "no group of root left: {status}"
+    );
+    lab.send(pcap, 2000);
+    let (code, recs) = term_and_collect(sensor);
+    assert_eq!(code, 0);
+    assert_eq!(
+        records_of(recs),
+        expected,
+        "the capture opened as root keeps working"
+    );
+}
+
+#[test]
+fn systemd_hears_ready_watchdog_and_stopping() {
+    let Some(lab) = Lab::new("n") else { return };
+    let dir = std::env::temp_dir().join(format!("dcsensor-notify-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock_path = dir.join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.sensor_ns,
+            bin(),
+            "live",
+            "-i",
+            &lab.sensor_if,
+        ])
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "1000000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // WATCHDOG_PID is not set, so the sensor accepts the watchdog for itself.
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while seen.len() < 3 {
+        let n = sock.recv(&mut buf).expect("a notification within 10 s");
+        seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert_eq!(seen[0], "READY=1", "{seen:?}");
+    assert!(seen[1..].iter().all(|m| m == "WATCHDOG=1"), "{seen:?}");
+    let _ = sh(&["kill", "-TERM", &child.id().to_string()]);
+    let mut last = String::new();
+    while let Ok(n) = sock.recv(&mut buf) {
+        last = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if last == "STOPPING=1" {
+            break;
+        }
+    }
+    assert_eq!(last, "STOPPING=1");
+    assert!(child.wait().unwrap().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
