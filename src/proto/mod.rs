@@ -270,6 +270,39 @@ pub(crate) mod testutil {
     //! Helpers for decoder unit tests: a context that collects records.
     use super::*;
 
+    /// One TCP segment's payload from a capture, with its time and ports.
+    pub struct Seg {
+        pub ts: Ts,
+        pub sport: u16,
+        pub dport: u16,
+        pub payload: Vec<u8>,
+    }
+
+    /// Every TCP payload of one of our lab captures (`testdata-pcaps/lab/NAME`), in capture
+    /// order, read with the real capture reader and packet decoder.
+    pub fn lab_tcp_segments(name: &str) -> Vec<Seg> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata-pcaps/lab")
+            .join(name);
+        let mut src = crate::capture::file::FileSource::open(&path).unwrap();
+        let mut dec = crate::packet::Decoder::new(crate::packet::PacketConfig::default());
+        let counters = Counters::default();
+        let mut out = Vec::new();
+        while let Some(frame) = src.next_frame().unwrap() {
+            if let Some((m, payload)) = dec.decode(&frame, &counters) {
+                if m.transport == Transport::Tcp && !payload.is_empty() {
+                    out.push(Seg {
+                        ts: m.ts,
+                        sport: m.sport,
+                        dport: m.dport,
+                        payload: payload.to_vec(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// A flow, counters and an output vector to build a [`Ctx`] from in tests.
     pub struct Harness {
         pub flow: FlowInfo,

@@ -873,8 +873,8 @@ pub fn fault_string(status: u32) -> String {
 
 #[cfg(test)]
 mod tests {
-    //! Real bytes: the lab captures in `testdata-pcaps/lab/` (ours), read at test time with a
-    //! minimal pcap/Ethernet/IPv4/TCP reader (the captures have no loss or reordering), and for
+    //! Real bytes: the lab captures in `testdata-pcaps/lab/` (ours), read at test time with the
+    //! capture reader and packet decoder (the captures have no loss or reordering), and for
     //! SMB pipes a minimal SMB2 walker that hands pipe bytes to [`PipeConn`] like the SMB decoder.
     use super::*;
     use crate::proto::testutil::Harness;
@@ -882,50 +882,7 @@ mod tests {
     use crate::record::{Record, Transport};
     use std::collections::HashMap;
 
-    struct Seg {
-        ts: Ts,
-        sport: u16,
-        dport: u16,
-        payload: Vec<u8>,
-    }
-
-    fn segments(name: &str) -> Vec<Seg> {
-        let path = format!("{}/testdata-pcaps/lab/{name}", env!("CARGO_MANIFEST_DIR"));
-        let f = std::fs::read(path).unwrap();
-        assert_eq!(
-            &f[..4],
-            &[0xd4, 0xc3, 0xb2, 0xa1],
-            "little-endian microsecond pcap"
-        );
-        let rd32 = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
-        let mut out = Vec::new();
-        let mut at = 24;
-        while at + 16 <= f.len() {
-            let ts = u64::from(rd32(&f, at)) * 1_000_000_000 + u64::from(rd32(&f, at + 4)) * 1000;
-            let caplen = rd32(&f, at + 8) as usize;
-            let fr = &f[at + 16..at + 16 + caplen];
-            at += 16 + caplen;
-            if fr.len() < 34 || fr[12..14] != [0x08, 0x00] || fr[23] != 6 {
-                continue;
-            }
-            let ip = &fr[14..];
-            let ihl = usize::from(ip[0] & 0x0f) * 4;
-            let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-            let tcp = &ip[ihl..total];
-            let doff = usize::from(tcp[12] >> 4) * 4;
-            let sport = u16::from_be_bytes([tcp[0], tcp[1]]);
-            let dport = u16::from_be_bytes([tcp[2], tcp[3]]);
-            if tcp.len() > doff {
-                out.push(Seg {
-                    ts,
-                    sport,
-                    dport,
-                    payload: tcp[doff..].to_vec(),
-                });
-            }
-        }
-        out
-    }
+    use crate::proto::testutil::{lab_tcp_segments as segments, Seg};
 
     fn dce(r: &Record) -> &Dcerpc {
         match &r.body {
