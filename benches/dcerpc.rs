@@ -5,6 +5,8 @@
 //! and fragmented responses on the port it handed out): 19 calls per pass, fed in the captured
 //! segments to a fresh decoder per connection, records built and collected.
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use dcsensor::capture::file::FileSource;
+use dcsensor::packet::{Decoder, PacketConfig};
 use dcsensor::proto::{dcerpc, Ctx, DecoderConfig, Dir, FlowInfo, Shared};
 use dcsensor::record::Transport;
 use dcsensor::stats::Counters;
@@ -16,44 +18,35 @@ struct Seg {
     payload: Vec<u8>,
 }
 
-/// The TCP payloads of a little-endian pcap (Ethernet, IPv4), in order, with their direction
-/// relative to `ports` (the server ports).
+/// The TCP payloads of a lab capture, read with the real capture reader and packet decoder, in
+/// order, with their direction relative to `ports` (the server ports).
 fn segments(name: &str, ports: &[u16]) -> Vec<Seg> {
-    let path = format!("{}/testdata-pcaps/lab/{name}", env!("CARGO_MANIFEST_DIR"));
-    let f = std::fs::read(path).expect("lab capture");
-    let rd32 = |at: usize| u32::from_le_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]]);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata-pcaps/lab")
+        .join(name);
+    let mut src = FileSource::open(&path).expect("lab capture");
+    let mut dec = Decoder::new(PacketConfig::default());
+    let counters = Counters::default();
     let mut out = Vec::new();
-    let mut at = 24;
-    while at + 16 <= f.len() {
-        let ts = u64::from(rd32(at)) * 1_000_000_000 + u64::from(rd32(at + 4)) * 1000;
-        let caplen = rd32(at + 8) as usize;
-        let fr = &f[at + 16..at + 16 + caplen];
-        at += 16 + caplen;
-        if fr.len() < 34 || fr[12..14] != [0x08, 0x00] || fr[23] != 6 {
+    while let Some(frame) = src.next_frame().expect("readable capture") {
+        let Some((m, payload)) = dec.decode(&frame, &counters) else {
+            continue;
+        };
+        if m.transport != Transport::Tcp || payload.is_empty() {
             continue;
         }
-        let ip = &fr[14..];
-        let ihl = usize::from(ip[0] & 0x0f) * 4;
-        let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-        let tcp = &ip[ihl..total];
-        let doff = usize::from(tcp[12] >> 4) * 4;
-        let sport = u16::from_be_bytes([tcp[0], tcp[1]]);
-        let dport = u16::from_be_bytes([tcp[2], tcp[3]]);
-        if tcp.len() <= doff {
-            continue;
-        }
-        let (server_port, dir) = if ports.contains(&dport) {
-            (dport, Dir::ToServer)
-        } else if ports.contains(&sport) {
-            (sport, Dir::ToClient)
+        let (server_port, dir) = if ports.contains(&m.dport) {
+            (m.dport, Dir::ToServer)
+        } else if ports.contains(&m.sport) {
+            (m.sport, Dir::ToClient)
         } else {
             continue;
         };
         out.push(Seg {
-            ts,
+            ts: m.ts,
             server_port,
             dir,
-            payload: tcp[doff..].to_vec(),
+            payload: payload.to_vec(),
         });
     }
     out
