@@ -88,6 +88,22 @@ const STATUS_PENDING: u32 = 0x0000_0103;
 const STATUS_BUFFER_OVERFLOW: u32 = 0x8000_0005;
 const STATUS_MORE_PROCESSING_REQUIRED: u32 = 0xc000_0016;
 
+/// Makes room in a capped map: when `map` holds `cap` entries and `key` is not one of them,
+/// takes out the entry with the lowest sequence number (the oldest) and returns it, so that the
+/// caller can close or emit it before inserting.
+fn evict_oldest<K: Copy + Eq + std::hash::Hash, V>(
+    map: &mut FxHashMap<K, V>,
+    key: &K,
+    cap: usize,
+    seq: impl Fn(&V) -> u64,
+) -> Option<V> {
+    if map.contains_key(key) || map.len() < cap {
+        return None;
+    }
+    let oldest = map.iter().min_by_key(|(_, v)| seq(v)).map(|(&k, _)| k)?;
+    map.remove(&oldest)
+}
+
 /// An NT status as a record value.
 fn nt_status(s: u32) -> Code {
     Code::new(i64::from(s), crate::proto::ntlm::status::nt_status_name(s))
@@ -623,17 +639,8 @@ impl State {
     }
 
     fn open_pipe(&mut self, cx: &mut Ctx<'_>, file: u128, path: &str) {
-        if !self.pipes.contains_key(&file) && self.pipes.len() >= MAX_PIPES {
-            if let Some(k) = self
-                .pipes
-                .iter()
-                .min_by_key(|(_, p)| p.seq)
-                .map(|(&k, _)| k)
-            {
-                if let Some(mut p) = self.pipes.remove(&k) {
-                    p.conn.close(cx);
-                }
-            }
+        if let Some(mut p) = evict_oldest(&mut self.pipes, &file, MAX_PIPES, |p| p.seq) {
+            p.conn.close(cx);
         }
         let seq = self.next_seq();
         if let Some(mut old) = self.pipes.insert(
@@ -700,17 +707,9 @@ impl State {
     }
 
     fn wait(&mut self, cx: &mut Ctx<'_>, key: u64, ts: Ts, kind: Wait) {
-        if !self.pending.contains_key(&key) && self.pending.len() >= cx.config.max_pending.max(1) {
-            if let Some(k) = self
-                .pending
-                .iter()
-                .min_by_key(|(_, p)| p.seq)
-                .map(|(&k, _)| k)
-            {
-                if let Some(p) = self.pending.remove(&k) {
-                    self.unanswered(cx, p);
-                }
-            }
+        let cap = cx.config.max_pending.max(1);
+        if let Some(p) = evict_oldest(&mut self.pending, &key, cap, |p| p.seq) {
+            self.unanswered(cx, p);
         }
         let seq = self.next_seq();
         if let Some(old) = self.pending.insert(key, Pending { ts, seq, kind }) {
@@ -828,16 +827,7 @@ impl State {
     }
 
     fn add_session(&mut self, sid: u64, user: Option<String>) {
-        if !self.sessions.contains_key(&sid) && self.sessions.len() >= MAX_SESSIONS {
-            if let Some(k) = self
-                .sessions
-                .iter()
-                .min_by_key(|(_, s)| s.seq)
-                .map(|(&k, _)| k)
-            {
-                self.sessions.remove(&k);
-            }
-        }
+        evict_oldest(&mut self.sessions, &sid, MAX_SESSIONS, |s| s.seq);
         let seq = self.next_seq();
         let s = self.sessions.entry(sid).or_default();
         s.seq = seq;
@@ -847,16 +837,7 @@ impl State {
     }
 
     fn add_tree(&mut self, key: (u64, u32), share: String, pipe: bool) {
-        if !self.trees.contains_key(&key) && self.trees.len() >= MAX_TREES {
-            if let Some(k) = self
-                .trees
-                .iter()
-                .min_by_key(|(_, t)| t.seq)
-                .map(|(&k, _)| k)
-            {
-                self.trees.remove(&k);
-            }
-        }
+        evict_oldest(&mut self.trees, &key, MAX_TREES, |t| t.seq);
         let seq = self.next_seq();
         self.trees.insert(key, Tree { share, pipe, seq });
     }
