@@ -267,8 +267,8 @@ pub fn smb2_session_setup_req(elem: &[u8], elem_len: usize) -> P<&[u8]> {
     )
 }
 
-/// The security buffer of a SESSION_SETUP response.
-pub fn smb2_session_setup_resp(elem: &[u8], elem_len: usize) -> P<&[u8]> {
+/// The buffer of a command whose 8-byte fixed part holds its offset at 4 and length at 6.
+fn smb2_buffer_at_4(elem: &[u8], elem_len: usize) -> P<&[u8]> {
     let f = fixed_or_need!(elem, 8);
     buffer(
         elem,
@@ -278,15 +278,14 @@ pub fn smb2_session_setup_resp(elem: &[u8], elem_len: usize) -> P<&[u8]> {
     )
 }
 
+/// The security buffer of a SESSION_SETUP response.
+pub fn smb2_session_setup_resp(elem: &[u8], elem_len: usize) -> P<&[u8]> {
+    smb2_buffer_at_4(elem, elem_len)
+}
+
 /// The path of a TREE_CONNECT request (UTF-16LE bytes).
 pub fn smb2_tree_connect_req(elem: &[u8], elem_len: usize) -> P<&[u8]> {
-    let f = fixed_or_need!(elem, 8);
-    buffer(
-        elem,
-        elem_len,
-        usize::from(u16_at(f, 4)),
-        usize::from(u16_at(f, 6)),
-    )
+    smb2_buffer_at_4(elem, elem_len)
 }
 
 /// Share types of a TREE_CONNECT response.
