@@ -185,6 +185,16 @@ impl Framer {
         }
     }
 
+    /// The unit is done except for `n` bytes to pass over: skip them, then take the next unit.
+    fn skip_then_next(&mut self, n: u64) {
+        self.skip = n;
+        if n > 0 {
+            self.state = FrameState::Skip;
+        } else {
+            self.next_unit();
+        }
+    }
+
     fn release(&mut self) {
         self.buf.clear();
         if self.buf.capacity() > KEEP_CAPACITY {
@@ -375,12 +385,7 @@ impl SmbConn {
                                 let took = len.min(avail as u64);
                                 f.frame_left -= took;
                                 data = &data[took as usize..];
-                                f.skip = len - took;
-                                if f.skip > 0 {
-                                    f.state = FrameState::Skip;
-                                } else {
-                                    f.next_unit();
-                                }
+                                f.skip_then_next(len - took);
                             }
                             Step::Resync => {
                                 cx.count(Counter::MalformedSmb);
@@ -418,12 +423,7 @@ impl SmbConn {
                             Step::Done(len) => {
                                 let seen = f.buf.len() as u64;
                                 f.release();
-                                f.skip = len.saturating_sub(seen).min(f.frame_left);
-                                if f.skip > 0 {
-                                    f.state = FrameState::Skip;
-                                } else {
-                                    f.next_unit();
-                                }
+                                f.skip_then_next(len.saturating_sub(seen).min(f.frame_left));
                             }
                             Step::Resync => {
                                 cx.count(Counter::MalformedSmb);
