@@ -568,27 +568,18 @@ fn worker_loop(
     }
 }
 
-/// Everything the output thread needs to make `stats` records.
+/// Everything the output thread needs to make `stats` records, besides the run's [`Telemetry`]
+/// (every thread's counters and the records per type).
 struct StatsSource {
-    counters: Vec<Arc<Counters>>,
     started: Instant,
     last_ts: Arc<AtomicU64>,
 }
 
 impl StatsSource {
-    fn record(
-        &self,
-        by_type: &[u64; RecordType::ALL.len()],
-        backlog: Option<u64>,
-        last: bool,
-    ) -> Record {
+    fn record(&self, telemetry: &Telemetry, backlog: Option<u64>, last: bool) -> Record {
         let stats = StatsRecord {
-            snapshot: Snapshot::sum(self.counters.iter().map(|c| c.as_ref())),
-            records_by_type: RecordType::ALL
-                .iter()
-                .zip(by_type)
-                .map(|(t, n)| (t.as_str(), *n))
-                .collect(),
+            snapshot: telemetry.snapshot(),
+            records_by_type: telemetry.records_by_type(),
             elapsed: self.started.elapsed().as_secs_f64(),
             upstream_backlog: backlog,
             last,
@@ -611,7 +602,6 @@ fn output_loop(
     telemetry: &Telemetry,
     swap: &Receiver<Box<dyn Output>>,
 ) -> Result<StatsRecord, OutputError> {
-    let mut by_type = [0u64; RecordType::ALL.len()];
     let tick = Duration::from_secs(1);
     let mut next_tick = Instant::now() + tick;
     let mut next_stats = interval.map(|d| Instant::now() + d);
@@ -624,7 +614,6 @@ fn output_loop(
                     continue; // drain so that workers can finish
                 }
                 for r in &records {
-                    by_type[r.kind as usize] += 1;
                     telemetry.by_type[r.kind as usize].fetch_add(1, Ordering::Relaxed);
                     if let Err(e) = output.record(r) {
                         stop.store(true, Ordering::Relaxed);
@@ -661,8 +650,7 @@ fn output_loop(
         }
         if let (Some(at), Some(every)) = (next_stats, interval) {
             if now >= at {
-                let rec = stats.record(&by_type, output.backlog(), false);
-                by_type[RecordType::Stats as usize] += 1;
+                let rec = stats.record(telemetry, output.backlog(), false);
                 telemetry.by_type[RecordType::Stats as usize].fetch_add(1, Ordering::Relaxed);
                 if let Err(e) = output.record(&rec) {
                     stop.store(true, Ordering::Relaxed);
@@ -676,7 +664,7 @@ fn output_loop(
     if let Some(e) = failed {
         return Err(e);
     }
-    let rec = stats.record(&by_type, output.backlog(), true);
+    let rec = stats.record(telemetry, output.backlog(), true);
     output.record(&rec)?;
     telemetry.by_type[RecordType::Stats as usize].fetch_add(1, Ordering::Relaxed);
     output.finish()?;
@@ -715,6 +703,9 @@ pub struct Control {
 ///
 /// On stop (TERM, INT) capture ends, the workers drain their queues and close every flow, so
 /// that decoders emit what they hold, and the output is flushed before this returns.
+///
+/// `telemetry` is this run's: its counters and per-type counts are what the `stats` records
+/// report, so give each run a fresh one.
 pub fn run<S: FrameSource + Send>(
     sources: &mut [S],
     opts: &Options,
@@ -739,7 +730,6 @@ pub fn run<S: FrameSource + Send>(
         telemetry.register(c.clone());
     }
     let stats = StatsSource {
-        counters: all,
         started: Instant::now(),
         last_ts: last_ts.clone(),
     };
