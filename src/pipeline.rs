@@ -330,6 +330,16 @@ struct Dispatch {
 }
 
 impl Dispatch {
+    /// A capture thread's side: an empty batch for each worker queue.
+    fn new(queues: &[Sender<Batch>], free: &Receiver<Batch>, drop_when_full: bool) -> Self {
+        Dispatch {
+            batches: queues.iter().map(|_| Batch::new()).collect(),
+            queues: queues.to_vec(),
+            free: free.clone(),
+            drop_when_full,
+        }
+    }
+
     /// Sends worker `w`'s batch (even an empty one, which carries the time) and takes a fresh one.
     fn send(&mut self, w: usize, now: Ts, counters: &Counters) {
         let fresh = self.free.try_recv().unwrap_or_else(|_| Batch::new());
@@ -789,12 +799,7 @@ pub fn run<S: FrameSource + Send>(
             None => return results,
         };
         for (i, src) in rest.iter_mut().enumerate() {
-            let mut dispatch = Dispatch {
-                batches: (0..n).map(|_| Batch::new()).collect(),
-                queues: queues.clone(),
-                free: free_rx.clone(),
-                drop_when_full: !src.is_replay(),
-            };
+            let mut dispatch = Dispatch::new(&queues, &free_rx, !src.is_replay());
             let env = CaptureEnv {
                 counters: &capture_counters[i + 1],
                 workers: &worker_counters,
@@ -817,12 +822,7 @@ pub fn run<S: FrameSource + Send>(
                 capture_loop(src, opts, &mut dispatch, &env, &mut apply)
             }));
         }
-        let mut dispatch = Dispatch {
-            batches: (0..n).map(|_| Batch::new()).collect(),
-            queues: queues.clone(),
-            free: free_rx.clone(),
-            drop_when_full: !first.is_replay(),
-        };
+        let mut dispatch = Dispatch::new(&queues, &free_rx, !first.is_replay());
         let env = CaptureEnv {
             counters: &capture_counters[0],
             workers: &worker_counters,
