@@ -1275,6 +1275,7 @@ mod shared_corpus {
             return;
         };
         let mut checked = 0;
+        let mut listed = 0;
         let mut refused = Vec::new();
         let c = Counters::default();
         for line in index.lines() {
@@ -1286,6 +1287,7 @@ mod shared_corpus {
             if !cols[1].contains('/') {
                 continue;
             }
+            listed += 1;
             let path = dir.join(cols[1]);
             let mut src = match FileSource::open(&path) {
                 Ok(s) => s,
@@ -1314,7 +1316,9 @@ mod shared_corpus {
         eprintln!(
             "{checked} shared captures read; refused for their link type: {refused:?}; {c:?}"
         );
-        assert_eq!(checked + refused.len(), 153, "INDEX.md lists 153 captures");
+        // Every capture INDEX.md lists was opened (the corpus grows; the count comes from it).
+        assert!(listed >= 153, "INDEX.md lists {listed} captures");
+        assert_eq!(checked + refused.len(), listed);
         // tshark -Y '!ip && !ipv6' over the same captures finds 241 frames; none is malformed.
         assert_eq!(c.get(crate::stats::Counter::NonIp), 241);
         assert_eq!(c.get(crate::stats::Counter::MalformedPacket), 0);
