@@ -388,3 +388,157 @@ fn tshark_rows_count_calls_not_fragments() {
     assert_eq!(dcsync.len(), 19);
     assert_eq!(matched(&dcsync, &dcsync), 19);
 }
+
+/// A capture of `../shared/pcaps`, or `None` after a SKIP line when the shared corpus is absent
+/// (a failure under `CI=true`, where it must be present).
+fn shared_capture(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/pcaps")
+        .join(rel);
+    if p.is_file() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{} is missing: CI needs ../shared beside the checkout",
+        p.display()
+    );
+    eprintln!("SKIP: {} not present", p.display());
+    None
+}
+
+/// The (host, port) pairs of one side of a Zeek dce_rpc.log (`orig` or `resp`).
+fn zeek_side(log: &Path, resp: bool) -> Vec<(String, u16)> {
+    let text = std::fs::read_to_string(log).expect("zeek log");
+    let col = if resp { 4 } else { 2 };
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            Some((f.get(col)?.to_string(), f.get(col + 1)?.parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn midstream_connection_roles_come_from_who_sends_requests() {
+    // The capture's connection 192.168.0.129:2482 <-> 192.168.0.2:1032 starts with a response:
+    // the flow takes the responder for the client, the records must not.
+    let Some(pcap) = shared_capture("zeek/dce-rpc__mapi/mapi.pcap") else {
+        return;
+    };
+    let recs = dcerpc_records(&pcap);
+    let servers = zeek_side(
+        &pcap.with_file_name("Baseline/scripts.base.protocols.dce-rpc.mapi/dce_rpc.log"),
+        true,
+    );
+    let server_ip: std::net::IpAddr = servers[0].0.parse().unwrap();
+    assert!(servers.iter().all(|s| s.0 == servers[0].0));
+    // Every call with the Exchange server on one side has it as `dst`, on the port it listens on.
+    let with_server: Vec<&Record> = recs
+        .iter()
+        .map(|(r, _)| r)
+        .filter(|r| r.src == Some(server_ip) || r.dst == Some(server_ip))
+        .filter(|r| r.sport.is_some_and(|p| p < 5000) || r.dport.is_some_and(|p| p < 5000))
+        .collect();
+    let midstream = with_server
+        .iter()
+        .filter(|r| r.sport == Some(2482) || r.dport == Some(2482))
+        .count();
+    assert_eq!(midstream, 138);
+    for r in &with_server {
+        if r.src == Some(server_ip) {
+            // The server as a client: only its own calls to another host (port 139).
+            assert_eq!(r.dport, Some(139), "{r:?}");
+        } else {
+            assert_eq!(r.dst, Some(server_ip), "{r:?}");
+            assert!(matches!(r.dport, Some(135 | 1032 | 4997)), "{r:?}");
+        }
+    }
+}
+
+#[test]
+fn exchange_interfaces_are_named_like_zeek_names_them() {
+    let Some(pcap) = shared_capture("zeek/dce-rpc__mapi/mapi.pcap") else {
+        return;
+    };
+    let recs = dcerpc_records(&pcap);
+    let log = std::fs::read_to_string(
+        pcap.with_file_name("Baseline/scripts.base.protocols.dce-rpc.mapi/dce_rpc.log"),
+    )
+    .unwrap();
+    let mut want: Vec<(String, String)> = log
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let iface = match *f.get(8)? {
+                "epmapper" => "epm",
+                i => i,
+            };
+            Some((iface.to_string(), f.get(9)?.to_string()))
+        })
+        .collect();
+    // Zeek logs the last EcRRegisterPushNotification twice.
+    want.dedup();
+    for (iface, op) in &want {
+        assert!(
+            recs.iter()
+                .any(|(_, d)| d.interface.as_deref() == Some(iface.as_str())
+                    && d.operation == Some(op.as_str())),
+            "no {iface} {op}"
+        );
+    }
+    assert!(want.iter().any(|(i, _)| i == "nspi"));
+    assert!(want.iter().any(|(i, _)| i == "exchange_mapi"));
+}
+
+#[test]
+fn refused_bind_without_a_call_says_why() {
+    // Bind with no call: interface, auth, no opnum, and the server's refusal as `fault`.
+    let recs = dcerpc_records(&lab("17_attack_pass_the_hash.pcap"));
+    let alone: Vec<&Dcerpc> = recs
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| d.opnum.is_none())
+        .collect();
+    assert!(!alone.is_empty());
+    for d in &alone {
+        assert!(d.operation.is_none() && d.interface.is_some());
+        assert!(d.auth_type.is_some() && d.auth_level.is_some());
+    }
+    assert!(alone
+        .iter()
+        .any(|d| d.interface.as_deref() == Some("IRemoteSCMActivator")
+            && d.fault.as_deref() == Some("abstract_syntax_not_supported")));
+    let Some(pcap) = shared_capture("arkime/dcerpc_synthetic/dcerpc_synthetic.pcap") else {
+        return;
+    };
+    let recs = dcerpc_records(&pcap);
+    // A BIND_NAK: the reject reason.
+    assert!(recs.iter().any(|(_, d)| d.opnum.is_none()
+        && d.interface.as_deref() == Some("netlogon")
+        && d.fault.as_deref() == Some("reason_not_specified")));
+    // Accepted binds that no call used carry no fault.
+    assert!(recs.iter().any(|(_, d)| d.opnum.is_none()
+        && d.interface.as_deref() == Some("svcctl")
+        && d.fault.is_none()));
+}
+
+#[test]
+fn retired_operations_attacks_still_send_keep_their_historical_names() {
+    // Suricata's own check for this capture expects dssetup opnum 9 to read
+    // DsRolerUpgradeDownlevelServer (the MS04-011 exploit's call).
+    let Some(pcap) = shared_capture("suricata-verify/dcerpc__dcerpc-dce-stub-data-02/input.pcap")
+    else {
+        return;
+    };
+    let recs = dcerpc_records(&pcap);
+    let d = recs
+        .iter()
+        .map(|(_, d)| d)
+        .find(|d| d.interface.as_deref() == Some("dssetup"))
+        .expect("a dssetup call");
+    assert_eq!(d.opnum, Some(9));
+    assert_eq!(d.operation, Some("DsRolerUpgradeDownlevelServer"));
+}

@@ -2,12 +2,18 @@
 //! each operation by opnum, authored from Microsoft's published protocol specifications (the
 //! IDL in [MS-SAMR], [MS-LSAD]/[MS-LSAT], [MS-DRSR], [MS-NRPC], [MS-SRVS], [MS-WKST], [MS-SCMR],
 //! [MS-TSCH], [MS-RPCE], [MS-BKRP], [MS-RRP], [MS-RPRN], [MS-PAR], [MS-EFSR], [MS-DFSNM],
-//! [MS-DSSP], [MS-DCOM], [MS-WMI], [MS-EVEN6] and [MS-EVEN]).
+//! [MS-DSSP], [MS-DCOM], [MS-WMI], [MS-EVEN6], [MS-EVEN], [MS-ICPR], [MS-WCCE], [MS-CSRA],
+//! [MS-FSRVP], [MS-GKDI], [MS-CAPR], [MS-TSTS], [MS-DNSP], [MS-RSP], [MS-RAA], [MS-NSPI],
+//! [MS-OXCRPC], [MS-FRS1], [MS-FRS2] and [MS-OAUT]), checked opnum by opnum against that IDL
+//! and against Samba's and Wireshark's tables.
 //!
 //! It is data in one place: [`INTERFACES`] is sorted by UUID (a test checks it) and looked up by
 //! binary search on the UUID as a `u128`, so naming a call costs no allocation. To add an
 //! interface, add its operation list and one `iface(...)` line in UUID order. Opnums the specs
-//! reserve ("OpnumNNNotUsedOnWire") keep that name. Where the IDL name carries the `IDL_` prefix
+//! reserve ("OpnumNNNotUsedOnWire") keep that name, except where an operation the current
+//! specification retired is still sent by attacks or older clients: it keeps its historical name
+//! (dssetup 9 `DsRolerUpgradeDownlevelServer`, the MS04-011 call; Exchange's EMSMDB and NSPI;
+//! winreg's shutdown calls from [MS-RSP]). Where the IDL name carries the `IDL_` prefix
 //! ([MS-DRSR]) the record uses the operation's name without it (`DRSGetNCChanges`).
 
 use super::parse::Uuid;
@@ -101,6 +107,38 @@ pub static INTERFACES: &[Interface] = &[
         0,
         REMOTE_SCM_ACTIVATOR_OPS,
     ),
+    // [MS-OAUT]
+    iface(
+        "00020400-0000-0000-c000-000000000046",
+        "IDispatch",
+        0,
+        0,
+        IDISPATCH_OPS,
+    ),
+    // [MS-WMI]
+    iface(
+        "027947e1-d731-11ce-a357-000000000001",
+        "IEnumWbemClassObject",
+        0,
+        0,
+        ENUM_WBEM_CLASS_OBJECT_OPS,
+    ),
+    // [MS-RAA]
+    iface(
+        "0b1c2170-5732-4e0e-8cd3-d9b16f3b84d7",
+        "authzr",
+        0,
+        0,
+        AUTHZR_OPS,
+    ),
+    // [MS-TSTS] LSM notification
+    iface(
+        "11899a43-2b68-4a76-92e3-a3d6ad8c26ce",
+        "TermSrvNotification",
+        1,
+        0,
+        TS_NOTIFICATION_OPS,
+    ),
     // [MS-RPRN]
     iface(
         "12345678-1234-abcd-ef00-0123456789ab",
@@ -132,6 +170,14 @@ pub static INTERFACES: &[Interface] = &[
         1,
         0,
         SAMR_OPS,
+    ),
+    // [MS-TSTS] session environment
+    iface(
+        "1257b580-ce2f-4109-82d6-a9459d0bf6bc",
+        "SessEnvPublicRpc",
+        1,
+        0,
+        TS_SESSENV_OPS,
     ),
     // [MS-TSCH] ATSvc
     iface(
@@ -181,6 +227,30 @@ pub static INTERFACES: &[Interface] = &[
         0,
         BKRP_OPS,
     ),
+    // [MS-WMI]
+    iface(
+        "44aca675-e8fc-11d0-a07c-00c04fb68820",
+        "IWbemCallResult",
+        0,
+        0,
+        WBEM_CALL_RESULT_OPS,
+    ),
+    // [MS-TSTS] LSM session
+    iface(
+        "484809d6-4239-471b-b5bc-61df8c23ac48",
+        "TermSrvSession",
+        1,
+        0,
+        TS_SESSION_OPS,
+    ),
+    // [MS-TSTS] TermSrv listener
+    iface(
+        "497d95a6-2d27-4bf5-9bbd-a6046957133c",
+        "RCMListener",
+        1,
+        0,
+        TS_RCM_LISTENER_OPS,
+    ),
     // [MS-SRVS]
     iface(
         "4b324fc8-1670-01d3-1278-5a47bf6ee188",
@@ -204,6 +274,38 @@ pub static INTERFACES: &[Interface] = &[
         3,
         0,
         NETDFS_OPS,
+    ),
+    // [MS-DNSP]
+    iface(
+        "50abc2a4-574d-40b3-9d66-ee4fd5fba076",
+        "DnsServer",
+        5,
+        0,
+        DNSSERVER_OPS,
+    ),
+    // [MS-TSTS] virtual IP
+    iface(
+        "53b46b02-c73b-4a3e-8dee-b16b80672fc0",
+        "TSVIPPublic",
+        1,
+        0,
+        TS_VIP_OPS,
+    ),
+    // [MS-WCCE]
+    iface(
+        "5422fd3a-d4b8-4cef-a12e-e87d4ca22e90",
+        "ICertRequestD2",
+        0,
+        0,
+        ICERT_REQUEST_D2_OPS,
+    ),
+    // [MS-TSTS] legacy
+    iface(
+        "5ca4a760-ebb1-11cf-8611-00a0245420ed",
+        "IcaApi",
+        1,
+        0,
+        TS_ICAAPI_OPS,
     ),
     // [MS-WKST]
     iface(
@@ -229,6 +331,14 @@ pub static INTERFACES: &[Interface] = &[
         0,
         DSAOP_OPS,
     ),
+    // [MS-CSRA]
+    iface(
+        "7fe0d935-dda6-443f-85d0-1cfb58fe41dd",
+        "ICertAdminD2",
+        0,
+        0,
+        ICERT_ADMIN_D2_OPS,
+    ),
     // [MS-EVEN]
     iface(
         "82273fdc-e32a-18c3-3f78-827929dc23ea",
@@ -244,6 +354,38 @@ pub static INTERFACES: &[Interface] = &[
         1,
         0,
         TSCH_OPS,
+    ),
+    // [MS-TSTS] LSM enumeration
+    iface(
+        "88143fd0-c28d-4b2b-8fef-8d882f6a9390",
+        "TermSrvEnumeration",
+        1,
+        0,
+        TS_ENUMERATION_OPS,
+    ),
+    // [MS-RSP]
+    iface(
+        "894de0c0-0d55-11d3-a322-00c04fa321a1",
+        "InitShutdown",
+        1,
+        0,
+        INIT_SHUTDOWN_OPS,
+    ),
+    // [MS-FRS2]
+    iface(
+        "897e2e5f-93f3-4376-9c9c-fd2277495c27",
+        "FrsTransport",
+        1,
+        0,
+        FRS_TRANSPORT_OPS,
+    ),
+    // [MS-ICPR]
+    iface(
+        "91ae6020-9e3c-11cf-8d7c-00aa00c091be",
+        "ICertPassage",
+        0,
+        0,
+        ICERT_PASSAGE_OPS,
     ),
     // [MS-WMI] IWbemServices
     iface(
@@ -261,6 +403,22 @@ pub static INTERFACES: &[Interface] = &[
         0,
         IOBJECT_EXPORTER_OPS,
     ),
+    // [MS-OXCRPC] EMSMDB
+    iface(
+        "a4f1db00-ca47-1067-b31f-00dd010662da",
+        "exchange_mapi",
+        0,
+        81,
+        EXCHANGE_MAPI_OPS,
+    ),
+    // [MS-FSRVP] FileServerVssAgent
+    iface(
+        "a8e0653c-2744-4389-a61d-7373df8b2292",
+        "fsrvp",
+        1,
+        0,
+        FSRVP_OPS,
+    ),
     // [MS-RPCE] management interface
     iface(
         "afa8bd80-7d8a-11c9-bef4-08002b102989",
@@ -269,6 +427,30 @@ pub static INTERFACES: &[Interface] = &[
         0,
         MGMT_OPS,
     ),
+    // [MS-CAPR]
+    iface(
+        "afc07e2e-311c-4435-808c-c483ffeec7c9",
+        "lsacap",
+        1,
+        0,
+        LSACAP_OPS,
+    ),
+    // [MS-GKDI]
+    iface(
+        "b9785960-524f-11df-8b6d-83dcded72085",
+        "ISDKey",
+        1,
+        0,
+        GKDI_OPS,
+    ),
+    // [MS-TSTS] TermSrv
+    iface(
+        "bde95fdf-eee0-45de-9e12-e5a61cd0d4fe",
+        "RCMPublic",
+        1,
+        0,
+        TS_RCM_PUBLIC_OPS,
+    ),
     // [MS-EFSR] over \pipe\lsarpc
     iface(
         "c681d488-d850-11d0-8c52-00c04fd90f7e",
@@ -276,6 +458,46 @@ pub static INTERFACES: &[Interface] = &[
         1,
         0,
         EFSRPC_OPS,
+    ),
+    // [MS-FRS1] NtFrsApi
+    iface(
+        "d049b186-814f-11d1-9a3c-00c04fc9b232",
+        "NtFrsApi",
+        1,
+        1,
+        NTFRSAPI_OPS,
+    ),
+    // [MS-WMI]
+    iface(
+        "d4781cd6-e5d3-44df-ad94-930efe48a887",
+        "IWbemLoginClientID",
+        0,
+        0,
+        WBEM_LOGIN_CLIENT_ID_OPS,
+    ),
+    // [MS-RSP]
+    iface(
+        "d95afe70-a6d5-4259-822e-2c84da1ddb0d",
+        "WindowsShutdown",
+        1,
+        0,
+        WINDOWS_SHUTDOWN_OPS,
+    ),
+    // [MS-WCCE]
+    iface(
+        "d99e6e70-fc88-11d0-b498-00a0c90312f3",
+        "ICertRequestD",
+        0,
+        0,
+        ICERT_REQUEST_D_OPS,
+    ),
+    // [MS-CSRA]
+    iface(
+        "d99e6e71-fc88-11d0-b498-00a0c90312f3",
+        "ICertAdminD",
+        0,
+        0,
+        ICERT_ADMIN_D_OPS,
     ),
     // [MS-EFSR] over \pipe\efsrpc
     iface(
@@ -303,6 +525,22 @@ pub static INTERFACES: &[Interface] = &[
         0,
         WBEM_LEVEL1_LOGIN_OPS,
     ),
+    // [MS-FRS1] frsrpc
+    iface(
+        "f5cc59b4-4264-101a-8c59-08002b2f8426",
+        "frsrpc",
+        1,
+        1,
+        FRSRPC_OPS,
+    ),
+    // [MS-NSPI]
+    iface(
+        "f5cc5a18-4264-101a-8c59-08002b2f8426",
+        "nspi",
+        56,
+        0,
+        NSPI_OPS,
+    ),
     // [MS-EVEN6] IEventService
     iface(
         "f6beaff7-1e19-4fbb-9f8f-b89e2018337c",
@@ -314,81 +552,84 @@ pub static INTERFACES: &[Interface] = &[
 ];
 
 const SAMR_OPS: &[&str] = &[
-    "SamrConnect",                             // 0
-    "SamrCloseHandle",                         // 1
-    "SamrSetSecurityObject",                   // 2
-    "SamrQuerySecurityObject",                 // 3
-    "Opnum4NotUsedOnWire",                     // 4
-    "SamrLookupDomainInSamServer",             // 5
-    "SamrEnumerateDomainsInSamServer",         // 6
-    "SamrOpenDomain",                          // 7
-    "SamrQueryInformationDomain",              // 8
-    "SamrSetInformationDomain",                // 9
-    "SamrCreateGroupInDomain",                 // 10
-    "SamrEnumerateGroupsInDomain",             // 11
-    "SamrCreateUserInDomain",                  // 12
-    "SamrEnumerateUsersInDomain",              // 13
-    "SamrCreateAliasInDomain",                 // 14
-    "SamrEnumerateAliasesInDomain",            // 15
-    "SamrGetAliasMembership",                  // 16
-    "SamrLookupNamesInDomain",                 // 17
-    "SamrLookupIdsInDomain",                   // 18
-    "SamrOpenGroup",                           // 19
-    "SamrQueryInformationGroup",               // 20
-    "SamrSetInformationGroup",                 // 21
-    "SamrAddMemberToGroup",                    // 22
-    "SamrDeleteGroup",                         // 23
-    "SamrRemoveMemberFromGroup",               // 24
-    "SamrGetMembersInGroup",                   // 25
-    "SamrSetMemberAttributesOfGroup",          // 26
-    "SamrOpenAlias",                           // 27
-    "SamrQueryInformationAlias",               // 28
-    "SamrSetInformationAlias",                 // 29
-    "SamrDeleteAlias",                         // 30
-    "SamrAddMemberToAlias",                    // 31
-    "SamrRemoveMemberFromAlias",               // 32
-    "SamrGetMembersInAlias",                   // 33
-    "SamrOpenUser",                            // 34
-    "SamrDeleteUser",                          // 35
-    "SamrQueryInformationUser",                // 36
-    "SamrSetInformationUser",                  // 37
-    "SamrChangePasswordUser",                  // 38
-    "SamrGetGroupsForUser",                    // 39
-    "SamrQueryDisplayInformation",             // 40
-    "SamrGetDisplayEnumerationIndex",          // 41
-    "Opnum42NotUsedOnWire",                    // 42
-    "Opnum43NotUsedOnWire",                    // 43
-    "SamrGetUserDomainPasswordInformation",    // 44
-    "SamrRemoveMemberFromForeignDomain",       // 45
-    "SamrQueryInformationDomain2",             // 46
-    "SamrQueryInformationUser2",               // 47
-    "SamrQueryDisplayInformation2",            // 48
-    "SamrGetDisplayEnumerationIndex2",         // 49
-    "SamrCreateUser2InDomain",                 // 50
-    "SamrQueryDisplayInformation3",            // 51
-    "SamrAddMultipleMembersToAlias",           // 52
-    "SamrRemoveMultipleMembersFromAlias",      // 53
-    "SamrOemChangePasswordUser2",              // 54
-    "SamrUnicodeChangePasswordUser2",          // 55
-    "SamrGetDomainPasswordInformation",        // 56
-    "SamrConnect2",                            // 57
-    "SamrSetInformationUser2",                 // 58
-    "Opnum59NotUsedOnWire",                    // 59
-    "Opnum60NotUsedOnWire",                    // 60
-    "Opnum61NotUsedOnWire",                    // 61
-    "SamrConnect4",                            // 62
-    "Opnum63NotUsedOnWire",                    // 63
-    "SamrConnect5",                            // 64
-    "SamrRidToSid",                            // 65
-    "SamrSetDSRMPassword",                     // 66
-    "SamrValidatePassword",                    // 67
-    "Opnum68NotUsedOnWire",                    // 68
-    "Opnum69NotUsedOnWire",                    // 69
-    "Opnum70NotUsedOnWire",                    // 70
-    "Opnum71NotUsedOnWire",                    // 71
-    "Opnum72NotUsedOnWire",                    // 72
-    "SamrUnicodeChangePasswordUser4",          // 73
-    "SamrValidateComputerAccountReuseAttempt", // 74
+    "SamrConnect",                                 // 0
+    "SamrCloseHandle",                             // 1
+    "SamrSetSecurityObject",                       // 2
+    "SamrQuerySecurityObject",                     // 3
+    "Opnum4NotUsedOnWire",                         // 4
+    "SamrLookupDomainInSamServer",                 // 5
+    "SamrEnumerateDomainsInSamServer",             // 6
+    "SamrOpenDomain",                              // 7
+    "SamrQueryInformationDomain",                  // 8
+    "SamrSetInformationDomain",                    // 9
+    "SamrCreateGroupInDomain",                     // 10
+    "SamrEnumerateGroupsInDomain",                 // 11
+    "SamrCreateUserInDomain",                      // 12
+    "SamrEnumerateUsersInDomain",                  // 13
+    "SamrCreateAliasInDomain",                     // 14
+    "SamrEnumerateAliasesInDomain",                // 15
+    "SamrGetAliasMembership",                      // 16
+    "SamrLookupNamesInDomain",                     // 17
+    "SamrLookupIdsInDomain",                       // 18
+    "SamrOpenGroup",                               // 19
+    "SamrQueryInformationGroup",                   // 20
+    "SamrSetInformationGroup",                     // 21
+    "SamrAddMemberToGroup",                        // 22
+    "SamrDeleteGroup",                             // 23
+    "SamrRemoveMemberFromGroup",                   // 24
+    "SamrGetMembersInGroup",                       // 25
+    "SamrSetMemberAttributesOfGroup",              // 26
+    "SamrOpenAlias",                               // 27
+    "SamrQueryInformationAlias",                   // 28
+    "SamrSetInformationAlias",                     // 29
+    "SamrDeleteAlias",                             // 30
+    "SamrAddMemberToAlias",                        // 31
+    "SamrRemoveMemberFromAlias",                   // 32
+    "SamrGetMembersInAlias",                       // 33
+    "SamrOpenUser",                                // 34
+    "SamrDeleteUser",                              // 35
+    "SamrQueryInformationUser",                    // 36
+    "SamrSetInformationUser",                      // 37
+    "SamrChangePasswordUser",                      // 38
+    "SamrGetGroupsForUser",                        // 39
+    "SamrQueryDisplayInformation",                 // 40
+    "SamrGetDisplayEnumerationIndex",              // 41
+    "Opnum42NotUsedOnWire",                        // 42
+    "Opnum43NotUsedOnWire",                        // 43
+    "SamrGetUserDomainPasswordInformation",        // 44
+    "SamrRemoveMemberFromForeignDomain",           // 45
+    "SamrQueryInformationDomain2",                 // 46
+    "SamrQueryInformationUser2",                   // 47
+    "SamrQueryDisplayInformation2",                // 48
+    "SamrGetDisplayEnumerationIndex2",             // 49
+    "SamrCreateUser2InDomain",                     // 50
+    "SamrQueryDisplayInformation3",                // 51
+    "SamrAddMultipleMembersToAlias",               // 52
+    "SamrRemoveMultipleMembersFromAlias",          // 53
+    "SamrOemChangePasswordUser2",                  // 54
+    "SamrUnicodeChangePasswordUser2",              // 55
+    "SamrGetDomainPasswordInformation",            // 56
+    "SamrConnect2",                                // 57
+    "SamrSetInformationUser2",                     // 58
+    "Opnum59NotUsedOnWire",                        // 59
+    "Opnum60NotUsedOnWire",                        // 60
+    "Opnum61NotUsedOnWire",                        // 61
+    "SamrConnect4",                                // 62
+    "Opnum63NotUsedOnWire",                        // 63
+    "SamrConnect5",                                // 64
+    "SamrRidToSid",                                // 65
+    "SamrSetDSRMPassword",                         // 66
+    "SamrValidatePassword",                        // 67
+    "Opnum68NotUsedOnWire",                        // 68
+    "Opnum69NotUsedOnWire",                        // 69
+    "Opnum70NotUsedOnWire",                        // 70
+    "Opnum71NotUsedOnWire",                        // 71
+    "Opnum72NotUsedOnWire",                        // 72
+    "SamrUnicodeChangePasswordUser4",              // 73
+    "SamrValidateComputerAccountReuseAttempt",     // 74
+    "Opnum75NotUsedOnWire",                        // 75
+    "Opnum76NotUsedOnWire",                        // 76
+    "SamrAccountIsDelegatedManagedServiceAccount", // 77
 ];
 
 const LSARPC_OPS: &[&str] = &[
@@ -526,6 +767,14 @@ const LSARPC_OPS: &[&str] = &[
     "Opnum131NotUsedOnWire",              // 131
     "LsarQueryForestTrustInformation2",   // 132
     "LsarSetForestTrustInformation2",     // 133
+    "Opnum134NotUsedOnWire",              // 134
+    "LsarOpenPolicyWithCreds",            // 135
+    "LsarOpenSecret2",                    // 136
+    "LsarCreateSecret2",                  // 137
+    "LsarSetSecret2",                     // 138
+    "LsarQuerySecret2",                   // 139
+    "LsarStorePrivateData2",              // 140
+    "LsarRetrievePrivateData2",           // 141
 ];
 
 const DRSUAPI_OPS: &[&str] = &[
@@ -622,7 +871,7 @@ const NETLOGON_OPS: &[&str] = &[
     "Opnum51NotUsedOnWire",                // 51
     "Opnum52NotUsedOnWire",                // 52
     "Opnum53NotUsedOnWire",                // 53
-    "Opnum54NotUsedOnWire",                // 54
+    "NetrChainSetClientAttributes",        // 54
     "Opnum55NotUsedOnWire",                // 55
     "Opnum56NotUsedOnWire",                // 56
     "Opnum57NotUsedOnWire",                // 57
@@ -692,37 +941,44 @@ const SRVSVC_OPS: &[&str] = &[
 ];
 
 const WKSSVC_OPS: &[&str] = &[
-    "NetrWkstaGetInfo",                // 0
-    "NetrWkstaSetInfo",                // 1
-    "NetrWkstaUserEnum",               // 2
-    "Opnum3NotUsedOnWire",             // 3
-    "Opnum4NotUsedOnWire",             // 4
-    "NetrWkstaTransportEnum",          // 5
-    "NetrWkstaTransportAdd",           // 6
-    "NetrWkstaTransportDel",           // 7
-    "NetrUseAdd",                      // 8
-    "NetrUseGetInfo",                  // 9
-    "NetrUseDel",                      // 10
-    "NetrUseEnum",                     // 11
-    "Opnum12NotUsedOnWire",            // 12
-    "NetrWorkstationStatisticsGet",    // 13
-    "Opnum14NotUsedOnWire",            // 14
-    "Opnum15NotUsedOnWire",            // 15
-    "Opnum16NotUsedOnWire",            // 16
-    "Opnum17NotUsedOnWire",            // 17
-    "Opnum18NotUsedOnWire",            // 18
-    "Opnum19NotUsedOnWire",            // 19
-    "NetrGetJoinInformation",          // 20
-    "Opnum21NotUsedOnWire",            // 21
-    "NetrJoinDomain2",                 // 22
-    "NetrUnjoinDomain2",               // 23
-    "NetrRenameMachineInDomain2",      // 24
-    "NetrValidateName2",               // 25
-    "NetrGetJoinableOUs2",             // 26
-    "NetrAddAlternateComputerName",    // 27
-    "NetrRemoveAlternateComputerName", // 28
-    "NetrSetPrimaryComputerName",      // 29
-    "NetrEnumerateComputerNames",      // 30
+    "NetrWkstaGetInfo",                 // 0
+    "NetrWkstaSetInfo",                 // 1
+    "NetrWkstaUserEnum",                // 2
+    "Opnum3NotUsedOnWire",              // 3
+    "Opnum4NotUsedOnWire",              // 4
+    "NetrWkstaTransportEnum",           // 5
+    "NetrWkstaTransportAdd",            // 6
+    "NetrWkstaTransportDel",            // 7
+    "NetrUseAdd",                       // 8
+    "NetrUseGetInfo",                   // 9
+    "NetrUseDel",                       // 10
+    "NetrUseEnum",                      // 11
+    "Opnum12NotUsedOnWire",             // 12
+    "NetrWorkstationStatisticsGet",     // 13
+    "Opnum14NotUsedOnWire",             // 14
+    "Opnum15NotUsedOnWire",             // 15
+    "Opnum16NotUsedOnWire",             // 16
+    "Opnum17NotUsedOnWire",             // 17
+    "Opnum18NotUsedOnWire",             // 18
+    "Opnum19NotUsedOnWire",             // 19
+    "NetrGetJoinInformation",           // 20
+    "Opnum21NotUsedOnWire",             // 21
+    "NetrJoinDomain2",                  // 22
+    "NetrUnjoinDomain2",                // 23
+    "NetrRenameMachineInDomain2",       // 24
+    "NetrValidateName2",                // 25
+    "NetrGetJoinableOUs2",              // 26
+    "NetrAddAlternateComputerName",     // 27
+    "NetrRemoveAlternateComputerName",  // 28
+    "NetrSetPrimaryComputerName",       // 29
+    "NetrEnumerateComputerNames",       // 30
+    "NetrJoinDomain3",                  // 31
+    "NetrUnjoinDomain3",                // 32
+    "NetrRenameMachineInDomain3",       // 33
+    "NetrValidateName3",                // 34
+    "NetrAddAlternateComputerName2",    // 35
+    "NetrRemoveAlternateComputerName2", // 36
+    "NetrSetPrimaryComputerName2",      // 37
 ];
 
 const SVCCTL_OPS: &[&str] = &[
@@ -787,7 +1043,10 @@ const SVCCTL_OPS: &[&str] = &[
     "Opnum58NotUsedOnWire",        // 58
     "Opnum59NotUsedOnWire",        // 59
     "RCreateWowService",           // 60
-    "ROpenSCManager2",             // 61
+    "Opnum61NotUsedOnWire",        // 61
+    "Opnum62NotUsedOnWire",        // 62
+    "Opnum63NotUsedOnWire",        // 63
+    "ROpenSCManager2",             // 64
 ];
 
 const TSCH_OPS: &[&str] = &[
@@ -1006,6 +1265,13 @@ const SPOOLSS_OPS: &[&str] = &[
     "Opnum114NotUsedOnWire",                         // 114
     "Opnum115NotUsedOnWire",                         // 115
     "RpcLogJobInfoForBranchOffice",                  // 116
+    "RpcRegeneratePrintDeviceCapabilities",          // 117
+    "Opnum118NotUsedOnWire",                         // 118
+    "RpcIppCreateJobOnPrinter",                      // 119
+    "RpcIppGetJobAttributes",                        // 120
+    "RpcIppSetJobAttributes",                        // 121
+    "RpcIppGetPrinterAttributes",                    // 122
+    "RpcIppSetPrinterAttributes",                    // 123
 ];
 
 const PAR_OPS: &[&str] = &[
@@ -1142,9 +1408,9 @@ const NETDFS_OPS: &[&str] = &[
     "NetrDfsGetInfo",                      // 4
     "NetrDfsEnum",                         // 5
     "NetrDfsMove",                         // 6
-    "NetrDfsRename",                       // 7
-    "NetrDfsManagerGetConfigInfo",         // 8
-    "NetrDfsManagerSendSiteInfo",          // 9
+    "Opnum7NotUsedOnWire",                 // 7
+    "Opnum8NotUsedOnWire",                 // 8
+    "Opnum9NotUsedOnWire",                 // 9
     "NetrDfsAddFtRoot",                    // 10
     "NetrDfsRemoveFtRoot",                 // 11
     "NetrDfsAddStdRoot",                   // 12
@@ -1163,18 +1429,66 @@ const NETDFS_OPS: &[&str] = &[
     "NetrDfsGetSupportedNamespaceVersion", // 25
 ];
 
+/// [MS-DSSP] keeps only opnum 0; the others were retired but are still sent (opnum 9 is the
+/// MS04-011 exploit's call), so they keep their historical names.
 const DSSETUP_OPS: &[&str] = &[
     "DsRolerGetPrimaryDomainInformation", // 0
-    "Opnum1NotUsedOnWire",                // 1
-    "Opnum2NotUsedOnWire",                // 2
-    "Opnum3NotUsedOnWire",                // 3
-    "Opnum4NotUsedOnWire",                // 4
-    "Opnum5NotUsedOnWire",                // 5
-    "Opnum6NotUsedOnWire",                // 6
-    "Opnum7NotUsedOnWire",                // 7
-    "Opnum8NotUsedOnWire",                // 8
-    "Opnum9NotUsedOnWire",                // 9
-    "Opnum10NotUsedOnWire",               // 10
+    "DsRolerDnsNameToFlatName",           // 1
+    "DsRolerDcAsDc",                      // 2
+    "DsRolerDcAsReplica",                 // 3
+    "DsRolerDemoteDc",                    // 4
+    "DsRolerGetDcOperationProgress",      // 5
+    "DsRolerGetDcOperationResults",       // 6
+    "DsRolerCancel",                      // 7
+    "DsRolerServerSaveStateForUpgrade",   // 8
+    "DsRolerUpgradeDownlevelServer",      // 9
+    "DsRolerAbortDownlevelServerUpgrade", // 10
+    "Opnum11NotUsedOnWire",               // 11
+];
+
+/// [MS-NSPI] the Exchange address book (name service provider) interface.
+const NSPI_OPS: &[&str] = &[
+    "NspiBind",              // 0
+    "NspiUnbind",            // 1
+    "NspiUpdateStat",        // 2
+    "NspiQueryRows",         // 3
+    "NspiSeekEntries",       // 4
+    "NspiGetMatches",        // 5
+    "NspiResortRestriction", // 6
+    "NspiDNToMId",           // 7
+    "NspiGetPropList",       // 8
+    "NspiGetProps",          // 9
+    "NspiCompareMIds",       // 10
+    "NspiModProps",          // 11
+    "NspiGetSpecialTable",   // 12
+    "NspiGetTemplateInfo",   // 13
+    "NspiModLinkAtt",        // 14
+    "Opnum15NotUsedOnWire",  // 15
+    "NspiQueryColumns",      // 16
+    "NspiGetNamesFromIDs",   // 17
+    "NspiGetIDsFromNames",   // 18
+    "NspiResolveNames",      // 19
+    "NspiResolveNamesW",     // 20
+];
+
+/// [MS-OXCRPC] EMSMDB, Exchange's MAPI interface. The operations the current specification
+/// reserves (0, 2, 3, 5, 7, 8, 9) keep the names older clients sent them under.
+const EXCHANGE_MAPI_OPS: &[&str] = &[
+    "EcDoConnect",                   // 0
+    "EcDoDisconnect",                // 1
+    "EcDoRpc",                       // 2
+    "EcGetMoreRpc",                  // 3
+    "EcRRegisterPushNotification",   // 4
+    "EcRUnregisterPushNotification", // 5
+    "EcDummyRpc",                    // 6
+    "EcRGetDCName",                  // 7
+    "EcRNetGetDCName",               // 8
+    "EcDoRpcExt",                    // 9
+    "EcDoConnectEx",                 // 10
+    "EcDoRpcExt2",                   // 11
+    "Opnum12Reserved",               // 12
+    "Opnum13Reserved",               // 13
+    "EcDoAsyncConnectEx",            // 14
 ];
 
 const REMOTE_SCM_ACTIVATOR_OPS: &[&str] = &[
@@ -1318,88 +1632,429 @@ const EVENTLOG_OPS: &[&str] = &[
     "ElfrReportEventExA",        // 26
 ];
 
+const ICERT_PASSAGE_OPS: &[&str] = &[
+    "CertServerRequest", // 0
+];
+
+const ICERT_REQUEST_D_OPS: &[&str] = &[
+    "Opnum0NotUsedOnWire", // 0
+    "Opnum1NotUsedOnWire", // 1
+    "Opnum2NotUsedOnWire", // 2
+    "Request",             // 3
+    "GetCACert",           // 4
+    "Ping",                // 5
+];
+
+const ICERT_REQUEST_D2_OPS: &[&str] = &[
+    "Opnum0NotUsedOnWire", // 0
+    "Opnum1NotUsedOnWire", // 1
+    "Opnum2NotUsedOnWire", // 2
+    "Request",             // 3
+    "GetCACert",           // 4
+    "Ping",                // 5
+    "Request2",            // 6
+    "GetCAProperty",       // 7
+    "GetCAPropertyInfo",   // 8
+    "Ping2",               // 9
+];
+
+const ICERT_ADMIN_D_OPS: &[&str] = &[
+    "Opnum0NotUsedOnWire",            // 0
+    "Opnum1NotUsedOnWire",            // 1
+    "Opnum2NotUsedOnWire",            // 2
+    "SetExtension",                   // 3
+    "SetAttributes",                  // 4
+    "ResubmitRequest",                // 5
+    "DenyRequest",                    // 6
+    "IsValidCertificate",             // 7
+    "PublishCRL",                     // 8
+    "GetCRL",                         // 9
+    "RevokeCertificate",              // 10
+    "EnumViewColumn",                 // 11
+    "GetViewDefaultColumnSet",        // 12
+    "EnumAttributesOrExtensions",     // 13
+    "OpenView",                       // 14
+    "EnumView",                       // 15
+    "CloseView",                      // 16
+    "ServerControl",                  // 17
+    "Ping",                           // 18
+    "GetServerState",                 // 19
+    "BackupPrepare",                  // 20
+    "BackupEnd",                      // 21
+    "BackupGetAttachmentInformation", // 22
+    "BackupGetBackupLogs",            // 23
+    "BackupOpenFile",                 // 24
+    "BackupReadFile",                 // 25
+    "BackupCloseFile",                // 26
+    "BackupTruncateLogs",             // 27
+    "ImportCertificate",              // 28
+    "BackupGetDynamicFiles",          // 29
+    "RestoreGetDatabaseLocations",    // 30
+];
+
+const ICERT_ADMIN_D2_OPS: &[&str] = &[
+    "Opnum0NotUsedOnWire",            // 0
+    "Opnum1NotUsedOnWire",            // 1
+    "Opnum2NotUsedOnWire",            // 2
+    "SetExtension",                   // 3
+    "SetAttributes",                  // 4
+    "ResubmitRequest",                // 5
+    "DenyRequest",                    // 6
+    "IsValidCertificate",             // 7
+    "PublishCRL",                     // 8
+    "GetCRL",                         // 9
+    "RevokeCertificate",              // 10
+    "EnumViewColumn",                 // 11
+    "GetViewDefaultColumnSet",        // 12
+    "EnumAttributesOrExtensions",     // 13
+    "OpenView",                       // 14
+    "EnumView",                       // 15
+    "CloseView",                      // 16
+    "ServerControl",                  // 17
+    "Ping",                           // 18
+    "GetServerState",                 // 19
+    "BackupPrepare",                  // 20
+    "BackupEnd",                      // 21
+    "BackupGetAttachmentInformation", // 22
+    "BackupGetBackupLogs",            // 23
+    "BackupOpenFile",                 // 24
+    "BackupReadFile",                 // 25
+    "BackupCloseFile",                // 26
+    "BackupTruncateLogs",             // 27
+    "ImportCertificate",              // 28
+    "BackupGetDynamicFiles",          // 29
+    "RestoreGetDatabaseLocations",    // 30
+    "PublishCRLs",                    // 31
+    "GetCAProperty",                  // 32
+    "SetCAProperty",                  // 33
+    "GetCAPropertyInfo",              // 34
+    "EnumViewColumnTable",            // 35
+    "GetCASecurity",                  // 36
+    "SetCASecurity",                  // 37
+    "Ping2",                          // 38
+    "GetArchivedKey",                 // 39
+    "GetAuditFilter",                 // 40
+    "SetAuditFilter",                 // 41
+    "GetOfficerRights",               // 42
+    "SetOfficerRights",               // 43
+    "GetConfigEntry",                 // 44
+    "SetConfigEntry",                 // 45
+    "ImportKey",                      // 46
+    "GetMyRoles",                     // 47
+    "DeleteRow",                      // 48
+];
+
+const FSRVP_OPS: &[&str] = &[
+    "GetSupportedVersion",           // 0
+    "SetContext",                    // 1
+    "StartShadowCopySet",            // 2
+    "AddToShadowCopySet",            // 3
+    "CommitShadowCopySet",           // 4
+    "ExposeShadowCopySet",           // 5
+    "RecoveryCompleteShadowCopySet", // 6
+    "AbortShadowCopySet",            // 7
+    "IsPathSupported",               // 8
+    "IsPathShadowCopied",            // 9
+    "GetShareMapping",               // 10
+    "DeleteShareMapping",            // 11
+    "PrepareShadowCopySet",          // 12
+];
+
+const GKDI_OPS: &[&str] = &[
+    "GetKey", // 0
+];
+
+const LSACAP_OPS: &[&str] = &[
+    "LsarGetAvailableCAPIDs", // 0
+];
+
+const TS_SESSION_OPS: &[&str] = &[
+    "RpcOpenSession",             // 0
+    "RpcCloseSession",            // 1
+    "RpcConnect",                 // 2
+    "RpcDisconnect",              // 3
+    "RpcLogoff",                  // 4
+    "RpcGetUserName",             // 5
+    "RpcGetTerminalName",         // 6
+    "RpcGetState",                // 7
+    "RpcIsSessionDesktopLocked",  // 8
+    "RpcShowMessageBox",          // 9
+    "RpcGetTimes",                // 10
+    "RpcGetSessionCounters",      // 11
+    "RpcGetSessionInformation",   // 12
+    "Opnum13NotUsedOnWire",       // 13
+    "Opnum14NotUsedOnWire",       // 14
+    "RpcGetLoggedOnCount",        // 15
+    "RpcGetSessionType",          // 16
+    "RpcGetSessionInformationEx", // 17
+    "Opnum18NotUsedOnWire",       // 18
+    "Opnum19NotUsedOnWire",       // 19
+    "Opnum20NotUsedOnWire",       // 20
+    "RpcGetActivityId",           // 21
+];
+
+const TS_NOTIFICATION_OPS: &[&str] = &[
+    "RpcWaitForSessionState",         // 0
+    "RpcRegisterAsyncNotification",   // 1
+    "RpcWaitAsyncNotification",       // 2
+    "RpcUnRegisterAsyncNotification", // 3
+];
+
+const TS_ENUMERATION_OPS: &[&str] = &[
+    "RpcOpenEnum",            // 0
+    "RpcCloseEnum",           // 1
+    "RpcFilterByState",       // 2
+    "RpcFilterByCallersName", // 3
+    "RpcEnumAddFilter",       // 4
+    "RpcGetEnumResult",       // 5
+    "RpcFilterBySessionType", // 6
+    "Opnum7NotUsedOnWire",    // 7
+    "RpcGetSessionIds",       // 8
+    "RpcGetEnumResultEx",     // 9
+    "RpcGetAllSessions",      // 10
+    "RpcGetAllSessionsEx",    // 11
+];
+
+const TS_RCM_PUBLIC_OPS: &[&str] = &[
+    "RpcGetClientData",                   // 0
+    "RpcGetConfigData",                   // 1
+    "RpcGetProtocolStatus",               // 2
+    "RpcGetLastInputTime",                // 3
+    "RpcGetRemoteAddress",                // 4
+    "Opnum5NotUsedOnWire",                // 5
+    "Opnum6NotUsedOnWire",                // 6
+    "Opnum7NotUsedOnWire",                // 7
+    "RpcGetAllListeners",                 // 8
+    "RpcGetSessionProtocolLastInputTime", // 9
+    "RpcGetUserCertificates",             // 10
+    "RpcQuerySessionData",                // 11
+];
+
+const TS_RCM_LISTENER_OPS: &[&str] = &[
+    "RpcOpenListener",  // 0
+    "RpcCloseListener", // 1
+    "RpcStopListener",  // 2
+    "RpcStartListener", // 3
+    "RpcIsListening",   // 4
+];
+
+const TS_ICAAPI_OPS: &[&str] = &[
+    "RpcWinStationOpenServer",              // 0
+    "RpcWinStationCloseServer",             // 1
+    "RpcIcaServerPing",                     // 2
+    "RpcWinStationEnumerate",               // 3
+    "RpcWinStationRename",                  // 4
+    "RpcWinStationQueryInformation",        // 5
+    "RpcWinStationSetInformation",          // 6
+    "RpcWinStationSendMessage",             // 7
+    "RpcLogonIdFromWinStationName",         // 8
+    "RpcWinStationNameFromLogonId",         // 9
+    "RpcWinStationConnect",                 // 10
+    "Opnum11NotUsedOnWire",                 // 11
+    "Opnum12NotUsedOnWire",                 // 12
+    "RpcWinStationDisconnect",              // 13
+    "RpcWinStationReset",                   // 14
+    "RpcWinStationShutdownSystem",          // 15
+    "RpcWinStationWaitSystemEvent",         // 16
+    "RpcWinStationShadow",                  // 17
+    "Opnum18NotUsedOnWire",                 // 18
+    "Opnum19NotUsedOnWire",                 // 19
+    "Opnum20NotUsedOnWire",                 // 20
+    "Opnum21NotUsedOnWire",                 // 21
+    "Opnum22NotUsedOnWire",                 // 22
+    "Opnum23NotUsedOnWire",                 // 23
+    "Opnum24NotUsedOnWire",                 // 24
+    "Opnum25NotUsedOnWire",                 // 25
+    "Opnum26NotUsedOnWire",                 // 26
+    "Opnum27NotUsedOnWire",                 // 27
+    "Opnum28NotUsedOnWire",                 // 28
+    "RpcWinStationBreakPoint",              // 29
+    "RpcWinStationReadRegistry",            // 30
+    "Opnum31NotUsedOnWire",                 // 31
+    "Opnum32NotUsedOnWire",                 // 32
+    "Opnum33NotUsedOnWire",                 // 33
+    "OldRpcWinStationEnumerateProcesses",   // 34
+    "Opnum35NotUsedOnWire",                 // 35
+    "RpcWinStationEnumerateProcesses",      // 36
+    "RpcWinStationTerminateProcess",        // 37
+    "Opnum38NotUsedOnWire",                 // 38
+    "Opnum39NotUsedOnWire",                 // 39
+    "Opnum40NotUsedOnWire",                 // 40
+    "Opnum41NotUsedOnWire",                 // 41
+    "Opnum42NotUsedOnWire",                 // 42
+    "RpcWinStationGetAllProcesses",         // 43
+    "RpcWinStationGetProcessSid",           // 44
+    "RpcWinStationGetTermSrvCountersValue", // 45
+    "RpcWinStationReInitializeSecurity",    // 46
+    "Opnum47NotUsedOnWire",                 // 47
+    "Opnum48NotUsedOnWire",                 // 48
+    "Opnum49NotUsedOnWire",                 // 49
+    "Opnum50NotUsedOnWire",                 // 50
+    "Opnum51NotUsedOnWire",                 // 51
+    "Opnum52NotUsedOnWire",                 // 52
+    "RpcWinStationGetLanAdapterName",       // 53
+    "Opnum54NotUsedOnWire",                 // 54
+    "Opnum55NotUsedOnWire",                 // 55
+    "Opnum56NotUsedOnWire",                 // 56
+    "Opnum57NotUsedOnWire",                 // 57
+    "RpcWinStationUpdateSettings",          // 58
+    "RpcWinStationShadowStop",              // 59
+    "RpcWinStationCloseServerEx",           // 60
+    "RpcWinStationIsHelpAssistantSession",  // 61
+    "RpcWinStationGetMachinePolicy",        // 62
+    "Opnum63NotUsedOnWire",                 // 63
+    "Opnum64NotUsedOnWire",                 // 64
+    "RpcWinStationCheckLoopBack",           // 65
+    "RpcConnectCallback",                   // 66
+    "Opnum67NotUsedOnWire",                 // 67
+    "Opnum68NotUsedOnWire",                 // 68
+    "Opnum69NotUsedOnWire",                 // 69
+    "RpcWinStationGetAllProcesses_NT6",     // 70
+    "Opnum71NotUsedOnWire",                 // 71
+    "Opnum72NotUsedOnWire",                 // 72
+    "Opnum73NotUsedOnWire",                 // 73
+    "Opnum74NotUsedOnWire",                 // 74
+    "RpcWinStationOpenSessionDirectory",    // 75
+];
+
+const TS_SESSENV_OPS: &[&str] = &[
+    "RpcShadow2", // 0
+];
+
+const TS_VIP_OPS: &[&str] = &[
+    "RpcGetSessionIP", // 0
+];
+
+const DNSSERVER_OPS: &[&str] = &[
+    "R_DnssrvOperation",         // 0
+    "R_DnssrvQuery",             // 1
+    "R_DnssrvComplexOperation",  // 2
+    "R_DnssrvEnumRecords",       // 3
+    "R_DnssrvUpdateRecord",      // 4
+    "R_DnssrvOperation2",        // 5
+    "R_DnssrvQuery2",            // 6
+    "R_DnssrvComplexOperation2", // 7
+    "R_DnssrvEnumRecords2",      // 8
+    "R_DnssrvUpdateRecord2",     // 9
+    "R_DnssrvUpdateRecord3",     // 10
+    "R_DnssrvEnumRecords3",      // 11
+    "R_DnssrvOperation3",        // 12
+    "R_DnssrvQuery3",            // 13
+    "R_DnssrvComplexOperation3", // 14
+    "R_DnssrvOperation4",        // 15
+    "R_DnssrvQuery4",            // 16
+    "R_DnssrvUpdateRecord4",     // 17
+    "R_DnssrvEnumRecords4",      // 18
+];
+
+const INIT_SHUTDOWN_OPS: &[&str] = &[
+    "BaseInitiateShutdown",   // 0
+    "BaseAbortShutdown",      // 1
+    "BaseInitiateShutdownEx", // 2
+];
+
+const WINDOWS_SHUTDOWN_OPS: &[&str] = &[
+    "WsdrInitiateShutdown", // 0
+    "WsdrAbortShutdown",    // 1
+];
+
+const AUTHZR_OPS: &[&str] = &[
+    "AuthzrFreeContext",               // 0
+    "AuthzrInitializeContextFromSid",  // 1
+    "AuthzrInitializeCompoundContext", // 2
+    "AuthzrAccessCheck",               // 3
+    "AuthzGetInformationFromContext",  // 4
+    "AuthzrModifyClaims",              // 5
+    "AuthzrModifySids",                // 6
+];
+
+const NTFRSAPI_OPS: &[&str] = &[
+    "Opnum0NotUsedOnWire",                 // 0
+    "Opnum1NotUsedOnWire",                 // 1
+    "Opnum2NotUsedOnWire",                 // 2
+    "Opnum3NotUsedOnWire",                 // 3
+    "NtFrsApi_Rpc_Set_DsPollingIntervalW", // 4
+    "NtFrsApi_Rpc_Get_DsPollingIntervalW", // 5
+    "Opnum6NotUsedOnWire",                 // 6
+    "NtFrsApi_Rpc_InfoW",                  // 7
+    "NtFrsApi_Rpc_IsPathReplicated",       // 8
+    "NtFrsApi_Rpc_WriterCommand",          // 9
+    "NtFrsApi_Rpc_ForceReplication",       // 10
+];
+
+const FRSRPC_OPS: &[&str] = &[
+    "FrsRpcSendCommPkt",           // 0
+    "FrsRpcVerifyPromotionParent", // 1
+    "FrsRpcStartPromotionParent",  // 2
+    "FrsNOP",                      // 3
+    "Opnum4NotUsedOnWire",         // 4
+    "Opnum5NotUsedOnWire",         // 5
+    "Opnum6NotUsedOnWire",         // 6
+    "Opnum7NotUsedOnWire",         // 7
+    "Opnum8NotUsedOnWire",         // 8
+    "Opnum9NotUsedOnWire",         // 9
+    "Opnum10NotUsedOnWire",        // 10
+];
+
+const FRS_TRANSPORT_OPS: &[&str] = &[
+    "CheckConnectivity",            // 0
+    "EstablishConnection",          // 1
+    "EstablishSession",             // 2
+    "RequestUpdates",               // 3
+    "RequestVersionVector",         // 4
+    "AsyncPoll",                    // 5
+    "RequestRecords",               // 6
+    "UpdateCancel",                 // 7
+    "RawGetFileData",               // 8
+    "RdcGetSignatures",             // 9
+    "RdcPushSourceNeeds",           // 10
+    "RdcGetFileData",               // 11
+    "RdcClose",                     // 12
+    "InitializeFileTransferAsync",  // 13
+    "Opnum14NotUsedOnWire",         // 14
+    "RawGetFileDataAsync",          // 15
+    "RdcGetFileDataAsync",          // 16
+    "RdcFileDataTransferKeepAlive", // 17
+];
+
+const WBEM_LOGIN_CLIENT_ID_OPS: &[&str] = &[
+    "Opnum0NotUsedOnWire", // 0
+    "Opnum1NotUsedOnWire", // 1
+    "Opnum2NotUsedOnWire", // 2
+    "SetClientInfo",       // 3
+];
+
+const ENUM_WBEM_CLASS_OBJECT_OPS: &[&str] = &[
+    "Opnum0NotUsedOnWire", // 0
+    "Opnum1NotUsedOnWire", // 1
+    "Opnum2NotUsedOnWire", // 2
+    "Reset",               // 3
+    "Next",                // 4
+    "NextAsync",           // 5
+    "Clone",               // 6
+    "Skip",                // 7
+];
+
+const WBEM_CALL_RESULT_OPS: &[&str] = &[
+    "Opnum0NotUsedOnWire", // 0
+    "Opnum1NotUsedOnWire", // 1
+    "Opnum2NotUsedOnWire", // 2
+    "GetResultObject",     // 3
+    "GetResultString",     // 4
+    "GetResultServices",   // 5
+    "GetCallStatus",       // 6
+];
+
+const IDISPATCH_OPS: &[&str] = &[
+    "Opnum0NotUsedOnWire", // 0
+    "Opnum1NotUsedOnWire", // 1
+    "Opnum2NotUsedOnWire", // 2
+    "GetTypeInfoCount",    // 3
+    "GetTypeInfo",         // 4
+    "GetIDsOfNames",       // 5
+    "Invoke",              // 6
+    "RemoteInvoke",        // 7
+];
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_is_sorted_and_unique() {
-        for w in INTERFACES.windows(2) {
-            assert!(w[0].uuid < w[1].uuid, "{} before {}", w[0].name, w[1].name);
-        }
-    }
-
-    #[test]
-    fn lookups_name_interfaces_and_operations() {
-        let drs = lookup(0xe3514235_4b06_11d1_ab04_00c04fc2dcd2).unwrap();
-        assert_eq!((drs.name, drs.major, drs.minor), ("drsuapi", 4, 0));
-        assert_eq!(drs.operation(0), Some("DRSBind"));
-        assert_eq!(drs.operation(3), Some("DRSGetNCChanges"));
-        assert_eq!(drs.operation(31), None);
-        let samr = lookup(0x12345778_1234_abcd_ef00_0123456789ac).unwrap();
-        assert_eq!(samr.operation(13), Some("SamrEnumerateUsersInDomain"));
-        assert_eq!(samr.operation(47), Some("SamrQueryInformationUser2"));
-        assert_eq!(samr.operation(64), Some("SamrConnect5"));
-        assert_eq!(samr.operation(4), Some("Opnum4NotUsedOnWire"));
-        let lsa = lookup(0x12345778_1234_abcd_ef00_0123456789ab).unwrap();
-        assert_eq!(lsa.operation(15), Some("LsarLookupSids"));
-        assert_eq!(lsa.operation(76), Some("LsarLookupSids3"));
-        assert_eq!(lsa.operation(130), Some("LsarOpenPolicy3"));
-        let spool = lookup(0x12345678_1234_abcd_ef00_0123456789ab).unwrap();
-        assert_eq!(
-            spool.operation(65),
-            Some("RpcRemoteFindFirstPrinterChangeNotificationEx")
-        );
-        assert_eq!(spool.operation(69), Some("RpcOpenPrinterEx"));
-        assert_eq!(spool.operation(89), Some("RpcAddPrinterDriverEx"));
-        let nl = lookup(0x12345678_1234_abcd_ef00_01234567cffb).unwrap();
-        assert_eq!(nl.operation(26), Some("NetrServerAuthenticate3"));
-        assert_eq!(nl.operation(30), Some("NetrServerPasswordSet2"));
-        assert_eq!(nl.operation(59), Some("NetrServerAuthenticateKerberos"));
-        let scm = lookup(0x367abb81_9844_35f1_ad32_98f038001003).unwrap();
-        assert_eq!(scm.operation(12), Some("RCreateServiceW"));
-        assert_eq!(scm.operation(15), Some("ROpenSCManagerW"));
-        assert_eq!(scm.operation(61), Some("ROpenSCManager2"));
-        let srv = lookup(0x4b324fc8_1670_01d3_1278_5a47bf6ee188).unwrap();
-        assert_eq!(srv.operation(15), Some("NetrShareEnum"));
-        assert_eq!(srv.operation(12), Some("NetrSessionEnum"));
-        assert_eq!(srv.operation(57), Some("NetrShareDelEx"));
-        let efs = lookup(0xc681d488_d850_11d0_8c52_00c04fd90f7e).unwrap();
-        assert_eq!(efs.operation(22), Some("EfsRpcQueryProtectors"));
-        assert_eq!(
-            lookup(0xdf1941c5_fe89_4e79_bf10_463657acf44d)
-                .unwrap()
-                .operation(0),
-            Some("EfsRpcOpenFileRaw")
-        );
-        let wbem = lookup(0x9556dc99_828c_11cf_a37e_00aa003240c7).unwrap();
-        assert_eq!(wbem.operation(24), Some("ExecMethod"));
-        let par = lookup(0x76f03f96_cdfd_44fc_a22c_64950a001209).unwrap();
-        assert_eq!(par.operation(39), Some("RpcAsyncAddPrinterDriver"));
-        assert_eq!(
-            lookup(0x86d35949_83c9_4044_b424_db363231fd0c)
-                .unwrap()
-                .operation(1),
-            Some("SchRpcRegisterTask")
-        );
-        assert_eq!(
-            lookup(0x338cd001_2244_31f1_aaaa_900038001003)
-                .unwrap()
-                .operation(35),
-            Some("BaseRegDeleteKeyEx")
-        );
-        assert_eq!(
-            lookup(0x82273fdc_e32a_18c3_3f78_827929dc23ea)
-                .unwrap()
-                .operation(0),
-            Some("ElfrClearELFW")
-        );
-        assert_eq!(
-            lookup(0xf6beaff7_1e19_4fbb_9f8f_b89e2018337c)
-                .unwrap()
-                .operation(6),
-            Some("EvtRpcClearLog")
-        );
-        assert!(lookup(0x12345678_0000_0000_0000_000000000000).is_none());
-    }
-}
+mod tests;

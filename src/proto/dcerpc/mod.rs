@@ -166,6 +166,8 @@ struct Context {
     minor: u16,
     /// The server's answer: accepted, rejected, or not seen.
     accepted: Option<bool>,
+    /// The server accepted the NDR64 transfer syntax for it.
+    ndr64: bool,
 }
 
 /// A call in flight: its request (possibly still being reassembled) and response so far.
@@ -199,6 +201,8 @@ struct Bind {
     auth: Option<(u8, u8)>,
     /// Whether a call used one of its contexts.
     used: bool,
+    /// Why the server rejected the bind (BIND_NAK, or every context refused).
+    fault: Option<String>,
 }
 
 /// The state of one connection-oriented association (a TCP connection or an SMB pipe).
@@ -316,16 +320,31 @@ impl Conn {
         match h.ptype {
             // Requests travel one way on an association: one seen the other way is an echo
             // (an SMB IOCTL answer repeating its input) or noise, not a new call.
+            // The side that sends requests is the client, the side that answers the server,
+            // whichever the flow saw first (a connection picked up mid-stream may begin with an
+            // answer).
             ptype::REQUEST if *self.req_dir.get_or_insert(dir) != dir => {}
             ptype::REQUEST => self.request(cx, h, body, auth),
-            ptype::RESPONSE => self.response(cx, h, body),
-            ptype::FAULT => self.fault(cx, h, body),
+            ptype::RESPONSE => {
+                self.req_dir.get_or_insert(dir.flip());
+                self.response(cx, h, body)
+            }
+            ptype::FAULT => {
+                self.req_dir.get_or_insert(dir.flip());
+                self.fault(cx, h, body)
+            }
             ptype::BIND | ptype::ALTER_CONTEXT => {
                 self.req_dir.get_or_insert(dir);
                 self.bind_pdu(cx, h, body, auth)
             }
-            ptype::BIND_ACK | ptype::ALTER_CONTEXT_RESP => self.bind_ack(cx, h, body, auth),
-            ptype::BIND_NAK => self.bind_nak(cx, h, body),
+            ptype::BIND_ACK | ptype::ALTER_CONTEXT_RESP => {
+                self.req_dir.get_or_insert(dir.flip());
+                self.bind_ack(cx, h, body, auth)
+            }
+            ptype::BIND_NAK => {
+                self.req_dir.get_or_insert(dir.flip());
+                self.bind_nak(cx, h, body)
+            }
             ptype::AUTH3 => {
                 if let Some(a) = auth {
                     self.token(cx, &a, true);
@@ -500,6 +519,7 @@ impl Conn {
                 major: e.major,
                 minor: e.minor,
                 accepted: None,
+                ndr64: false,
             };
             if let Some(old) = self.contexts.iter_mut().find(|c| c.id == e.ctx_id) {
                 *old = c;
@@ -521,6 +541,7 @@ impl Conn {
                 ack_ts: None,
                 auth: a,
                 used: false,
+                fault: None,
             });
         }
         if let Some(a) = auth {
@@ -548,12 +569,19 @@ impl Conn {
             b.ack_ts.get_or_insert(cx.now);
             for (id, r) in b.ctx_ids.iter().zip(&results) {
                 if let Some(c) = self.contexts.iter_mut().find(|c| c.id == *id) {
-                    c.accepted = Some(*r == 0);
+                    c.accepted = Some(r.result == 0);
+                    c.ndr64 = r.result == 0 && r.transfer == parse::NDR64;
                 }
-                accepted_any |= *r == 0;
+                accepted_any |= r.result == 0;
+            }
+            // Every context refused: the bind was rejected, for the first context's reason.
+            if !accepted_any {
+                if let Some(r) = results.first() {
+                    b.fault = Some(provider_reason(r.reason));
+                }
             }
         } else {
-            accepted_any = results.contains(&0);
+            accepted_any = results.iter().any(|r| r.result == 0);
         }
         if let Some(a) = auth {
             self.token(cx, &a, false);
@@ -578,6 +606,10 @@ impl Conn {
         }
         if let Some(b) = self.bind.as_mut().filter(|b| b.call_id == h.call_id) {
             b.ack_ts.get_or_insert(cx.now);
+            b.fault = Some(match reason.and_then(reject_reason) {
+                Some(n) => n.to_string(),
+                None => format!("0x{:x}", reason.unwrap_or(0)),
+            });
         }
     }
 
@@ -621,9 +653,10 @@ impl Conn {
         if self.named_pipe.is_some() {
             return None;
         }
+        let (server, port) = self.server(cx);
         *self.learned.get_or_insert_with(|| {
             cx.shared
-                .endpoint(cx.flow.server, cx.flow.server_port, cx.now)
+                .endpoint(server, port, cx.now)
                 .and_then(|s| parse_uuid_str(&s))
         })
     }
@@ -632,14 +665,14 @@ impl Conn {
     /// returns the first endpoint as `tcp/PORT` (or `udp/PORT`).
     fn learn(&mut self, cx: &mut Ctx<'_>, call: &Call) -> Option<String> {
         let towers = parse::ept_map_response(call.resp_drep, &call.resp)?;
+        let (server, _) = self.server(cx);
         let mut first = None;
         for t in &towers {
             if let (Some(port), Some(uuid)) = (t.tcp_port, t.interface) {
                 let s = parse::uuid_string(uuid);
-                cx.shared
-                    .learn_endpoint(cx.flow.server, port, s.clone(), cx.now);
+                cx.shared.learn_endpoint(server, port, s.clone(), cx.now);
                 if let Some(ip) = t.ip.filter(|ip| *ip != [0; 4]).map(IpAddr::from) {
-                    if ip != cx.flow.server {
+                    if ip != server {
                         cx.shared.learn_endpoint(ip, port, s, cx.now);
                     }
                 }
@@ -690,7 +723,28 @@ impl Conn {
         rec.stub_bytes = (!call.over_cap).then_some(call.stub);
         rec.endpoint = endpoint;
         rec.rtt = call.resp_ts.map(|t| t.saturating_sub(call.ts));
-        cx.emit(call.ts, Body::Dcerpc(Box::new(rec)));
+        self.emit_record(cx, call.ts, rec);
+    }
+
+    /// Emits a record with the requests' sender as the client: when the flow took the other
+    /// side for the client (picked up mid-stream on an answer), the roles are swapped.
+    fn emit_record(&self, cx: &mut Ctx<'_>, ts: Ts, rec: Dcerpc) {
+        cx.emit(ts, Body::Dcerpc(Box::new(rec)));
+        if self.req_dir == Some(Dir::ToClient) {
+            if let Some(r) = cx.out.last_mut() {
+                std::mem::swap(&mut r.src, &mut r.dst);
+                std::mem::swap(&mut r.sport, &mut r.dport);
+            }
+        }
+    }
+
+    /// The server's address and port: the side that receives the requests.
+    fn server(&self, cx: &Ctx<'_>) -> (IpAddr, u16) {
+        if self.req_dir == Some(Dir::ToClient) {
+            (cx.flow.client, cx.flow.client_port)
+        } else {
+            (cx.flow.server, cx.flow.server_port)
+        }
     }
 
     /// A bind that no call used: its own record, interface fields set, no operation.
@@ -715,8 +769,9 @@ impl Conn {
             rec.auth_type = Some(auth_type(t));
             rec.auth_level = Some(auth_level(l));
         }
+        rec.fault = b.fault;
         rec.rtt = b.ack_ts.map(|t| t.saturating_sub(b.ts));
-        cx.emit(b.ts, Body::Dcerpc(Box::new(rec)));
+        self.emit_record(cx, b.ts, rec);
     }
 }
 
@@ -790,6 +845,17 @@ pub fn auth_level(l: u8) -> Code {
         _ => None,
     };
     Code::new(i64::from(l), name)
+}
+
+/// The reason a server gave for refusing a presentation context in a bind answer.
+fn provider_reason(r: u16) -> String {
+    match r {
+        0 => "reason_not_specified".to_string(),
+        1 => "abstract_syntax_not_supported".to_string(),
+        2 => "proposed_transfer_syntaxes_not_supported".to_string(),
+        3 => "local_limit_exceeded".to_string(),
+        _ => format!("0x{r:x}"),
+    }
 }
 
 fn reject_reason(r: u16) -> Option<&'static str> {

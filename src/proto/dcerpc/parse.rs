@@ -311,9 +311,23 @@ pub fn bind<'a>(h: &CoHeader, body: &'a [u8]) -> IResult<&'a [u8], Vec<ContextEl
     Ok((i, out))
 }
 
+/// The NDR64 transfer syntax (71710533-beba-4937-8319-b5dbef9ccc36).
+pub const NDR64: Uuid = 0x71710533_beba_4937_8319_b5dbef9ccc36;
+
+/// The server's answer for one offered context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CtxResult {
+    /// 0 acceptance, 1 user rejection, 2 provider rejection, 3 negotiate ack.
+    pub result: u16,
+    /// Why it was refused.
+    pub reason: u16,
+    /// The transfer syntax accepted.
+    pub transfer: Uuid,
+}
+
 /// Parses a BIND_ACK/ALTER_CONTEXT_RESP body: one result per offered context, in order
-/// (0 = acceptance).
-pub fn bind_ack<'a>(h: &CoHeader, body: &'a [u8]) -> IResult<&'a [u8], Vec<u16>> {
+/// (result 0 = acceptance).
+pub fn bind_ack<'a>(h: &CoHeader, body: &'a [u8]) -> IResult<&'a [u8], Vec<CtxResult>> {
     let e = h.endian();
     let (i, _max_xmit) = nu16(e)(body)?;
     let (i, _max_recv) = nu16(e)(i)?;
@@ -328,9 +342,14 @@ pub fn bind_ack<'a>(h: &CoHeader, body: &'a [u8]) -> IResult<&'a [u8], Vec<u16>>
     let mut out = Vec::with_capacity(usize::from(n).min(i.len() / 24));
     for _ in 0..n {
         let (r, result) = nu16(e)(i)?;
-        let (r, _reason) = nu16(e)(r)?;
-        let (r, _ts) = take(20usize)(r)?;
-        out.push(result);
+        let (r, reason) = nu16(e)(r)?;
+        let (r, transfer) = uuid(e)(r)?;
+        let (r, _ts_version) = nu32(e)(r)?;
+        out.push(CtxResult {
+            result,
+            reason,
+            transfer,
+        });
         i = r;
     }
     Ok((i, out))
@@ -550,7 +569,9 @@ mod tests {
         let a = hex(EPM_BIND_ACK);
         let h = co_header(&a).unwrap();
         let (body, _) = co_split(&h, &a).unwrap();
-        assert_eq!(bind_ack(&h, body).unwrap().1, vec![0]);
+        let r = bind_ack(&h, body).unwrap().1;
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].result, 0);
     }
 
     #[test]
