@@ -63,6 +63,10 @@ struct PipelineArgs {
     /// Worker threads (default: cores - 1, at least 1).
     #[arg(long, default_value_t = 0)]
     workers: usize,
+    /// The sensor's memory budget in MiB (flows, reassembly, fragments, decoder state of every
+    /// worker together).
+    #[arg(long, value_name = "MIB", default_value_t = pipeline::DEFAULT_MEMORY_BUDGET >> 20)]
+    memory_mb: usize,
     /// Write records to FILE instead of standard output.
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
@@ -213,9 +217,13 @@ fn options(p: &PipelineArgs) -> Result<Options, String> {
         }
         None => None,
     };
+    if p.memory_mb == 0 {
+        return Err("--memory-mb 0: give the memory budget in MiB (above 0)".into());
+    }
     Ok(Options {
         workers: p.workers,
         stats_interval,
+        memory_budget: p.memory_mb << 20,
         ..Options::default()
     })
 }
@@ -235,6 +243,7 @@ fn finish(result: Result<pipeline::RunSummary, pipeline::RunError>) -> ExitCode 
         Ok(_) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(pipeline::RunError::Capture(e)) => fail(2, &e.to_string()),
+        Err(pipeline::RunError::Config(e)) => fail(2, &e),
         Err(e) => fail(1, &e.to_string()),
     }
 }
@@ -340,6 +349,11 @@ fn live(a: LiveArgs) -> ExitCode {
         Err(e) => return fail(2, &e),
     };
     opts.stats_interval = opts.stats_interval.or(Some(Duration::from_secs(60)));
+    // The kernel's capture rings are mapped into the process: they come out of the budget.
+    let rings = (a.buffer_mb.max(0) as usize) << 20;
+    opts.memory_budget = opts
+        .memory_budget
+        .saturating_sub(rings.saturating_mul(a.interface.len()));
     let mut sources = match open_interfaces(
         &a.interface,
         a.bpf.as_deref(),
@@ -428,7 +442,11 @@ fn run_service(path: PathBuf, log: FilterHandle, cli_level: bool) -> ExitCode {
             }
         }
     }
-    let opts = cfg.options();
+    let mut opts = cfg.options();
+    let rings = (cfg.capture.buffer_mb as usize) << 20;
+    opts.memory_budget = opts
+        .memory_budget
+        .saturating_sub(rings.saturating_mul(interfaces.len()));
     let promisc = cfg.capture.mode == Mode::Mirror;
     let mut sources = match open_interfaces(
         &interfaces,

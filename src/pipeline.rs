@@ -38,6 +38,18 @@ const BATCH_BYTES: usize = 256 * 1024;
 /// Batches queued per worker.
 const QUEUE_BATCHES: usize = 8;
 
+/// The sensor's memory budget when none is configured: 1 GiB, half the systemd unit's
+/// `MemoryMax=2G`, which leaves room for the capture rings and the upstream spool.
+pub const DEFAULT_MEMORY_BUDGET: usize = 1 << 30;
+/// What the process needs besides flows, reassembly, fragments and decoder state: code, the
+/// output and its buffers, allocator slack.
+const BASE_MEMORY: usize = 24 << 20;
+/// What each worker needs besides its flow table: its queue of batches, its stack, its records
+/// in flight and its share of allocator slack.
+const WORKER_MEMORY: usize = 8 << 20;
+/// The least flow-table memory a worker can work with.
+const MIN_WORKER_STATE: usize = 2 << 20;
+
 /// Settings of a run.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -50,8 +62,14 @@ pub struct Options {
     /// Show a progress bar on stderr when it is a terminal (replay).
     pub progress: bool,
     pub packet: PacketConfig,
+    /// The sensor's flow settings; `max_flows` and `reassembly_memory` are totals, shared
+    /// evenly by the workers ([`FlowConfig::per_worker`]).
     pub flow: FlowConfig,
     pub decoder: DecoderConfig,
+    /// The memory budget of the whole run in bytes (0: none beyond the caps): what is left of
+    /// it after a fixed allowance for the process and for each worker's queue, and after the
+    /// fragment memory of each capture thread, is shared evenly by the workers' flow tables.
+    pub memory_budget: usize,
 }
 
 impl Options {
@@ -64,6 +82,29 @@ impl Options {
             .map(|n| n.get())
             .unwrap_or(2);
         cores.saturating_sub(1).max(1)
+    }
+
+    /// The budget's share of each worker's flow table (bytes; 0 when there is no budget), and
+    /// the fragment memory of each capture thread, for `workers` workers and `sources`
+    /// capture threads; an error when the budget is too small for them.
+    pub fn memory_shares(&self, workers: usize, sources: usize) -> Result<(usize, usize), String> {
+        let frag = self.packet.fragment_memory;
+        if self.memory_budget == 0 {
+            return Ok((0, frag));
+        }
+        let workers = workers.max(1);
+        // Fragments get at most a sixteenth of the budget.
+        let frag = frag.min(self.memory_budget / 16 / sources.max(1));
+        let fixed = BASE_MEMORY + workers * WORKER_MEMORY + sources * frag;
+        let state = self.memory_budget.saturating_sub(fixed) / workers;
+        if state < MIN_WORKER_STATE {
+            let need = (fixed + workers * MIN_WORKER_STATE).div_ceil(1 << 20);
+            return Err(format!(
+                "a memory budget of {} MiB is too small for {workers} worker(s): give at least {need} MiB (memory_budget_mb, --memory-mb) or fewer workers",
+                self.memory_budget >> 20
+            ));
+        }
+        Ok((state, frag))
     }
 }
 
@@ -149,6 +190,8 @@ pub fn shed_class(meta: &PacketMeta, payload_len: usize) -> u8 {
 #[derive(Debug)]
 pub enum RunError {
     Capture(CaptureError),
+    /// The settings cannot work (a memory budget too small for the workers, ...).
+    Config(String),
     Output(OutputError),
     Thread(String),
 }
@@ -157,6 +200,7 @@ impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RunError::Capture(e) => write!(f, "{e}"),
+            RunError::Config(e) => write!(f, "{e}"),
             RunError::Output(e) => write!(f, "output failed: {e}"),
             RunError::Thread(e) => write!(
                 f,
@@ -724,6 +768,12 @@ pub fn run<S: FrameSource + Send>(
     telemetry: Arc<Telemetry>,
 ) -> Result<RunSummary, RunError> {
     let n = opts.worker_count();
+    let (table_memory, frag_memory) = opts
+        .memory_shares(n, sources.len())
+        .map_err(RunError::Config)?;
+    let mut opts = opts.clone();
+    opts.packet.fragment_memory = frag_memory;
+    let opts = &opts;
     let shared = Arc::new(Shared::default());
     let capture_counters: Vec<Arc<Counters>> = sources
         .iter()
@@ -752,7 +802,7 @@ pub fn run<S: FrameSource + Send>(
         let (tx, rx) = bounded::<Batch>(QUEUE_BATCHES);
         queues.push(tx);
         let table = FlowTable::new(
-            opts.flow.clone(),
+            opts.flow.per_worker(n, table_memory),
             opts.decoder.clone(),
             shared.clone(),
             wc.clone(),

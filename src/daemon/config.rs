@@ -88,6 +88,10 @@ pub struct PipelineSection {
     /// Seconds between `stats` records.
     #[serde(deserialize_with = "positive_f64")]
     pub stats_interval: f64,
+    /// The sensor's memory budget in MiB: flows, reassembly, fragments and decoder state of
+    /// every worker together stay within it (see the README, "Under a flood").
+    #[serde(deserialize_with = "positive_usize")]
+    pub memory_budget_mb: usize,
 }
 
 impl Default for PipelineSection {
@@ -95,6 +99,7 @@ impl Default for PipelineSection {
         PipelineSection {
             workers: 0,
             stats_interval: 60.0,
+            memory_budget_mb: crate::pipeline::DEFAULT_MEMORY_BUDGET >> 20,
         }
     }
 }
@@ -108,13 +113,26 @@ pub struct FlowSection {
     /// Seconds of silence after which a UDP conversation is closed.
     #[serde(deserialize_with = "positive_f64")]
     pub udp_idle: f64,
-    /// Flows per worker.
+    /// In emergency mode (a flow table had to evict): seconds of silence after which a flow
+    /// that carried no data (or a UDP conversation heard one way) is closed.
+    #[serde(deserialize_with = "positive_f64")]
+    pub emergency_half_open_idle: f64,
+    /// In emergency mode: the TCP idle timeout.
+    #[serde(deserialize_with = "positive_f64")]
+    pub emergency_tcp_idle: f64,
+    /// In emergency mode: the UDP idle timeout.
+    #[serde(deserialize_with = "positive_f64")]
+    pub emergency_udp_idle: f64,
+    /// Flows tracked by the whole sensor (shared evenly by the workers).
     #[serde(deserialize_with = "positive_usize")]
     pub max_flows: usize,
+    /// Percent of the flow table kept for flows on the authentication ports.
+    #[serde(deserialize_with = "percent_usize")]
+    pub auth_reserve_percent: usize,
     /// Out-of-order bytes held per direction of a connection, in KiB.
     #[serde(deserialize_with = "positive_usize")]
     pub per_flow_buffer_kb: usize,
-    /// Out-of-order bytes held per worker, in MiB.
+    /// Out-of-order bytes held by the whole sensor, in MiB.
     #[serde(deserialize_with = "positive_usize")]
     pub reassembly_memory_mb: usize,
     /// Seconds an incomplete fragmented IP datagram is kept.
@@ -132,7 +150,11 @@ impl Default for FlowSection {
         FlowSection {
             tcp_idle: f.tcp_idle as f64 / 1e9,
             udp_idle: f.udp_idle as f64 / 1e9,
+            emergency_half_open_idle: f.emergency_half_open_idle as f64 / 1e9,
+            emergency_tcp_idle: f.emergency_tcp_idle as f64 / 1e9,
+            emergency_udp_idle: f.emergency_udp_idle as f64 / 1e9,
             max_flows: f.max_flows,
+            auth_reserve_percent: f.auth_reserve_percent,
             per_flow_buffer_kb: f.per_flow_buffer / 1024,
             reassembly_memory_mb: f.reassembly_memory / (1024 * 1024),
             fragment_timeout: p.fragment_timeout as f64 / 1e9,
@@ -355,6 +377,17 @@ fn percent<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     }
 }
 
+fn percent_usize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let v = u64::deserialize(d)?;
+    if v < 100 {
+        Ok(v as usize)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{v} is not a percentage in [0, 100)"
+        )))
+    }
+}
+
 fn log_level<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v = String::deserialize(d)?;
     match v.as_str() {
@@ -379,9 +412,19 @@ impl Config {
 
     /// Reads and parses a configuration file.
     pub fn load(path: &Path) -> Result<Config, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read the configuration: {e}", path.display()))?;
-        Config::parse(&text, &path.display().to_string())
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("{name}: cannot read the configuration: {e}"))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+            let col = good.len() - good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+            format!(
+                "{name}: not UTF-8 text: invalid byte at line {line}, column {col} (byte {}); save the file as UTF-8",
+                good.len()
+            )
+        })?;
+        Config::parse(&text, &name)
     }
 
     /// Checks that need more than one value.
@@ -426,10 +469,16 @@ impl Config {
             flow: FlowConfig {
                 tcp_idle: secs(f.tcp_idle),
                 udp_idle: secs(f.udp_idle),
+                emergency_half_open_idle: secs(f.emergency_half_open_idle),
+                emergency_tcp_idle: secs(f.emergency_tcp_idle),
+                emergency_udp_idle: secs(f.emergency_udp_idle),
                 max_flows: f.max_flows,
+                auth_reserve_percent: f.auth_reserve_percent,
                 per_flow_buffer: f.per_flow_buffer_kb * 1024,
                 reassembly_memory: f.reassembly_memory_mb * 1024 * 1024,
+                memory: 0,
             },
+            memory_budget: self.pipeline.memory_budget_mb << 20,
             decoder: DecoderConfig {
                 request_timeout: secs(d.request_timeout).max(NS / 1000),
                 max_pending: d.max_pending,
@@ -497,5 +546,20 @@ mod tests {
         assert!(e.contains("output.sinks") && e.contains("kafka://x"), "{e}");
         let e = Config::parse("[capture]\nsnaplen = 10\n", "c.toml").unwrap_err();
         assert!(e.contains("snaplen") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_named_with_the_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, b"[flow]\ntcp_idle = 3\n# caf\xe9 latin-1\n").unwrap();
+        let e = Config::load(&p).unwrap_err();
+        assert!(e.contains("not UTF-8"), "{e}");
+        assert!(e.contains("line 3, column 6"), "{e}");
+        assert!(e.contains("save the file as UTF-8"), "{e}");
+        let e = Config::parse("[pipeline]\nmemory_budget_mb = 0\n", "c.toml").unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+        let e = Config::parse("[flow]\nauth_reserve_percent = 100\n", "c.toml").unwrap_err();
+        assert!(e.contains("percentage"), "{e}");
     }
 }

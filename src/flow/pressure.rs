@@ -1,0 +1,186 @@
+//! The flow table under pressure: what a flow costs, how the table makes room instead of
+//! refusing new flows, and the emergency mode.
+//!
+//! A flood (spoofed SYNs never answered, queries from a million sources) is made of flows that
+//! carry no data or are heard one way only ([`Flow::quiet`]). When a new flow finds the table
+//! full — by count ([`super::FlowConfig::max_flows`]) or by memory ([`super::FlowConfig::memory`]: flows,
+//! held out-of-order bytes and decoder buffers together) — the table evicts a batch of flows:
+//! the oldest quiet ones first, then the least recently seen of the others. Evicted flows are
+//! closed as at a timeout (held data flushed, decoders emit what they have) and counted
+//! ([`Counter::FlowsEvictedHalfOpen`], [`Counter::FlowsEvictedIdle`]). Flows on no
+//! authentication port may fill only `100 - auth_reserve_percent` % of the table and never push
+//! out a flow on an authentication port, so Kerberos, LDAP, SMB, RPC and DNS always find room.
+//!
+//! The first eviction puts the table in emergency mode ([`Counter::FlowEmergency`]): shorter
+//! idle timeouts until the table is less than half full again.
+
+use super::FlowTable;
+use crate::record::{Record, Ts};
+use crate::stats::Counter;
+
+/// The ports that carry authentication and the directory: Kerberos (88, 464), LDAP (389) and
+/// the global catalog (3268), SMB (445), the RPC endpoint mapper (135), DNS (53).
+pub const AUTH_PORTS: [u16; 7] = [88, 389, 445, 135, 464, 3268, 53];
+
+/// Whether `port` is one of [`AUTH_PORTS`].
+#[inline]
+pub fn is_auth_port(port: u16) -> bool {
+    AUTH_PORTS.contains(&port)
+}
+
+/// What one flow costs besides what it holds: its slot, its index entry and a decoder's fixed
+/// state (measured: the DNS and Kerberos decoders, their pending-transaction maps included).
+pub const FLOW_COST: usize = std::mem::size_of::<Option<super::Flow>>() + 64 + 512;
+
+/// Evictions per round: this fraction of the table, so that a flood pays for one scan of the
+/// table every `capacity / EVICT_DIVISOR` new flows.
+const EVICT_DIVISOR: usize = 32;
+
+impl FlowTable {
+    /// Bytes the table accounts against its memory budget now.
+    pub fn used(&self) -> usize {
+        self.index
+            .len()
+            .saturating_mul(FLOW_COST)
+            .saturating_add(self.held)
+            .saturating_add(self.app_buffered)
+    }
+
+    /// Whether the table is in emergency mode.
+    pub fn emergency(&self) -> bool {
+        self.emergency
+    }
+
+    /// How many flows the table holds at most (by count and by memory).
+    pub fn capacity(&self) -> usize {
+        let by_memory = match self.cfg.memory {
+            0 => usize::MAX,
+            m => (m / FLOW_COST).max(1),
+        };
+        self.cfg.max_flows.min(by_memory).max(1)
+    }
+
+    /// The out-of-order bytes the table may hold now: the reassembly cap, within what the
+    /// memory budget leaves after flows and decoder buffers.
+    pub(super) fn reassembly_cap(&self) -> usize {
+        match self.cfg.memory {
+            0 => self.cfg.reassembly_memory,
+            m => {
+                let others = self.index.len().saturating_mul(FLOW_COST) + self.app_buffered;
+                self.cfg.reassembly_memory.min(m.saturating_sub(others))
+            }
+        }
+    }
+
+    pub(super) fn over_memory(&self) -> bool {
+        self.cfg.memory > 0 && self.used() > self.cfg.memory
+    }
+
+    /// Whether a new flow (on an authentication port or not) has no room.
+    fn full(&self, auth: bool) -> bool {
+        let n = self.index.len();
+        if n >= self.cfg.max_flows {
+            return true;
+        }
+        if self.cfg.memory > 0 && self.used().saturating_add(FLOW_COST) > self.cfg.memory {
+            return true;
+        }
+        if !auth {
+            let others = n - self.auth_flows;
+            let share = 100 - self.cfg.auth_reserve_percent.min(100);
+            return others.saturating_mul(100) >= self.capacity().saturating_mul(share);
+        }
+        false
+    }
+
+    /// Makes room for a new flow, evicting if needed; false if the flow must be refused.
+    pub(super) fn admit(&mut self, auth: bool, now: Ts, out: &mut Vec<Record>) -> bool {
+        if !self.full(auth) {
+            return true;
+        }
+        self.set_emergency(true);
+        // Each round evicts at least one flow or gives up; the bound only guards the loop.
+        for _ in 0..64 {
+            if self.evict(auth, now, out) == 0 {
+                break;
+            }
+            if !self.full(auth) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Over the memory budget after a packet (a decoder buffered more): evict until under it.
+    pub(super) fn relieve(&mut self, now: Ts, out: &mut Vec<Record>) {
+        self.set_emergency(true);
+        for _ in 0..64 {
+            if !self.over_memory() || self.evict(true, now, out) == 0 {
+                break;
+            }
+        }
+    }
+
+    /// Evicts one batch: quiet flows oldest first, then the least recently seen. With
+    /// `take_auth` false, flows on authentication ports are left alone. Returns how many went.
+    fn evict(&mut self, take_auth: bool, now: Ts, out: &mut Vec<Record>) -> usize {
+        let want = (self.capacity() / EVICT_DIVISOR).max(1);
+        let mut victims = std::mem::take(&mut self.victims);
+        victims.clear();
+        for (i, slot) in self.slab.iter().enumerate() {
+            let Some(f) = slot else { continue };
+            if f.auth && !take_auth {
+                continue;
+            }
+            victims.push((u8::from(!f.quiet()), f.last_seen, f.id, i as u32));
+        }
+        if victims.len() > want {
+            victims.select_nth_unstable(want - 1);
+            victims.truncate(want);
+        }
+        // Close in creation order, so that the records come out in a stable order.
+        victims.sort_unstable_by_key(|v| v.2);
+        for &(rank, _, _, slot) in &victims {
+            self.counters.inc(if rank == 0 {
+                Counter::FlowsEvictedHalfOpen
+            } else {
+                Counter::FlowsEvictedIdle
+            });
+            self.close_slot(slot, now, out);
+        }
+        let n = victims.len();
+        self.victims = victims;
+        n
+    }
+
+    fn set_emergency(&mut self, on: bool) {
+        if self.emergency != on {
+            self.emergency = on;
+            self.counters.set(Counter::FlowEmergency, u64::from(on));
+            if on {
+                tracing::warn!(
+                    flows = self.index.len(),
+                    state_bytes = self.used(),
+                    "flow table full: evicting flows (unanswered and data-less first), emergency timeouts on"
+                );
+            } else {
+                tracing::info!(
+                    flows = self.index.len(),
+                    "flow table below half: emergency timeouts off"
+                );
+            }
+        }
+    }
+
+    /// At a sweep: leave emergency mode once the table is below half its capacity and budget.
+    pub(super) fn calm_down(&mut self) {
+        if !self.emergency {
+            return;
+        }
+        let calm = self.index.len() < self.capacity() / 2
+            && (self.cfg.memory == 0 || self.used() < self.cfg.memory / 2);
+        if calm {
+            self.set_emergency(false);
+        }
+    }
+}
