@@ -7,6 +7,7 @@
 
 pub mod capture;
 pub mod daemon;
+pub mod detect;
 pub mod flow;
 pub mod output;
 pub mod packet;

@@ -50,6 +50,8 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Run the detection engine over captures, record files or batches; alerts as JSON lines.
+    Detect(DetectCmd),
     /// Check a configuration file without capturing (exit 0 when valid, 2 with the problem).
     CheckConfig {
         /// The configuration file (TOML).
@@ -103,6 +105,56 @@ struct ReplayArgs {
     no_progress: bool,
     #[command(flatten)]
     pipeline: PipelineArgs,
+}
+
+#[derive(Args, Debug)]
+struct DetectCmd {
+    /// pcap or pcapng files (decoded here), JSON-lines record files (`-`: standard input),
+    /// MessagePack batch files or directories of them; read in the order given.
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// The tuning: a configuration file's `[detect]` section, or a file of those settings.
+    #[arg(long, short = 'c')]
+    config: Option<PathBuf>,
+    /// Print the records too, each followed by the alerts it raised.
+    #[arg(long)]
+    records: bool,
+    /// `json` (RECORDS.md) or `ecs` (Elastic Common Schema documents).
+    #[arg(long, default_value = "json")]
+    format: String,
+    /// The sensor id given to records of captures and record files.
+    #[arg(long, default_value = "local")]
+    sensor_id: String,
+    /// Write to FILE instead of standard output.
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+    /// Pipeline workers for capture files (1 keeps the records' order: identical alerts on
+    /// every run).
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+}
+
+fn detect(a: DetectCmd) -> ExitCode {
+    use dcsensor::detect::run::{run_detect, DetectArgs, Format};
+    let format = match a.format.as_str() {
+        "json" => Format::Json,
+        "ecs" => Format::Ecs,
+        other => return fail(2, &format!("--format {other}: use json or ecs")),
+    };
+    let args = DetectArgs {
+        inputs: a.inputs,
+        config: a.config,
+        records: a.records,
+        format,
+        sensor: a.sensor_id,
+        output: a.output,
+        workers: a.workers,
+    };
+    match run_detect(&args) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err((_, e)) if e.contains("Broken pipe") => ExitCode::SUCCESS,
+        Err((code, e)) => fail(code, &e),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -557,6 +609,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Replay(a) => replay(a),
         Command::Live(a) => live(a),
+        Command::Detect(a) => detect(a),
         Command::Run { config } => run_service(config, handle, cli.log_level.is_some()),
         Command::Dump { paths } => {
             let stdout = std::io::stdout();

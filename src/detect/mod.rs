@@ -1,0 +1,430 @@
+//! The detection engine: reads activity records one at a time (from the in-process pipeline,
+//! JSON lines, batch files or NATS), keeps per-entity state in capped tables, and raises `alert`
+//! records that explain themselves.
+//!
+//! Time is the records' time, so a replay gives the same alerts (and the same alert ids) every
+//! time. The same engine runs at the edge (`dcsensor detect`, `[detect] enabled` in the sensor)
+//! and in the center, over every sensor's records together (cross-DC correlation through the
+//! [`tickets::TicketStore`]).
+//!
+//! ```text
+//! let mut e = Engine::new(Tuning::from_toml(text)?)?;
+//! for (sensor, rec) in input { for alert in e.feed(sensor, &rec) { emit(alert) } }
+//! for alert in e.flush() { emit(alert) }
+//! ```
+
+pub mod alert;
+pub mod catalog;
+pub mod config;
+pub mod domain;
+pub mod input;
+pub mod output;
+pub mod run;
+
+mod rules;
+pub mod table;
+pub mod tickets;
+
+#[cfg(test)]
+mod tests;
+
+pub use alert::{Alert, Source};
+pub use catalog::{Def, D};
+pub use config::Tuning;
+pub use input::Rec;
+pub use tickets::{MemoryTickets, Ticket, TicketStore};
+
+use alert::{alert_id, span_words, MAX_EVIDENCE, MAX_TARGETS};
+use domain::Domain;
+use std::net::IpAddr;
+use table::{Capped, Tally, Touched};
+
+/// The engine's counters (for `stats`, metrics and the end of `dcsensor detect`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    /// Records read.
+    pub records: u64,
+    /// Alerts raised (new ids).
+    pub alerts: u64,
+    /// Updates of open alerts emitted.
+    pub updates: u64,
+    /// Evidence left alone because an exclusion matched.
+    pub excluded: u64,
+    /// Entries dropped from full state tables (per-source tallies, host names, tickets, alerts).
+    pub evictions: u64,
+    /// Of those, tickets.
+    pub ticket_evictions: u64,
+    /// Of those, open alerts.
+    pub alert_evictions: u64,
+    /// Entries held in all state tables now.
+    pub entries: u64,
+}
+
+/// An alert being kept up to date.
+struct Open {
+    alert: Alert,
+    dirty: bool,
+    emitted: f64,
+}
+
+impl Touched for Open {
+    fn last(&self) -> f64 {
+        self.alert.last_ts
+    }
+}
+
+/// The detection engine. See the module documentation.
+pub struct Engine {
+    tuning: Tuning,
+    domain: Domain,
+    tickets: Box<dyn TicketStore>,
+    /// One tally table per detection.
+    tables: Vec<Capped<Tally>>,
+    rules: rules::State,
+    alerts: Capped<Open>,
+    out: Vec<Alert>,
+    counters: Counters,
+}
+
+impl Engine {
+    /// An engine with the in-memory ticket table.
+    pub fn new(tuning: Tuning) -> Engine {
+        let tickets = Box::new(MemoryTickets::new(tuning.max_entries));
+        Engine::with_tickets(tuning, tickets)
+    }
+
+    /// An engine keeping its tickets in `tickets` (a store shared by several centers).
+    pub fn with_tickets(tuning: Tuning, tickets: Box<dyn TicketStore>) -> Engine {
+        let cap = tuning.max_entries;
+        Engine {
+            domain: Domain::new(&tuning),
+            tickets,
+            tables: catalog::ALL.iter().map(|_| Capped::new(cap)).collect(),
+            rules: rules::State::new(cap),
+            alerts: Capped::new(tuning.max_alerts),
+            out: Vec::new(),
+            counters: Counters::default(),
+            tuning,
+        }
+    }
+
+    /// An engine from a TOML text (a whole configuration file or the `[detect]` settings).
+    pub fn from_toml(text: &str) -> Result<Engine, String> {
+        Ok(Engine::new(Tuning::from_toml(text)?))
+    }
+
+    /// Replaces the tuning at run time (HUP, or an exclusion added in the console). State and
+    /// open alerts are kept; new exclusions apply to evidence from now on.
+    pub fn set_tuning(&mut self, tuning: Tuning) {
+        self.domain.configure(&tuning);
+        self.tuning = tuning;
+    }
+
+    /// The tuning in force.
+    pub fn tuning(&self) -> &Tuning {
+        &self.tuning
+    }
+
+    /// What the engine learned about the domain.
+    pub fn domain(&self) -> &Domain {
+        &self.domain
+    }
+
+    /// Reads one record seen by sensor `sensor`; returns the alerts it raised or that are due for
+    /// an update.
+    pub fn feed(&mut self, sensor: &str, rec: &Rec) -> Vec<Alert> {
+        self.counters.records += 1;
+        if rec.kind == "stats" || rec.kind == "alert" {
+            return Vec::new();
+        }
+        self.domain.observe(rec);
+        match rec.kind.as_str() {
+            "kerberos" => self.kerberos(sensor, rec),
+            "ntlm" => self.ntlm(sensor, rec),
+            "dcerpc" => self.dcerpc(sensor, rec),
+            "ldap" => self.ldap(sensor, rec),
+            "dns" => self.dns(sensor, rec),
+            "smb" => self.smb(sensor, rec),
+            _ => {}
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    /// Every alert updated since it was last emitted (end of input, TERM, or a periodic tick).
+    pub fn flush(&mut self) -> Vec<Alert> {
+        let mut v: Vec<(f64, String, Alert)> = Vec::new();
+        for (_, o) in self.alerts.iter_mut() {
+            if o.dirty {
+                o.dirty = false;
+                o.emitted = o.alert.last_ts;
+                v.push((o.alert.ts, o.alert.id.clone(), o.alert.clone()));
+            }
+        }
+        v.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        self.counters.updates += v.len() as u64;
+        let mut out = std::mem::take(&mut self.out);
+        out.extend(v.into_iter().map(|x| x.2));
+        out
+    }
+
+    /// The counters, with the state tables' current sizes and evictions.
+    pub fn counters(&self) -> Counters {
+        let mut c = self.counters.clone();
+        let tallies: u64 = self.tables.iter().map(|t| t.evictions).sum();
+        c.ticket_evictions = self.tickets.evictions();
+        c.alert_evictions = self.alerts.evictions;
+        c.evictions = tallies
+            + c.ticket_evictions
+            + c.alert_evictions
+            + self.domain.host_evictions()
+            + self.rules.evictions()
+            + self.domain.dropped;
+        c.entries = (self.tables.iter().map(|t| t.len()).sum::<usize>()
+            + self.tickets.len()
+            + self.alerts.len()
+            + self.domain.host_entries()
+            + self.rules.entries()) as u64;
+        c
+    }
+
+    /// Entries held by the largest state table (at most `max_entries`).
+    pub fn largest_table(&self) -> usize {
+        self.tables
+            .iter()
+            .map(|t| t.len())
+            .chain([
+                self.tickets.len(),
+                self.domain.host_entries(),
+                self.rules.largest(),
+            ])
+            .max()
+            .unwrap_or(0)
+    }
+
+    // ---- shared by the rules ----
+
+    fn on(&self, d: D) -> bool {
+        self.tuning.det[d as usize].enabled
+    }
+
+    fn th(&self, d: D, name: &str) -> f64 {
+        self.tuning.value(d, name)
+    }
+
+    /// Whether the source of a piece of evidence is excluded from `d` (counted when it is).
+    fn excluded(&mut self, d: D, ip: Option<IpAddr>, user: Option<&str>, ts: f64) -> bool {
+        let per = &self.tuning.det[d as usize].exclude;
+        let global = &self.tuning.exclude;
+        if per.is_empty() && global.is_empty() {
+            return false;
+        }
+        let host = ip
+            .and_then(|ip| self.domain.host_at(ip, ts))
+            .map(|h| h.name.as_str());
+        let hit = per.matches(ip, host, user) || global.matches(ip, host, user);
+        if hit {
+            self.counters.excluded += 1;
+        }
+        hit
+    }
+
+    /// Counts `rec` in detection `d`'s tally for `key`; returns (distinct targets, events).
+    fn tally(
+        &mut self,
+        d: D,
+        key: &str,
+        window: f64,
+        target: Option<&str>,
+        rec: &Rec,
+    ) -> (u64, u64) {
+        let t = self.tables[d as usize].entry(key, Tally::default);
+        t.add(window, target, rec, MAX_EVIDENCE);
+        (t.distinct, t.n)
+    }
+
+    /// Raises (or updates) the alert of `d` for `key` from its tally: on the first crossing the
+    /// tally's first records become the evidence; later records are added one by one.
+    fn raise_tally(
+        &mut self,
+        sensor: &str,
+        d: D,
+        key: &str,
+        rec: &Rec,
+        user: Option<&str>,
+        what: String,
+    ) {
+        let Some(t) = self.tables[d as usize].get_mut(key) else {
+            return;
+        };
+        let first = !t.raised;
+        t.raised = true;
+        let hit = Hit {
+            d,
+            key,
+            first_ts: t.start,
+            src: rec.src,
+            user,
+            targets: t.targets.clone(),
+            distinct: t.distinct,
+            what,
+            mdi: None,
+        };
+        if first {
+            let ev = std::mem::take(&mut t.evidence);
+            let n = t.n;
+            self.raise(sensor, hit, &ev, n);
+        } else {
+            self.raise(sensor, hit, std::slice::from_ref(rec), 1);
+        }
+    }
+
+    /// Raises or updates an alert.
+    fn raise(&mut self, sensor: &str, h: Hit<'_>, evidence: &[Rec], added: u64) {
+        let def = h.d.def();
+        let last_ts = evidence.iter().map(|r| r.ts).fold(h.first_ts, f64::max);
+        let map_key = format!("{}\u{0}{}", def.name, h.key);
+        let ttl = self.tuning.alert_ttl;
+        let expired = self
+            .alerts
+            .get(&map_key)
+            .is_some_and(|o| last_ts - o.alert.last_ts > ttl);
+        if expired {
+            self.alerts.remove(&map_key);
+        }
+        let source = self.source(h.src, h.user, last_ts);
+        let every = self.tuning.update_every;
+        let mut created = false;
+        let open = self.alerts.entry(&map_key, || {
+            created = true;
+            Open {
+                alert: Alert {
+                    ts: h.first_ts,
+                    kind: "alert".into(),
+                    last_ts,
+                    id: alert_id(def.name, h.key, h.first_ts),
+                    detection: def.name.into(),
+                    title: def.title.into(),
+                    mdi_id: h.mdi.or(def.mdi),
+                    attack: def.attack.iter().map(|s| s.to_string()).collect(),
+                    phase: def.phase.into(),
+                    severity: def.severity.into(),
+                    source: source.clone(),
+                    targets: Vec::new(),
+                    target_count: None,
+                    summary: String::new(),
+                    evidence: Vec::new(),
+                    count: 0,
+                    sensors: Vec::new(),
+                },
+                dirty: false,
+                emitted: h.first_ts,
+            }
+        });
+        let a = &mut open.alert;
+        a.last_ts = a.last_ts.max(last_ts);
+        a.count += added;
+        for r in evidence {
+            if a.evidence.len() >= MAX_EVIDENCE {
+                break;
+            }
+            a.evidence.push(r.clone());
+        }
+        for t in h.targets {
+            if a.targets.len() >= MAX_TARGETS {
+                break;
+            }
+            if !a.targets.iter().any(|x| x.eq_ignore_ascii_case(&t)) {
+                a.targets.push(t);
+            }
+        }
+        let distinct = h.distinct.max(a.targets.len() as u64);
+        a.target_count = (distinct > a.targets.len() as u64).then_some(distinct);
+        if a.source.user.is_none() {
+            a.source.user = source.user;
+        }
+        if a.source.host.is_none() {
+            a.source.host = source.host;
+            a.source.host_by = source.host_by;
+        }
+        if !a.sensors.iter().any(|s| s == sensor) && a.sensors.len() < 64 {
+            a.sensors.push(sensor.to_string());
+        }
+        a.summary = summary(a, &h.what);
+        if created {
+            self.counters.alerts += 1;
+            open.emitted = a.last_ts;
+            self.out.push(a.clone());
+        } else if a.last_ts - open.emitted >= every {
+            open.emitted = a.last_ts;
+            open.dirty = false;
+            self.counters.updates += 1;
+            self.out.push(a.clone());
+        } else {
+            open.dirty = true;
+        }
+    }
+
+    fn source(&self, ip: Option<IpAddr>, user: Option<&str>, ts: f64) -> Source {
+        let host = ip.and_then(|ip| self.domain.host_at(ip, ts));
+        Source {
+            ip: ip.map(|i| i.to_string()),
+            host: host.map(|h| h.name.clone()),
+            host_by: host.map(|h| format!("{} at {}", h.by, h.ts)),
+            user: user.map(str::to_string),
+        }
+    }
+}
+
+/// What a rule found, for [`Engine::raise`].
+struct Hit<'a> {
+    d: D,
+    /// What the alert groups by (with the detection, it makes the alert's id).
+    key: &'a str,
+    first_ts: f64,
+    src: Option<IpAddr>,
+    user: Option<&'a str>,
+    targets: Vec<String>,
+    distinct: u64,
+    /// What the source did, as the middle of a sentence: "asked service tickets with RC4 for 5
+    /// services".
+    what: String,
+    /// The MDI id when a variant of the detection has its own.
+    mdi: Option<u32>,
+}
+
+/// The alert's one sentence: who did what to what, how many times, over what time.
+fn summary(a: &Alert, what: &str) -> String {
+    let who = match (&a.source.host, &a.source.ip) {
+        (Some(h), Some(ip)) => format!("{h} ({ip})"),
+        (None, Some(ip)) => ip.clone(),
+        (Some(h), None) => h.clone(),
+        (None, None) => "an unknown source".into(),
+    };
+    let user = a
+        .source
+        .user
+        .as_deref()
+        .map(|u| format!(" as {u}"))
+        .unwrap_or_default();
+    let n = a.target_count.unwrap_or(a.targets.len() as u64);
+    let targets = if a.targets.is_empty() {
+        String::new()
+    } else {
+        let shown: Vec<&str> = a.targets.iter().take(5).map(String::as_str).collect();
+        let more = if n > shown.len() as u64 {
+            format!(" and {} more", n - shown.len() as u64)
+        } else {
+            String::new()
+        };
+        format!(" ({}{more})", shown.join(", "))
+    };
+    let times = if a.count == 1 {
+        "1 record".to_string()
+    } else {
+        format!("{} records", a.count)
+    };
+    format!(
+        "{who}{user} {what}{targets}: {times} over {}.",
+        span_words(a.last_ts - a.ts)
+    )
+}

@@ -1,0 +1,155 @@
+//! The detections, grouped by the record type they read: each function looks at one record,
+//! counts it where a threshold applies, and raises through [`Engine::raise`] or
+//! [`Engine::raise_tally`]. The per-detection state beyond tallies (baselines, open handles) is
+//! in [`State`], every table capped.
+
+mod dcerpc;
+mod kerberos;
+mod other;
+
+use super::table::{Capped, Touched};
+use super::{Engine, Rec, D};
+
+/// A remembered fact with the time it was last seen.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Seen {
+    pub last: f64,
+    pub value: u64,
+    pub flag: bool,
+}
+
+impl Touched for Seen {
+    fn last(&self) -> f64 {
+        self.last
+    }
+}
+
+/// State of the detections that is not a windowed tally.
+pub(super) struct State {
+    /// pass_the_hash: account and host pairs seen with NTLM.
+    pub ntlm_pairs: Capped<Seen>,
+    /// When the NTLM baseline started (record time).
+    pub ntlm_since: Option<f64>,
+    /// ntlm_tampering: sources that sent a MIC before.
+    pub mic_senders: Capped<Seen>,
+    /// skeleton_key: DC and account pairs offered AES in PREAUTH_REQUIRED.
+    pub aes_offers: Capped<Seen>,
+    /// samr: the sensitive group or alias opened on a connection (rid).
+    pub samr_open: Capped<Seen>,
+    /// zerologon: sources that sent a zero credential.
+    pub zero_creds: Capped<Seen>,
+}
+
+impl State {
+    pub fn new(cap: usize) -> Self {
+        State {
+            ntlm_pairs: Capped::new(cap),
+            ntlm_since: None,
+            mic_senders: Capped::new(cap),
+            aes_offers: Capped::new(cap),
+            samr_open: Capped::new(cap),
+            zero_creds: Capped::new(cap),
+        }
+    }
+
+    fn tables(&self) -> [&Capped<Seen>; 5] {
+        [
+            &self.ntlm_pairs,
+            &self.mic_senders,
+            &self.aes_offers,
+            &self.samr_open,
+            &self.zero_creds,
+        ]
+    }
+
+    pub fn evictions(&self) -> u64 {
+        self.tables().iter().map(|t| t.evictions).sum()
+    }
+
+    pub fn entries(&self) -> usize {
+        self.tables().iter().map(|t| t.len()).sum()
+    }
+
+    pub fn largest(&self) -> usize {
+        self.tables().iter().map(|t| t.len()).max().unwrap_or(0)
+    }
+}
+
+/// An address or `-` as part of a table key.
+pub(super) fn ip_key(r: &Rec) -> String {
+    r.src.map(|i| i.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// Whether etypes offer RC4 first or alone and no AES ahead of it.
+pub(super) fn rc4_first(etypes: &[i32]) -> bool {
+    etypes.first() == Some(&23)
+}
+
+/// Whether no AES type is offered.
+pub(super) fn no_aes(etypes: &[i32]) -> bool {
+    !etypes.is_empty() && !etypes.iter().any(|&e| super::domain::is_aes(e))
+}
+
+impl Engine {
+    /// A failed logon (Kerberos, NTLM, LDAP simple bind) for `account`: brute force per source
+    /// and account, password spray per source.
+    pub(super) fn failed_logon(&mut self, sensor: &str, r: &Rec, account: &str, how: &str) {
+        let account = super::config::bare_account(account);
+        if account.is_empty() {
+            return;
+        }
+        if self.on(D::BruteForce) && !self.excluded(D::BruteForce, r.src, Some(account), r.ts) {
+            let key = format!("{}|{}", ip_key(r), account.to_ascii_lowercase());
+            let w = self.th(D::BruteForce, "window");
+            let (_, n) = self.tally(D::BruteForce, &key, w, Some(account), r);
+            if n as f64 >= self.th(D::BruteForce, "failures") {
+                let what = format!("failed {n} {how} logons for {account}");
+                self.raise_tally(sensor, D::BruteForce, &key, r, Some(account), what);
+            }
+        }
+        if self.on(D::PasswordSpray) && !self.excluded(D::PasswordSpray, r.src, None, r.ts) {
+            let key = ip_key(r);
+            let w = self.th(D::PasswordSpray, "window");
+            let (distinct, _) = self.tally(D::PasswordSpray, &key, w, Some(account), r);
+            if distinct as f64 >= self.th(D::PasswordSpray, "accounts") {
+                let what = format!("failed {how} logons for {distinct} different accounts");
+                self.raise_tally(sensor, D::PasswordSpray, &key, r, None, what);
+            }
+        }
+    }
+
+    /// Any use of a configured honeytoken.
+    pub(super) fn honeytoken(&mut self, sensor: &str, r: &Rec, name: &str, how: &str) {
+        if !self.domain.has_honeytokens() || !self.on(D::HoneytokenActivity) {
+            return;
+        }
+        let Some(token) = self.domain.honeytoken(name).map(str::to_string) else {
+            return;
+        };
+        if self.excluded(D::HoneytokenActivity, r.src, Some(&token), r.ts) {
+            return;
+        }
+        let key = format!("{}|{}", ip_key(r), token.to_ascii_lowercase());
+        let w = f64::INFINITY;
+        self.tally(D::HoneytokenActivity, &key, w, Some(&token), r);
+        let what = format!("used the honeytoken account {token} ({how})");
+        self.raise_tally(sensor, D::HoneytokenActivity, &key, r, None, what);
+    }
+
+    /// An alert raised by a single kind of record (no threshold): grouped by `key`, every
+    /// further record updates it.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn single(
+        &mut self,
+        sensor: &str,
+        d: D,
+        key: &str,
+        r: &Rec,
+        user: Option<&str>,
+        target: Option<&str>,
+        what: String,
+    ) {
+        self.tally(d, key, f64::INFINITY, target, r);
+        self.raise_tally(sensor, d, key, r, user, what);
+    }
+}

@@ -1,0 +1,441 @@
+//! `dcsensor detect`: reads inputs of every kind the engine takes (pcap and pcapng decoded in
+//! process, JSON-lines record files or `-` for standard input, MessagePack batch files or
+//! directories of them), feeds one engine in input order and writes alerts (and with
+//! `--records` the records too) as JSON lines or ECS documents.
+
+use super::{output, Alert, Engine, Rec};
+use crate::output::{Output, OutputError};
+use crate::record::Record;
+use serde::Deserialize;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// How records and alerts are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// As the sensor writes them (RECORDS.md).
+    #[default]
+    Json,
+    /// Elastic Common Schema documents.
+    Ecs,
+}
+
+/// What an input file holds, by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Capture,
+    Batch,
+    JsonLines,
+}
+
+/// The kind of a file by its magic: pcap, pcapng, a MessagePack map (a batch), else JSON lines.
+pub fn sniff(head: &[u8]) -> InputKind {
+    match head {
+        [0xd4, 0xc3, 0xb2, 0xa1, ..]
+        | [0xa1, 0xb2, 0xc3, 0xd4, ..]
+        | [0x4d, 0x3c, 0xb2, 0xa1, ..]
+        | [0xa1, 0xb2, 0x3c, 0x4d, ..]
+        | [0x0a, 0x0d, 0x0d, 0x0a, ..] => InputKind::Capture,
+        [b, ..] if (0x80..=0x8f).contains(b) || *b == 0xde || *b == 0xdf => InputKind::Batch,
+        _ => InputKind::JsonLines,
+    }
+}
+
+/// The engine with where its output goes.
+pub struct Detector {
+    pub engine: Engine,
+    out: Box<dyn Write + Send>,
+    pub format: Format,
+    /// Write the records too, each followed by the alerts it raised.
+    pub records: bool,
+    /// The sensor id given to records that do not come with one (pcaps, JSON lines).
+    pub sensor: String,
+    /// Lines that were not records.
+    pub skipped: u64,
+    /// Records read.
+    pub read: u64,
+    /// Alerts written (new and updated).
+    pub written: u64,
+    line: Vec<u8>,
+}
+
+impl Detector {
+    pub fn new(
+        engine: Engine,
+        out: Box<dyn Write + Send>,
+        format: Format,
+        records: bool,
+        sensor: &str,
+    ) -> Self {
+        Detector {
+            engine,
+            out,
+            format,
+            records,
+            sensor: sensor.to_string(),
+            skipped: 0,
+            read: 0,
+            written: 0,
+            line: Vec::with_capacity(1024),
+        }
+    }
+
+    fn write_value<T: serde::Serialize>(&mut self, v: &T) -> std::io::Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, v).map_err(std::io::Error::other)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
+    }
+
+    fn write_alerts(&mut self, alerts: Vec<Alert>) -> std::io::Result<()> {
+        for a in alerts {
+            self.written += 1;
+            match self.format {
+                Format::Json => self.write_value(&a)?,
+                Format::Ecs => {
+                    let sensor = self.sensor.clone();
+                    self.write_value(&output::ecs_alert(&a, &sensor))?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One record from sensor `sensor` (None: this detector's own id).
+    pub fn feed(&mut self, sensor: Option<&str>, rec: &Rec) -> std::io::Result<()> {
+        self.read += 1;
+        if self.records {
+            match self.format {
+                Format::Json => self.write_value(rec)?,
+                Format::Ecs => {
+                    let s = sensor.unwrap_or(&self.sensor).to_string();
+                    self.write_value(&output::ecs_record(rec, &s))?
+                }
+            }
+        }
+        let alerts = match sensor {
+            Some(s) => self.engine.feed(s, rec),
+            None => {
+                let s = std::mem::take(&mut self.sensor);
+                let a = self.engine.feed(&s, rec);
+                self.sensor = s;
+                a
+            }
+        };
+        self.write_alerts(alerts)
+    }
+
+    /// Writes the alerts updated since their last emission, and flushes the writer.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        let alerts = self.engine.flush();
+        self.write_alerts(alerts)?;
+        self.out.flush()
+    }
+
+    /// Reads JSON lines; a line that is not a record is skipped, counted, and named in a
+    /// warning (the first ten, then a count).
+    pub fn json_lines<R: BufRead>(&mut self, r: R, name: &str) -> std::io::Result<()> {
+        for (i, line) in r.lines().enumerate() {
+            let line = line?;
+            let t = line.trim();
+            if t.is_empty() {
+                continue;
+            }
+            match Rec::from_json(t) {
+                Ok(rec) => self.feed(None, &rec)?,
+                Err(e) => {
+                    self.skipped += 1;
+                    if self.skipped <= 10 {
+                        tracing::warn!("{name}:{}: not a record, skipped: {e}", i + 1);
+                    } else if self.skipped == 11 {
+                        tracing::warn!("{name}: more lines are not records; only their count is reported at the end");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct Batch {
+    #[serde(default)]
+    sensor: String,
+    #[serde(default)]
+    seq: u64,
+    records: Vec<Rec>,
+}
+
+/// Reads the batches in `paths` (files, or directories of `.msgpack` files) in (sensor, seq)
+/// order and feeds their records with their sensor's id.
+pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let rd = std::fs::read_dir(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            for ent in rd.flatten() {
+                let path = ent.path();
+                if path.extension().is_some_and(|x| x == "msgpack") {
+                    files.push(path);
+                }
+            }
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut read: Vec<Batch> = Vec::new();
+    for f in &files {
+        let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        match rmp_serde::from_slice::<Batch>(&bytes) {
+            Ok(b) => read.push(b),
+            Err(e) => {
+                d.skipped += 1;
+                tracing::warn!("{}: not a batch, skipped: {e}", f.display());
+            }
+        }
+    }
+    read.sort_by(|a, b| (&a.sensor, a.seq).cmp(&(&b.sensor, b.seq)));
+    for b in read {
+        let sensor = if b.sensor.is_empty() {
+            None
+        } else {
+            Some(b.sensor.as_str())
+        };
+        for r in &b.records {
+            d.feed(sensor, r).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// The pipeline's output when the engine reads capture files (or runs in the sensor): every
+/// record is handed to the engine in its MessagePack shape.
+pub struct DetectOutput {
+    pub detector: Arc<Mutex<Detector>>,
+    /// Where records go besides the engine (the sensor's upstream), if anywhere.
+    pub inner: Option<Box<dyn Output>>,
+    pub bad: u64,
+}
+
+impl Output for DetectOutput {
+    fn record(&mut self, rec: &Record) -> Result<(), OutputError> {
+        if let Some(i) = self.inner.as_mut() {
+            i.record(rec)?;
+        }
+        match Rec::from_record(rec) {
+            Ok(r) => {
+                let mut d = self.detector.lock().map_err(|_| "detector lock poisoned")?;
+                d.feed(None, &r)?;
+            }
+            Err(e) => {
+                self.bad += 1;
+                tracing::warn!("a record could not be read back for detection: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self) -> Result<(), OutputError> {
+        if let Some(i) = self.inner.as_mut() {
+            i.tick()?;
+        }
+        let mut d = self.detector.lock().map_err(|_| "detector lock poisoned")?;
+        d.flush()?;
+        Ok(())
+    }
+
+    fn backlog(&self) -> Option<u64> {
+        self.inner.as_ref().and_then(|i| i.backlog())
+    }
+
+    fn attach_counters(&mut self, c: Arc<crate::stats::Counters>) {
+        if let Some(i) = self.inner.as_mut() {
+            i.attach_counters(c);
+        }
+    }
+
+    fn metrics(&self) -> Vec<crate::output::Metric> {
+        let mut m = self.inner.as_ref().map(|i| i.metrics()).unwrap_or_default();
+        if let Ok(d) = self.detector.lock() {
+            let c = d.engine.counters();
+            let g = |name, help, counter, value: u64| crate::output::Metric {
+                name,
+                help,
+                counter,
+                value: value as f64,
+            };
+            m.push(g(
+                "detect_alerts_total",
+                "Alerts raised by the detection engine",
+                true,
+                c.alerts,
+            ));
+            m.push(g(
+                "detect_evictions_total",
+                "Detection state entries dropped because a table was full",
+                true,
+                c.evictions,
+            ));
+            m.push(g(
+                "detect_excluded_total",
+                "Evidence left alone because an exclusion matched",
+                true,
+                c.excluded,
+            ));
+            m.push(g(
+                "detect_entries",
+                "Entries held in the detection engine's state tables",
+                false,
+                c.entries,
+            ));
+        }
+        m
+    }
+
+    fn finish(&mut self) -> Result<(), OutputError> {
+        {
+            let mut d = self.detector.lock().map_err(|_| "detector lock poisoned")?;
+            d.flush()?;
+        }
+        if let Some(i) = self.inner.as_mut() {
+            i.finish()?;
+        }
+        Ok(())
+    }
+}
+
+/// The first bytes of a file (to tell its kind).
+pub fn head_of(p: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(p)?;
+    let mut b = vec![0u8; 8];
+    let n = f.read(&mut b)?;
+    b.truncate(n);
+    Ok(b)
+}
+
+/// The settings of `dcsensor detect`.
+#[derive(Debug, Clone, Default)]
+pub struct DetectArgs {
+    /// Capture files, record files (`-` for standard input), batch files or directories.
+    pub inputs: Vec<String>,
+    /// The tuning (a whole configuration file or the `[detect]` settings).
+    pub config: Option<PathBuf>,
+    pub records: bool,
+    pub format: Format,
+    pub sensor: String,
+    pub output: Option<PathBuf>,
+    /// Pipeline workers for capture files (1 keeps the records' order, so alerts repeat exactly).
+    pub workers: usize,
+}
+
+/// Runs `dcsensor detect`. Errors carry the exit code: 2 for a configuration or input that
+/// cannot be used, 1 for a failure while running.
+pub fn run_detect(a: &DetectArgs) -> Result<super::Counters, (u8, String)> {
+    let tuning = match &a.config {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).map_err(|e| (2, format!("{}: {e}", p.display())))?;
+            super::Tuning::from_toml(&text).map_err(|e| (2, format!("{}: {e}", p.display())))?
+        }
+        None => super::Tuning::default(),
+    };
+    let out: Box<dyn Write + Send> = match &a.output {
+        Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).map_err(
+            |e| {
+                (
+                    2,
+                    format!("{}: cannot create the output file: {e}", p.display()),
+                )
+            },
+        )?)),
+        None => Box::new(std::io::BufWriter::with_capacity(
+            256 * 1024,
+            std::io::stdout(),
+        )),
+    };
+    let sensor = if a.sensor.is_empty() {
+        "local".to_string()
+    } else {
+        a.sensor.clone()
+    };
+    let det = Arc::new(Mutex::new(Detector::new(
+        Engine::new(tuning),
+        out,
+        a.format,
+        a.records,
+        &sensor,
+    )));
+    let io = |e: std::io::Error| (1u8, e.to_string());
+    for input in &a.inputs {
+        if input == "-" {
+            let stdin = std::io::stdin();
+            let mut d = det.lock().map_err(|_| (1, "lock".to_string()))?;
+            d.json_lines(stdin.lock(), "stdin").map_err(io)?;
+            continue;
+        }
+        let p = PathBuf::from(input);
+        let kind = if p.is_dir() {
+            InputKind::Batch
+        } else {
+            sniff(&head_of(&p).map_err(|e| {
+                (
+                    2,
+                    format!("{input}: {e}; give a capture, record or batch file"),
+                )
+            })?)
+        };
+        match kind {
+            InputKind::JsonLines => {
+                let f = std::fs::File::open(&p).map_err(|e| (2, format!("{input}: {e}")))?;
+                let mut d = det.lock().map_err(|_| (1, "lock".to_string()))?;
+                d.json_lines(std::io::BufReader::new(f), input)
+                    .map_err(io)?;
+            }
+            InputKind::Batch => {
+                let mut d = det.lock().map_err(|_| (1, "lock".to_string()))?;
+                batches(&mut d, std::slice::from_ref(&p)).map_err(|e| (2, e))?;
+            }
+            InputKind::Capture => {
+                let mut files = crate::pipeline::Files::open(std::slice::from_ref(&p))
+                    .map_err(|e| (2, e.to_string()))?;
+                let opts = crate::pipeline::Options {
+                    workers: a.workers.max(1),
+                    ..Default::default()
+                };
+                let output = Box::new(DetectOutput {
+                    detector: det.clone(),
+                    inner: None,
+                    bad: 0,
+                });
+                crate::pipeline::run(
+                    std::slice::from_mut(&mut files),
+                    &opts,
+                    output,
+                    Default::default(),
+                    Default::default(),
+                )
+                .map_err(|e| (1, e.to_string()))?;
+            }
+        }
+    }
+    let mut d = det.lock().map_err(|_| (1, "lock".to_string()))?;
+    d.flush().map_err(io)?;
+    if d.skipped > 0 {
+        tracing::warn!(
+            "{} input lines or files were not records and were skipped",
+            d.skipped
+        );
+    }
+    let c = d.engine.counters();
+    tracing::info!(
+        records = d.read,
+        alerts = c.alerts,
+        written = d.written,
+        skipped = d.skipped,
+        evictions = c.evictions,
+        "detect done"
+    );
+    Ok(c)
+}

@@ -1,0 +1,158 @@
+//! Capped state tables: a map that never holds more than its cap (the least recently touched
+//! half goes when it is full, counted as evictions) and the windowed tally most detections keep
+//! per source or account.
+
+use super::input::Rec;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::hash::{Hash, Hasher};
+
+/// A value with the time it was last touched.
+pub trait Touched {
+    fn last(&self) -> f64;
+}
+
+/// A map from text keys with a hard cap on its entries.
+pub struct Capped<V> {
+    map: FxHashMap<String, V>,
+    cap: usize,
+    /// Entries dropped because the table was full.
+    pub evictions: u64,
+}
+
+impl<V: Touched> Capped<V> {
+    pub fn new(cap: usize) -> Self {
+        Capped {
+            map: FxHashMap::default(),
+            cap: cap.max(2),
+            evictions: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.map.get(key)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+        self.map.get_mut(key)
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<V> {
+        self.map.remove(key)
+    }
+
+    /// The entry of `key`, made with `make` when absent (evicting first when full).
+    pub fn entry(&mut self, key: &str, make: impl FnOnce() -> V) -> &mut V {
+        if !self.map.contains_key(key) {
+            if self.map.len() >= self.cap {
+                self.evict();
+            }
+            self.map.insert(key.to_string(), make());
+        }
+        self.map.get_mut(key).expect("present")
+    }
+
+    /// Drops the least recently touched half (at least one entry).
+    fn evict(&mut self) {
+        let mut times: Vec<f64> = self.map.values().map(Touched::last).collect();
+        let mid = times.len() / 2;
+        times.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));
+        let cut = times[mid];
+        let before = self.map.len();
+        self.map.retain(|_, v| v.last() > cut);
+        if self.map.len() == before {
+            // every entry has the same time: drop one deterministically (the smallest key)
+            if let Some(k) = self.map.keys().min().cloned() {
+                self.map.remove(&k);
+            }
+        }
+        self.evictions += (before - self.map.len()) as u64;
+    }
+
+    /// Removes entries last touched before `cutoff`; returns how many.
+    pub fn expire(&mut self, cutoff: f64) -> usize {
+        let before = self.map.len();
+        self.map.retain(|_, v| v.last() >= cutoff);
+        before - self.map.len()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.map.values()
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut V)> {
+        self.map.iter_mut()
+    }
+}
+
+/// Distinct values held by a tally before it only counts them.
+const MAX_DISTINCT: usize = 4096;
+/// Evidence records a tally holds before its alert is raised.
+pub const PRE_EVIDENCE: usize = 32;
+
+/// Events of one entity in a time window: how many, how many distinct targets (and the first
+/// names), the first evidence records.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    pub start: f64,
+    pub last: f64,
+    pub n: u64,
+    seen: FxHashSet<u64>,
+    pub distinct: u64,
+    pub targets: Vec<String>,
+    pub evidence: Vec<Rec>,
+    /// An alert was raised from this window.
+    pub raised: bool,
+}
+
+impl Touched for Tally {
+    fn last(&self) -> f64 {
+        self.last
+    }
+}
+
+fn h64(s: &str) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    s.to_ascii_lowercase().hash(&mut h);
+    h.finish()
+}
+
+impl Tally {
+    /// Counts `rec` at its time. A gap longer than `window` starts over; before the alert is
+    /// raised, the window also restarts once it is `window` long. Returns whether `target` was
+    /// new in this window.
+    pub fn add(&mut self, window: f64, target: Option<&str>, rec: &Rec, keep: usize) -> bool {
+        let ts = rec.ts;
+        if self.n == 0 || ts - self.last > window || (!self.raised && ts - self.start > window) {
+            *self = Tally {
+                start: ts,
+                ..Default::default()
+            };
+        }
+        self.last = self.last.max(ts);
+        self.n += 1;
+        if self.evidence.len() < keep.min(PRE_EVIDENCE) {
+            self.evidence.push(rec.clone());
+        }
+        let Some(t) = target else { return false };
+        let h = h64(t);
+        if self.seen.contains(&h) {
+            return false;
+        }
+        if self.seen.len() < MAX_DISTINCT {
+            self.seen.insert(h);
+        }
+        self.distinct += 1;
+        if self.targets.len() < super::alert::MAX_TARGETS {
+            self.targets.push(t.to_string());
+        }
+        true
+    }
+}

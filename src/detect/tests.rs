@@ -1,0 +1,186 @@
+//! Unit tests of the engine: the catalog, the configuration check, the record and alert shapes,
+//! and each detection on records in the shape of RECORDS.md.
+
+use super::*;
+use serde_json::json;
+
+/// A record from JSON (the shape the sensor writes).
+pub(crate) fn rec(v: serde_json::Value) -> Rec {
+    serde_json::from_value(v).expect("a record")
+}
+
+fn names(alerts: &[Alert]) -> Vec<&str> {
+    alerts.iter().map(|a| a.detection.as_str()).collect()
+}
+
+fn feed_all(e: &mut Engine, recs: &[Rec]) -> Vec<Alert> {
+    let mut out = Vec::new();
+    for r in recs {
+        out.extend(e.feed("s1", r));
+    }
+    out.extend(e.flush());
+    out
+}
+
+#[test]
+fn catalog_order_matches_the_enum() {
+    assert_eq!(catalog::CATALOG.len(), catalog::ALL.len());
+    for (i, d) in catalog::ALL.iter().enumerate() {
+        assert_eq!(*d as usize, i);
+        assert_eq!(catalog::by_name(d.def().name), Some(*d));
+        let n = d.def().name;
+        assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{n}");
+        assert!([
+            "reconnaissance",
+            "credential_access",
+            "lateral_movement",
+            "persistence",
+            "privilege_escalation",
+            "domain_dominance",
+            "exfiltration"
+        ]
+        .contains(&d.def().phase));
+        assert!(["low", "medium", "high"].contains(&d.def().severity));
+        assert!(!d.def().attack.is_empty());
+        assert!(d.def().attack.iter().all(|t| t.starts_with('T')));
+    }
+}
+
+#[test]
+fn unknown_detection_or_threshold_is_refused_by_name() {
+    let e = Tuning::from_toml("[detect.kerberoastin]\nenabled = false\n").unwrap_err();
+    assert!(e.contains("unknown detection `kerberoastin`"), "{e}");
+    let e = Tuning::from_toml("[detect.kerberoasting]\nservice = 3\n").unwrap_err();
+    assert!(
+        e.contains("unknown threshold `service` for detection `kerberoasting`"),
+        "{e}"
+    );
+    assert!(e.contains("services"), "names the right ones: {e}");
+    let e = Tuning::from_toml("[detect]\nbogus = 1\n").unwrap_err();
+    assert!(e.contains("unknown setting `bogus`"), "{e}");
+    let e = Tuning::from_toml("[detect]\nexclude_subnets = [\"10.0.0.0/33\"]\n").unwrap_err();
+    assert!(e.contains("10.0.0.0/33"), "{e}");
+}
+
+#[test]
+fn levels_lower_count_thresholds_and_explicit_values_win() {
+    let t = Tuning::from_toml("[detect.kerberoasting]\nlevel = \"low\"\n[detect.brute_force]\nlevel = \"medium\"\nfailures = 7\n").unwrap();
+    assert_eq!(t.value(D::Kerberoasting, "services"), 1.0);
+    assert_eq!(t.value(D::Kerberoasting, "window"), 600.0, "durations stay");
+    assert_eq!(t.value(D::BruteForce, "failures"), 7.0);
+    let t = Tuning::from_toml("[detect.password_spray]\nlevel = \"medium\"\n").unwrap();
+    assert_eq!(t.value(D::PasswordSpray, "accounts"), 3.0);
+}
+
+#[test]
+fn records_read_alike_from_json_and_messagepack() {
+    let v = json!({"ts": 10.5, "type": "dcerpc", "src": "10.0.0.2", "dst": "10.0.0.1", "interface": "netlogon",
+        "operation": "NetrServerAuthenticate3", "args": {"account": "DC1$", "credential_zero": true}, "status": "STATUS_ACCESS_DENIED"});
+    let r = rec(v.clone());
+    let packed = rmp_serde::to_vec_named(&v).unwrap();
+    let r2: Rec = rmp_serde::from_slice(&packed).unwrap();
+    assert_eq!(r, r2);
+    assert_eq!(r.arg_bool("credential_zero"), Some(true));
+    assert_eq!(
+        serde_json::to_value(&r).unwrap(),
+        v,
+        "absent fields stay absent; evidence reads as the record"
+    );
+    let back: Rec = rmp_serde::from_slice(&rmp_serde::to_vec_named(&r).unwrap()).unwrap();
+    assert_eq!(back, r);
+}
+
+#[test]
+fn in_process_records_read_as_their_wire_form() {
+    let body = crate::record::Body::Ntlm(Box::new(crate::record::Ntlm {
+        user: Some("bob".into()),
+        success: Some(false),
+        ..Default::default()
+    }));
+    let flow = crate::proto::FlowInfo {
+        client: "10.0.0.2".parse().unwrap(),
+        client_port: 5,
+        server: "10.0.0.1".parse().unwrap(),
+        server_port: 445,
+        transport: crate::record::Transport::Tcp,
+    };
+    let r = crate::record::Record::new(3 * crate::record::NS, Some(&flow), body);
+    let got = Rec::from_record(&r).unwrap();
+    let wire: Rec = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+    assert_eq!(got, wire);
+    assert_eq!(got.user.as_deref(), Some("bob"));
+    assert_eq!(got.src, Some("10.0.0.2".parse().unwrap()));
+}
+
+fn tgs(ts: f64, src: &str, service: &str) -> Rec {
+    rec(
+        json!({"ts": ts, "type": "kerberos", "src": src, "dst": "10.0.0.1", "request": "TGS-REQ", "client": "alice",
+        "realm": "EXAMPLE.ORG", "service": service, "etypes": [23, 16, 3], "reply": "TGS-REP", "ticket_etype": 23}),
+    )
+}
+
+#[test]
+fn alert_has_the_fields_of_records_md_and_a_stable_id() {
+    let mut e = Engine::new(Tuning::default());
+    let recs: Vec<Rec> = (0..4)
+        .map(|i| tgs(100.0 + i as f64, "10.0.0.9", &format!("svc{i}")))
+        .collect();
+    let alerts = feed_all(&mut e, &recs);
+    assert_eq!(
+        names(&alerts),
+        ["kerberoasting", "kerberoasting"],
+        "raised at 3, updated at flush"
+    );
+    let a = &alerts[1];
+    let v = serde_json::to_value(a).unwrap();
+    for k in [
+        "ts",
+        "type",
+        "last_ts",
+        "id",
+        "detection",
+        "title",
+        "mdi_id",
+        "attack",
+        "phase",
+        "severity",
+        "source",
+        "targets",
+        "summary",
+        "evidence",
+        "count",
+        "sensors",
+    ] {
+        assert!(v.get(k).is_some(), "alert lacks {k}: {v}");
+    }
+    assert_eq!(v["type"], "alert");
+    assert_eq!(v["mdi_id"], 2410);
+    assert_eq!(v["attack"], json!(["T1558.003"]));
+    assert_eq!(v["source"]["ip"], "10.0.0.9");
+    assert_eq!(v["source"]["user"], "alice");
+    assert_eq!(a.count, 4);
+    assert_eq!(a.evidence.len(), 4);
+    assert_eq!(a.ts, 100.0);
+    assert_eq!(a.last_ts, 103.0);
+    assert_eq!(a.sensors, ["s1"]);
+    assert_eq!(a.id, alerts[0].id, "an update keeps the id");
+    assert!(a.summary.contains("4 services"), "{}", a.summary);
+    let back: Alert = serde_json::from_value(v).unwrap();
+    assert_eq!(&back, a);
+    // the same input again gives the same alerts
+    let mut e2 = Engine::new(Tuning::default());
+    assert_eq!(feed_all(&mut e2, &recs), alerts);
+}
+
+#[test]
+fn capped_table_evicts_and_counts() {
+    let mut t: table::Capped<table::Tally> = table::Capped::new(100);
+    for i in 0..1000 {
+        let r = rec(json!({"ts": i as f64, "type": "dns"}));
+        t.entry(&format!("k{i}"), Default::default)
+            .add(10.0, None, &r, 1);
+    }
+    assert!(t.len() <= 100);
+    assert_eq!(t.evictions as usize + t.len(), 1000);
+    assert!(t.get("k999").is_some(), "the newest stay");
+}
