@@ -360,10 +360,12 @@ pub struct Smb {
     pub status: Option<Code>,
 }
 
-/// `ldap`: one bind (the operation that carries authentication), with its result.
+/// `ldap`: one LDAP operation in clear text (TCP 389/3268, CLDAP on UDP 389), with its result.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Ldap {
-    /// `simple`, `sasl` or `sicily`.
+    /// `bind`, `search`, `modify`, `add`, `delete`, `modify_dn`, `extended`, `compare`.
+    pub op: &'static str,
+    /// For binds: `simple`, `sasl` or `sicily`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bind: Option<&'static str>,
     /// The SASL mechanism (`GSS-SPNEGO`, `GSSAPI`, ...).
@@ -372,6 +374,37 @@ pub struct Ldap {
     /// The bind DN or name, when the bind names one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// For binds (and StartTLS): the session is signed or sealed from here on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<bool>,
+    /// For searches: the base DN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// For searches: `base`, `one` or `sub`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Code>,
+    /// For searches: the filter as an RFC 4515 string, at most 4 KiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    /// For searches: the attributes asked for, at most 64.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<String>,
+    /// For searches, when not 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_limit: Option<i64>,
+    /// For searches: the SearchResultEntry messages returned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries: Option<u64>,
+    /// For modify, add, delete, modify_dn and compare: the object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dn: Option<String>,
+    /// For modify and add: `op attribute` per change, a value after it only for the attributes
+    /// the contract lists.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+    /// For extended operations: the request's OID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -53,6 +53,7 @@ counters! {
     Records => ("", "records", "records emitted", false),
     SmbEncrypted => ("", "smb_encrypted", "SMB3 encrypted messages, counted and skipped", false),
     SmbCompressed => ("", "smb_compressed", "SMB3 compressed messages, counted and skipped", false),
+    LdapSealed => ("", "ldap_sealed", "LDAP messages signed or sealed by a SASL security layer, or TLS records after StartTLS, counted and skipped", false),
 
     DropKernel => ("drops", "kernel", "packets dropped by the kernel (libpcap ps_drop)", false),
     DropInterface => ("drops", "interface", "packets dropped by the interface or driver (libpcap ps_ifdrop)", false),

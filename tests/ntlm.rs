@@ -52,7 +52,7 @@ fn lab_ldap_sasl_ntlm_bind_is_exact() {
     );
     let common = |ts: f64, rest: serde_json::Value| {
         let mut v = serde_json::json!({"ts": ts, "type": "ldap", "src": "10.99.0.2", "sport": 49092,
-            "dst": "10.99.0.1", "dport": 389, "proto": "tcp", "bind": "sasl", "mechanism": "GSS-SPNEGO"});
+            "dst": "10.99.0.1", "dport": 389, "proto": "tcp", "op": "bind", "bind": "sasl", "mechanism": "GSS-SPNEGO"});
         v.as_object_mut()
             .unwrap()
             .extend(rest.as_object().unwrap().clone());
@@ -67,7 +67,7 @@ fn lab_ldap_sasl_ntlm_bind_is_exact() {
             ),
             common(
                 1795886861.474825,
-                serde_json::json!({"success": true, "result": "success", "rtt": 0.0061})
+                serde_json::json!({"sealed": true, "success": true, "result": "success", "rtt": 0.0061})
             ),
         ]
     );

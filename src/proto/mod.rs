@@ -214,7 +214,7 @@ pub fn is_service_port(transport: Transport, port: u16) -> bool {
             port,
             53 | 88 | 135 | 139 | 389 | 445 | 464 | 3268 | 80 | 8080 | 5985
         ),
-        Transport::Udp => matches!(port, 53 | 88 | 135 | 464),
+        Transport::Udp => matches!(port, 53 | 88 | 135 | 389 | 464),
     }
 }
 
@@ -260,6 +260,7 @@ pub fn udp_by_port(flow: &FlowInfo) -> Option<Box<dyn UdpApp>> {
         53 => Some(dns::udp()),
         88 | 464 => Some(kerberos::udp()),
         135 => Some(dcerpc::udp()),
+        389 => Some(ldap::udp()),
         _ => None,
     }
 }

@@ -1,9 +1,17 @@
-//! Pure parsers for the part of LDAP (RFC 4511, BER) that carries authentication: LDAPMessage
-//! framing, BindRequest (simple, SASL, and Microsoft's "sicily" NTLM choices [9], [10], [11]),
-//! BindResponse (resultCode, matchedDN, serverSaslCreds) and the StartTLS extended operation.
+//! Pure parsers for LDAP messages (RFC 4511, BER): LDAPMessage framing (with CLDAP's optional
+//! `user` field, RFC 1798), BindRequest (simple, SASL, and Microsoft's "sicily" NTLM choices [9],
+//! [10], [11]), BindResponse (resultCode, matchedDN, serverSaslCreds), SearchRequest, the entry,
+//! reference and done answers, Modify, Add, Del, ModifyDN, Compare and Extended requests, and
+//! the LDAPResult of every response.
+//!
+//! Nothing here recurses on input: filters are rendered by [`super::filter`] with an explicit
+//! stack; lists (attributes, changes) are walked by iterators over one level.
 
-use crate::proto::gssapi::parse::{elements, tlv, Tlv};
+use crate::proto::gssapi::parse::{elements, header, tlv, Tlv};
 use nom::IResult;
+
+/// The elements of a constructed value (attributes, changes, values).
+pub use crate::proto::gssapi::parse::elements as elements_of;
 
 /// The StartTLS extended operation's OID.
 pub const OID_STARTTLS: &[u8] = b"1.3.6.1.4.1.1466.20037";
@@ -28,6 +36,43 @@ pub enum Auth<'a> {
     Other(u8),
 }
 
+/// Application tags of the protocol operations (RFC 4511 4.2 to 4.12).
+pub mod tag {
+    pub const BIND_REQUEST: u8 = 0x60;
+    pub const BIND_RESPONSE: u8 = 0x61;
+    pub const UNBIND_REQUEST: u8 = 0x42;
+    pub const SEARCH_REQUEST: u8 = 0x63;
+    pub const SEARCH_ENTRY: u8 = 0x64;
+    pub const SEARCH_DONE: u8 = 0x65;
+    pub const SEARCH_REFERENCE: u8 = 0x73;
+    pub const MODIFY_REQUEST: u8 = 0x66;
+    pub const MODIFY_RESPONSE: u8 = 0x67;
+    pub const ADD_REQUEST: u8 = 0x68;
+    pub const ADD_RESPONSE: u8 = 0x69;
+    pub const DEL_REQUEST: u8 = 0x4a;
+    pub const DEL_RESPONSE: u8 = 0x6b;
+    pub const MODDN_REQUEST: u8 = 0x6c;
+    pub const MODDN_RESPONSE: u8 = 0x6d;
+    pub const COMPARE_REQUEST: u8 = 0x6e;
+    pub const COMPARE_RESPONSE: u8 = 0x6f;
+    pub const ABANDON_REQUEST: u8 = 0x50;
+    pub const EXTENDED_REQUEST: u8 = 0x77;
+    pub const EXTENDED_RESPONSE: u8 = 0x78;
+    pub const INTERMEDIATE_RESPONSE: u8 = 0x79;
+}
+
+/// A SearchRequest's fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Search<'a> {
+    pub base: &'a [u8],
+    pub scope: i64,
+    pub size_limit: i64,
+    /// The filter element (rendered by [`super::filter::render`]).
+    pub filter: Tlv<'a>,
+    /// The content of the AttributeSelection (a SEQUENCE OF OCTET STRING).
+    pub attributes: &'a [u8],
+}
+
 /// The operations we look at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op<'a> {
@@ -40,10 +85,36 @@ pub enum Op<'a> {
         matched_dn: &'a [u8],
         sasl_creds: Option<&'a [u8]>,
     },
+    SearchRequest(Search<'a>),
+    /// ModifyRequest: the object and the content of its `changes` SEQUENCE OF.
+    ModifyRequest {
+        dn: &'a [u8],
+        changes: &'a [u8],
+    },
+    /// AddRequest: the entry and the content of its `attributes` SEQUENCE OF.
+    AddRequest {
+        dn: &'a [u8],
+        attributes: &'a [u8],
+    },
+    DelRequest {
+        dn: &'a [u8],
+    },
+    ModDnRequest {
+        dn: &'a [u8],
+    },
+    CompareRequest {
+        dn: &'a [u8],
+    },
     ExtendedRequest {
         name: &'a [u8],
     },
-    ExtendedResponse {
+    /// A SearchResultEntry (counted, not read).
+    SearchEntry,
+    /// A SearchResultReference (a referral, not an entry).
+    SearchReference,
+    /// The LDAPResult of a response other than a bind (`op` is its tag).
+    Result {
+        op: u8,
         result: i64,
     },
     /// Any other operation (its tag).
@@ -82,15 +153,43 @@ fn expect(i: &[u8], tag: u8) -> IResult<&[u8], Tlv<'_>> {
     Ok((rest, t))
 }
 
+/// The messageID and the operation's element of an LDAPMessage's content, skipping CLDAP's
+/// `user` (an LDAPDN between them, RFC 1798; Windows leaves it out).
+fn id_and_op(seq: &[u8]) -> Result<(i64, Tlv<'_>), Fail<'_>> {
+    let (body, id) = expect(seq, 0x02)?;
+    let id = integer(id.value).ok_or_else(|| err(seq))?;
+    let (after, mut op) = tlv(body)?;
+    if op.tag == 0x04 {
+        op = tlv(after)?.1;
+    }
+    Ok((id, op))
+}
+
+/// The messageID and operation tag of a message from its first bytes only (the rest may be
+/// absent): for messages too large to buffer, which are counted and skipped.
+pub fn peek(i: &[u8]) -> Option<(i64, u8)> {
+    let (0x30, hl, _) = header(i)? else {
+        return None;
+    };
+    let (rest, id) = expect(i.get(hl..)?, 0x02).ok()?;
+    let id = integer(id.value)?;
+    let op = match rest.first() {
+        Some(0x04) => {
+            let (_, uhl, ulen) = header(rest)?;
+            *rest.get(uhl.checked_add(ulen)?)?
+        }
+        o => *o?,
+    };
+    Some((id, op))
+}
+
 /// Parses one complete LDAPMessage (`SEQUENCE { messageID, protocolOp, controls }`).
 pub fn message(i: &[u8]) -> IResult<&[u8], Message<'_>> {
     let (rest, seq) = expect(i, 0x30)?;
-    let (body, id) = expect(seq.value, 0x02)?;
-    let id = integer(id.value).ok_or_else(|| err(i))?;
-    let (_, op) = tlv(body)?;
+    let (id, op) = id_and_op(seq.value)?;
     let op = match op.tag {
-        0x60 => bind_request(op.value)?,
-        0x61 => {
+        tag::BIND_REQUEST => bind_request(op.value)?,
+        tag::BIND_RESPONSE => {
             let (result, matched_dn, tail) = ldap_result(op.value)?;
             let sasl_creds = elements(tail).find(|t| t.tag == 0x87).map(|t| t.value);
             Op::BindResponse {
@@ -99,19 +198,108 @@ pub fn message(i: &[u8]) -> IResult<&[u8], Message<'_>> {
                 sasl_creds,
             }
         }
-        0x77 => {
+        tag::SEARCH_REQUEST => Op::SearchRequest(search_request(op.value)?),
+        tag::SEARCH_ENTRY => Op::SearchEntry,
+        tag::SEARCH_REFERENCE => Op::SearchReference,
+        tag::MODIFY_REQUEST => {
+            let (i, dn) = expect(op.value, 0x04)?;
+            let (_, changes) = expect(i, 0x30)?;
+            Op::ModifyRequest {
+                dn: dn.value,
+                changes: changes.value,
+            }
+        }
+        tag::ADD_REQUEST => {
+            let (i, dn) = expect(op.value, 0x04)?;
+            let (_, attributes) = expect(i, 0x30)?;
+            Op::AddRequest {
+                dn: dn.value,
+                attributes: attributes.value,
+            }
+        }
+        tag::DEL_REQUEST => Op::DelRequest { dn: op.value },
+        tag::MODDN_REQUEST => Op::ModDnRequest {
+            dn: expect(op.value, 0x04)?.1.value,
+        },
+        tag::COMPARE_REQUEST => Op::CompareRequest {
+            dn: expect(op.value, 0x04)?.1.value,
+        },
+        tag::EXTENDED_REQUEST => {
             let name = elements(op.value)
                 .find(|t| t.tag == 0x80)
                 .map(|t| t.value)
                 .unwrap_or(&[]);
             Op::ExtendedRequest { name }
         }
-        0x78 => Op::ExtendedResponse {
+        tag::SEARCH_DONE
+        | tag::MODIFY_RESPONSE
+        | tag::ADD_RESPONSE
+        | tag::DEL_RESPONSE
+        | tag::MODDN_RESPONSE
+        | tag::COMPARE_RESPONSE
+        | tag::EXTENDED_RESPONSE => Op::Result {
+            op: op.tag,
             result: ldap_result(op.value)?.0,
         },
         t => Op::Other(t),
     };
     Ok((rest, Message { id, op }))
+}
+
+fn search_request(v: &[u8]) -> Result<Search<'_>, Fail<'_>> {
+    let (i, base) = expect(v, 0x04)?;
+    let (i, scope) = expect(i, 0x0a)?;
+    let (i, _deref) = expect(i, 0x0a)?;
+    let (i, size) = expect(i, 0x02)?;
+    let (i, _time) = expect(i, 0x02)?;
+    let (i, _types_only) = expect(i, 0x01)?;
+    let (i, filter) = tlv(i)?;
+    let attributes = match tlv(i) {
+        Ok((_, t)) if t.tag == 0x30 => t.value,
+        _ => &[],
+    };
+    Ok(Search {
+        base: base.value,
+        scope: integer(scope.value).ok_or_else(|| err(v))?,
+        size_limit: integer(size.value).ok_or_else(|| err(v))?,
+        filter,
+        attributes,
+    })
+}
+
+/// The type and values of a PartialAttribute (`SEQUENCE { type, vals SET OF value }`).
+pub fn partial_attribute(v: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (i, ty) = expect(v, 0x04).ok()?;
+    let (_, vals) = expect(i, 0x31).ok()?;
+    Some((ty.value, vals.value))
+}
+
+/// One change of a ModifyRequest: the operation number and the PartialAttribute's content.
+pub fn change(v: &[u8]) -> Option<(i64, &[u8])> {
+    let (i, op) = expect(v, 0x0a).ok()?;
+    let (_, attr) = expect(i, 0x30).ok()?;
+    Some((integer(op.value)?, attr.value))
+}
+
+/// The name of a scope (RFC 4511 4.5.1.2).
+pub fn scope_name(scope: i64) -> Option<&'static str> {
+    match scope {
+        0 => Some("base"),
+        1 => Some("one"),
+        2 => Some("sub"),
+        _ => None,
+    }
+}
+
+/// The name of a ModifyRequest operation (RFC 4511 4.6, RFC 4525 increment).
+pub fn change_name(op: i64) -> Option<&'static str> {
+    match op {
+        0 => Some("add"),
+        1 => Some("delete"),
+        2 => Some("replace"),
+        3 => Some("increment"),
+        _ => None,
+    }
 }
 
 /// LDAPResult: resultCode, matchedDN, diagnosticMessage; returns what follows them.
@@ -198,85 +386,4 @@ pub fn result_name(code: i64) -> Option<&'static str> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use crate::proto::ntlm::parse::tests::hex;
-
-    // testdata-pcaps/lab/10_attack_kerberoasting.pcap, TCP payloads of frames 4, 6, 8 and 9:
-    // impacket's GetUserSPNs binding as alice with SASL GSS-SPNEGO (NTLM), then frame 10, the
-    // first sealed message after the bind (cut after its first 40 bytes).
-    pub(crate) const LAB10_BIND_NEGOTIATE: &str = "3067020476c37b94605f0201030400a358040a4753532d53504e45474f044a604806062b0601050502a03e303ca00e300c060a2b06010401823702020aa22a04284e544c4d5353500001000000358288e2000000000000000000000000000000000a00614a0000000f";
-    pub(crate) const LAB10_BIND_CHALLENGE: &str = "3081d0020476c37b946181c70a010e040004008781bda181ba3081b7a0030a0101a10c060a2b06010401823702020aa281a104819e4e544c4d53535000020000000600060038000000358289e248198b91d6516f350000000000000000600060003e000000060100000000000f4c0041004200020006004c004100420001000600440043003100040016006c00610062002e006500780061006d0070006c00650003001e006400630031002e006c00610062002e006500780061006d0070006c00650007000800766b97c55d7fdd0100000000";
-    pub(crate) const LAB10_BIND_SUCCESS: &str = "302e02043d5f3c9261260a010004000400871da11b3019a0030a0100a3120410010000002fda46217151409d00000000";
-    pub(crate) const LAB10_SEALED: &str =
-        "0000012a01000000c952314f2335bf660100000041c3b41b1ffdda36a86be38de609ec0f41a9125b";
-
-    #[test]
-    fn sasl_bind_request_and_responses() {
-        let m = hex(LAB10_BIND_NEGOTIATE);
-        let (rest, msg) = message(&m).unwrap();
-        assert!(rest.is_empty());
-        assert_eq!(msg.id, 0x76c3_7b94);
-        let Op::BindRequest {
-            name,
-            auth:
-                Auth::Sasl {
-                    mechanism,
-                    credentials: Some(c),
-                },
-        } = msg.op
-        else {
-            panic!("{msg:?}")
-        };
-        assert_eq!((name, mechanism), (&b""[..], &b"GSS-SPNEGO"[..]));
-        assert_eq!(c.len(), 0x4a);
-        assert_eq!(c[0], 0x60);
-
-        let m = hex(LAB10_BIND_CHALLENGE);
-        let (_, msg) = message(&m).unwrap();
-        let Op::BindResponse {
-            result: 14,
-            matched_dn: b"",
-            sasl_creds: Some(c),
-        } = msg.op
-        else {
-            panic!("{msg:?}")
-        };
-        assert_eq!(c[0], 0xa1);
-
-        let m = hex(LAB10_BIND_SUCCESS);
-        let (_, msg) = message(&m).unwrap();
-        assert_eq!(msg.id, 0x3d5f_3c92);
-        assert!(matches!(
-            msg.op,
-            Op::BindResponse {
-                result: 0,
-                sasl_creds: Some(_),
-                ..
-            }
-        ));
-        assert_eq!(result_name(14), Some("saslBindInProgress"));
-        assert_eq!(result_name(49), Some("invalidCredentials"));
-        assert_eq!(result_name(99), None);
-    }
-
-    #[test]
-    fn integers_and_truncations() {
-        assert_eq!(integer(&[0x01]), Some(1));
-        assert_eq!(integer(&[0xff]), Some(-1));
-        assert_eq!(integer(&[0x00, 0x80]), Some(128));
-        assert_eq!(integer(&[]), None);
-        assert_eq!(integer(&[1; 9]), None);
-        for h in [
-            LAB10_BIND_NEGOTIATE,
-            LAB10_BIND_CHALLENGE,
-            LAB10_BIND_SUCCESS,
-        ] {
-            let m = hex(h);
-            for n in 0..m.len() {
-                assert!(message(&m[..n]).is_err());
-            }
-        }
-        assert!(message(&hex(LAB10_SEALED)).is_err());
-    }
-}
+pub(crate) mod tests;

@@ -1,0 +1,374 @@
+//! LDAP operations and their answers, for TCP connections and CLDAP conversations alike: each
+//! request waits (capped at `max_pending`, timed out by packet time) for its answer by
+//! messageID, and becomes one `ldap` record with its result, `rtt` and, for a search, the
+//! number of entries returned.
+//!
+//! Binds also carry authentication: their NTLM or Kerberos tokens go to
+//! [`crate::proto::gssapi::inspect`] (carrier `ldap`), the bind's result is the verdict.
+
+use super::filter;
+use super::parse::{self, tag, Auth, Message, Op};
+use crate::proto::ntlm::NtlmAuth;
+use crate::proto::{Ctx, Dir};
+use crate::record::{Body, Carrier, Code, Ldap, Ts};
+use crate::stats::Counter;
+
+/// Longest SASL mechanism name kept.
+const MAX_MECHANISM: usize = 64;
+/// Longest DN or bind name kept (characters).
+const MAX_NAME: usize = 1024;
+/// Attributes of a search kept.
+pub const MAX_ATTRIBUTES: usize = 64;
+/// Longest attribute name kept (characters).
+const MAX_ATTRIBUTE: usize = 128;
+/// Entries of `changes` kept per modify or add.
+pub const MAX_CHANGES: usize = 64;
+/// Values shown per change (for the attributes whose values are shown).
+const MAX_VALUES: usize = 16;
+/// Longest value shown (characters).
+const MAX_VALUE: usize = 1024;
+
+/// The attributes whose values a change shows (RECORDS.md); any other attribute, secrets
+/// (`unicodePwd`, `userPassword`, `supplementalCredentials`, ...) included, shows its name only.
+const SHOWN: &[&str] = &[
+    "member",
+    "servicePrincipalName",
+    "userAccountControl",
+    "msDS-AllowedToDelegateTo",
+    "gPCFileSysPath",
+];
+/// The attribute whose value is shown as its length in bytes (a security descriptor).
+const SHOWN_AS_LENGTH: &str = "msDS-AllowedToActOnBehalfOfOtherIdentity";
+
+/// An operation waiting for its answer.
+#[derive(Debug)]
+struct Pending {
+    id: i64,
+    ts: Ts,
+    rec: Ldap,
+    /// SearchResultEntry messages seen so far.
+    entries: u64,
+}
+
+/// What an answer did that the transport must know about.
+#[derive(Debug, PartialEq)]
+pub enum Answer {
+    /// Nothing special.
+    Plain,
+    /// A SASL or sicily bind succeeded, or StartTLS was accepted: the stream may turn into
+    /// wrapped or TLS bytes. The record is handed back (not emitted) so that the transport can
+    /// say whether it did.
+    MayWrap(Ts, Box<Ldap>),
+}
+
+/// The operations in flight on one connection or conversation.
+#[derive(Debug, Default)]
+pub struct Ops {
+    pending: Vec<Pending>,
+    pub auth: NtlmAuth,
+}
+
+/// Text from the wire: lossy UTF-8, at most `cap` characters, absent when empty.
+pub fn text(b: &[u8], cap: usize) -> Option<String> {
+    if b.is_empty() {
+        return None;
+    }
+    Some(String::from_utf8_lossy(b).chars().take(cap).collect())
+}
+
+impl Ops {
+    /// Bytes held by the operations in flight (approximately), for memory accounting.
+    pub fn held(&self) -> usize {
+        self.pending
+            .iter()
+            .map(|p| {
+                let r = &p.rec;
+                std::mem::size_of::<Pending>()
+                    + r.filter.as_ref().map_or(0, String::len)
+                    + r.attributes.iter().map(String::len).sum::<usize>()
+                    + r.changes.iter().map(String::len).sum::<usize>()
+                    + r.base.as_ref().map_or(0, String::len)
+                    + r.dn.as_ref().map_or(0, String::len)
+                    + r.name.as_ref().map_or(0, String::len)
+            })
+            .sum()
+    }
+
+    fn emit(cx: &mut Ctx<'_>, p: Pending, result: Option<i64>) {
+        let mut rec = p.rec;
+        Self::finish(cx.now, p.ts, &mut rec, p.entries, result);
+        cx.emit(p.ts, Body::Ldap(Box::new(rec)));
+    }
+
+    fn finish(now: Ts, ts: Ts, rec: &mut Ldap, entries: u64, result: Option<i64>) {
+        let success = |r: i64| match rec.op {
+            "compare" => r == 0 || r == 5 || r == 6,
+            _ => r == 0,
+        };
+        rec.success = result.filter(|&r| r != 14).map(success);
+        rec.result = result.map(|r| Code::new(r, parse::result_name(r)));
+        rec.rtt = result.map(|_| now.saturating_sub(ts));
+        if rec.op == "search" && (result.is_some() || entries > 0) {
+            rec.entries = Some(entries);
+        }
+    }
+
+    /// Starts waiting for the answer to `id`; a request reusing an id still waiting, or one
+    /// over the cap (the oldest), is emitted without an answer.
+    fn wait(&mut self, cx: &mut Ctx<'_>, id: i64, rec: Ldap) {
+        if let Some(k) = self.pending.iter().position(|p| p.id == id) {
+            let p = self.pending.remove(k);
+            Self::emit(cx, p, None);
+        }
+        let cap = cx.config.max_pending.max(1);
+        while self.pending.len() >= cap {
+            let p = self.pending.remove(0);
+            Self::emit(cx, p, None);
+        }
+        self.pending.push(Pending {
+            id,
+            ts: cx.now,
+            rec,
+            entries: 0,
+        });
+    }
+
+    /// One decoded message.
+    pub fn message(&mut self, cx: &mut Ctx<'_>, dir: Dir, m: Message<'_>) -> Answer {
+        match (dir, m.op) {
+            (Dir::ToServer, Op::BindRequest { name, auth }) => {
+                let (kind, mechanism) = match auth {
+                    Auth::Simple => ("simple", None),
+                    Auth::Other(_) => ("other", None),
+                    Auth::Sasl {
+                        mechanism,
+                        credentials,
+                    } => {
+                        if let Some(c) = credentials.filter(|c| !c.is_empty()) {
+                            crate::proto::gssapi::inspect(cx, Carrier::Ldap, c, &mut self.auth);
+                        }
+                        ("sasl", text(mechanism, MAX_MECHANISM))
+                    }
+                    Auth::SicilyDiscovery => ("sicily", None),
+                    Auth::SicilyNegotiate(t) | Auth::SicilyResponse(t) => {
+                        crate::proto::gssapi::inspect(cx, Carrier::Ldap, t, &mut self.auth);
+                        ("sicily", None)
+                    }
+                };
+                let rec = Ldap {
+                    op: "bind",
+                    bind: Some(kind),
+                    mechanism,
+                    name: text(name, MAX_NAME),
+                    ..Default::default()
+                };
+                self.wait(cx, m.id, rec);
+            }
+            (
+                Dir::ToClient,
+                Op::BindResponse {
+                    result,
+                    matched_dn,
+                    sasl_creds,
+                },
+            ) => {
+                if result != 14 && self.auth.pending() {
+                    self.auth.verdict(
+                        cx,
+                        result == 0,
+                        Code::new(result, parse::result_name(result)),
+                    );
+                }
+                if matched_dn.starts_with(crate::proto::ntlm::parse::SIGNATURE) {
+                    // Sicily: the CHALLENGE travels in matchedDN.
+                    self.auth.message(cx, Carrier::Ldap, matched_dn);
+                }
+                if let Some(c) = sasl_creds.filter(|c| !c.is_empty()) {
+                    crate::proto::gssapi::inspect(cx, Carrier::Ldap, c, &mut self.auth);
+                }
+                return self.answer(cx, m.id, result, |r| r.bind != Some("simple"));
+            }
+            (Dir::ToServer, Op::SearchRequest(s)) => {
+                let filter = match filter::render(s.filter) {
+                    Ok(f) => Some(f),
+                    Err(filter::Malformed) => {
+                        cx.count(Counter::MalformedLdap);
+                        None
+                    }
+                };
+                let attributes = parse_attributes(s.attributes);
+                let rec = Ldap {
+                    op: "search",
+                    base: text(s.base, MAX_NAME),
+                    scope: Some(Code::new(s.scope, parse::scope_name(s.scope))),
+                    filter,
+                    attributes,
+                    size_limit: (s.size_limit != 0).then_some(s.size_limit),
+                    ..Default::default()
+                };
+                self.wait(cx, m.id, rec);
+            }
+            (Dir::ToServer, Op::ModifyRequest { dn, changes }) => {
+                let mut out = Vec::new();
+                for c in parse::elements_of(changes) {
+                    let Some((op, attr)) = parse::change(c.value) else {
+                        cx.count(Counter::MalformedLdap);
+                        break;
+                    };
+                    let op = parse::change_name(op).unwrap_or("unknown");
+                    if !describe(&mut out, op, attr) {
+                        cx.count(Counter::MalformedLdap);
+                        break;
+                    }
+                }
+                self.dn_op(cx, m.id, "modify", dn, out);
+            }
+            (Dir::ToServer, Op::AddRequest { dn, attributes }) => {
+                let mut out = Vec::new();
+                for a in parse::elements_of(attributes) {
+                    if !describe(&mut out, "add", a.value) {
+                        cx.count(Counter::MalformedLdap);
+                        break;
+                    }
+                }
+                self.dn_op(cx, m.id, "add", dn, out);
+            }
+            (Dir::ToServer, Op::DelRequest { dn }) => self.dn_op(cx, m.id, "delete", dn, vec![]),
+            (Dir::ToServer, Op::ModDnRequest { dn }) => {
+                self.dn_op(cx, m.id, "modify_dn", dn, vec![])
+            }
+            (Dir::ToServer, Op::CompareRequest { dn }) => {
+                self.dn_op(cx, m.id, "compare", dn, vec![])
+            }
+            (Dir::ToServer, Op::ExtendedRequest { name }) => {
+                let rec = Ldap {
+                    op: "extended",
+                    oid: text(name, MAX_ATTRIBUTE),
+                    ..Default::default()
+                };
+                self.wait(cx, m.id, rec);
+            }
+            (Dir::ToClient, Op::SearchEntry) => {
+                if let Some(p) = self.pending.iter_mut().find(|p| p.id == m.id) {
+                    p.entries += 1;
+                }
+            }
+            (Dir::ToClient, Op::Result { op, result }) => {
+                let starttls = op == tag::EXTENDED_RESPONSE;
+                return self.answer(cx, m.id, result, |r| {
+                    starttls && r.oid.as_deref().map(str::as_bytes) == Some(parse::OID_STARTTLS)
+                });
+            }
+            _ => {}
+        }
+        Answer::Plain
+    }
+
+    /// A SearchResultEntry too large to buffer: counted by its id.
+    pub fn entry_skipped(&mut self, id: i64) {
+        if let Some(p) = self.pending.iter_mut().find(|p| p.id == id) {
+            p.entries += 1;
+        }
+    }
+
+    fn dn_op(&mut self, cx: &mut Ctx<'_>, id: i64, op: &'static str, dn: &[u8], c: Vec<String>) {
+        let rec = Ldap {
+            op,
+            dn: text(dn, MAX_NAME),
+            changes: c,
+            ..Default::default()
+        };
+        self.wait(cx, id, rec);
+    }
+
+    /// The final answer to `id`: emits its record, or, when it succeeded and `wraps` says the
+    /// stream may turn into wrapped bytes, hands it back.
+    fn answer(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: i64,
+        result: i64,
+        wraps: impl Fn(&Ldap) -> bool,
+    ) -> Answer {
+        let Some(k) = self.pending.iter().position(|p| p.id == id) else {
+            return Answer::Plain;
+        };
+        let p = self.pending.remove(k);
+        if result == 0 && wraps(&p.rec) {
+            let mut rec = p.rec;
+            Self::finish(cx.now, p.ts, &mut rec, p.entries, Some(result));
+            return Answer::MayWrap(p.ts, Box::new(rec));
+        }
+        Self::emit(cx, p, Some(result));
+        Answer::Plain
+    }
+
+    /// Emits what waited past the request timeout.
+    pub fn tick(&mut self, cx: &mut Ctx<'_>) {
+        let timeout = cx.config.request_timeout;
+        let now = cx.now;
+        while let Some(k) = self
+            .pending
+            .iter()
+            .position(|p| now.saturating_sub(p.ts) > timeout)
+        {
+            let p = self.pending.remove(k);
+            Self::emit(cx, p, None);
+        }
+    }
+
+    /// Emits everything in flight (the connection ended).
+    pub fn close(&mut self, cx: &mut Ctx<'_>) {
+        let mut all = std::mem::take(&mut self.pending);
+        all.sort_by_key(|p| p.ts);
+        for p in all {
+            Self::emit(cx, p, None);
+        }
+        self.auth.flush(cx);
+    }
+}
+
+/// The attribute names of a search's AttributeSelection, at most [`MAX_ATTRIBUTES`].
+fn parse_attributes(v: &[u8]) -> Vec<String> {
+    parse::elements_of(v)
+        .filter(|a| a.tag == 0x04)
+        .filter_map(|a| text(a.value, MAX_ATTRIBUTE))
+        .take(MAX_ATTRIBUTES)
+        .collect()
+}
+
+/// Appends the `changes` entries of one PartialAttribute (`type`, `vals`) under `op`: `op type`,
+/// or `op type value` per value for the attributes in [`SHOWN`] (the length in bytes for
+/// [`SHOWN_AS_LENGTH`]). Returns false when the attribute is malformed.
+fn describe(out: &mut Vec<String>, op: &str, attr: &[u8]) -> bool {
+    let Some((ty, vals)) = parse::partial_attribute(attr) else {
+        return false;
+    };
+    if out.len() >= MAX_CHANGES {
+        return true;
+    }
+    let ty = text(ty, MAX_ATTRIBUTE).unwrap_or_default();
+    let as_length = ty.eq_ignore_ascii_case(SHOWN_AS_LENGTH);
+    let shown = as_length || SHOWN.iter().any(|s| s.eq_ignore_ascii_case(&ty));
+    let mut any = false;
+    if shown {
+        for v in parse::elements_of(vals).take(MAX_VALUES) {
+            if out.len() >= MAX_CHANGES {
+                return true;
+            }
+            let value = if as_length {
+                v.value.len().to_string()
+            } else {
+                text(v.value, MAX_VALUE).unwrap_or_default()
+            };
+            if !value.is_empty() {
+                out.push(format!("{op} {ty} {value}"));
+                any = true;
+            }
+        }
+    }
+    if !any {
+        out.push(format!("{op} {ty}"));
+    }
+    true
+}
