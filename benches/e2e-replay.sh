@@ -7,6 +7,9 @@
 # (once, into /var/tmp/dcsensor-bench.pcap). Each tool reads the whole file once warm (the file
 # is read once before, so all three find it in the page cache); reported: wall seconds, packets
 # per second and peak RSS (GNU time). dcsensor writes its records to /dev/null.
+#
+# DCSENSOR_BIN=path times that binary instead of building this tree's (to compare two builds:
+# keep the old one aside, see benches/records-diff.sh); DCSENSOR_ONLY=1 times dcsensor alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pcap=${1:-/var/tmp/dcsensor-bench.pcap}
@@ -16,8 +19,12 @@ if [ ! -f "$pcap" ]; then
   echo "building $pcap with ../shared/bench/make-bench-pcap.sh" >&2
   ../shared/bench/make-bench-pcap.sh "$pcap" >&2
 fi
-cargo build --release --quiet
-bin=target/release/dcsensor
+if [ -n "${DCSENSOR_BIN:-}" ]; then
+  bin=$DCSENSOR_BIN
+else
+  cargo build --release --quiet
+  bin=target/release/dcsensor
+fi
 packets=$(capinfos -c -M "$pcap" | awk -F: '/Number of packets/ {gsub(/ /,"",$2); print $2}')
 cat "$pcap" >/dev/null
 
@@ -37,8 +44,10 @@ while IFS=$'\t' read -r label wall rss rc; do
   pps=$(python3 -c "print(f'{$packets/$wall:,.0f}')")
   printf '%-34s %8s %12s %10s%s\n' "$label" "$wall" "$pps" "$rss" "$([ "$rc" = 0 ] || echo "  (exit $rc)")"
 done < <(
-  measure "tcpdump -r -w /dev/null" tcpdump -r "$pcap" -w /dev/null
-  # A display filter makes tshark dissect every packet (with -q alone it skips dissection).
-  measure "tshark -Y <dcsensor's protocols>" tshark -n -q -r "$pcap" -Y "kerberos || dns || dcerpc || ntlmssp || smb || smb2 || ldap"
+  if [ -z "${DCSENSOR_ONLY:-}" ]; then
+    measure "tcpdump -r -w /dev/null" tcpdump -r "$pcap" -w /dev/null
+    # A display filter makes tshark dissect every packet (with -q alone it skips dissection).
+    measure "tshark -Y <dcsensor's protocols>" tshark -n -q -r "$pcap" -Y "kerberos || dns || dcerpc || ntlmssp || smb || smb2 || ldap"
+  fi
   measure "dcsensor replay" "$bin" replay --no-progress "$pcap" -o /dev/null "$@"
 )
