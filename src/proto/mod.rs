@@ -16,6 +16,7 @@ pub mod dns;
 pub mod gssapi;
 pub mod http;
 pub mod kerberos;
+pub mod kit;
 pub mod ldap;
 pub mod ntlm;
 pub mod smb;

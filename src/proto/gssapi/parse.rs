@@ -1,12 +1,8 @@
-//! Pure parsers for GSS-API tokens (RFC 2743 3.1) and SPNEGO (RFC 4178, MS-SPNG): a minimal DER
-//! reader ([`tlv`]) and [`unwrap`], which peels a security token down to the mechanism token it
-//! carries (NTLMSSP or a Kerberos AP-REQ). Shared with the LDAP decoder for its BER.
+//! Pure parsers for GSS-API tokens (RFC 2743 3.1) and SPNEGO (RFC 4178, MS-SPNG): [`unwrap`]
+//! peels a security token down to the mechanism token it carries (NTLMSSP or a Kerberos
+//! AP-REQ). The DER reader is the kit's ([`crate::proto::kit::ber`]), re-exported here.
 //!
 //! Lengths are checked against the bytes present before anything is sliced; nothing allocates.
-
-use nom::bytes::complete::take;
-use nom::number::complete::u8 as byte;
-use nom::IResult;
 
 /// OID 1.3.6.1.5.5.2 (SPNEGO), DER content bytes.
 pub const OID_SPNEGO: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
@@ -20,107 +16,7 @@ pub const OID_NTLMSSP: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02,
 /// Nested tokens followed at most (a mechToken inside SPNEGO inside a GSS wrapper is 3).
 pub const MAX_DEPTH: usize = 4;
 
-/// One DER element: its identifier octet, its content and what follows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tlv<'a> {
-    pub tag: u8,
-    pub value: &'a [u8],
-}
-
-/// Reads a definite length (short form, or long form of at most 4 octets).
-fn length(i: &[u8]) -> IResult<&[u8], usize> {
-    let (i, first) = byte(i)?;
-    if first < 0x80 {
-        return Ok((i, usize::from(first)));
-    }
-    let n = usize::from(first & 0x7f);
-    if n == 0 || n > 4 {
-        // Indefinite (0x80) is not DER; more than 4 octets is no length we accept.
-        return Err(nom::Err::Error(nom::error::Error::new(
-            i,
-            nom::error::ErrorKind::LengthValue,
-        )));
-    }
-    let (i, bytes) = take(n)(i)?;
-    let len = bytes
-        .iter()
-        .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-    Ok((i, len))
-}
-
-/// Reads one element with a single-octet identifier (tag numbers below 31, which is all that
-/// GSS-API, SPNEGO and LDAP's bind use). The content must be present in full.
-pub fn tlv(i: &[u8]) -> IResult<&[u8], Tlv<'_>> {
-    let (i, tag) = byte(i)?;
-    if tag & 0x1f == 0x1f {
-        return Err(nom::Err::Error(nom::error::Error::new(
-            i,
-            nom::error::ErrorKind::Tag,
-        )));
-    }
-    let (i, len) = length(i)?;
-    let (i, value) = take(len)(i)?;
-    Ok((i, Tlv { tag, value }))
-}
-
-/// The header of the element at the start of `i` without requiring its content: the tag, the
-/// header's length and the content length (for stream framing: LDAP messages).
-pub fn header(i: &[u8]) -> Option<(u8, usize, usize)> {
-    let (rest, tag) = byte::<_, nom::error::Error<&[u8]>>(i).ok()?;
-    if tag & 0x1f == 0x1f {
-        return None;
-    }
-    match length(rest) {
-        Ok((after, len)) => Some((tag, i.len() - after.len(), len)),
-        Err(_) => None,
-    }
-}
-
-/// Whether the header at the start of `i` is incomplete (more bytes may make it readable).
-pub fn header_incomplete(i: &[u8]) -> bool {
-    match i {
-        [] | [_] => true,
-        [_, l, rest @ ..] if *l > 0x80 && *l <= 0x84 => rest.len() < usize::from(l & 0x7f),
-        _ => false,
-    }
-}
-
-/// Iterates over the elements of a constructed value; stops (and sets `bad`) at a malformed one.
-#[derive(Debug, Clone)]
-pub struct Elements<'a> {
-    rest: &'a [u8],
-    /// An element did not parse.
-    pub bad: bool,
-}
-
-/// The elements inside a constructed value.
-pub fn elements(value: &[u8]) -> Elements<'_> {
-    Elements {
-        rest: value,
-        bad: false,
-    }
-}
-
-impl<'a> Iterator for Elements<'a> {
-    type Item = Tlv<'a>;
-
-    fn next(&mut self) -> Option<Tlv<'a>> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        match tlv(self.rest) {
-            Ok((rest, t)) => {
-                self.rest = rest;
-                Some(t)
-            }
-            Err(_) => {
-                self.bad = true;
-                self.rest = &[];
-                None
-            }
-        }
-    }
-}
+pub use crate::proto::kit::ber::{elements, header, header_incomplete, tlv, Elements, Tlv};
 
 /// What a security token carries, once unwrapped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

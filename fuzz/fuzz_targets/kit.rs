@@ -1,0 +1,112 @@
+//! Fuzz target: the decoder kit. The input drives one framer (its framing, cap and a list of
+//! operations: data chunks, gaps, a close) and one transaction table (inserts, answers by key or
+//! in order, timeouts, a flush). Checked: no panic; the framer's buffer never exceeds its cap;
+//! every PDU it hands over is what its framing says, no longer than the cap; the bytes it
+//! reports (PDUs, skipped, cut, passed over) never exceed what it was fed; the table never
+//! holds more than its cap, and everything inserted comes out exactly once (answered, evicted,
+//! timed out or flushed), evictions and timeouts counted.
+#![no_main]
+use dcsensor::proto::kit::ber::BerFraming;
+use dcsensor::proto::kit::framer::{Event, Framer, Framing, Head, Prefix};
+use dcsensor::proto::kit::txn::Txns;
+use libfuzzer_sys::fuzz_target;
+
+fn framing(sel: u8) -> Box<dyn Framing> {
+    match sel % 5 {
+        0 => Box::new(Prefix::Be16),
+        1 => Box::new(Prefix::RecordMark),
+        2 => Box::new(Prefix::NetBios),
+        3 => Box::new(Prefix::DceRpc),
+        _ => Box::new(BerFraming { tag: 0x30 }),
+    }
+}
+
+fn framer(data: &[u8]) {
+    let [sel, cap, rest @ ..] = data else { return };
+    let cap = usize::from(*cap) * 8;
+    let mut f = framing(*sel);
+    let mut check = framing(*sel);
+    let mut fr = Framer::new(cap);
+    let cap = cap.max(dcsensor::proto::kit::framer::MAX_HEAD);
+    let mut fed = 0usize;
+    let mut reported = 0usize;
+    let mut rest = rest;
+    let mut t = 0;
+    while let [op, n, more @ ..] = rest {
+        let n = usize::from(*n);
+        t += 1;
+        let mut on = |e: Event<'_>| match e {
+            Event::Pdu { start, pdu } => {
+                assert!(start <= t);
+                assert!(!pdu.is_empty() && pdu.len() <= cap);
+                assert_eq!(check.head(pdu), Head::Len(pdu.len()));
+                reported += pdu.len();
+            }
+            Event::Skipped { bytes } | Event::Cut { bytes } | Event::Resync { bytes } => {
+                reported += bytes
+            }
+            Event::Oversize { len } => assert!(len > cap as u64),
+            Event::Bad => {}
+        };
+        if op % 8 == 0 {
+            fr.gap(n as u64, &mut on);
+            rest = more;
+        } else {
+            let take = n.min(more.len());
+            fr.data(t, &more[..take], f.as_mut(), &mut on);
+            fed += take;
+            rest = &more[take..];
+        }
+        assert!(fr.buffered() <= cap);
+        assert!(reported + fr.buffered() <= fed, "{reported} + {} > {fed}", fr.buffered());
+    }
+    fr.close(&mut |e| {
+        if let Event::Cut { bytes } = e {
+            reported += bytes;
+        }
+    });
+    assert!(reported <= fed);
+    assert_eq!(fr.buffered(), 0);
+}
+
+fn table(data: &[u8]) {
+    let [cap, rest @ ..] = data else { return };
+    let cap = usize::from(cap % 16);
+    let mut t: Txns<u8, u32> = Txns::new(cap);
+    let (mut inserted, mut out, mut evicted, mut timed) = (0u32, 0u32, 0u64, 0u64);
+    let mut now = 0u64;
+    for (i, op) in rest.chunks(2).enumerate() {
+        let (a, b) = (op[0], op.get(1).copied().unwrap_or(0));
+        now += u64::from(b % 4);
+        match a % 4 {
+            0 | 1 => {
+                inserted += 1;
+                if t.insert(now, b, i as u32).is_some() {
+                    out += 1;
+                    evicted += 1;
+                }
+            }
+            2 => {
+                let hit = if b % 2 == 0 { t.take(&b) } else { t.take_first() };
+                out += u32::from(hit.is_some());
+            }
+            _ => {
+                let n = t.expire(now, u64::from(b % 8)).len();
+                for _ in 0..n {
+                    out += 1;
+                    timed += 1;
+                }
+            }
+        }
+        assert!(t.len() <= cap.max(1));
+    }
+    let s = t.take_stats();
+    assert_eq!((s.evicted, s.timed_out), (evicted, timed));
+    out += t.drain().count() as u32;
+    assert_eq!(inserted, out);
+}
+
+fuzz_target!(|data: &[u8]| {
+    framer(data);
+    table(data);
+});

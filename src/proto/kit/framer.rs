@@ -1,0 +1,357 @@
+//! The framer: cuts one direction of a TCP stream into length-prefixed PDUs.
+//!
+//! Every TCP decoder of dcsensor reads PDUs whose header says how long they are: Kerberos'
+//! 4-byte record mark, DNS's 2-byte length, the NetBIOS session header in front of SMB, the
+//! `frag_length` of DCE-RPC's 16-byte header, LDAP's BER length. The protocol describes its
+//! header with a [`Framing`] (how long is the PDU that starts here; does a PDU plausibly start
+//! here); the [`Framer`] does the rest, the same way for everyone:
+//!
+//! - **cap**: a PDU longer than [`Framer::new`]'s cap is never buffered; its bytes are skipped
+//!   as they arrive and reported with [`Event::Skipped`] *as they are seen*, so a header that
+//!   claims 4 GiB on a connection that then closes counts only the bytes that really came;
+//! - **skip by count**: the rest of an oversized PDU, or of a PDU a gap cut, is skipped without
+//!   looking at it;
+//! - **explicit gaps**: [`Framer::gap`] is the flow layer's "`len` bytes are missing here"; inside
+//!   a PDU of known length the framer skips to its end (the PDU is dropped, [`Event::Cut`]);
+//!   when the gap swallowed a boundary it resynchronises;
+//! - **resync by probe**: after a gap that lost a boundary, or a header that does not parse
+//!   ([`Event::Bad`]), every offset of the following data is offered to [`Framing::probe`] until
+//!   one looks like a PDU start; what is passed over is reported with [`Event::Resync`].
+//!   A framing whose protocol has no marker to resynchronise on (LDAP) answers `false` and the
+//!   direction stays lost (every byte reported as passed over).
+//!
+//! A decoder keeps one `Framer` per direction and its own framing, and turns events into
+//! records and counters:
+//!
+//! ```ignore
+//! self.framers[dir.idx()].data(cx.now, data, &mut DnsFraming, &mut |ev| match ev {
+//!     Event::Pdu { start, pdu } => matcher.message(cx, start, &pdu[2..]),
+//!     Event::Skipped { bytes } => cx.count_n(Counter::DropDecoderCap, bytes as u64),
+//!     Event::Bad | Event::Cut { .. } => cx.count(Counter::MalformedDns),
+//!     Event::Resync { .. } => {}
+//! });
+//! ```
+//!
+//! A whole PDU at the start of a chunk is handed over in place (no copy); only a PDU split
+//! across chunks is gathered, in a buffer never longer than the cap.
+
+use crate::record::Ts;
+
+/// What the bytes at the start of a PDU say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Head {
+    /// A PDU of this many bytes, its header included.
+    Len(usize),
+    /// More bytes are needed to tell: at least this many from the PDU's start.
+    Need(usize),
+    /// No PDU starts here.
+    Bad,
+}
+
+/// How a protocol's PDUs say their length.
+pub trait Framing {
+    /// Reads the header at the start of `d` (every byte seen from the PDU's first, which may be
+    /// fewer than a header or more than the PDU). Must not panic on any input.
+    fn head(&mut self, d: &[u8]) -> Head;
+
+    /// While resynchronising: whether a PDU plausibly starts at `d` (which may be short; the
+    /// answer for a short `d` decides). The default accepts any readable header; a protocol
+    /// with no marker to resynchronise on returns `false`.
+    fn probe(&mut self, d: &[u8]) -> bool {
+        matches!(self.head(d), Head::Len(_))
+    }
+}
+
+/// What the framer found, handed to the decoder's callback in stream order.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// A whole PDU, header included, and the packet time of its first byte.
+    Pdu { start: Ts, pdu: &'a [u8] },
+    /// `bytes` of a PDU over the cap went by unread (reported as they arrive).
+    Skipped { bytes: usize },
+    /// A PDU whose header said `len` (over the cap) begins: its bytes will be skipped.
+    Oversize { len: u64 },
+    /// A header that is no header: the framer lost its place and resynchronises.
+    Bad,
+    /// A gap cut a PDU that was being gathered; `bytes` of it had been seen (dropped).
+    Cut { bytes: usize },
+    /// `bytes` were passed over while looking for the next PDU start.
+    Resync { bytes: usize },
+}
+
+/// Largest header the framer gathers before [`Framing::head`] must decide.
+pub const MAX_HEAD: usize = 64;
+
+/// One direction's framing state.
+#[derive(Debug, Default)]
+pub struct Framer {
+    cap: usize,
+    /// The start of a PDU split across chunks (never longer than `cap`).
+    buf: Vec<u8>,
+    /// Packet time of the first byte in `buf`.
+    start: Ts,
+    /// Bytes still to skip: the rest of an oversized PDU, or of a PDU a gap cut.
+    skip: u64,
+    /// Whether the skipped bytes belong to an oversized PDU (reported as [`Event::Skipped`]).
+    skip_counted: bool,
+    /// A boundary was lost: looking for the next PDU start.
+    lost: bool,
+    /// The length of the PDU in `buf`, once its header was read.
+    known: Option<usize>,
+}
+
+impl Framer {
+    /// A framer that buffers PDUs of at most `cap` bytes (a cap below [`MAX_HEAD`] is raised to
+    /// it, so that every header can be read).
+    pub fn new(cap: usize) -> Self {
+        Framer {
+            cap: cap.max(MAX_HEAD),
+            ..Default::default()
+        }
+    }
+
+    /// Bytes held in the buffer (for the flow layer's memory accounting).
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether the framer lost its place and is looking for a PDU start.
+    pub fn is_lost(&self) -> bool {
+        self.lost
+    }
+
+    /// Feeds the next in-order bytes of this direction, which arrived at `now`.
+    pub fn data<F: Framing + ?Sized>(
+        &mut self,
+        now: Ts,
+        mut d: &[u8],
+        f: &mut F,
+        on: &mut dyn FnMut(Event<'_>),
+    ) {
+        while !d.is_empty() {
+            if self.skip > 0 {
+                let n = d
+                    .len()
+                    .min(usize::try_from(self.skip).unwrap_or(usize::MAX));
+                self.skip -= n as u64;
+                d = &d[n..];
+                if self.skip_counted {
+                    on(Event::Skipped { bytes: n });
+                }
+                continue;
+            }
+            if self.lost {
+                let at = (0..d.len()).find(|&i| startable(f, &d[i..]));
+                let passed = at.unwrap_or(d.len());
+                if passed > 0 {
+                    on(Event::Resync { bytes: passed });
+                }
+                d = &d[passed..];
+                if at.is_some() {
+                    self.lost = false;
+                }
+                continue;
+            }
+            if self.buf.is_empty() {
+                // Fast path: whole PDUs at the start of the chunk are handed over in place.
+                match f.head(d) {
+                    Head::Len(len) if len > 0 && len <= self.cap && len <= d.len() => {
+                        on(Event::Pdu {
+                            start: now,
+                            pdu: &d[..len],
+                        });
+                        d = &d[len..];
+                        continue;
+                    }
+                    Head::Len(0) | Head::Bad => {
+                        self.bad(on);
+                        continue;
+                    }
+                    Head::Len(len) if len > self.cap => {
+                        on(Event::Oversize { len: len as u64 });
+                        self.skip = len as u64;
+                        self.skip_counted = true;
+                        continue;
+                    }
+                    Head::Need(n) if n > MAX_HEAD => {
+                        self.bad(on);
+                        continue;
+                    }
+                    // A PDU (or its header) continues in a later chunk: gather it.
+                    _ => self.start = now,
+                }
+            }
+            let want = match f.head(&self.buf) {
+                Head::Len(0) | Head::Bad => {
+                    self.release();
+                    self.bad(on);
+                    continue;
+                }
+                Head::Len(len) if len > self.cap => {
+                    // The header said too much once its last byte came: skip the rest.
+                    let seen = self.buf.len();
+                    self.release();
+                    on(Event::Oversize { len: len as u64 });
+                    on(Event::Skipped { bytes: seen });
+                    self.skip = (len - seen) as u64;
+                    self.skip_counted = true;
+                    continue;
+                }
+                Head::Len(len) => {
+                    self.known = Some(len);
+                    len
+                }
+                Head::Need(n) => {
+                    let w = n.max(self.buf.len() + 1);
+                    if w > MAX_HEAD {
+                        self.release();
+                        self.bad(on);
+                        continue;
+                    }
+                    w
+                }
+            };
+            let n = want.saturating_sub(self.buf.len()).min(d.len());
+            self.buf.extend_from_slice(&d[..n]);
+            d = &d[n..];
+            if let Some(len) = self.known.filter(|&l| l <= self.buf.len()) {
+                let rest = self.buf.split_off(len);
+                on(Event::Pdu {
+                    start: self.start,
+                    pdu: &self.buf,
+                });
+                self.release();
+                if !rest.is_empty() {
+                    // A framing whose header changed its mind: the surplus is the next data.
+                    self.buf = rest;
+                    self.start = now;
+                }
+            }
+        }
+    }
+
+    /// `len` bytes of this direction are missing before the next [`Framer::data`].
+    pub fn gap(&mut self, len: u64, on: &mut dyn FnMut(Event<'_>)) {
+        if self.lost {
+            return;
+        }
+        if self.skip > 0 {
+            match self.skip.checked_sub(len) {
+                Some(left) => self.skip = left,
+                None => {
+                    self.skip = 0;
+                    self.lost = true;
+                }
+            }
+            return;
+        }
+        if self.buf.is_empty() {
+            // Between PDUs: the next one may start anywhere after the gap.
+            self.lost = len > 0;
+            return;
+        }
+        let seen = self.buf.len();
+        // The head is asked with what was gathered; a framing never sees the missing bytes.
+        let known = self.known;
+        self.release();
+        on(Event::Cut { bytes: seen });
+        match known.and_then(|total| (total.saturating_sub(seen) as u64).checked_sub(len)) {
+            // The gap ended inside the PDU: the next one starts right after it.
+            Some(left) => {
+                self.skip = left;
+                self.skip_counted = false;
+            }
+            None => self.lost = true,
+        }
+    }
+
+    /// The connection ended: a PDU cut short is reported ([`Event::Cut`]) and forgotten.
+    pub fn close(&mut self, on: &mut dyn FnMut(Event<'_>)) {
+        if !self.buf.is_empty() {
+            on(Event::Cut {
+                bytes: self.buf.len(),
+            });
+        }
+        self.buf = Vec::new();
+        self.skip = 0;
+        self.lost = false;
+    }
+
+    fn bad(&mut self, on: &mut dyn FnMut(Event<'_>)) {
+        self.lost = true;
+        on(Event::Bad);
+    }
+
+    /// Forgets the gathered bytes, returning a large buffer's memory.
+    fn release(&mut self) {
+        self.known = None;
+        self.buf.clear();
+        if self.buf.capacity() > 16 * 1024 {
+            self.buf = Vec::new();
+        }
+    }
+}
+
+/// Whether resynchronisation may restart at `d`: the probe accepts it and the header promises
+/// progress (a framing whose probe accepts what its header refuses cannot loop).
+fn startable<F: Framing + ?Sized>(f: &mut F, d: &[u8]) -> bool {
+    f.probe(d)
+        && match f.head(d) {
+            Head::Len(n) => n > 0,
+            Head::Need(n) => n <= MAX_HEAD,
+            Head::Bad => false,
+        }
+}
+
+/// The length headers of dcsensor's protocols, ready to use (a decoder wraps one in its own
+/// [`Framing`] to give a stricter [`Framing::probe`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefix {
+    /// DNS over TCP (RFC 1035 4.2.2): a 2-byte big-endian length of what follows.
+    Be16,
+    /// Kerberos over TCP (RFC 4120 7.2.2): a 4-byte big-endian record mark whose high bit is
+    /// reserved (0).
+    RecordMark,
+    /// NetBIOS session service (RFC 1002 4.3.1) and SMB over TCP 445: a type byte, then a
+    /// 3-byte big-endian length (17 bits for NetBIOS, 24 for direct TCP; both read as 24).
+    NetBios,
+    /// DCE-RPC connection-oriented PDUs (C706 12.6.3): a 16-byte header whose `frag_length`
+    /// (offset 8, byte order from the data representation at offset 4) is the whole PDU.
+    DceRpc,
+}
+
+impl Framing for Prefix {
+    fn head(&mut self, d: &[u8]) -> Head {
+        match self {
+            Prefix::Be16 => match d {
+                [a, b, ..] => Head::Len(2 + usize::from(u16::from_be_bytes([*a, *b]))),
+                _ => Head::Need(2),
+            },
+            Prefix::RecordMark => match d.first_chunk::<4>() {
+                Some(m) if m[0] & 0x80 != 0 => Head::Bad,
+                Some(m) => Head::Len(4 + u32::from_be_bytes(*m) as usize),
+                None => Head::Need(4),
+            },
+            Prefix::NetBios => match d {
+                [_, a, b, c, ..] => Head::Len(4 + u32::from_be_bytes([0, *a, *b, *c]) as usize),
+                _ => Head::Need(4),
+            },
+            Prefix::DceRpc => match d.first_chunk::<16>() {
+                Some(h) if h[0] != 5 => Head::Bad,
+                Some(h) => {
+                    let f = [h[8], h[9]];
+                    let len = if h[4] & 0x10 != 0 {
+                        u16::from_le_bytes(f)
+                    } else {
+                        u16::from_be_bytes(f)
+                    };
+                    match usize::from(len) {
+                        n if n < 16 => Head::Bad,
+                        n => Head::Len(n),
+                    }
+                }
+                None => Head::Need(16),
+            },
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! Tests of the decoder kit: framer, transaction table, BER reader.
+
+use super::ber::{self, BerFraming, Reader};
+use super::framer::{Event, Framer, Framing, Head, Prefix, MAX_HEAD};
+use super::txn::{TxnStats, Txns};
+
+/// What a framer reported, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ev {
+    Pdu(u64, Vec<u8>),
+    Skipped(usize),
+    Oversize(u64),
+    Bad,
+    Cut(usize),
+    Resync(usize),
+}
+
+fn own(e: Event<'_>) -> Ev {
+    match e {
+        Event::Pdu { start, pdu } => Ev::Pdu(start, pdu.to_vec()),
+        Event::Skipped { bytes } => Ev::Skipped(bytes),
+        Event::Oversize { len } => Ev::Oversize(len),
+        Event::Bad => Ev::Bad,
+        Event::Cut { bytes } => Ev::Cut(bytes),
+        Event::Resync { bytes } => Ev::Resync(bytes),
+    }
+}
+
+/// Feeds `chunks` (time, bytes) and returns the events.
+fn feed<F: Framing>(fr: &mut Framer, f: &mut F, chunks: &[(u64, &[u8])]) -> Vec<Ev> {
+    let mut v = Vec::new();
+    for (t, c) in chunks {
+        fr.data(*t, c, f, &mut |e| v.push(own(e)));
+    }
+    v
+}
+
+fn dns(body: &[u8]) -> Vec<u8> {
+    [&(body.len() as u16).to_be_bytes()[..], body].concat()
+}
+
+fn pdus(ev: &[Ev]) -> Vec<Vec<u8>> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Ev::Pdu(_, p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn split_at_every_byte_gives_the_same_pdus_with_their_start_time() {
+    let a = dns(b"first message");
+    let b = dns(b"second");
+    let stream = [a.clone(), b.clone()].concat();
+    for cut in 0..=stream.len() {
+        let mut fr = Framer::new(1024);
+        let ev = feed(
+            &mut fr,
+            &mut Prefix::Be16,
+            &[(1, &stream[..cut]), (2, &stream[cut..])],
+        );
+        assert_eq!(pdus(&ev), vec![a.clone(), b.clone()], "cut at {cut}");
+        // The first PDU started in the first chunk unless the cut is at 0.
+        let Ev::Pdu(t, _) = &ev[0] else { panic!() };
+        assert_eq!(*t, if cut == 0 { 2 } else { 1 });
+        assert_eq!(fr.buffered(), 0);
+    }
+    // One byte at a time.
+    let mut fr = Framer::new(1024);
+    let chunks: Vec<(u64, &[u8])> = stream.chunks(1).map(|c| (7, c)).collect();
+    assert_eq!(pdus(&feed(&mut fr, &mut Prefix::Be16, &chunks)), vec![a, b]);
+}
+
+#[test]
+fn oversized_pdus_are_skipped_and_counted_by_the_bytes_that_came() {
+    let big = dns(&[0x55; 300]);
+    let small = dns(b"ok");
+    let stream = [big.clone(), small.clone()].concat();
+    for cut in [0, 1, 2, 3, 100, 302, 303] {
+        let mut fr = Framer::new(100);
+        let ev = feed(
+            &mut fr,
+            &mut Prefix::Be16,
+            &[(1, &stream[..cut]), (2, &stream[cut..])],
+        );
+        assert_eq!(pdus(&ev), vec![small.clone()], "cut at {cut}");
+        assert!(ev.contains(&Ev::Oversize(302)));
+        let skipped: usize = ev
+            .iter()
+            .map(|e| if let Ev::Skipped(n) = e { *n } else { 0 })
+            .sum();
+        assert_eq!(skipped, 302, "cut at {cut}");
+        assert!(fr.buffered() <= 100);
+    }
+    // A header claiming 4 GiB on a stream that then ends: only what came is counted.
+    let mut fr = Framer::new(1 << 20);
+    let mut claim = 0x7fff_fff0u32.to_be_bytes().to_vec();
+    claim.extend_from_slice(&[0; 1000]);
+    let ev = feed(&mut fr, &mut Prefix::RecordMark, &[(1, &claim)]);
+    assert_eq!(ev[0], Ev::Oversize(0x7fff_fff0 + 4));
+    assert_eq!(ev[1..], [Ev::Skipped(1004)]);
+    let mut closed = Vec::new();
+    fr.close(&mut |e| closed.push(own(e)));
+    assert!(closed.is_empty());
+}
+
+#[test]
+fn a_gap_inside_a_pdu_skips_to_its_end() {
+    let a = dns(&[1; 20]);
+    let b = dns(&[2; 5]);
+    let mut fr = Framer::new(1024);
+    let mut ev = feed(&mut fr, &mut Prefix::Be16, &[(1, &a[..8])]);
+    // 10 of the remaining 14 bytes are lost.
+    fr.gap(10, &mut |e| ev.push(own(e)));
+    assert_eq!(ev, vec![Ev::Cut(8)]);
+    let rest = [&a[18..], &b[..]].concat();
+    let ev = feed(&mut fr, &mut Prefix::Be16, &[(2, &rest)]);
+    assert_eq!(ev, vec![Ev::Pdu(2, b.clone())]);
+    assert!(!fr.is_lost());
+}
+
+#[test]
+fn a_gap_over_a_boundary_resynchronises_by_probe() {
+    /// DNS-like framing whose probe wants a length of exactly 3 (a stand-in for a header check).
+    struct Strict;
+    impl Framing for Strict {
+        fn head(&mut self, d: &[u8]) -> Head {
+            Prefix::Be16.head(d)
+        }
+        fn probe(&mut self, d: &[u8]) -> bool {
+            d.starts_with(&[0, 3])
+        }
+    }
+    let a = dns(&[1; 20]);
+    let b = dns(b"abc");
+    let mut fr = Framer::new(1024);
+    let mut ev = feed(&mut fr, &mut Strict, &[(1, &a[..8])]);
+    fr.gap(100, &mut |e| ev.push(own(e)));
+    assert!(fr.is_lost());
+    let junk_then_b = [&[9u8, 9, 9, 9, 9][..], &b].concat();
+    ev.extend(feed(&mut fr, &mut Strict, &[(2, &junk_then_b)]));
+    assert_eq!(
+        ev,
+        vec![Ev::Cut(8), Ev::Resync(5), Ev::Pdu(2, b.clone())],
+        "{ev:?}"
+    );
+    // A gap between PDUs loses the boundary too.
+    fr.gap(3, &mut |_| {});
+    assert!(fr.is_lost());
+    assert_eq!(feed(&mut fr, &mut Strict, &[(3, &b)]), vec![Ev::Pdu(3, b)]);
+}
+
+#[test]
+fn a_bad_header_is_reported_once_then_resync() {
+    let mut fr = Framer::new(1024);
+    let mut junk = vec![0xff, 0xff, 0xff, 0xff, 0, 0, 0, 3];
+    junk.extend_from_slice(&[0x6a, 0x01, 0x00]);
+    let ev = feed(&mut fr, &mut Prefix::RecordMark, &[(1, &junk)]);
+    // The probe accepts the next readable mark (at offset 1: ff ff ff 00 is bad, so 4).
+    assert_eq!(ev[0], Ev::Bad);
+    assert!(matches!(ev[1], Ev::Resync(n) if n > 0));
+    assert_eq!(pdus(&ev).len(), 1);
+}
+
+#[test]
+fn ber_streams_have_no_resync_and_dcerpc_lengths_follow_the_byte_order() {
+    let msg = [0x30, 0x03, 0x02, 0x01, 0x07];
+    let stream = [&msg[..], &msg[..]].concat();
+    let mut fr = Framer::new(1024);
+    let mut f = BerFraming { tag: 0x30 };
+    for cut in 0..stream.len() {
+        let mut fr = Framer::new(1024);
+        let ev = feed(&mut fr, &mut f, &[(1, &stream[..cut]), (1, &stream[cut..])]);
+        assert_eq!(pdus(&ev).len(), 2);
+    }
+    let ev = feed(&mut fr, &mut f, &[(1, &[0x04, 0x00]), (2, &msg)]);
+    assert_eq!(ev, vec![Ev::Bad, Ev::Resync(2), Ev::Resync(5)]);
+    // Long-form length gathered across chunks.
+    let mut fr = Framer::new(1024);
+    let mut long = vec![0x30, 0x82, 0x01, 0x00];
+    long.extend_from_slice(&[0; 256]);
+    let ev = feed(
+        &mut fr,
+        &mut f,
+        &[(1, &long[..2]), (1, &long[2..3]), (1, &long[3..])],
+    );
+    assert_eq!(pdus(&ev), vec![long]);
+    // DCE-RPC: frag_length little-endian when the data representation says so.
+    let mut bind = vec![5, 0, 11, 3, 0x10, 0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0];
+    bind.extend_from_slice(&[0; 4]);
+    assert_eq!(Prefix::DceRpc.head(&bind), Head::Len(20));
+    bind[4] = 0;
+    assert_eq!(Prefix::DceRpc.head(&bind), Head::Len(20 << 8));
+    assert_eq!(Prefix::DceRpc.head(&bind[..10]), Head::Need(16));
+    assert_eq!(Prefix::NetBios.head(&[0, 0, 1, 0]), Head::Len(260));
+}
+
+#[test]
+fn hostile_framings_cannot_loop_or_grow_the_buffer() {
+    /// A framing that always asks for more, or says zero.
+    struct Greedy(usize);
+    impl Framing for Greedy {
+        fn head(&mut self, d: &[u8]) -> Head {
+            match self.0 {
+                0 => Head::Need(d.len() + 1),
+                1 => Head::Len(0),
+                _ => Head::Need(0),
+            }
+        }
+    }
+    for mode in 0..3 {
+        let mut fr = Framer::new(10);
+        let ev = feed(&mut fr, &mut Greedy(mode), &[(1, &[7; 500])]);
+        assert!(fr.buffered() <= MAX_HEAD, "mode {mode}");
+        assert!(ev.contains(&Ev::Bad), "mode {mode}: {ev:?}");
+    }
+}
+
+#[test]
+fn close_reports_a_pdu_cut_short() {
+    let mut fr = Framer::new(1024);
+    let a = dns(&[1; 20]);
+    feed(&mut fr, &mut Prefix::Be16, &[(1, &a[..5])]);
+    let mut ev = Vec::new();
+    fr.close(&mut |e| ev.push(own(e)));
+    assert_eq!(ev, vec![Ev::Cut(5)]);
+    assert_eq!(fr.buffered(), 0);
+}
+
+#[test]
+fn transactions_evict_the_oldest_and_count_it() {
+    let mut t: Txns<u16, &str> = Txns::new(2);
+    assert!(t.insert(1, 10, "a").is_none());
+    assert!(t.insert(2, 11, "b").is_none());
+    let old = t.insert(3, 12, "c").unwrap();
+    assert_eq!((old.key, old.value, old.since), (10, "a", 1));
+    assert_eq!(t.stats().evicted, 1);
+    assert_eq!(t.take(&12).map(|x| x.value), Some("c"));
+    assert!(t.take(&10).is_none());
+    assert_eq!(t.len(), 1);
+    // A cap of 0 keeps the newest only, without panicking.
+    let mut z: Txns<u16, u8> = Txns::new(0);
+    assert!(z.insert(1, 1, 1).is_none());
+    assert_eq!(z.insert(1, 2, 2).map(|x| x.key), Some(1));
+    assert_eq!(z.take(&2).map(|x| x.value), Some(2));
+}
+
+#[test]
+fn transactions_time_out_on_one_boundary_rule() {
+    let mut t: Txns<(), u8> = Txns::new(8);
+    t.insert(100, (), 1);
+    t.insert(150, (), 2);
+    t.insert(200, (), 3);
+    // now - last >= timeout: nothing is due at 199; at 250 the request of 150 is, exactly.
+    let due = t.expire(199, 100);
+    assert!(due.is_empty());
+    let due = t.expire(250, 100);
+    assert_eq!(due.iter().map(|x| x.value).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(t.stats().timed_out, 2);
+    // Activity moves the deadline.
+    t.touch(0, 400);
+    assert!(t.expire(450, 100).is_empty());
+    assert_eq!(t.expire(500, 100).len(), 1);
+    assert_eq!(
+        t.take_stats(),
+        TxnStats {
+            evicted: 0,
+            timed_out: 3
+        }
+    );
+    assert_eq!(t.stats(), TxnStats::default());
+}
+
+#[test]
+fn transactions_pair_in_order_and_flush_oldest_first() {
+    let mut t: Txns<(), u8> = Txns::new(8);
+    for i in 0..4 {
+        t.insert(u64::from(i), (), i);
+    }
+    assert_eq!(t.take_first().map(|x| x.value), Some(0));
+    let i = t.position(|x| x.value == 2).unwrap();
+    let x = t.remove(i).unwrap();
+    assert!(t.put_back(i, x).is_none());
+    assert_eq!(
+        t.drain().map(|x| x.value).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert!(t.is_empty());
+    // put_back never grows past the cap.
+    let mut t: Txns<u8, u8> = Txns::new(1);
+    t.insert(1, 1, 1);
+    let x = t.take(&1).unwrap();
+    t.insert(2, 2, 2);
+    assert_eq!(t.put_back(0, x).map(|x| x.key), Some(1));
+    assert_eq!(t.len(), 1);
+}
+
+#[test]
+fn ber_reader_walks_a_sequence_without_recursion() {
+    // SEQUENCE { INTEGER 7, [APPLICATION 0] { }, [0] OCTET STRING "x" }
+    let m = [
+        0x30, 0x0a, 0x02, 0x01, 0x07, 0x60, 0x00, 0xa0, 0x03, 0x04, 0x01, b'x',
+    ];
+    let (rest, seq) = ber::tlv(&m).unwrap();
+    assert!(rest.is_empty());
+    let mut r = Reader::new(seq.value);
+    assert_eq!(ber::integer(r.expect(0x02).unwrap().value), Some(7));
+    assert!(r.optional(0xa1).is_none());
+    assert!(r.expect(0x04).is_err());
+    assert_eq!(r.next_tlv().unwrap().tag, 0x60);
+    assert_eq!(r.optional(0xa0).unwrap().value, &[0x04, 0x01, b'x']);
+    assert!(r.is_empty());
+    assert!(r.next_tlv().is_err());
+    // Lengths: more than 4 octets, indefinite, past the end, high tag numbers are refused.
+    for bad in [
+        &[0x30, 0x85, 0, 0, 0, 0, 1][..],
+        &[0x30, 0x80, 0, 0],
+        &[0x30, 0x05, 1],
+        &[0x1f, 0x01, 0x00],
+    ] {
+        assert!(ber::tlv(bad).is_err(), "{bad:?}");
+    }
+    assert_eq!(ber::integer(&[0xff, 0x00]), Some(-256));
+    assert_eq!(ber::integer(&[]), None);
+    // Deep nesting is just bytes: reading the outer element does not look inside.
+    let mut deep = vec![0x04, 0x00];
+    for _ in 0..100 {
+        deep = [&[0x30, deep.len() as u8][..], &deep].concat();
+        if deep.len() > 120 {
+            break;
+        }
+    }
+    assert!(ber::tlv(&deep).is_ok());
+}
