@@ -60,6 +60,14 @@ pub trait Framing {
     fn probe(&mut self, d: &[u8]) -> bool {
         matches!(self.head(d), Head::Len(_))
     }
+
+    /// Bytes [`Framing::probe`] needs to judge. While resynchronising, an offset past the start
+    /// of a chunk with fewer bytes after it is passed over (a PDU start split across two chunks
+    /// is missed; the next whole one is found), so a probe that gives short data the benefit of
+    /// the doubt cannot take a chunk's tail for a PDU.
+    fn probe_len(&self) -> usize {
+        1
+    }
 }
 
 /// What the framer found, handed to the decoder's callback in stream order.
@@ -141,7 +149,10 @@ impl Framer {
                 continue;
             }
             if self.lost {
-                let at = (0..d.len()).find(|&i| startable(f, &d[i..]));
+                // Offsets past the chunk's start are judged only with `probe_len` bytes.
+                let need = f.probe_len().max(1);
+                let at = (0..d.len())
+                    .find(|&i| (i == 0 || d.len() - i >= need) && startable(f, &d[i..]));
                 let passed = at.unwrap_or(d.len());
                 if passed > 0 {
                     on(Event::Resync { bytes: passed });
