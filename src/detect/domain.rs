@@ -89,6 +89,8 @@ pub struct Domain {
     pub realms: FxHashMap<String, EtypeUse>,
     /// First record time seen per KDC address (how long its tickets were watched).
     pub kdc_since: FxHashMap<IpAddr, f64>,
+    /// KDCs seen answering PREAUTH_REQUIRED (their realm requires pre-authentication by default).
+    pub preauth_kdcs: FxHashSet<IpAddr>,
     /// Learned addresses dropped because the learned sets were full.
     pub dropped: u64,
 }
@@ -112,6 +114,7 @@ impl Domain {
             hosts: Capped::new(t.max_entries),
             realms: FxHashMap::default(),
             kdc_since: FxHashMap::default(),
+            preauth_kdcs: FxHashSet::default(),
             dropped: 0,
         };
         d.configure(t);
@@ -302,6 +305,17 @@ impl Domain {
                     &mut self.dropped,
                 );
                 self.kdc_since.entry(dst).or_insert(r.ts);
+                if r.error
+                    .as_ref()
+                    .is_some_and(|e| e.is("KDC_ERR_PREAUTH_REQUIRED", 25))
+                {
+                    Self::learn(
+                        &mut self.preauth_kdcs,
+                        dst,
+                        self.max_learned,
+                        &mut self.dropped,
+                    );
+                }
             }
         }
         let (Some(src), Some(client)) = (r.src, r.client.as_deref()) else {

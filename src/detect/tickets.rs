@@ -39,6 +39,8 @@ pub trait TicketStore: Send {
     fn get(&mut self, hash: &str) -> Option<Ticket>;
     /// Records a ticket (issued, or first presented). Replaces an earlier entry.
     fn put(&mut self, hash: &str, t: Ticket);
+    /// Whether `hash` is known (without copying it out).
+    fn contains(&self, hash: &str) -> bool;
     /// Tickets held.
     fn len(&self) -> usize;
     /// Whether no ticket is held.
@@ -82,6 +84,10 @@ impl TicketStore for MemoryTickets {
         if self.t.evictions != before {
             self.last_eviction = Some(self.newest);
         }
+    }
+
+    fn contains(&self, hash: &str) -> bool {
+        self.t.get(hash).is_some()
     }
 
     fn len(&self) -> usize {

@@ -62,7 +62,12 @@ impl Engine {
         }
         let no_preauth =
             !r.preauth.contains(&2) && !r.preauth.contains(&16) && !r.preauth.contains(&17);
+        // an AES-capable client meeting an account without pre-authentication counts only where
+        // the KDC was seen requiring it of others (MIT realms do not by default)
+        let aes_counts =
+            no_aes(&r.etypes) || r.dst.is_some_and(|d| self.domain.preauth_kdcs.contains(&d));
         if no_preauth
+            && aes_counts
             && r.reply.as_deref() == Some("AS-REP")
             && self.on(D::AsrepRoasting)
             && !self.excluded(D::AsrepRoasting, r.src, None, r.ts)
@@ -179,24 +184,7 @@ impl Engine {
                 self.raise_tally(sensor, D::Kerberoasting, &key, r, client, what);
             }
         }
-        if err_is(r, "KDC_ERR_C_PRINCIPAL_UNKNOWN", 6)
-            && self.on(D::GoldenTicket)
-            && !self.excluded(D::GoldenTicket, r.src, client, r.ts)
-        {
-            let c = client.unwrap_or("?");
-            let key = format!("{}|unknown|{}", ip_key(r), c.to_ascii_lowercase());
-            let what = format!("presented a TGT for {c}, an account the KDC does not know (a TGT only a forger can make)");
-            self.golden(sensor, &key, r, client, Some(c), what, 2027);
-        }
-        if r.presented_etype == Some(23) && self.on(D::GoldenTicket) {
-            let aes = self.realm_is_aes(r.realm.as_deref());
-            if aes && !self.excluded(D::GoldenTicket, r.src, client, r.ts) {
-                let key = format!("{}|rc4", ip_key(r));
-                let what = "presented a TGT encrypted with RC4 in a realm that issues AES tickets"
-                    .to_string();
-                self.golden(sensor, &key, r, client, client, what, 2009);
-            }
-        }
+        self.golden_ticket(sensor, r);
         if let Some(u) = r.s4u_user.as_deref() {
             if self.domain.has_honeytokens() {
                 self.honeytoken(sensor, r, u, "S4U2self");
@@ -303,7 +291,9 @@ impl Engine {
             }
             Some(_) => {}
             None => {
-                self.never_issued(sensor, r, tgt);
+                if !tgt {
+                    self.silver_ticket(sensor, r);
+                }
                 let t = Ticket {
                     ts: r.ts,
                     addr: src,
@@ -318,54 +308,87 @@ impl Engine {
         }
     }
 
-    /// A ticket presented that no watched KDC issued: forged, once the KDC was watched longer
-    /// than a ticket lives (or in test mode) and no ticket of that age was evicted.
-    fn never_issued(&mut self, sensor: &str, r: &Rec, tgt: bool) {
-        let d = if tgt {
-            D::GoldenTicket
-        } else {
-            D::SilverTicket
+    /// Whether a presented ticket that no watched KDC issued counts as forged: once the KDC was
+    /// watched longer than a ticket lives (or in test mode), and no ticket of that age was evicted.
+    fn unseen_is_forged(&self, r: &Rec, d: D) -> bool {
+        let Some(hash) = r.presented_hash.as_deref() else {
+            return false;
         };
-        if !self.on(d) {
-            return;
+        if !self.on(d) || self.tickets_known(hash) {
+            return false;
+        }
+        if self.tuning.test_mode(d) {
+            return true;
         }
         let life = self.th(d, "ticket_lifetime");
-        if !self.tuning.test_mode(d) {
-            let since = r
-                .dst
-                .and_then(|k| self.domain.kdc_since.get(&k).copied())
-                .or_else(|| self.domain.kdc_since.values().copied().reduce(f64::min));
-            let watched = since.is_some_and(|s| r.ts - s >= life);
-            let evicted = self
-                .tickets
-                .last_eviction()
-                .is_some_and(|e| r.ts - e < life);
-            if !watched || evicted {
-                return;
-            }
+        let since = r
+            .dst
+            .and_then(|k| self.domain.kdc_since.get(&k).copied())
+            .or_else(|| self.domain.kdc_since.values().copied().reduce(f64::min));
+        let watched = since.is_some_and(|s| r.ts - s >= life);
+        let evicted = self
+            .tickets
+            .last_eviction()
+            .is_some_and(|e| r.ts - e < life);
+        watched && !evicted
+    }
+
+    fn tickets_known(&self, hash: &str) -> bool {
+        self.tickets.contains(hash)
+    }
+
+    /// A TGS-REQ presenting a TGT that only a forger makes: for an account the KDC does not know,
+    /// in RC4 where the realm issues AES, or never issued by a watched KDC. One alert per ticket,
+    /// every reason in it.
+    fn golden_ticket(&mut self, sensor: &str, r: &Rec) {
+        if !self.on(D::GoldenTicket) {
+            return;
         }
         let client = r.client.as_deref();
-        if self.excluded(d, r.src, client, r.ts) {
+        let mut reasons: Vec<(u32, String)> = Vec::new();
+        if err_is(r, "KDC_ERR_C_PRINCIPAL_UNKNOWN", 6) {
+            reasons.push((2027, "for an account the KDC does not know".into()));
+        }
+        if r.presented_etype == Some(23) && self.realm_is_aes(r.realm.as_deref()) {
+            reasons.push((
+                2009,
+                "encrypted with RC4 in a realm that issues AES tickets".into(),
+            ));
+        }
+        if self.unseen_is_forged(r, D::GoldenTicket) {
+            reasons.push((2032, "that no watched KDC issued".into()));
+        }
+        if reasons.is_empty() || self.excluded(D::GoldenTicket, r.src, client, r.ts) {
             return;
         }
         let service = r.service.as_deref().unwrap_or("?");
-        if tgt {
-            let key = format!("{}|forged", ip_key(r));
-            let what = format!(
-                "presented a TGT{} that no watched KDC issued, asking for {service}",
-                client.map(|c| format!(" for {c}")).unwrap_or_default()
-            );
-            self.golden(sensor, &key, r, client, Some(service), what, 2032);
-        } else {
-            let key = format!("{}|{}", ip_key(r), service.to_ascii_lowercase());
-            let etype = r
-                .ticket_etype
-                .map(|e| format!(" (etype {e})"))
-                .unwrap_or_default();
-            let what = format!(
-                "presented a service ticket for {service}{etype} that no watched KDC issued"
-            );
-            self.single(sensor, D::SilverTicket, &key, r, None, Some(service), what);
+        let ticket = r.presented_hash.as_deref().or(client).unwrap_or("?");
+        let key = format!("{}|{}", ip_key(r), ticket.to_ascii_lowercase());
+        let why: Vec<&str> = reasons.iter().map(|x| x.1.as_str()).collect();
+        let what = format!(
+            "presented a TGT{} {}, asking for {service}",
+            client.map(|c| format!(" of {c}")).unwrap_or_default(),
+            why.join(" and ")
+        );
+        let target = client.unwrap_or(service).to_string();
+        self.golden(sensor, &key, r, client, Some(&target), what, reasons[0].0);
+    }
+
+    /// An AP-REQ presenting a service ticket that no watched KDC issued.
+    fn silver_ticket(&mut self, sensor: &str, r: &Rec) {
+        if !self.unseen_is_forged(r, D::SilverTicket)
+            || self.excluded(D::SilverTicket, r.src, None, r.ts)
+        {
+            return;
         }
+        let service = r.service.as_deref().unwrap_or("?");
+        let key = format!("{}|{}", ip_key(r), service.to_ascii_lowercase());
+        let etype = r
+            .ticket_etype
+            .map(|e| format!(" (etype {e})"))
+            .unwrap_or_default();
+        let what =
+            format!("presented a service ticket for {service}{etype} that no watched KDC issued");
+        self.single(sensor, D::SilverTicket, &key, r, None, Some(service), what);
     }
 }
