@@ -65,6 +65,7 @@ fn bench(c: &mut Criterion) {
             server: "192.0.2.1".parse().unwrap(),
             server_port: p,
             transport: Transport::Tcp,
+            tunnel: Default::default(),
         })
         .collect();
     let mut out = Vec::with_capacity(64);

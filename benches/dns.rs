@@ -97,6 +97,7 @@ fn bench(c: &mut Criterion) {
         server: "192.0.2.1".parse().unwrap(),
         server_port: 53,
         transport: Transport::Udp,
+        tunnel: Default::default(),
     };
     let counters = Counters::default();
     let config = DecoderConfig::default();

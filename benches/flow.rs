@@ -81,6 +81,7 @@ fn workload(conns: u32, convs: u32) -> Vec<Pkt> {
                     seq,
                     ack,
                     flags,
+                    tunnel: Default::default(),
                 },
                 len,
             });
@@ -126,6 +127,7 @@ fn workload(conns: u32, convs: u32) -> Vec<Pkt> {
                 seq: 0,
                 ack: 0,
                 flags: 0,
+                tunnel: Default::default(),
             };
             v.push(Pkt {
                 meta: m(client, server, sport, 53),

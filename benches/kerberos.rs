@@ -147,6 +147,7 @@ fn decoder(c: &mut Criterion<ThreadCpu>) {
         server: "192.0.2.1".parse().unwrap(),
         server_port: 88,
         transport: Transport::Udp,
+        tunnel: Default::default(),
     };
     let mut u = kerberos::udp();
     g.bench_function("udp_as_req_krb_error", |b| {
@@ -166,6 +167,7 @@ fn decoder(c: &mut Criterion<ThreadCpu>) {
     });
     let tcp_flow = FlowInfo {
         transport: Transport::Tcp,
+        tunnel: Default::default(),
         ..udp_flow
     };
     let mut t = kerberos::tcp();

@@ -49,6 +49,7 @@ fn bench(c: &mut Criterion) {
         server: [192, 0, 2, 1].into(),
         server_port: 445,
         transport: Transport::Tcp,
+        tunnel: Default::default(),
     };
     let (counters, shared, config) = (
         Counters::default(),

@@ -46,6 +46,7 @@ fn bench(c: &mut Criterion) {
         server: "192.0.2.1".parse().unwrap(),
         server_port: 445,
         transport: Transport::Tcp,
+        tunnel: Default::default(),
     };
     let config = DecoderConfig::default();
     let counters = Counters::default();

@@ -89,6 +89,12 @@ struct PipelineArgs {
     /// The sensor's id in batches and NATS subjects (default: the host name).
     #[arg(long, value_name = "ID")]
     sensor_id: Option<String>,
+    /// A UDP port carrying VXLAN besides 4789 (repeat for several).
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    vxlan_port: Vec<u16>,
+    /// A UDP port carrying Geneve besides 6081 (repeat for several).
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    geneve_port: Vec<u16>,
 }
 
 #[derive(Args, Debug)]
@@ -272,12 +278,15 @@ fn options(p: &PipelineArgs) -> Result<Options, String> {
     if p.memory_mb == 0 {
         return Err("--memory-mb 0: give the memory budget in MiB (above 0)".into());
     }
-    Ok(Options {
+    let mut o = Options {
         workers: p.workers,
         stats_interval,
         memory_budget: p.memory_mb << 20,
         ..Options::default()
-    })
+    };
+    o.packet.vxlan_ports.extend(&p.vxlan_port);
+    o.packet.geneve_ports.extend(&p.geneve_port);
+    Ok(o)
 }
 
 /// Whether an output error is only the reader going away (`dcsensor replay x | head`).

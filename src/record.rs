@@ -4,6 +4,7 @@
 //! JSON lines output and the MessagePack batches upstream are produced from these types by serde,
 //! so they carry the same field names and values. Absent values are left out, never `null`.
 
+pub use crate::packet::tunnel::TunnelPath;
 use serde::{Serialize, Serializer};
 use std::net::IpAddr;
 
@@ -134,7 +135,7 @@ fn ser_opt_ts<S: Serializer>(d: &Option<Ts>, s: S) -> Result<S::Ok, S::Error> {
 
 /// One activity record: the fields every record carries, then its typed body.
 ///
-/// Serialized as one flat map: `ts`, `type`, `src`, `sport`, `dst`, `dport`, `proto`, then the
+/// Serialized as one flat map: `ts`, `type`, `tunnel` (when there is one), `src`, `sport`, `dst`, `dport`, `proto`, then the
 /// body's fields.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Record {
@@ -143,6 +144,9 @@ pub struct Record {
     pub ts: Ts,
     #[serde(rename = "type")]
     pub kind: RecordType,
+    /// The encapsulations the traffic came in, outermost first (`vxlan`, `gre/mpls`, ...).
+    #[serde(skip_serializing_if = "TunnelPath::is_empty")]
+    pub tunnel: TunnelPath,
     /// The client: the side that opened the connection or sent the request.
     #[serde(serialize_with = "ser_ip", skip_serializing_if = "Option::is_none")]
     pub src: Option<IpAddr>,
@@ -165,6 +169,7 @@ impl Record {
         Record {
             ts,
             kind: body.kind(),
+            tunnel: flow.map(|f| f.tunnel).unwrap_or_default(),
             src: flow.map(|f| f.client),
             sport: flow.map(|f| f.client_port),
             dst: flow.map(|f| f.server),
@@ -455,6 +460,7 @@ mod tests {
             server: "10.0.0.1".parse().unwrap(),
             server_port: 53,
             transport: Transport::Udp,
+            tunnel: Default::default(),
         };
         let body = Body::Dns(Box::new(Dns {
             id: 7,

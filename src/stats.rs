@@ -40,6 +40,7 @@ counters! {
     OtherTransport => ("", "other_transport", "IP packets that are neither TCP nor UDP (ICMP, ...), not analysed", false),
     Truncated => ("", "truncated", "frames cut short by the capture's snap length", false),
     FragmentsReassembled => ("", "fragments_reassembled", "IP datagrams rebuilt from fragments", false),
+    Tunnelled => ("", "tunnelled", "packets taken out of tunnels (GRE, ERSPAN, VXLAN, Geneve, MPLS, PPPoE, IP-in-IP)", false),
     Flows => ("", "flows", "flows (TCP connections and UDP conversations) created", false),
     FlowsActive => ("", "flows_active", "flows in the flow tables now", true),
     ReassemblyBytes => ("", "reassembly_bytes", "bytes held for TCP reassembly and decoder buffers now", true),
@@ -60,6 +61,7 @@ counters! {
     DropQueue => ("drops", "queue", "frames dropped because a worker queue was full (live only)", false),
     DropFragmentMemory => ("drops", "fragment_memory", "IP fragments dropped by the fragment memory cap", false),
     DropFragmentTimeout => ("drops", "fragment_timeout", "incomplete fragmented datagrams expired", false),
+    DropTunnelDepth => ("drops", "tunnel_depth", "packets nested in more tunnels than are followed (4), not analysed", false),
     DropFlowTable => ("drops", "flow_table", "packets of new flows refused because the flow table was full", false),
     DropTcpFlowCap => ("drops", "tcp_flow_cap", "TCP bytes dropped by the per-flow out-of-order cap", false),
     DropTcpMemory => ("drops", "tcp_memory", "TCP bytes dropped by the global reassembly memory cap", false),
@@ -69,6 +71,7 @@ counters! {
     DropUpstream => ("drops", "upstream", "records in batches dropped because the spool was full", false),
 
     MalformedPacket => ("malformed", "packet", "frames whose link, IP, TCP or UDP headers were malformed", false),
+    MalformedTunnel => ("malformed", "tunnel", "packets whose encapsulation (GRE, ERSPAN, VXLAN, Geneve, MPLS, PPPoE) was malformed", false),
     MalformedDns => ("malformed", "dns", "malformed DNS messages", false),
     MalformedKerberos => ("malformed", "kerberos", "malformed Kerberos messages", false),
     MalformedDcerpc => ("malformed", "dcerpc", "malformed DCE-RPC PDUs", false),

@@ -257,10 +257,12 @@ fn tshark_expected(tsv: &Path) -> Expected {
         {
             continue;
         }
+        // Inside a tunnel tshark lists the outer stream first: the inner one is the last.
+        let last = |c: usize| get(c).rsplit(',').next().unwrap_or_default();
         let stream = if get(c_tcp).is_empty() {
-            format!("u{}", get(c_udp))
+            format!("u{}", last(c_udp))
         } else {
-            format!("t{}", get(c_tcp))
+            format!("t{}", last(c_tcp))
         };
         let resp: Vec<&str> = get(c_resp).split(',').filter(|s| !s.is_empty()).collect();
         let ids: Vec<&str> = get(c_id).split(',').collect();

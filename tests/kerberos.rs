@@ -589,6 +589,7 @@ fn ap_req_in_smb2_session_setup_presents_the_issued_ticket() {
         server: "192.0.2.1".parse().unwrap(),
         server_port: 445,
         transport: Transport::Tcp,
+        tunnel: Default::default(),
     };
     let (counters, config, shared) = (
         Counters::default(),

@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
         server: "192.0.2.1".parse().unwrap(),
         server_port: 135,
         transport: Transport::Tcp,
+        tunnel: Default::default(),
     };
     let counters = Counters::default();
     let shared = Shared::default();

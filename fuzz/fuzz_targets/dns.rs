@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
         server: "192.0.2.1".parse().unwrap(),
         server_port: 53,
         transport: Transport::Udp,
+        tunnel: Default::default(),
     };
     let mut out: Vec<Record> = Vec::new();
     let counters = Counters::default();

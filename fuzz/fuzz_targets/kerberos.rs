@@ -18,6 +18,7 @@ fn flow(transport: Transport, port: u16) -> FlowInfo {
         server: "192.0.2.1".parse().unwrap(),
         server_port: port,
         transport,
+        tunnel: Default::default(),
     }
 }
 

@@ -18,6 +18,7 @@ fn flow(port: u16) -> FlowInfo {
         server: [192, 0, 2, 1].into(),
         server_port: port,
         transport: Transport::Tcp,
+        tunnel: Default::default(),
     }
 }
 

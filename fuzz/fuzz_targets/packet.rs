@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let config = PacketConfig {
         fragment_timeout: 2_000_000_000,
         fragment_memory: 16 * 1024,
+        ..PacketConfig::default()
     };
 
     // As a capture file.

@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
         server: "192.0.2.1".parse().unwrap(),
         server_port: 445,
         transport: Transport::Tcp,
+        tunnel: Default::default(),
     };
     let mut config = DecoderConfig::default();
     if caps & 1 != 0 {

@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
         server: [192, 0, 2, 1].into(),
         server_port: 445,
         transport: Transport::Tcp,
+        tunnel: Default::default(),
     };
     let (counters, shared, config) = (
         Counters::default(),

@@ -185,6 +185,7 @@ fuzz_target!(|data: &[u8]| {
             seq,
             ack,
             flags,
+            tunnel: Default::default(),
         };
         table.packet(&meta, &payload, &mut out);
         assert!(

@@ -20,6 +20,7 @@ pub struct Config {
     pub capture: CaptureSection,
     pub pipeline: PipelineSection,
     pub flow: FlowSection,
+    pub tunnels: TunnelSection,
     pub decoder: DecoderSection,
     pub output: OutputSection,
     pub metrics: MetricsSection,
@@ -161,6 +162,40 @@ impl Default for FlowSection {
             fragment_memory_mb: p.fragment_memory / (1024 * 1024),
         }
     }
+}
+
+/// `[tunnels]`: the UDP ports of the tunnels recognised by port (GRE, ERSPAN, MPLS, PPPoE and
+/// IP-in-IP are recognised by their protocol numbers).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TunnelSection {
+    /// UDP destination ports carrying VXLAN.
+    #[serde(deserialize_with = "ports")]
+    pub vxlan_ports: Vec<u16>,
+    /// UDP destination ports carrying Geneve.
+    #[serde(deserialize_with = "ports")]
+    pub geneve_ports: Vec<u16>,
+}
+
+impl Default for TunnelSection {
+    fn default() -> Self {
+        let p = PacketConfig::default();
+        TunnelSection {
+            vxlan_ports: p.vxlan_ports,
+            geneve_ports: p.geneve_ports,
+        }
+    }
+}
+
+/// A list of UDP ports: 1 to 65535 each, at most 64.
+fn ports<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u16>, D::Error> {
+    let v = Vec::<u16>::deserialize(d)?;
+    if v.contains(&0) || v.len() > 64 {
+        return Err(serde::de::Error::custom(
+            "give at most 64 UDP ports between 1 and 65535, e.g. [4789, 8472]",
+        ));
+    }
+    Ok(v)
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -465,6 +500,8 @@ impl Config {
             packet: PacketConfig {
                 fragment_timeout: secs(f.fragment_timeout),
                 fragment_memory: f.fragment_memory_mb * 1024 * 1024,
+                vxlan_ports: self.tunnels.vxlan_ports.clone(),
+                geneve_ports: self.tunnels.geneve_ports.clone(),
             },
             flow: FlowConfig {
                 tcp_idle: secs(f.tcp_idle),

@@ -103,6 +103,7 @@ fn in_process_records_read_as_their_wire_form() {
         server: "10.0.0.1".parse().unwrap(),
         server_port: 445,
         transport: crate::record::Transport::Tcp,
+        tunnel: Default::default(),
     };
     let r = crate::record::Record::new(3 * crate::record::NS, Some(&flow), body);
     let got = Rec::from_record(&r).unwrap();

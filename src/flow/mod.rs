@@ -508,6 +508,7 @@ impl FlowTable {
                 server: meta.dst,
                 server_port: meta.dport,
                 transport: meta.transport,
+                tunnel: meta.tunnel,
             }
         } else {
             FlowInfo {
@@ -516,6 +517,7 @@ impl FlowTable {
                 server: meta.src,
                 server_port: meta.sport,
                 transport: meta.transport,
+                tunnel: meta.tunnel,
             }
         };
         let state = if tcp {

@@ -164,6 +164,7 @@ fn meta(
         seq,
         ack,
         flags,
+        tunnel: Default::default(),
     }
 }
 

@@ -7,8 +7,12 @@
 //! Ethernet padding is trimmed by the IP length. A frame cut by the snap length is passed as
 //! far as it was captured and counted as `truncated`; frames that carry no TCP or UDP are
 //! counted (`non_ip`, `other_transport`, `malformed.packet`) and skipped.
+//!
+//! Tunnels ([`tunnel`]: GRE, ERSPAN, VXLAN, Geneve, MPLS, PPPoE, IP-in-IP) are followed to the
+//! packet inside, which is what flows and records use; [`PacketMeta::tunnel`] says how it came.
 
 pub mod defrag;
+pub mod tunnel;
 
 use crate::capture::{Frame, LinkType};
 use crate::record::{Transport, Ts};
@@ -20,6 +24,7 @@ use etherparse::{
     SingleVlanHeaderSlice, TcpHeaderSlice, UdpHeaderSlice,
 };
 use std::net::IpAddr;
+use tunnel::{Inner, TunnelPath};
 
 /// TCP flag bits as on the wire.
 pub mod tcp_flags {
@@ -45,6 +50,8 @@ pub struct PacketMeta {
     pub ack: u32,
     /// TCP flags ([`tcp_flags`]; 0 for UDP).
     pub flags: u8,
+    /// The encapsulations the packet came in (empty when it came as captured).
+    pub tunnel: TunnelPath,
 }
 
 /// Limits of the packet layer.
@@ -54,6 +61,11 @@ pub struct PacketConfig {
     pub fragment_timeout: Ts,
     /// Bytes of fragments held at once; beyond it new fragments are dropped and counted.
     pub fragment_memory: usize,
+    /// UDP destination ports whose datagrams are VXLAN (the IANA port 4789; Linux's old
+    /// default 8472 is a common addition).
+    pub vxlan_ports: Vec<u16>,
+    /// UDP destination ports whose datagrams are Geneve (6081).
+    pub geneve_ports: Vec<u16>,
 }
 
 impl Default for PacketConfig {
@@ -61,6 +73,8 @@ impl Default for PacketConfig {
         PacketConfig {
             fragment_timeout: 30 * crate::record::NS,
             fragment_memory: 4 * 1024 * 1024,
+            vxlan_ports: vec![4789],
+            geneve_ports: vec![6081],
         }
     }
 }
@@ -80,6 +94,10 @@ enum Skip {
     Truncated,
     /// A fragment held for reassembly (or dropped by it, counted there).
     Held,
+    /// A malformed encapsulation (GRE, ERSPAN, VXLAN, ...).
+    Tunnel,
+    /// Nested in more than [`tunnel::MAX_DEPTH`] encapsulations.
+    TooDeep,
 }
 
 impl Skip {
@@ -89,6 +107,8 @@ impl Skip {
             Skip::OtherTransport => Counter::OtherTransport,
             Skip::Malformed => Counter::MalformedPacket,
             Skip::Truncated => Counter::Truncated,
+            Skip::Tunnel => Counter::MalformedTunnel,
+            Skip::TooDeep => Counter::DropTunnelDepth,
             Skip::Held => return,
         };
         counters.inc(c);
@@ -110,14 +130,16 @@ fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
 }
 
-/// Strips the link layer: the IP packet (IPv4 or IPv6) the frame carries.
-fn link_payload(link: LinkType, data: &[u8], cut: bool) -> Result<&[u8], Skip> {
+/// Strips the link layer: the IP packet (IPv4 or IPv6) the frame carries, following MPLS and
+/// PPPoE (recorded in `path`).
+fn link_payload<'b>(
+    link: LinkType,
+    data: &'b [u8],
+    cut: bool,
+    path: &mut TunnelPath,
+) -> Result<&'b [u8], Skip> {
     match link.0 {
-        1 => {
-            let eth = Ethernet2HeaderSlice::from_slice(data).map_err(|_| short(cut))?;
-            let rest = data.get(eth.slice().len()..).unwrap_or(&[]);
-            ether_payload(eth.ether_type(), rest, cut)
-        }
+        1 => ethernet(data, cut, path),
         0 | 108 => {
             let af = match data.get(..4) {
                 Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
@@ -137,7 +159,7 @@ fn link_payload(link: LinkType, data: &[u8], cut: bool) -> Result<&[u8], Skip> {
             match data.get(13..16) {
                 Some([0xaa, 0xaa, 0x03]) => {
                     let proto = be16(data, 19).ok_or(short(cut))?;
-                    ether_payload(EtherType(proto), data.get(21..).unwrap_or(&[]), cut)
+                    ether_payload(EtherType(proto), data.get(21..).unwrap_or(&[]), cut, path)
                 }
                 Some(_) => Err(Skip::NonIp),
                 None => Err(short(cut)),
@@ -161,7 +183,7 @@ fn link_payload(link: LinkType, data: &[u8], cut: bool) -> Result<&[u8], Skip> {
         113 => {
             // Linux cooked v1: packet type, ARPHRD type, address length, 8 address bytes, protocol.
             let proto = be16(data, 14).ok_or(short(cut))?;
-            ether_payload(EtherType(proto), data.get(16..).unwrap_or(&[]), cut)
+            ether_payload(EtherType(proto), data.get(16..).unwrap_or(&[]), cut, path)
         }
         276 => {
             // Linux cooked v2: protocol, reserved, interface index, ARPHRD type, packet type,
@@ -170,14 +192,26 @@ fn link_payload(link: LinkType, data: &[u8], cut: bool) -> Result<&[u8], Skip> {
                 return Err(short(cut));
             }
             let proto = be16(data, 0).ok_or(short(cut))?;
-            ether_payload(EtherType(proto), data.get(20..).unwrap_or(&[]), cut)
+            ether_payload(EtherType(proto), data.get(20..).unwrap_or(&[]), cut, path)
         }
         _ => Err(Skip::NonIp),
     }
 }
 
-/// Follows VLAN tags from an EtherType to the IP packet.
-fn ether_payload(mut et: EtherType, mut rest: &[u8], cut: bool) -> Result<&[u8], Skip> {
+/// An Ethernet II frame: the IP packet it carries.
+fn ethernet<'b>(data: &'b [u8], cut: bool, path: &mut TunnelPath) -> Result<&'b [u8], Skip> {
+    let eth = Ethernet2HeaderSlice::from_slice(data).map_err(|_| short(cut))?;
+    let rest = data.get(eth.slice().len()..).unwrap_or(&[]);
+    ether_payload(eth.ether_type(), rest, cut, path)
+}
+
+/// Follows VLAN tags, MPLS label stacks and PPPoE sessions from an EtherType to the IP packet.
+fn ether_payload<'b>(
+    mut et: EtherType,
+    mut rest: &'b [u8],
+    cut: bool,
+    path: &mut TunnelPath,
+) -> Result<&'b [u8], Skip> {
     for _ in 0..=MAX_VLAN_TAGS {
         match et {
             ether_type::IPV4 | ether_type::IPV6 => return Ok(rest),
@@ -188,10 +222,36 @@ fn ether_payload(mut et: EtherType, mut rest: &[u8], cut: bool) -> Result<&[u8],
                 et = tag.ether_type();
                 rest = rest.get(tag.slice().len()..).unwrap_or(&[]);
             }
+            EtherType(0x8847 | 0x8848) => {
+                path.push(tunnel::Kind::Mpls).map_err(|_| Skip::TooDeep)?;
+                return inner_ip(tunnel::mpls(rest), cut, path);
+            }
+            EtherType(0x8864) => {
+                path.push(tunnel::Kind::Pppoe).map_err(|_| Skip::TooDeep)?;
+                return inner_ip(tunnel::pppoe(rest), cut, path);
+            }
             _ => return Err(Skip::NonIp),
         }
     }
     Err(Skip::Malformed)
+}
+
+/// The IP packet of what an encapsulation carries (an Ethernet frame is read for it).
+fn inner_ip<'b>(
+    inner: Result<Inner<'b>, tunnel::Bad>,
+    cut: bool,
+    path: &mut TunnelPath,
+) -> Result<&'b [u8], Skip> {
+    match inner {
+        Ok(Inner::Ip(ip)) => Ok(ip),
+        Ok(Inner::Ether(e)) => ethernet(e, cut, path).map_err(|s| match s {
+            Skip::Malformed if !cut => Skip::Tunnel,
+            s => s,
+        }),
+        Ok(Inner::Other) => Err(Skip::NonIp),
+        Err(_) if cut => Err(Skip::Truncated),
+        Err(_) => Err(Skip::Tunnel),
+    }
 }
 
 /// The network layer of one packet, up to the transport header (or a fragment).
@@ -276,6 +336,7 @@ fn transport(
                 seq: h.sequence_number(),
                 ack: h.acknowledgment_number(),
                 flags: hdr.get(13).copied().unwrap_or(0),
+                tunnel: TunnelPath::NONE,
             };
             Ok((meta, data.get(hdr.len()..).unwrap_or(&[])))
         }
@@ -305,6 +366,7 @@ fn transport(
                 seq: 0,
                 ack: 0,
                 flags: 0,
+                tunnel: TunnelPath::NONE,
             };
             Ok((meta, payload.unwrap_or(&[])))
         }
@@ -374,104 +436,34 @@ impl Decoder {
     ) -> Result<(PacketMeta, &'a [u8]), Skip> {
         let data: &'a [u8] = frame.data;
         let frame_cut = (data.len() as u64) < frame.orig_len as u64;
-        let ip = link_payload(frame.link, data, frame_cut)?;
+        let mut path = TunnelPath::NONE;
+        let ip = link_payload(frame.link, data, frame_cut, &mut path)?;
         let ts = frame.ts;
-        let (v6, src, dst, net, cut) = match ip.first().map(|b| b >> 4) {
-            Some(4) => {
-                let h = Ipv4HeaderSlice::from_slice(ip).map_err(|e| match e {
-                    etherparse::err::ipv4::HeaderSliceError::Len(_) => short(frame_cut),
-                    etherparse::err::ipv4::HeaderSliceError::Content(_) => Skip::Malformed,
-                })?;
-                let hl = h.slice().len();
-                let total = h.total_len() as usize;
-                let (payload, cut) = if total == 0 {
-                    // Left for segmentation offload to fill: take what was captured.
-                    (ip.get(hl..), false)
-                } else if total < hl {
-                    return Err(Skip::Malformed);
-                } else if total > ip.len() {
-                    (ip.get(hl..), true)
-                } else {
-                    (ip.get(hl..total), false)
-                };
-                let payload = payload.unwrap_or(&[]);
-                let src = IpAddr::V4(h.source_addr());
-                let dst = IpAddr::V4(h.destination_addr());
-                let proto = h.protocol();
-                let offset = u32::from(h.fragments_offset().value()) * 8;
-                let net = if h.more_fragments() || offset != 0 {
-                    Net::Fragment {
-                        proto,
-                        id: u32::from(h.identification()),
-                        offset,
-                        more: h.more_fragments(),
-                        data: payload,
-                    }
-                } else {
-                    upper(false, proto, payload, cut)?
-                };
-                (false, src, dst, net, cut)
-            }
-            Some(6) => {
-                let h = Ipv6HeaderSlice::from_slice(ip).map_err(|e| match e {
-                    etherparse::err::ipv6::HeaderSliceError::Len(_) => short(frame_cut),
-                    etherparse::err::ipv6::HeaderSliceError::Content(_) => Skip::Malformed,
-                })?;
-                let plen = h.payload_length() as usize;
-                let (payload, cut) = if plen == 0 {
-                    (ip.get(40..), false)
-                } else if 40 + plen > ip.len() {
-                    (ip.get(40..), true)
-                } else {
-                    (ip.get(40..40 + plen), false)
-                };
-                let payload = payload.unwrap_or(&[]);
-                let src = IpAddr::V6(h.source_addr());
-                let dst = IpAddr::V6(h.destination_addr());
-                (
-                    true,
-                    src,
-                    dst,
-                    upper(true, h.next_header(), payload, cut)?,
-                    cut,
-                )
-            }
-            Some(_) => return Err(Skip::Malformed),
-            None => return Err(short(frame_cut)),
-        };
-        match net {
-            Net::Transport { proto, data } => {
-                let r = transport(ts, src, dst, proto, data, cut)?;
-                if cut {
-                    counters.inc(Counter::Truncated);
-                }
-                Ok(r)
-            }
-            Net::Fragment {
-                proto,
-                id,
-                offset,
-                more,
-                data,
-            } => {
+        let cfg = &self.config;
+        let (mut meta, payload, cut) = match walk(ts, ip, frame_cut, &mut path, cfg)? {
+            Step::Done(m, p, cut) => (m, p, cut),
+            Step::Inner(..) => return Err(Skip::Malformed),
+            Step::Frag(f) => {
                 // Fragments of other transports (ICMP, ...) are not worth holding.
-                let wanted = match proto {
+                let wanted = match f.proto {
                     ip_number::TCP | ip_number::UDP | ip_number::AUTH => true,
-                    ip_number::IPV6_DEST_OPTIONS | ip_number::IPV6_ROUTE => v6,
+                    // Tunnels: GRE and IP-in-IP.
+                    IpNumber(47 | 4 | 41) => true,
+                    ip_number::IPV6_DEST_OPTIONS | ip_number::IPV6_ROUTE => f.v6,
                     _ => false,
                 };
                 if !wanted {
                     return Err(Skip::OtherTransport);
                 }
-                if cut {
+                if f.cut {
                     // A fragment cut short cannot be put back together.
                     return Err(Skip::Truncated);
                 }
                 let key = FragKey {
-                    src,
-                    dst,
-                    id,
-                    proto: proto.0,
+                    src: f.src,
+                    dst: f.dst,
+                    id: f.id,
+                    proto: f.proto.0,
                 };
                 let whole = self
                     .defrag
@@ -479,20 +471,229 @@ impl Decoder {
                         ts,
                         Fragment {
                             key,
-                            offset,
-                            more,
-                            data,
+                            offset: f.offset,
+                            more: f.more,
+                            data: f.data,
                         },
                         counters,
                     )
                     .ok_or(Skip::Held)?;
-                match upper(v6, proto, whole, false)? {
-                    Net::Transport { proto, data } => transport(ts, src, dst, proto, data, false),
+                let Net::Transport { proto, data } = upper(f.v6, f.proto, whole, false)? else {
                     // A fragment header inside a reassembled datagram.
-                    Net::Fragment { .. } => Err(Skip::Malformed),
+                    return Err(Skip::Malformed);
+                };
+                match after_ip(ts, f.src, f.dst, proto, data, false, &mut path, cfg)? {
+                    Step::Done(m, p, cut) => (m, p, cut),
+                    // A tunnel in a reassembled datagram: followed, except into fragments again.
+                    Step::Inner(ip, cut) => match walk(ts, ip, cut, &mut path, cfg)? {
+                        Step::Done(m, p, cut) => (m, p, cut),
+                        _ => return Err(Skip::Tunnel),
+                    },
+                    Step::Frag(_) => return Err(Skip::Malformed),
                 }
             }
+        };
+        if cut {
+            counters.inc(Counter::Truncated);
         }
+        if !path.is_empty() {
+            meta.tunnel = path;
+            counters.inc(Counter::Tunnelled);
+        }
+        Ok((meta, payload))
+    }
+}
+
+/// A fragment of a datagram, as [`ip_step`] found it.
+struct Frag<'b> {
+    v6: bool,
+    src: IpAddr,
+    dst: IpAddr,
+    proto: IpNumber,
+    id: u32,
+    offset: u32,
+    more: bool,
+    data: &'b [u8],
+    cut: bool,
+}
+
+/// Where one IP layer led.
+enum Step<'b> {
+    /// TCP or UDP (not a tunnel): the packet, its payload, and whether it was cut short.
+    Done(PacketMeta, &'b [u8], bool),
+    /// A fragment to hold for reassembly.
+    Frag(Frag<'b>),
+    /// A tunnel: the IP packet inside (and whether it was cut short).
+    Inner(&'b [u8], bool),
+}
+
+/// Follows IP layers (and the tunnels between them) until TCP or UDP or a fragment.
+fn walk<'b>(
+    ts: Ts,
+    mut ip: &'b [u8],
+    mut cut: bool,
+    path: &mut TunnelPath,
+    cfg: &PacketConfig,
+) -> Result<Step<'b>, Skip> {
+    // Every tunnel adds a layer to `path`, which refuses more than MAX_DEPTH.
+    for _ in 0..=tunnel::MAX_DEPTH {
+        match ip_step(ts, ip, cut, path, cfg)? {
+            Step::Inner(i, c) => (ip, cut) = (i, c),
+            s => return Ok(s),
+        }
+    }
+    Err(Skip::TooDeep)
+}
+
+/// One IP header (IPv4 or IPv6) and what follows it.
+fn ip_step<'b>(
+    ts: Ts,
+    ip: &'b [u8],
+    frame_cut: bool,
+    path: &mut TunnelPath,
+    cfg: &PacketConfig,
+) -> Result<Step<'b>, Skip> {
+    let (v6, src, dst, net, cut) = match ip.first().map(|b| b >> 4) {
+        Some(4) => {
+            let h = Ipv4HeaderSlice::from_slice(ip).map_err(|e| match e {
+                etherparse::err::ipv4::HeaderSliceError::Len(_) => short(frame_cut),
+                etherparse::err::ipv4::HeaderSliceError::Content(_) => Skip::Malformed,
+            })?;
+            let hl = h.slice().len();
+            let total = h.total_len() as usize;
+            let (payload, cut) = if total == 0 {
+                // Left for segmentation offload to fill: take what was captured.
+                (ip.get(hl..), false)
+            } else if total < hl {
+                return Err(Skip::Malformed);
+            } else if total > ip.len() {
+                (ip.get(hl..), true)
+            } else {
+                (ip.get(hl..total), false)
+            };
+            let payload = payload.unwrap_or(&[]);
+            let src = IpAddr::V4(h.source_addr());
+            let dst = IpAddr::V4(h.destination_addr());
+            let proto = h.protocol();
+            let offset = u32::from(h.fragments_offset().value()) * 8;
+            let net = if h.more_fragments() || offset != 0 {
+                Net::Fragment {
+                    proto,
+                    id: u32::from(h.identification()),
+                    offset,
+                    more: h.more_fragments(),
+                    data: payload,
+                }
+            } else {
+                upper(false, proto, payload, cut)?
+            };
+            (false, src, dst, net, cut)
+        }
+        Some(6) => {
+            let h = Ipv6HeaderSlice::from_slice(ip).map_err(|e| match e {
+                etherparse::err::ipv6::HeaderSliceError::Len(_) => short(frame_cut),
+                etherparse::err::ipv6::HeaderSliceError::Content(_) => Skip::Malformed,
+            })?;
+            let plen = h.payload_length() as usize;
+            let (payload, cut) = if plen == 0 {
+                (ip.get(40..), false)
+            } else if 40 + plen > ip.len() {
+                (ip.get(40..), true)
+            } else {
+                (ip.get(40..40 + plen), false)
+            };
+            let payload = payload.unwrap_or(&[]);
+            let src = IpAddr::V6(h.source_addr());
+            let dst = IpAddr::V6(h.destination_addr());
+            (
+                true,
+                src,
+                dst,
+                upper(true, h.next_header(), payload, cut)?,
+                cut,
+            )
+        }
+        Some(_) => return Err(Skip::Malformed),
+        None => return Err(short(frame_cut)),
+    };
+    match net {
+        Net::Transport { proto, data } => after_ip(ts, src, dst, proto, data, cut, path, cfg),
+        Net::Fragment {
+            proto,
+            id,
+            offset,
+            more,
+            data,
+        } => Ok(Step::Frag(Frag {
+            v6,
+            src,
+            dst,
+            proto,
+            id,
+            offset,
+            more,
+            data,
+            cut,
+        })),
+    }
+}
+
+/// What follows the IP headers: a tunnel (GRE, IP-in-IP, VXLAN, Geneve) or TCP and UDP.
+#[allow(clippy::too_many_arguments)]
+fn after_ip<'b>(
+    ts: Ts,
+    src: IpAddr,
+    dst: IpAddr,
+    proto: IpNumber,
+    data: &'b [u8],
+    cut: bool,
+    path: &mut TunnelPath,
+    cfg: &PacketConfig,
+) -> Result<Step<'b>, Skip> {
+    let deeper = |path: &mut TunnelPath, k: tunnel::Kind| path.push(k).map_err(|_| Skip::TooDeep);
+    match proto.0 {
+        47 => {
+            let (kind, inner) = tunnel::gre(data).map_err(|_| tunnel_short(cut))?;
+            deeper(path, kind)?;
+            let ip = match inner {
+                tunnel::GreInner::Inner(i) => inner_ip(Ok(i), cut, path)?,
+                tunnel::GreInner::Mpls(m) => {
+                    deeper(path, tunnel::Kind::Mpls)?;
+                    inner_ip(tunnel::mpls(m), cut, path)?
+                }
+            };
+            Ok(Step::Inner(ip, cut))
+        }
+        4 | 41 => {
+            deeper(path, tunnel::Kind::Ipip)?;
+            Ok(Step::Inner(data, cut))
+        }
+        _ => {
+            let (meta, payload) = transport(ts, src, dst, proto, data, cut)?;
+            if meta.transport == Transport::Udp {
+                let found = if cfg.vxlan_ports.contains(&meta.dport) {
+                    tunnel::vxlan(payload).map(|r| (tunnel::Kind::Vxlan, r))
+                } else if cfg.geneve_ports.contains(&meta.dport) {
+                    tunnel::geneve(payload).map(|r| (tunnel::Kind::Geneve, r))
+                } else {
+                    None
+                };
+                if let Some((kind, inner)) = found {
+                    deeper(path, kind)?;
+                    return Ok(Step::Inner(inner_ip(inner, cut, path)?, cut));
+                }
+            }
+            Ok(Step::Done(meta, payload, cut))
+        }
+    }
+}
+
+/// A tunnel header that does not parse: cut by the snap length, or malformed.
+fn tunnel_short(cut: bool) -> Skip {
+    if cut {
+        Skip::Truncated
+    } else {
+        Skip::Tunnel
     }
 }
 
@@ -540,6 +741,7 @@ mod tests {
             seq: 0,
             ack: 0,
             flags: 0,
+            tunnel: Default::default(),
         };
         let r = PacketMeta {
             src: m.dst,
@@ -1018,6 +1220,7 @@ mod more_tests {
         let cfg = PacketConfig {
             fragment_timeout: 30 * NS,
             fragment_memory: 1200,
+            ..PacketConfig::default()
         };
         let c = Counters::default();
         let mut d = Decoder::new(cfg);

@@ -36,6 +36,8 @@ pub struct FlowInfo {
     pub server: IpAddr,
     pub server_port: u16,
     pub transport: Transport,
+    /// The encapsulations the flow's first packet came in (empty: none).
+    pub tunnel: crate::packet::tunnel::TunnelPath,
 }
 
 /// Direction of data within a flow.
@@ -323,6 +325,7 @@ pub(crate) mod testutil {
                     server: "192.0.2.1".parse().unwrap(),
                     server_port,
                     transport,
+                    tunnel: Default::default(),
                 },
                 out: Vec::new(),
                 counters: Counters::default(),

@@ -242,6 +242,7 @@ pub(crate) mod tests {
             server: "192.0.2.1".parse().unwrap(),
             server_port: 53,
             transport: Transport::Udp,
+            tunnel: Default::default(),
         };
         Record::new(
             1_700_000_000 * NS + i * 1_000_123,
