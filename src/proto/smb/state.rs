@@ -1,0 +1,411 @@
+//! The state of one SMB connection shared by both directions: negotiated dialect, sessions
+//! (id → user), trees (id → share), open named pipes (FileId → DCE-RPC connection), files opened
+//! on trees whose connect was not seen, session setups in progress and requests waiting for
+//! their answer; the records they make.
+
+use super::framer::Step;
+use super::parse::{self, Magic};
+use super::{
+    evict_oldest, pipe_name, MAX_PIPES, MAX_SESSIONS, MAX_SETUPS, MAX_TREES,
+    STATUS_MORE_PROCESSING_REQUIRED, STATUS_SUCCESS,
+};
+use crate::proto::dcerpc::PipeConn;
+use crate::proto::gssapi;
+use crate::proto::ntlm::NtlmAuth;
+use crate::proto::{Ctx, Dir};
+use crate::record::{Body, Carrier, Code, Ntlm, Smb, Ts};
+use crate::stats::Counter;
+use rustc_hash::FxHashMap;
+
+/// One SMB session on the connection.
+#[derive(Debug, Default)]
+pub(super) struct Session {
+    pub(super) user: Option<String>,
+    pub(super) seq: u64,
+}
+
+/// One tree connect.
+#[derive(Debug)]
+pub(super) struct Tree {
+    pub(super) share: String,
+    pub(super) pipe: bool,
+    pub(super) seq: u64,
+}
+
+/// An open named pipe and its DCE-RPC connection.
+pub(super) struct Pipe {
+    pub(super) conn: PipeConn,
+    pub(super) seq: u64,
+}
+
+/// An SMB1 session setup without extended security: account and domain in the clear.
+#[derive(Debug, Clone)]
+pub(super) struct PlainAuth {
+    pub(super) user: Option<String>,
+    pub(super) domain: Option<String>,
+    pub(super) version: &'static str,
+}
+
+/// A session setup in progress.
+pub(super) struct Setup {
+    pub(super) token: u64,
+    /// The session id (0 until the server assigned one).
+    pub(super) sid: u64,
+    pub(super) auth: NtlmAuth,
+    pub(super) plain: Option<(Ts, PlainAuth)>,
+}
+
+/// A request waiting for its response.
+#[derive(Debug)]
+pub(super) struct Pending {
+    pub(super) ts: Ts,
+    pub(super) seq: u64,
+    pub(super) kind: Wait,
+}
+
+#[derive(Debug)]
+pub(super) enum Wait {
+    SessionSetup {
+        token: u64,
+    },
+    TreeConnect {
+        sid: u64,
+        share: String,
+    },
+    Create {
+        sid: u64,
+        tid: u32,
+        path: String,
+    },
+    /// A read (or IOCTL transceive, or SMB1 TransactNmPipe) on a pipe: its answer is pipe data.
+    PipeRead {
+        file: u128,
+    },
+    /// A read of a file that may be a pipe whose open was not seen (or not on a tree known to be
+    /// IPC): its answer makes it a pipe when it starts like a DCE-RPC PDU.
+    MaybeRead {
+        file: u128,
+        sid: u64,
+        tid: u32,
+    },
+}
+
+/// The connection's state, shared by both directions.
+#[derive(Default)]
+pub(super) struct State {
+    pub(super) dialect: Option<&'static str>,
+    pub(super) sessions: FxHashMap<u64, Session>,
+    pub(super) trees: FxHashMap<(u64, u32), Tree>,
+    pub(super) pipes: FxHashMap<u128, Pipe>,
+    /// Files opened on trees whose connect was not seen (mid-stream): FileId → (path, seq).
+    /// A pipe transceive on one, or data that starts like DCE-RPC, makes it a pipe.
+    pub(super) opens: FxHashMap<u128, (String, u64)>,
+    pub(super) pending: FxHashMap<u64, Pending>,
+    pub(super) setups: Vec<Setup>,
+    pub(super) seq: u64,
+    /// Session and tree of the previous request element (for related compound requests).
+    pub(super) chain: (u64, u32),
+    /// Bytes handed to pipes, for tests: (pipe, direction, bytes).
+    #[cfg(test)]
+    pub(super) tap: Vec<(String, Dir, Vec<u8>)>,
+}
+
+/// Emits the `ntlm` record of an SMB1 session setup without extended security.
+pub(super) fn emit_plain(cx: &mut Ctx<'_>, ts: Ts, a: PlainAuth, verdict: Option<(bool, Code)>) {
+    cx.emit(
+        ts,
+        Body::Ntlm(Box::new(Ntlm {
+            carrier: Some(Carrier::Smb1),
+            user: a.user,
+            domain: a.domain,
+            version: Some(a.version),
+            success: verdict.map(|v| v.0),
+            status: verdict.map(|v| v.1),
+            ..Default::default()
+        })),
+    );
+}
+
+pub(super) fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+impl State {
+    pub(super) fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Looks at a unit: `b` is its first bytes (at least what was wanted, possibly more than the
+    /// unit), `frame_left` the bytes of the NetBIOS frame from the unit's start.
+    pub(super) fn unit(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        dir: Dir,
+        b: &[u8],
+        frame_left: u64,
+        compound: bool,
+        ts: Ts,
+    ) -> Step {
+        match parse::magic(b) {
+            Some(Magic::Smb2) => self.smb2(cx, dir, b, frame_left, ts),
+            Some(Magic::Transform) if !compound => {
+                cx.count(Counter::SmbEncrypted);
+                Step::Done(frame_left)
+            }
+            Some(Magic::Compressed) if !compound => {
+                cx.count(Counter::SmbCompressed);
+                Step::Done(frame_left)
+            }
+            Some(Magic::Smb1) if !compound => self.smb1(cx, dir, b, frame_left, ts),
+            _ if b.len() < 4 && frame_left >= 4 => Step::Need(4),
+            _ if compound => {
+                cx.count(Counter::MalformedSmb);
+                Step::Done(frame_left)
+            }
+            _ => Step::Resync,
+        }
+    }
+
+    /// Bytes of `dir` were lost: every open pipe may have lost some.
+    pub(super) fn pipes_gap(&mut self, cx: &mut Ctx<'_>, dir: Dir, len: u64) {
+        let mut keys: Vec<(u64, u128)> = self.pipes.iter().map(|(&k, p)| (p.seq, k)).collect();
+        keys.sort_unstable();
+        for (_, k) in keys {
+            if let Some(p) = self.pipes.get_mut(&k) {
+                p.conn.gap(cx, dir, len);
+            }
+        }
+    }
+
+    /// Hands pipe bytes to the pipe's DCE-RPC connection, or a gap when over the cap.
+    pub(super) fn pipe_data(&mut self, cx: &mut Ctx<'_>, file: u128, dir: Dir, data: &[u8]) {
+        let Some(p) = self.pipes.get_mut(&file) else {
+            return;
+        };
+        #[cfg(test)]
+        self.tap.push((p.conn.pipe.clone(), dir, data.to_vec()));
+        p.conn.data(cx, dir, data);
+    }
+
+    pub(super) fn pipe_over_cap(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        file: u128,
+        dir: Dir,
+        len: usize,
+    ) -> bool {
+        if len <= cx.config.smb_max_pipe_payload {
+            return false;
+        }
+        cx.count_n(Counter::DropDecoderCap, len as u64);
+        if let Some(p) = self.pipes.get_mut(&file) {
+            p.conn.gap(cx, dir, len as u64);
+        }
+        true
+    }
+
+    pub(super) fn open_pipe(&mut self, cx: &mut Ctx<'_>, file: u128, path: &str) {
+        if let Some(mut p) = evict_oldest(&mut self.pipes, &file, MAX_PIPES, |p| p.seq) {
+            p.conn.close(cx);
+        }
+        let seq = self.next_seq();
+        if let Some(mut old) = self.pipes.insert(
+            file,
+            Pipe {
+                conn: PipeConn::new(pipe_name(path)),
+                seq,
+            },
+        ) {
+            old.conn.close(cx);
+        }
+    }
+
+    pub(super) fn close_pipe(&mut self, cx: &mut Ctx<'_>, file: u128) {
+        self.opens.remove(&file);
+        if let Some(mut p) = self.pipes.remove(&file) {
+            p.conn.close(cx);
+        }
+    }
+
+    /// Whether files of tree `tid` of session `sid` may be pipes: the tree is IPC, or its
+    /// connect was not seen.
+    pub(super) fn tree_may_pipe(&self, sid: u64, tid: u32) -> bool {
+        self.trees.get(&(sid, tid)).is_none_or(|t| t.pipe)
+    }
+
+    /// Remembers a file opened on a tree whose connect was not seen.
+    pub(super) fn remember_open(&mut self, file: u128, path: &str) {
+        if !self.opens.contains_key(&file) && self.opens.len() >= MAX_PIPES {
+            if let Some(k) = self.opens.iter().min_by_key(|(_, o)| o.1).map(|(&k, _)| k) {
+                self.opens.remove(&k);
+            }
+        }
+        let seq = self.next_seq();
+        self.opens.insert(file, (path.to_string(), seq));
+    }
+
+    /// Makes `file` (of tree `tid` of session `sid`) a pipe, when it is not one yet: it was used
+    /// as one although its open was not seen as one (mid-stream captures, one-sided captures,
+    /// multichannel). Its name is the path it was opened with, else that of the last open on the
+    /// same tree still waiting for its answer, else empty (`\pipe\`).
+    pub(super) fn adopt(&mut self, cx: &mut Ctx<'_>, file: u128, sid: u64, tid: u32) {
+        if self.pipes.contains_key(&file) {
+            return;
+        }
+        let path = match self.opens.remove(&file) {
+            Some((path, _)) => path,
+            None => self
+                .pending
+                .values()
+                .filter_map(|p| match &p.kind {
+                    Wait::Create {
+                        sid: s,
+                        tid: t,
+                        path,
+                    } if *s == sid && *t == tid => Some((p.seq, path)),
+                    _ => None,
+                })
+                .max_by_key(|(seq, _)| *seq)
+                .map(|(_, path)| path.clone())
+                .unwrap_or_default(),
+        };
+        self.open_pipe(cx, file, &path);
+    }
+
+    pub(super) fn wait(&mut self, cx: &mut Ctx<'_>, key: u64, ts: Ts, kind: Wait) {
+        let cap = cx.config.max_pending.max(1);
+        if let Some(p) = evict_oldest(&mut self.pending, &key, cap, |p| p.seq) {
+            self.unanswered(cx, p);
+        }
+        let seq = self.next_seq();
+        if let Some(old) = self.pending.insert(key, Pending { ts, seq, kind }) {
+            self.unanswered(cx, old);
+        }
+    }
+
+    /// A request that got no answer: tree connects and opens are emitted without a status.
+    pub(super) fn unanswered(&mut self, cx: &mut Ctx<'_>, p: Pending) {
+        match p.kind {
+            Wait::TreeConnect { sid, share } => {
+                self.emit(cx, p.ts, "tree_connect", Some(share), None, sid, None)
+            }
+            Wait::Create { sid, tid, path } => {
+                let share = self.trees.get(&(sid, tid)).map(|t| t.share.clone());
+                self.emit(cx, p.ts, "open", share, non_empty(path), sid, None)
+            }
+            Wait::SessionSetup { .. } | Wait::PipeRead { .. } | Wait::MaybeRead { .. } => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn emit(
+        &self,
+        cx: &mut Ctx<'_>,
+        ts: Ts,
+        action: &'static str,
+        share: Option<String>,
+        path: Option<String>,
+        sid: u64,
+        status: Option<Code>,
+    ) {
+        let user = self.sessions.get(&sid).and_then(|s| s.user.clone());
+        cx.emit(
+            ts,
+            Body::Smb(Box::new(Smb {
+                action,
+                share,
+                path,
+                user,
+                dialect: self.dialect,
+                status,
+            })),
+        );
+    }
+
+    /// The session setup in progress for session `sid` (0: a new one), created if needed.
+    pub(super) fn setup_for(&mut self, cx: &mut Ctx<'_>, sid: u64) -> usize {
+        if sid != 0 {
+            if let Some(i) = self.setups.iter().position(|s| s.sid == sid) {
+                return i;
+            }
+        }
+        if self.setups.len() >= MAX_SETUPS {
+            let mut old = self.setups.remove(0);
+            old.auth.flush(cx);
+            if let Some((ts, plain)) = old.plain.take() {
+                emit_plain(cx, ts, plain, None);
+            }
+        }
+        let token = self.next_seq();
+        self.setups.push(Setup {
+            token,
+            sid,
+            auth: NtlmAuth::default(),
+            plain: None,
+        });
+        self.setups.len() - 1
+    }
+
+    /// The answer to a session setup: `blob` goes to the authentication in progress, a final
+    /// status is its verdict and, on success, makes the session known with its user.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn setup_answer(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        carrier: Carrier,
+        token: Option<u64>,
+        sid: u64,
+        blob: &[u8],
+        status: u32,
+        code: Code,
+    ) {
+        let Some(i) = token.and_then(|t| self.setups.iter().position(|s| s.token == t)) else {
+            if status == STATUS_SUCCESS {
+                self.add_session(sid, None);
+            }
+            return;
+        };
+        let setup = &mut self.setups[i];
+        setup.sid = sid;
+        if !blob.is_empty() {
+            gssapi::inspect(cx, carrier, blob, &mut setup.auth);
+        }
+        if status == STATUS_MORE_PROCESSING_REQUIRED {
+            return;
+        }
+        let mut setup = self.setups.remove(i);
+        let success = status == STATUS_SUCCESS;
+        let mut user = setup
+            .auth
+            .user()
+            .map(|(u, _)| u.to_string())
+            .and_then(non_empty);
+        if setup.auth.pending() {
+            setup.auth.verdict(cx, success, code);
+        }
+        if let Some((ts, plain)) = setup.plain.take() {
+            user = user.or_else(|| plain.user.clone());
+            emit_plain(cx, ts, plain, Some((success, code)));
+        }
+        if success {
+            self.add_session(sid, user);
+        }
+    }
+
+    pub(super) fn add_session(&mut self, sid: u64, user: Option<String>) {
+        evict_oldest(&mut self.sessions, &sid, MAX_SESSIONS, |s| s.seq);
+        let seq = self.next_seq();
+        let s = self.sessions.entry(sid).or_default();
+        s.seq = seq;
+        if user.is_some() {
+            s.user = user;
+        }
+    }
+
+    pub(super) fn add_tree(&mut self, key: (u64, u32), share: String, pipe: bool) {
+        evict_oldest(&mut self.trees, &key, MAX_TREES, |t| t.seq);
+        let seq = self.next_seq();
+        self.trees.insert(key, Tree { share, pipe, seq });
+    }
+}
