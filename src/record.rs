@@ -342,6 +342,12 @@ pub struct Ntlm {
     pub flags: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mic: Option<bool>,
+    /// MsvAvTargetName of the AUTHENTICATE: the SPN the client meant to reach.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
+    /// Whether MsvAvChannelBindings is present and non-zero (NTLMv2 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_bindings: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -46,8 +46,9 @@ fn lab_ldap_sasl_ntlm_bind_is_exact() {
             "version": "NTLMv2", "server_nb_name": "DC1", "server_dns_name": "dc1.lab.example",
             "server_dns_domain": "lab.example",
             "flags": ["unicode", "request_target", "sign", "seal", "ntlm", "always_sign", "extended_session_security",
-                "target_info", "version", "128", "key_exch", "56"],
-            "mic": false, "success": true, "status": "success"
+                "target_info", "version", "negotiate_128", "key_exch", "negotiate_56"],
+            "mic": false, "target_name": "ldap/dc1.lab.example", "channel_bindings": false,
+            "success": true, "status": "success"
         })]
     );
     let common = |ts: f64, rest: serde_json::Value| {
@@ -93,8 +94,9 @@ fn arkime_http_proxy_ntlm_is_exact() {
             "domain": "ciscolab.com", "workstation": "RECREATE2", "version": "NTLMv2", "server_nb_name": "POSEIDON",
             "server_dns_name": "poseidon.ciscolab.com", "server_dns_domain": "ciscolab.com",
             "flags": ["unicode", "request_target", "ntlm", "always_sign", "extended_session_security", "target_info",
-                "version", "128", "56"],
-            "mic": false, "success": true, "status": 200
+                "version", "negotiate_128", "negotiate_56"],
+            "mic": false, "target_name": "HTTP/10.122.144.182:80", "channel_bindings": false,
+            "success": true, "status": 200
         })]
     );
 }
@@ -322,4 +324,66 @@ fn conformance_all_carriers() {
     let other = t.expected.get("other").copied().unwrap_or(0);
     println!("(carrier 'other' = {other}: NTLM in protocols nobody decodes, e.g. TDS)");
     assert!(pct >= 99.0, "{pct:.2} %");
+}
+
+/// MsvAvTargetName and MsvAvChannelBindings of every NTLMv2 AUTHENTICATE in the lab captures,
+/// as tshark reads them, against the records' `target_name` and `channel_bindings`.
+#[test]
+fn lab_target_names_and_channel_bindings_agree_with_tshark() {
+    if std::process::Command::new("tshark")
+        .arg("-v")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI=true: tshark is required"
+        );
+        println!("SKIP: tshark is absent (apt-get install tshark)");
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata-pcaps/lab");
+    let mut pcaps: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    pcaps.sort();
+    let (mut compared, mut named) = (0, 0);
+    for p in &pcaps {
+        let out = std::process::Command::new("tshark")
+            .args(["-n", "-r"])
+            .arg(p)
+            .args(["-Y", "ntlmssp.messagetype == 3 && ntlmssp.ntlmv2_response"])
+            .args(["-T", "fields", "-E", "occurrence=f"])
+            .args(["-e", "ntlmssp.ntlmv2_response.target_name"])
+            .args(["-e", "ntlmssp.ntlmv2_response.channel_bindings"])
+            .output()
+            .unwrap();
+        let mut want: Vec<(String, bool)> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                let (t, cb) = l.split_once('\t').unwrap_or((l, ""));
+                (t.to_string(), cb.chars().any(|c| c != '0'))
+            })
+            .collect();
+        let mut got: Vec<(String, bool)> = replay(std::slice::from_ref(p))
+            .iter()
+            .filter_map(|r| match &r.body {
+                Body::Ntlm(n) if n.version == Some("NTLMv2") => Some((
+                    n.target_name.clone().unwrap_or_default(),
+                    n.channel_bindings.unwrap(),
+                )),
+                _ => None,
+            })
+            .collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{}", p.display());
+        compared += want.len();
+        named += want.iter().filter(|w| !w.0.is_empty()).count();
+    }
+    println!("NTLMv2 AUTHENTICATEs compared: {compared}, with a target name: {named}");
+    assert!(named > 20);
 }

@@ -64,8 +64,9 @@ fn sasl_ntlm_bind_of_getuserspns() {
                 "version": "NTLMv2", "server_nb_name": "DC1", "server_dns_name": "dc1.lab.example",
                 "server_dns_domain": "lab.example",
                 "flags": ["unicode", "request_target", "sign", "seal", "ntlm", "always_sign",
-                    "extended_session_security", "target_info", "version", "128", "key_exch", "56"],
-                "mic": false, "success": true, "status": "success"})
+                    "extended_session_security", "target_info", "version", "negotiate_128", "key_exch", "negotiate_56"],
+                "mic": false, "target_name": "ldap/dc1.lab.example", "channel_bindings": false,
+                "success": true, "status": "success"})
         );
         assert_eq!(
             out[2],

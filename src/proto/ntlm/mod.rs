@@ -126,6 +126,21 @@ impl NtlmAuth {
             .and_then(parse::av_flags)
             .is_some_and(|f| f & parse::AV_FLAG_MIC != 0);
         let mic_present = a.mic.is_some_and(|m| m.iter().any(|&b| b != 0));
+        let (mut target_name, mut channel_bindings) = (None, None);
+        if let Some(pairs) = v2_pairs {
+            channel_bindings = Some(false);
+            for (id, v) in parse::av_pairs(pairs) {
+                match id {
+                    parse::av::TARGET_NAME if target_name.is_none() && !v.is_empty() => {
+                        target_name = Some(parse::utf16le(v));
+                    }
+                    parse::av::CHANNEL_BINDINGS if v.iter().any(|&b| b != 0) => {
+                        channel_bindings = Some(true);
+                    }
+                    _ => {}
+                }
+            }
+        }
         Box::new(Ntlm {
             carrier: Some(carrier),
             user: text(a.user),
@@ -137,6 +152,8 @@ impl NtlmAuth {
             server_dns_domain: server.dns_domain,
             flags: parse::flag_names(flags),
             mic: Some(mic_flag && mic_present),
+            target_name,
+            channel_bindings,
             success: None,
             status: None,
         })
@@ -205,10 +222,14 @@ mod tests {
                 "always_sign",
                 "extended_session_security",
                 "version",
-                "128",
+                "negotiate_128",
                 "key_exch",
             ],
             mic: Some(true),
+            // Samba's client names the SPN it meant (MsvAvTargetName) and sends an all-zero
+            // MsvAvChannelBindings (no TLS underneath).
+            target_name: Some("cifs/10.99.0.1".into()),
+            channel_bindings: Some(false),
             success: Some(true),
             status: Some(Code::Name("STATUS_SUCCESS")),
         }
@@ -245,6 +266,43 @@ mod tests {
         // A second verdict has nothing to attach to.
         auth.verdict(&mut h.cx(14 * NS), false, Code::Num(1));
         assert_eq!(h.out.len(), 1);
+    }
+
+    #[test]
+    fn channel_bindings_and_target_name_from_the_av_pairs() {
+        // Samba's AUTHENTICATE with its all-zero MsvAvChannelBindings made non-zero (as a client
+        // over TLS sends it), then without a MsvAvTargetName (its value emptied).
+        let zero_cb = format!("0a001000{}", "0".repeat(32));
+        let cases = [
+            (
+                LAB15_AUTHENTICATE.replace(&zero_cb, &format!("0a001000{}", "5a".repeat(16))),
+                Some("cifs/10.99.0.1"),
+                Some(true),
+            ),
+            (
+                LAB15_AUTHENTICATE.to_string(),
+                Some("cifs/10.99.0.1"),
+                Some(false),
+            ),
+            (
+                LAB15_AUTHENTICATE.replace(
+                    "09001c0063006900660073002f00310030002e00390039002e0030002e0031",
+                    "090000000000000000000000000000000000000000000000000000000000",
+                ),
+                None,
+                Some(false),
+            ),
+        ];
+        for (auth_hex, target, cb) in cases {
+            let mut h = Harness::new(Transport::Tcp, 445);
+            let mut auth = NtlmAuth::new();
+            let (c, a) = (hex(LAB15_CHALLENGE), hex(&auth_hex));
+            auth.message(&mut h.cx(NS), Carrier::Smb2, ntlmssp(&c));
+            auth.message(&mut h.cx(NS), Carrier::Smb2, ntlmssp(&a));
+            auth.verdict(&mut h.cx(2 * NS), true, Code::Num(0));
+            let r = ntlm_of(&h.out[0]);
+            assert_eq!((r.target_name.as_deref(), r.channel_bindings), (target, cb));
+        }
     }
 
     #[test]
@@ -310,9 +368,9 @@ mod tests {
                 "always_sign",
                 "extended_session_security",
                 "target_info",
-                "128",
+                "negotiate_128",
                 "key_exch",
-                "56"
+                "negotiate_56"
             ]
         );
     }

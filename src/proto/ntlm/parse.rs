@@ -39,9 +39,9 @@ const FLAG_NAMES: [(u32, &str); 22] = [
     (0x0040_0000, "request_non_nt_session_key"),
     (0x0080_0000, "target_info"),
     (0x0200_0000, "version"),
-    (0x2000_0000, "128"),
+    (0x2000_0000, "negotiate_128"),
     (0x4000_0000, "key_exch"),
-    (0x8000_0000, "56"),
+    (0x8000_0000, "negotiate_56"),
 ];
 
 /// The names of the flags set in `flags`, in bit order (reserved bits are left out).
@@ -428,7 +428,7 @@ pub(crate) mod tests {
                 "always_sign",
                 "extended_session_security",
                 "version",
-                "128",
+                "negotiate_128",
                 "key_exch"
             ]
         );
