@@ -312,11 +312,56 @@ pub struct Dcerpc {
     pub stub_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub args: Option<Args>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Code>,
     #[serde(
         serialize_with = "ser_opt_dur",
         skip_serializing_if = "Option::is_none"
     )]
     pub rtt: Option<u64>,
+}
+
+/// One value of a `dcerpc` record's `args`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ArgValue {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    List(Vec<String>),
+}
+
+/// The `args` of a `dcerpc` record: the call's arguments by the names RECORDS.md gives them,
+/// serialized as a map in the order they were read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Args(pub Vec<(&'static str, ArgValue)>);
+
+impl Args {
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&ArgValue> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The string value of `key`, if present and a string.
+    pub fn str(&self, key: &str) -> Option<&str> {
+        match self.get(key) {
+            Some(ArgValue::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for Args {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
 }
 
 /// `ntlm`: one NTLM authentication (NEGOTIATE, CHALLENGE, AUTHENTICATE) with the carrier's verdict.

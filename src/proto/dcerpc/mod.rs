@@ -13,8 +13,10 @@
 //!
 //! [`DecoderConfig::dcerpc_max_stub`]: crate::proto::DecoderConfig::dcerpc_max_stub
 
+pub mod args;
 pub mod cl;
 pub mod interfaces;
+pub mod ndr;
 pub mod parse;
 
 use super::ntlm::NtlmAuth;
@@ -154,6 +156,10 @@ const EPM: Uuid = 0xe1af8308_5d1f_11c9_91a4_08002b14a0fa;
 const EPT_MAP: u16 = 3;
 /// Most bytes of an endpoint-mapper answer kept to read its towers.
 const EPM_MAX_STUB: usize = 64 * 1024;
+/// Most request stub bytes kept to read a call's `args` (larger requests are recorded without).
+const ARGS_MAX_STUB: usize = 64 * 1024;
+/// The `privacy` authentication level: the stubs are sealed.
+const AUTH_LEVEL_PRIVACY: u8 = 6;
 /// Windows' fault status for access denied (nca_s_fault_access_denied).
 const FAULT_ACCESS_DENIED: u32 = 5;
 
@@ -188,6 +194,16 @@ struct Call {
     epm_map: bool,
     resp: Vec<u8>,
     resp_drep: u8,
+    /// The operation's argument decoder, when dcsensor reads its `args` and the stub is not
+    /// sealed; its request stub is kept in `req` (up to [`ARGS_MAX_STUB`]).
+    args: Option<(args::Decoder, args::Ret)>,
+    req: Vec<u8>,
+    /// The request's integers are big-endian; the context negotiated NDR64.
+    req_big: bool,
+    ndr64: bool,
+    /// The last four bytes of the response stub (the return code) and their byte order.
+    resp_tail: Vec<u8>,
+    resp_big: bool,
 }
 
 /// A BIND or ALTER_CONTEXT that no call has used yet: recorded alone if none does.
@@ -409,8 +425,13 @@ impl Conn {
                     let old = self.calls.remove(0);
                     self.emit(cx, old, None, None);
                 }
-                let epm_map =
-                    req.opnum == EPT_MAP && self.context_uuid(cx, req.ctx_id) == Some(EPM);
+                let uuid = self.context_uuid(cx, req.ctx_id);
+                let epm_map = req.opnum == EPT_MAP && uuid == Some(EPM);
+                let level = auth.map(|a| a.auth_level).or(self.auth.map(|a| a.1));
+                let args = uuid
+                    .filter(|_| level != Some(AUTH_LEVEL_PRIVACY))
+                    .and_then(|u| args::lookup(u, req.opnum));
+                let ndr64 = self.contexts.iter().any(|c| c.id == req.ctx_id && c.ndr64);
                 if let Some(b) = self.bind.as_mut() {
                     if b.ctx_ids.contains(&req.ctx_id) {
                         b.used = true;
@@ -428,6 +449,12 @@ impl Conn {
                     epm_map,
                     resp: Vec::new(),
                     resp_drep: 0x10,
+                    args,
+                    req: Vec::new(),
+                    req_big: h.drep[0] & 0x10 == 0,
+                    ndr64,
+                    resp_tail: Vec::new(),
+                    resp_big: false,
                 });
                 self.calls.len() - 1
             }
@@ -440,6 +467,15 @@ impl Conn {
             call.over_cap = true;
         } else {
             call.stub += len;
+        }
+        if call.args.is_some() {
+            if call.req.len() + req.stub.len() > ARGS_MAX_STUB {
+                cx.count_n(Counter::DropDecoderCap, req.stub.len() as u64);
+                call.args = None;
+                call.req = Vec::new();
+            } else {
+                call.req.extend_from_slice(req.stub);
+            }
         }
     }
 
@@ -458,6 +494,12 @@ impl Conn {
         // No fragment flags at all on a response not yet started: a whole response.
         let started = call.resp_ts.is_some();
         call.resp_ts.get_or_insert(cx.now);
+        if call.args.is_some() {
+            call.resp_big = h.drep[0] & 0x10 == 0;
+            call.resp_tail.extend_from_slice(stub);
+            let cut = call.resp_tail.len().saturating_sub(4);
+            call.resp_tail.drain(..cut);
+        }
         if call.epm_map {
             call.resp_drep = h.drep[0];
             let room = EPM_MAX_STUB.saturating_sub(call.resp.len());
@@ -722,6 +764,15 @@ impl Conn {
         rec.fault = fault.map(fault_string);
         rec.stub_bytes = (!call.over_cap).then_some(call.stub);
         rec.endpoint = endpoint;
+        if let Some((dec, ret)) = call.args.filter(|_| !call.over_cap) {
+            rec.args = args::decode(dec, &call.req, call.req_big, call.ndr64);
+            if rec.args.is_none() {
+                cx.count(Counter::MalformedDcerpc);
+            }
+            if fault.is_none() && call.resp_ts.is_some() {
+                rec.status = args::status(ret, &call.resp_tail, call.resp_big);
+            }
+        }
         rec.rtt = call.resp_ts.map(|t| t.saturating_sub(call.ts));
         self.emit_record(cx, call.ts, rec);
     }
