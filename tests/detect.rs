@@ -386,6 +386,9 @@ fn two_replays_give_identical_alerts() {
 const SHARED: &[(&str, &[&str])] = &[
     // ZeroLogon checker against a Windows DC (suricata-verify's zerologon test)
     ("suricata-verify/dcerpc__zerologon/input.pcap", &["zerologon"]),
+    // ZeroLogon attempts (zero challenge and credential for dc01$, refused), readable since the
+    // dcerpc records carry args
+    ("suricata-verify/dcerpc__dcerpc-dce-iface-many/input.pcap", &["zerologon"]),
     // an attack lab: ZeroLogon, then impacket's secretsdump (DCSync) and psexec from WIN10; its
     // Windows logons carry a MIC and impacket's do not, hence the tampering alert
     ("suricata-verify/bug-5162/input.pcap", &["dcsync", "ntlm_tampering", "remote_code_execution", "zerologon"]),
