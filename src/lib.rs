@@ -17,3 +17,4 @@ pub mod proto;
 pub mod record;
 pub mod stats;
 pub mod upstream;
+pub mod web;

@@ -135,6 +135,9 @@ pub struct Telemetry {
     extra: Mutex<Vec<crate::output::Metric>>,
     /// Load shedding level set by the resource guard (0: none; see [`shed_class`]).
     pub shed_level: std::sync::atomic::AtomicU8,
+    /// Unix seconds when the run last saw capture running and every worker and the output
+    /// alive (0: not yet, or the run ended); `/healthz` reads it.
+    alive_at: AtomicU64,
 }
 
 impl Telemetry {
@@ -158,11 +161,29 @@ impl Telemetry {
         self.extra.lock().map(|e| e.clone()).unwrap_or_default()
     }
 
+    /// Notes that capture runs and every thread is alive now.
+    pub fn mark_alive(&self) {
+        self.alive_at.store(unix_secs(), Ordering::Relaxed);
+    }
+
+    /// Whether capture ran with every thread alive within the last `secs` seconds.
+    pub fn alive_within(&self, secs: u64) -> bool {
+        let at = self.alive_at.load(Ordering::Relaxed);
+        at != 0 && unix_secs().saturating_sub(at) <= secs
+    }
+
     fn register(&self, c: Arc<Counters>) {
         if let Ok(mut l) = self.counters.lock() {
             l.push(c);
         }
     }
+}
+
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// The lowest shedding level that drops a packet with these ports and this much payload. The
@@ -900,6 +921,7 @@ pub fn run<S: FrameSource + Send>(
             }
             let alive = handles.iter().all(|h| !h.is_finished()) && !out_handle.is_finished();
             if alive {
+                telemetry.mark_alive();
                 if let Some(hb) = control.heartbeat.as_mut() {
                     hb();
                 }
@@ -919,6 +941,7 @@ pub fn run<S: FrameSource + Send>(
         }
         results
     });
+    telemetry.alive_at.store(0, Ordering::Relaxed);
     drop(queues); // closes the queues: workers drain, close their flows and exit
     drop(swap_tx);
     for h in handles {

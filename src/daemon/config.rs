@@ -301,11 +301,40 @@ impl Default for NatsSection {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsSection {
-    /// `ADDR:PORT` for Prometheus (`/metrics`); empty: no metrics server.
+    /// `ADDR:PORT` for Prometheus (`/metrics`, `/healthz`); empty: no metrics server.
     pub listen: String,
+    /// Open connections at most (default 256); past it a new one is closed at once and counted.
+    pub max_connections: usize,
+    /// Seconds a client has to send its request head (default 5).
+    #[serde(deserialize_with = "positive_f64")]
+    pub header_timeout: f64,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        MetricsSection {
+            listen: String::new(),
+            max_connections: 256,
+            header_timeout: 5.0,
+        }
+    }
+}
+
+impl MetricsSection {
+    /// The HTTP limits of the metrics server.
+    pub fn limits(&self) -> crate::web::Limits {
+        crate::web::Limits {
+            max_connections: self.max_connections.max(1),
+            header_read_timeout: std::time::Duration::from_secs_f64(
+                self.header_timeout.clamp(0.1, 3600.0),
+            ),
+            max_header_bytes: 8 * 1024,
+            connection_lifetime: std::time::Duration::from_secs(60),
+        }
+    }
 }
 
 /// Log format on stderr.

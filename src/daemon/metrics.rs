@@ -1,15 +1,27 @@
-//! Prometheus metrics over HTTP: `GET /metrics` in the text exposition format, served by one
-//! small thread with bounded reads and timeouts (it is reachable from the network, so its input
-//! is as hostile as the wire's).
+//! Prometheus metrics over HTTP: `GET /metrics` in the text exposition format and `GET /healthz`
+//! (capture running, every worker and the output alive), served by the project's HTTP stack
+//! ([`crate::web`]) on a small runtime in a thread of its own, with its connection cap and header
+//! limits: it is reachable from the network, so its clients are as hostile as the wire, and
+//! nothing they do reaches the capture threads (a scrape only reads atomic counters).
+//!
+//! The text is written here rather than by a metrics crate: the counters already live in the
+//! pipeline's atomics and are summed once per scrape, and the names, types and labels are fixed
+//! by the README. prometheus-client would need each counter re-registered as its own type (or a
+//! custom collector doing what [`render`] does) and writes OpenMetrics (`# EOF`, another content
+//! type); measured with `cargo bench --bench metrics`, see the README.
 
 use crate::pipeline::Telemetry;
 use crate::stats::Counter;
+use crate::web::{Limits, ThreadServer};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Renders every metric in the Prometheus text format.
 pub fn render(t: &Telemetry) -> String {
@@ -90,126 +102,77 @@ pub fn render(t: &Telemetry) -> String {
     s
 }
 
-/// A running metrics server.
-pub struct MetricsServer {
-    pub addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
+/// Seconds without a sign of life from capture and every worker before `/healthz` says 503.
+pub const HEALTH_STALE_SECS: u64 = 5;
 
-impl MetricsServer {
-    /// Listens on `addr` and serves `telemetry` until dropped.
-    pub fn start(addr: &str, telemetry: Arc<Telemetry>) -> Result<MetricsServer, String> {
-        let listener = TcpListener::bind(addr).map_err(|e| {
-            format!(
-                "metrics: cannot listen on {addr}: {e}; pick a free ADDR:PORT or leave metrics off"
+/// The metrics server's routes: `/metrics`, `/healthz`; anything else 404.
+pub fn router(telemetry: Arc<Telemetry>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                "dcsensor serves /metrics and /healthz\n",
             )
-        })?;
-        let local = listener.local_addr().map_err(|e| format!("metrics: {e}"))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| format!("metrics: {e}"))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop2 = stop.clone();
-        let handle = std::thread::Builder::new()
-            .name("dcsensor-metrics".into())
-            .spawn(move || serve(listener, telemetry, stop2))
-            .map_err(|e| format!("metrics: cannot start a thread: {e}"))?;
-        Ok(MetricsServer {
-            addr: local,
-            stop,
-            handle: Some(handle),
         })
-    }
+        .with_state(telemetry)
 }
 
-impl Drop for MetricsServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-fn serve(listener: TcpListener, telemetry: Arc<Telemetry>, stop: Arc<AtomicBool>) {
-    while !stop.load(Ordering::Relaxed) {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                let _ = answer(stream, &telemetry);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(50))
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(50)),
-        }
-    }
-}
-
-fn answer(mut stream: TcpStream, telemetry: &Telemetry) -> std::io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
-    let mut buf = [0u8; 4096];
-    let mut len = 0;
-    while len < buf.len() && !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf[len..])?;
-        if n == 0 {
-            break;
-        }
-        len += n;
-    }
-    let head = &buf[..len];
-    let (status, body) = if head.starts_with(b"GET /metrics ") || head.starts_with(b"GET /metrics?")
-    {
-        ("200 OK", render(telemetry))
-    } else if head.starts_with(b"GET ") {
-        ("404 Not Found", "dcsensor serves /metrics\n".to_string())
-    } else {
-        ("405 Method Not Allowed", "GET /metrics\n".to_string())
-    };
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+async fn metrics(State(t): State<Arc<Telemetry>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        render(&t),
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn get(addr: SocketAddr, path: &str) -> String {
-        let mut s = TcpStream::connect(addr).unwrap();
-        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out
-    }
-
-    #[test]
-    fn serves_counters_in_prometheus_format() {
-        let t = Arc::new(Telemetry::default());
-        let server = MetricsServer::start("127.0.0.1:0", t.clone()).unwrap();
-        let body = get(server.addr, "/metrics");
-        assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
-        assert!(
-            body.contains("# TYPE dcsensor_packets_total counter"),
-            "{body}"
-        );
-        assert!(body.contains("dcsensor_packets_total 0"), "{body}");
-        assert!(
-            body.contains("dcsensor_drops_total{cause=\"queue\"} 0"),
-            "{body}"
-        );
-        assert!(
-            body.contains("dcsensor_malformed_total{protocol=\"kerberos\"} 0"),
-            "{body}"
-        );
-        assert!(
-            body.contains("# TYPE dcsensor_flows_active gauge"),
-            "{body}"
-        );
-        assert!(get(server.addr, "/").starts_with("HTTP/1.1 404"));
+async fn healthz(State(t): State<Arc<Telemetry>>) -> impl IntoResponse {
+    if t.alive_within(HEALTH_STALE_SECS) {
+        (StatusCode::OK, "ok: capture running, every worker alive\n")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ok: capture stopped or a worker or the output thread is gone\n",
+        )
     }
 }
+
+/// A running metrics server; it stops when dropped.
+pub struct MetricsServer {
+    pub addr: SocketAddr,
+    server: ThreadServer,
+}
+
+impl MetricsServer {
+    /// Listens on `addr` (bound before this returns) and serves `telemetry` with `limits`.
+    pub fn start(
+        addr: &str,
+        telemetry: Arc<Telemetry>,
+        limits: Limits,
+    ) -> Result<MetricsServer, String> {
+        let server = ThreadServer::start(
+            "metrics",
+            "dcsensor-metrics",
+            addr,
+            router(telemetry),
+            limits,
+            None,
+        )
+        .map_err(|e| format!("{e}, or leave metrics off"))?;
+        Ok(MetricsServer {
+            addr: server.addr,
+            server,
+        })
+    }
+
+    /// Connections refused because the cap was reached, so far.
+    pub fn refused(&self) -> u64 {
+        self.server.stats.refused.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests;
