@@ -6,6 +6,7 @@
 //! records ([`record`]) that go to an output.
 
 pub mod capture;
+pub mod center;
 pub mod console;
 pub mod daemon;
 pub mod detect;

@@ -52,6 +52,11 @@ enum Command {
     },
     /// Run the detection engine over captures, record files or batches; alerts as JSON lines.
     Detect(DetectCmd),
+    /// The center: every sensor's batches, the detection engine, the store, the API.
+    Center {
+        #[command(subcommand)]
+        command: dcsensor::center::cli::CenterCommand,
+    },
     /// Check a configuration file without capturing (exit 0 when valid, 2 with the problem).
     CheckConfig {
         /// The configuration file (TOML).
@@ -426,11 +431,10 @@ fn live(a: LiveArgs) -> ExitCode {
         Err(e) => return fail(2, &e),
     };
     let telemetry = Arc::new(Telemetry::default());
-    let _metrics = match a
-        .metrics
-        .as_deref()
-        .map(|m| metrics::MetricsServer::start(m, telemetry.clone()))
-    {
+    let _metrics = match a.metrics.as_deref().map(|m| {
+        let limits = dcsensor::daemon::config::MetricsSection::default().limits();
+        metrics::MetricsServer::start(m, telemetry.clone(), limits)
+    }) {
         Some(Err(e)) => return fail(2, &e),
         Some(Ok(s)) => Some(s),
         None => None,
@@ -523,7 +527,11 @@ fn run_service(path: PathBuf, log: FilterHandle, cli_level: bool) -> ExitCode {
     let _metrics = if cfg.metrics.listen.is_empty() {
         None
     } else {
-        match metrics::MetricsServer::start(&cfg.metrics.listen, telemetry.clone()) {
+        match metrics::MetricsServer::start(
+            &cfg.metrics.listen,
+            telemetry.clone(),
+            cfg.metrics.limits(),
+        ) {
             Ok(s) => Some(s),
             Err(e) => return fail(2, &e),
         }
@@ -632,6 +640,7 @@ fn main() -> ExitCode {
                 Err(e) => fail(2, &e.to_string()),
             }
         }
+        Command::Center { command } => dcsensor::center::cli::main(command),
         Command::CheckConfig { file } => match Config::load(&file) {
             Ok(_) => {
                 println!("{}: valid", file.display());

@@ -1,0 +1,114 @@
+//! The one place where the center calls the detection engine: every batch's records go through
+//! [`Detector::feed`] in the order the batches are applied, over all sensors together, and what
+//! comes out is alert records (RECORDS.md `alert`, as JSON) turned into store rows here.
+
+use super::store::write::{AlertWrite, EntityKey};
+use serde_json::Value;
+
+/// The detection engine as the center sees it.
+pub trait Detector: Send {
+    /// Feeds the records of one batch (MessagePack, as the sensor wrote it) from `sensor`;
+    /// returns the alerts raised or updated (`alert` records as JSON).
+    fn feed(&mut self, sensor: &str, batch: &[u8]) -> Vec<Value>;
+    /// Returns the alerts still held (at shutdown).
+    fn flush(&mut self) -> Vec<Value>;
+    /// A name for logs.
+    fn name(&self) -> &'static str;
+}
+
+/// No engine: the center stores activity and the alerts sensors raised themselves.
+pub struct NoEngine;
+
+impl Detector for NoEngine {
+    fn feed(&mut self, _sensor: &str, _batch: &[u8]) -> Vec<Value> {
+        Vec::new()
+    }
+    fn flush(&mut self) -> Vec<Value> {
+        Vec::new()
+    }
+    fn name(&self) -> &'static str {
+        "none"
+    }
+}
+
+/// The engine the center runs.
+pub fn default_engine(_tuning: Option<&std::path::Path>) -> Result<Box<dyn Detector>, String> {
+    Ok(Box::new(NoEngine))
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(|s| s.chars().take(4096).collect())
+        .unwrap_or_default()
+}
+
+fn opt(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.chars().take(1024).collect())
+}
+
+/// An `alert` record as a store row; None when it has no id or detection.
+pub fn alert_write(v: &Value) -> Option<AlertWrite> {
+    let id = text(v, "id");
+    let detection = text(v, "detection");
+    if id.is_empty() || detection.is_empty() {
+        return None;
+    }
+    let source = v.get("source");
+    let source_ip = opt(source.and_then(|s| s.get("ip")));
+    let source_host = opt(source.and_then(|s| s.get("host")));
+    let source_user = opt(source.and_then(|s| s.get("user")));
+    // The realm of the alert's user: the first evidence record that names one.
+    let realm = v
+        .get("evidence")
+        .and_then(Value::as_array)
+        .and_then(|ev| {
+            ev.iter()
+                .find_map(|r| r.get("realm").and_then(Value::as_str).map(str::to_string))
+        })
+        .unwrap_or_default();
+    let mut entities = Vec::new();
+    if let Some(u) = &source_user {
+        let key = match (u.split_once('\\'), u.split_once('@')) {
+            (Some((d, n)), _) => EntityKey::user(d, n),
+            (None, Some((n, r))) => EntityKey::user(r, n),
+            _ => EntityKey::user(&realm, u),
+        };
+        entities.push((key, "source"));
+    }
+    if let Some(h) = &source_host {
+        entities.push((EntityKey::computer(h), "source"));
+    }
+    let sensors = v
+        .get("sensors")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(AlertWrite {
+        id,
+        detection,
+        title: text(v, "title"),
+        severity: text(v, "severity"),
+        phase: text(v, "phase"),
+        ts: v.get("ts").and_then(Value::as_f64).unwrap_or(0.0),
+        last_ts: v
+            .get("last_ts")
+            .and_then(Value::as_f64)
+            .or_else(|| v.get("ts").and_then(Value::as_f64))
+            .unwrap_or(0.0),
+        count: v.get("count").and_then(Value::as_i64).unwrap_or(1),
+        summary: text(v, "summary"),
+        source_ip,
+        source_host,
+        source_user,
+        sensors,
+        body: v.to_string(),
+        entities,
+    })
+}

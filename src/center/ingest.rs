@@ -1,0 +1,324 @@
+//! Ingest: batches from the sensors' batch directories or from NATS JetStream, applied to the
+//! store in groups. For each group: skip the batches whose `(sensor, seq)` was applied already,
+//! roll up the rest, feed them to the detection engine in order, commit everything in one
+//! transaction, and only then acknowledge (remove the file if asked, ack the JetStream message).
+//!
+//! After a restart the engine is fed the recent batches again (kept in the store for
+//! `replay_hours`), in the order they were first applied, so its state is what it was: killing
+//! the center loses nothing (unacknowledged batches come again) and doubles nothing (applied
+//! ones are skipped, alerts keep their ids).
+
+use super::engine::{alert_write, Detector};
+use super::rollup::{Activity, Rollup};
+use super::store::admin::Exclusion;
+use super::store::write::{BatchMark, Effects};
+use super::store::{Store, StoreError};
+use super::CenterStats;
+use crate::upstream::batch::{read_header, Header, SCHEMA};
+use crate::upstream::spool::seq_of_name;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// How a batch is acknowledged once its effects are committed.
+pub enum Ack {
+    /// A batch file: removed if `remove`, else only remembered as done.
+    File { path: PathBuf, remove: bool },
+    /// A JetStream message.
+    Nats(Box<async_nats::jetstream::Message>),
+    /// A JetStream message that cannot be applied: terminated (never redelivered; it stays in
+    /// the stream for a person to look at).
+    NatsTerm(Box<async_nats::jetstream::Message>),
+}
+
+/// One batch as it came.
+pub struct Incoming {
+    pub bytes: Vec<u8>,
+    pub ack: Ack,
+}
+
+#[derive(Deserialize)]
+struct Records {
+    records: Vec<Activity>,
+}
+
+#[derive(Deserialize)]
+struct RawRecords {
+    records: Vec<serde_json::Value>,
+}
+
+/// Applies batches: the rollup, the engine and the store together.
+pub struct Processor {
+    store: Store,
+    engine: Box<dyn Detector>,
+    rollup: Rollup,
+    exclusions: Vec<Exclusion>,
+    stats: Arc<CenterStats>,
+    replay_hours: f64,
+}
+
+impl Processor {
+    /// Feeds the engine (and the rollup's memory of names) the batches applied in the last
+    /// `replay_hours` of record time, then is ready.
+    pub async fn start(
+        store: Store,
+        engine: Box<dyn Detector>,
+        replay_hours: f64,
+        stats: Arc<CenterStats>,
+    ) -> Result<Processor, StoreError> {
+        let mut p = Processor {
+            store,
+            engine,
+            rollup: Rollup::default(),
+            exclusions: Vec::new(),
+            stats,
+            replay_hours,
+        };
+        p.exclusions = p.store.exclusions().await?;
+        if let Some(latest) = p.store.latest_ts().await? {
+            let since = latest - replay_hours * 3600.0;
+            let recent = p.store.recent_batches(since).await?;
+            let n = recent.len();
+            for (sensor, body) in recent {
+                let mut scratch = Effects::default();
+                if let Ok(h) = read_header(&body) {
+                    p.rollup_batch(&h, &body, &mut scratch);
+                }
+                // Alerts coming out now were committed when these batches were first applied.
+                let _ = p.engine.feed(&sensor, &body);
+            }
+            if n > 0 {
+                tracing::info!(batches = n, "engine state rebuilt from recent batches");
+            }
+        }
+        Ok(p)
+    }
+
+    /// Reloads the exclusions (the console changes them).
+    pub async fn reload_exclusions(&mut self) -> Result<(), StoreError> {
+        self.exclusions = self.store.exclusions().await?;
+        Ok(())
+    }
+
+    fn excluded(&self, a: &super::store::write::AlertWrite) -> bool {
+        self.exclusions.iter().any(|x| {
+            (x.detection == "*" || x.detection == a.detection)
+                && match x.field.as_str() {
+                    "source_ip" => a.source_ip.as_deref() == Some(x.value.as_str()),
+                    "source_host" => a
+                        .source_host
+                        .as_deref()
+                        .is_some_and(|h| h.eq_ignore_ascii_case(&x.value)),
+                    "source_user" => a
+                        .source_user
+                        .as_deref()
+                        .is_some_and(|u| u.eq_ignore_ascii_case(&x.value)),
+                    _ => false,
+                }
+        })
+    }
+
+    fn rollup_batch(&mut self, h: &Header, bytes: &[u8], fx: &mut Effects) -> Option<f64> {
+        let recs: Records = rmp_serde::from_slice(bytes).ok()?;
+        let mut max_ts = 0f64;
+        for r in &recs.records {
+            max_ts = max_ts.max(r.ts);
+            self.rollup.apply(&h.sensor, &h.host, r, fx);
+        }
+        self.stats
+            .records
+            .fetch_add(recs.records.len() as u64, Ordering::Relaxed);
+        if recs.records.iter().any(|r| r.kind == "alert") {
+            // Alerts the sensor raised at the edge: stored as they are.
+            if let Ok(raw) = rmp_serde::from_slice::<RawRecords>(bytes) {
+                for v in raw.records.iter().filter(|v| v["type"] == "alert") {
+                    self.add_alert(v, fx);
+                }
+            }
+        }
+        Some(max_ts)
+    }
+
+    fn add_alert(&mut self, v: &serde_json::Value, fx: &mut Effects) {
+        match alert_write(v) {
+            Some(a) if self.excluded(&a) => {
+                self.stats.alerts_excluded.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(a) => {
+                fx.alerts.insert(a.id.clone(), a);
+            }
+            None => {
+                self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Applies a group of batches and returns the acknowledgements to send now that it is
+    /// committed (including those of batches skipped as already applied or unreadable).
+    pub async fn apply(&mut self, items: Vec<Incoming>) -> Result<Vec<Ack>, StoreError> {
+        let mut fx = Effects::default();
+        let mut acks = Vec::with_capacity(items.len());
+        let mut in_group: HashSet<(String, u64)> = HashSet::new();
+        for it in items {
+            let h = match read_header(&it.bytes) {
+                Ok(h) if h.schema == SCHEMA => h,
+                Ok(h) => {
+                    tracing::error!(sensor = %h.sensor, seq = h.seq, schema = h.schema,
+                        "batch of another record schema: kept, not applied; upgrade the center");
+                    self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                    keep(it.ack, &mut acks);
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!("unreadable batch kept, not applied: {e}");
+                    self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                    keep(it.ack, &mut acks);
+                    continue;
+                }
+            };
+            let key = (h.sensor.clone(), h.seq);
+            if in_group.contains(&key) || self.store.applied(&h.sensor, h.seq).await? {
+                self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                acks.push(it.ack);
+                continue;
+            }
+            let Some(max_ts) = self.rollup_batch(&h, &it.bytes, &mut fx) else {
+                tracing::error!(sensor = %h.sensor, seq = h.seq, "batch records unreadable: kept, not applied");
+                self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                keep(it.ack, &mut acks);
+                continue;
+            };
+            for v in self.engine.feed(&h.sensor, &it.bytes) {
+                self.add_alert(&v, &mut fx);
+            }
+            in_group.insert(key);
+            fx.batches.push(BatchMark {
+                sensor: h.sensor.clone(),
+                host: h.host.clone(),
+                seq: h.seq,
+                records: h.records,
+                max_ts,
+                body: (self.replay_hours > 0.0).then(|| it.bytes.clone()),
+            });
+            acks.push(it.ack);
+        }
+        if !fx.is_empty() {
+            self.commit(&fx).await?;
+        }
+        Ok(acks)
+    }
+
+    async fn commit(&mut self, fx: &Effects) -> Result<(), StoreError> {
+        let done = self.store.commit(fx).await.inspect_err(|_| {
+            self.stats.commit_errors.fetch_add(1, Ordering::Relaxed);
+        })?;
+        self.stats
+            .batches
+            .fetch_add(done.batches, Ordering::Relaxed);
+        self.stats.alerts.fetch_add(done.alerts, Ordering::Relaxed);
+        if let Some(ts) = fx.batches.iter().map(|b| b.max_ts).reduce(f64::max) {
+            self.stats.newest_ts.store(ts.to_bits(), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Commits what the engine still holds (at shutdown).
+    pub async fn flush(&mut self) -> Result<(), StoreError> {
+        let mut fx = Effects::default();
+        for v in self.engine.flush() {
+            self.add_alert(&v, &mut fx);
+        }
+        if !fx.is_empty() {
+            self.commit(&fx).await?;
+        }
+        Ok(())
+    }
+
+    /// Drops the kept bodies of batches older than the replay window.
+    pub async fn prune(&self) -> Result<u64, StoreError> {
+        match self.store.latest_ts().await? {
+            Some(latest) => {
+                self.store
+                    .prune_bodies(latest - self.replay_hours * 3600.0)
+                    .await
+            }
+            None => Ok(0),
+        }
+    }
+}
+
+/// An unreadable batch is never acknowledged as applied: a file stays where it is, a JetStream
+/// message is terminated (not redelivered) and stays in the stream.
+fn keep(ack: Ack, acks: &mut Vec<Ack>) {
+    match ack {
+        Ack::File { path, .. } => acks.push(Ack::File {
+            path,
+            remove: false,
+        }),
+        Ack::Nats(m) | Ack::NatsTerm(m) => acks.push(Ack::NatsTerm(m)),
+    }
+}
+
+/// Batch directories, scanned for `batch-<seq>.msgpack` files not handled yet in this run.
+pub struct DirSource {
+    dirs: Vec<PathBuf>,
+    remove: bool,
+    done: HashSet<PathBuf>,
+}
+
+impl DirSource {
+    pub fn new(dirs: Vec<PathBuf>, remove: bool) -> DirSource {
+        DirSource {
+            dirs,
+            remove,
+            done: HashSet::new(),
+        }
+    }
+
+    /// Up to `max` batch files not handled yet, each directory in seq order.
+    pub fn scan(&mut self, max: usize) -> Vec<Incoming> {
+        let mut out = Vec::new();
+        for dir in &self.dirs {
+            let Ok(rd) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut files: Vec<(u64, PathBuf)> = rd
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let seq = e.file_name().to_str().and_then(seq_of_name)?;
+                    Some((seq, e.path()))
+                })
+                .filter(|(_, p)| !self.done.contains(p))
+                .collect();
+            files.sort();
+            for (_, path) in files {
+                if out.len() >= max {
+                    return out;
+                }
+                match std::fs::read(&path) {
+                    Ok(bytes) => out.push(Incoming {
+                        bytes,
+                        ack: Ack::File {
+                            path,
+                            remove: self.remove,
+                        },
+                    }),
+                    Err(e) => tracing::warn!(file = %path.display(), "cannot read batch: {e}"),
+                }
+            }
+        }
+        out
+    }
+
+    /// Marks a file handled (and removes it when so configured).
+    pub fn done(&mut self, path: PathBuf, remove: bool) {
+        if remove {
+            if let Err(e) = std::fs::remove_file(&path) {
+                tracing::warn!(file = %path.display(), "cannot remove applied batch: {e}");
+            }
+        }
+        self.done.insert(path);
+    }
+}

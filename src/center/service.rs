@@ -1,0 +1,325 @@
+//! `dcsensor center run`: opens the store, rebuilds the engine's state, serves the API, and
+//! applies batches from the configured sources until told to stop; then it commits what is in
+//! flight and what the engine holds, acknowledges, and returns.
+
+use super::api::{self, ApiState};
+use super::config::CenterConfig;
+use super::engine::Detector;
+use super::ingest::{Ack, DirSource, Incoming, Processor};
+use super::store::write::AlertWrite;
+use super::store::{now_secs, Store};
+use super::CenterStats;
+use async_nats::jetstream::{self, consumer, stream};
+use futures_util::StreamExt;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The JetStream side: a durable pull consumer.
+struct NatsSource {
+    consumer: consumer::PullConsumer,
+    stats: Arc<CenterStats>,
+}
+
+impl NatsSource {
+    async fn open(cfg: &CenterConfig, stats: Arc<CenterStats>) -> Result<NatsSource, String> {
+        let i = &cfg.ingest;
+        let urls = i.nats.join(",");
+        let mut co = async_nats::ConnectOptions::new()
+            .name("dcsensor center")
+            .retry_on_initial_connect()
+            .max_reconnects(None)
+            .connection_timeout(Duration::from_secs(5));
+        if let Some(p) = &i.credentials_file {
+            co = co.credentials_file(p).await.map_err(|e| {
+                format!(
+                    "NATS credentials file {}: {e}; give the .creds file",
+                    p.display()
+                )
+            })?;
+        }
+        if !i.token.is_empty() {
+            co = co.token(i.token.clone());
+        }
+        let client = co
+            .connect(i.nats.as_slice())
+            .await
+            .map_err(|e| format!("NATS {urls}: cannot connect: {e}"))?;
+        let js = jetstream::new(client);
+        let st = js
+            .get_or_create_stream(stream::Config {
+                name: i.stream.clone(),
+                subjects: vec!["dcsensor.>".into()],
+                storage: stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("NATS {urls}: stream {}: {e}", i.stream))?;
+        let consumer = st
+            .get_or_create_consumer(
+                &i.consumer,
+                consumer::pull::Config {
+                    durable_name: Some(i.consumer.clone()),
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ack_wait: Duration::from_secs(120),
+                    max_ack_pending: 10_000,
+                    filter_subject: i.filter_subject.clone(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| format!("NATS {urls}: consumer {}: {e}", i.consumer))?;
+        tracing::info!(stream = %i.stream, consumer = %i.consumer, "JetStream consumer ready");
+        Ok(NatsSource { consumer, stats })
+    }
+
+    /// Up to `max` messages, waiting at most `wait` for the first.
+    async fn fetch(&mut self, max: usize, wait: Duration) -> Result<Vec<Incoming>, String> {
+        let mut msgs = self
+            .consumer
+            .fetch()
+            .max_messages(max)
+            .expires(wait)
+            .messages()
+            .await
+            .map_err(|e| format!("JetStream fetch: {e}"))?;
+        let mut out = Vec::new();
+        while let Some(m) = msgs.next().await {
+            match m {
+                Ok(m) => out.push(Incoming {
+                    bytes: m.payload.to_vec(),
+                    ack: Ack::Nats(Box::new(m)),
+                }),
+                Err(e) => {
+                    tracing::warn!("JetStream message: {e}");
+                    break;
+                }
+            }
+        }
+        if out.is_empty() {
+            if let Ok(info) = self.consumer.info().await {
+                self.stats
+                    .pending
+                    .store(info.num_pending, Ordering::Relaxed);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Runs the center until `stop` turns true.
+pub async fn run(
+    cfg: CenterConfig,
+    engine: Box<dyn Detector>,
+    mut stop: watch::Receiver<bool>,
+    ready: impl FnOnce(Option<std::net::SocketAddr>),
+) -> Result<(), String> {
+    let url = cfg.store_url()?;
+    let store = Store::open(&url).await.map_err(|e| e.to_string())?;
+    let stats = Arc::new(CenterStats::default());
+    tracing::info!(engine = engine.name(), "rebuilding the engine's state");
+    let mut proc = Processor::start(store.clone(), engine, cfg.store.replay_hours, stats.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let (http_stop_tx, http_stop_rx) = watch::channel(false);
+    let mut http = None;
+    let mut addr = None;
+    if !cfg.api.listen.is_empty() {
+        let listener = tokio::net::TcpListener::bind(&cfg.api.listen)
+            .await
+            .map_err(|e| {
+                format!(
+                    "api: cannot listen on {}: {e}; pick a free ADDR:PORT",
+                    cfg.api.listen
+                )
+            })?;
+        addr = listener.local_addr().ok();
+        let tls = match (&cfg.api.tls_cert, &cfg.api.tls_key) {
+            (Some(c), Some(k)) => Some(crate::web::tls_config(c, k)?),
+            _ => None,
+        };
+        let endpoint = match &cfg.endpoint.mde {
+            None => None,
+            Some(m) => {
+                let ttl = m.cache_minutes.max(0) * 60;
+                let mde = super::endpoint::mde::Mde::new(m.clone())?;
+                Some(super::endpoint::Endpoint::new(
+                    Arc::new(mde),
+                    store.clone(),
+                    ttl,
+                    stats.clone(),
+                ))
+            }
+        };
+        let app = api::router(ApiState {
+            store: store.clone(),
+            stats: stats.clone(),
+            silent_after: cfg.health.silent_after,
+            endpoint,
+        });
+        let limits = cfg.api.limits();
+        let mut rx = http_stop_rx.clone();
+        http = Some(tokio::spawn(crate::web::serve(
+            listener,
+            app,
+            limits,
+            tls,
+            Arc::new(crate::web::WebStats::default()),
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            },
+        )));
+        tracing::info!(listen = %cfg.api.listen, "API listening");
+    }
+    ready(addr);
+
+    let mut dirs = (!cfg.ingest.dirs.is_empty())
+        .then(|| DirSource::new(cfg.ingest.dirs.clone(), cfg.ingest.remove_applied));
+    let mut nats = if cfg.ingest.nats.is_empty() {
+        None
+    } else {
+        Some(NatsSource::open(&cfg, stats.clone()).await?)
+    };
+    let group = cfg.ingest.group_batches;
+    let poll = Duration::from_secs_f64(cfg.ingest.poll);
+    let mut last_health = std::time::Instant::now();
+    let mut last_prune = std::time::Instant::now();
+    let mut last_excl = std::time::Instant::now();
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let mut items = Vec::new();
+        if let Some(d) = dirs.as_mut() {
+            items = tokio::task::block_in_place(|| d.scan(group));
+        }
+        if let Some(n) = nats.as_mut() {
+            let room = group.saturating_sub(items.len());
+            if room > 0 {
+                let wait = if items.is_empty() {
+                    poll
+                } else {
+                    Duration::from_millis(10)
+                };
+                tokio::select! {
+                    r = n.fetch(room, wait) => match r {
+                        Ok(mut v) => items.append(&mut v),
+                        Err(e) => {
+                            tracing::warn!("{e}");
+                            tokio::time::sleep(poll).await;
+                        }
+                    },
+                    _ = stop.wait_for(|s| *s) => {}
+                }
+            }
+        }
+        if items.is_empty() {
+            if nats.is_none() {
+                tokio::select! {
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = stop.wait_for(|s| *s) => {}
+                }
+            }
+        } else {
+            let acks = proc.apply(items).await.map_err(|e| {
+                format!(
+                    "{e}; nothing of this group was acknowledged, it comes again after a restart"
+                )
+            })?;
+            for a in acks {
+                match a {
+                    Ack::File { path, remove } => {
+                        if let Some(d) = dirs.as_mut() {
+                            d.done(path, remove)
+                        }
+                    }
+                    Ack::Nats(m) => {
+                        if let Err(e) = m.ack().await {
+                            tracing::warn!(
+                                "JetStream ack: {e} (the batch comes again and is skipped)"
+                            );
+                        }
+                    }
+                    Ack::NatsTerm(m) => {
+                        let _ = m.ack_with(jetstream::AckKind::Term).await;
+                    }
+                }
+            }
+        }
+        if last_excl.elapsed() >= Duration::from_secs(10) {
+            last_excl = std::time::Instant::now();
+            if let Err(e) = proc.reload_exclusions().await {
+                tracing::warn!("exclusions: {e}");
+            }
+        }
+        if last_health.elapsed() >= Duration::from_secs(10) {
+            last_health = std::time::Instant::now();
+            if let Err(e) = silent_sensors(&store, cfg.health.silent_after).await {
+                tracing::warn!("sensor health: {e}");
+            }
+        }
+        if last_prune.elapsed() >= Duration::from_secs(600) {
+            last_prune = std::time::Instant::now();
+            match proc.prune().await {
+                Ok(n) if n > 0 => tracing::info!(batches = n, "old batch bodies pruned"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("prune: {e}"),
+            }
+        }
+    }
+    tracing::info!("stopping: committing what the engine holds");
+    proc.flush().await.map_err(|e| e.to_string())?;
+    let _ = http_stop_tx.send(true);
+    if let Some(h) = http {
+        let _ = h.await;
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Raises a health alert for each sensor silent longer than `after` seconds (once per silence).
+pub async fn silent_sensors(store: &Store, after: i64) -> Result<(), String> {
+    for (id, host, last_seen) in store.newly_silent(after).await.map_err(|e| e.to_string())? {
+        let minutes = (now_secs() - last_seen) / 60;
+        let body = serde_json::json!({
+            "type": "alert",
+            "id": format!("sensor_silent-{id}-{last_seen}"),
+            "detection": "sensor_silent",
+            "title": "Sensor silent",
+            "severity": "medium",
+            "phase": "health",
+            "ts": last_seen as f64,
+            "last_ts": last_seen as f64,
+            "summary": format!("Sensor {id} on {host} has sent nothing for {minutes} minutes (limit {after} s): its DC's activity is not being watched."),
+            "sensors": [id.clone()],
+            "count": 1,
+        });
+        let a = AlertWrite {
+            id: format!("sensor_silent-{id}-{last_seen}"),
+            detection: "sensor_silent".into(),
+            title: "Sensor silent".into(),
+            severity: "medium".into(),
+            phase: "health".into(),
+            ts: last_seen as f64,
+            last_ts: last_seen as f64,
+            count: 1,
+            summary: body["summary"].as_str().unwrap_or_default().to_string(),
+            source_ip: None,
+            source_host: Some(host.clone()),
+            source_user: None,
+            sensors: vec![id.clone()],
+            body: body.to_string(),
+            entities: vec![],
+        };
+        store.put_alert(&a).await.map_err(|e| e.to_string())?;
+        store
+            .mark_silent_alerted(&id)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::warn!(sensor = %id, minutes, "sensor silent: health alert raised");
+    }
+    Ok(())
+}
