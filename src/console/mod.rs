@@ -2,7 +2,15 @@
 //! triage alerts and look up users and computers, with their own sign-in.
 //!
 //! - [`auth`]: roles, password hashes, session and API token secrets, the login throttle;
-//! - [`html`]: the page layout and its pieces (escaping by default, no scripts, inline SVG).
+//! - [`html`]: the page layout and its pieces (escaping by default, no scripts, inline SVG);
+//! - [`users`]: users, API tokens and sessions in the store;
+//! - [`server`]: the router, authentication, CSRF and role checks, the changes people make;
+//! - [`pages`]: the pages;
+//! - [`cli`]: `dcsensor center user add` and `token add`, the `[console]` settings.
 
 pub mod auth;
+pub mod cli;
 pub mod html;
+pub mod pages;
+pub mod server;
+pub mod users;
