@@ -82,21 +82,59 @@ use fantoccini::Locator;
 
 async fn sign_in(b: &Browser, c: &Center, name: &str) {
     b.client.goto(&format!("{}/login", c.url)).await.unwrap();
-    b.client.find(Locator::Css("#name")).await.unwrap().send_keys(name).await.unwrap();
-    b.client.find(Locator::Css("#password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    b.client.find(Locator::Css(".login button")).await.unwrap().click().await.unwrap();
+    b.client
+        .find(Locator::Css("#name"))
+        .await
+        .unwrap()
+        .send_keys(name)
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css(".login button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let url = b.client.current_url().await.unwrap();
-    assert_eq!(url.path(), "/alerts", "{name} was not signed in: {}", b.text().await);
+    assert_eq!(
+        url.path(),
+        "/alerts",
+        "{name} was not signed in: {}",
+        b.text().await
+    );
 }
 
 async fn sign_out(b: &Browser) {
-    b.client.find(Locator::Css("form.signout button")).await.unwrap().click().await.unwrap();
+    b.client
+        .find(Locator::Css("form.signout button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     assert_eq!(b.client.current_url().await.unwrap().path(), "/login");
 }
 
 async fn nothing_ran(b: &Browser, what: &str) {
-    assert_eq!(b.js("return window.__pwned === undefined").await, true, "{what}: a script ran");
-    assert_eq!(b.js("return document.querySelectorAll('script, img').length").await, 0, "{what}: markup from a record became an element");
+    assert_eq!(
+        b.js("return window.__pwned === undefined").await,
+        true,
+        "{what}: a script ran"
+    );
+    assert_eq!(
+        b.js("return document.querySelectorAll('script, img').length")
+            .await,
+        0,
+        "{what}: markup from a record became an element"
+    );
 }
 
 async fn alert_status(c: &Center, id: &str) -> String {
@@ -117,47 +155,126 @@ async fn console_in_chromium_sign_in_alerts_evidence_badges_workflow() {
     sign_in(&b, &c, "ana").await;
 
     // The alerts list shows the engine's alerts from the lab captures.
-    let rows = b.js("return document.querySelectorAll('table.alerts tbody tr').length").await;
-    assert_eq!(rows.as_u64().unwrap() as usize, c.alert_ids.len() + 1, "{}", b.text().await);
+    let rows = b
+        .js("return document.querySelectorAll('table.alerts tbody tr').length")
+        .await;
+    assert_eq!(
+        rows.as_u64().unwrap() as usize,
+        c.alert_ids.len() + 1,
+        "{}",
+        b.text().await
+    );
     b.screenshot("alerts").await;
 
     // An alert from the lab, with its evidence records as a table.
-    let lab_alert = c.alert_ids.iter().find(|id| !id.starts_with("hostile")).unwrap().clone();
-    let link = format!("a[href='/alerts/{}']", dcsensor::center::store::read::seg(&lab_alert));
-    b.client.find(Locator::Css(&link)).await.unwrap().click().await.unwrap();
-    let ev = b.js("return document.querySelectorAll('table.evidence tbody tr').length").await;
-    assert!(ev.as_u64().unwrap() >= 1, "no evidence row: {}", b.text().await);
-    let attack = b.js("return [...document.querySelectorAll('ul.techniques a')].map(a => a.href)").await;
-    assert!(attack.as_array().is_some_and(|a| !a.is_empty()), "no ATT&CK link: {attack}");
+    let lab_alert = c
+        .alert_ids
+        .iter()
+        .find(|id| !id.starts_with("hostile"))
+        .unwrap()
+        .clone();
+    let link = format!(
+        "a[href='/alerts/{}']",
+        dcsensor::center::store::read::seg(&lab_alert)
+    );
+    b.client
+        .find(Locator::Css(&link))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let ev = b
+        .js("return document.querySelectorAll('table.evidence tbody tr').length")
+        .await;
+    assert!(
+        ev.as_u64().unwrap() >= 1,
+        "no evidence row: {}",
+        b.text().await
+    );
+    let attack = b
+        .js("return [...document.querySelectorAll('ul.techniques a')].map(a => a.href)")
+        .await;
+    assert!(
+        attack.as_array().is_some_and(|a| !a.is_empty()),
+        "no ATT&CK link: {attack}"
+    );
     b.screenshot("alert").await;
 
     // The analyst closes it as a false positive, with a note.
-    b.client.find(Locator::Css("select[name=status]")).await.unwrap().select_by_value("false_positive").await.unwrap();
-    b.client.find(Locator::Css("form[action$='/status'] textarea")).await.unwrap().send_keys("lab run: expected").await.unwrap();
-    b.client.find(Locator::Css("form[action$='/status'] button")).await.unwrap().click().await.unwrap();
+    b.client
+        .find(Locator::Css("select[name=status]"))
+        .await
+        .unwrap()
+        .select_by_value("false_positive")
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("form[action$='/status'] textarea"))
+        .await
+        .unwrap()
+        .send_keys("lab run: expected")
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("form[action$='/status'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     assert!(b.text().await.contains("closed: false positive"));
     assert_eq!(alert_status(&c, &lab_alert).await, "false_positive");
     b.screenshot("alert-closed").await;
 
     // The computer the endpoint product knows: its badge with the stand-in's two alerts,
     // linking to the portal; one it does not know: a grey badge.
-    b.client.goto(&format!("{}{}", c.url, c.known.url())).await.unwrap();
+    b.client
+        .goto(&format!("{}{}", c.url, c.known.url()))
+        .await
+        .unwrap();
     let badge = b.client.find(Locator::Css("h1 .badge")).await.unwrap();
-    assert_eq!(badge.attr("class").await.unwrap().as_deref(), Some("badge alerts"));
+    assert_eq!(
+        badge.attr("class").await.unwrap().as_deref(),
+        Some("badge alerts")
+    );
     assert_eq!(badge.text().await.unwrap().trim(), "2");
     let href = badge.attr("href").await.unwrap().unwrap_or_default();
-    assert!(href.starts_with("https://portal.invalid/machines/m-0001"), "{href}");
-    assert_eq!(b.js("return document.querySelectorAll('figure.chart rect.bar').length > 0").await, true);
+    assert!(
+        href.starts_with("https://portal.invalid/machines/m-0001"),
+        "{href}"
+    );
+    assert_eq!(
+        b.js("return document.querySelectorAll('figure.chart rect.bar').length > 0")
+            .await,
+        true
+    );
     b.screenshot("entity-known").await;
-    b.client.goto(&format!("{}{}", c.url, c.unknown.url())).await.unwrap();
+    b.client
+        .goto(&format!("{}{}", c.url, c.unknown.url()))
+        .await
+        .unwrap();
     let badge = b.client.find(Locator::Css("h1 .badge")).await.unwrap();
-    assert_eq!(badge.attr("class").await.unwrap().as_deref(), Some("badge unknown"));
+    assert_eq!(
+        badge.attr("class").await.unwrap().as_deref(),
+        Some("badge unknown")
+    );
     assert_eq!(badge.text().await.unwrap().trim(), "?");
     b.screenshot("entity-unknown").await;
 
     // The mini-profile in search results carries the badge too.
-    b.client.goto(&format!("{}/search?q={}", c.url, c.known.name)).await.unwrap();
-    assert!(b.client.find(Locator::Css(".mini .badge.alerts")).await.is_ok(), "{}", b.text().await);
+    b.client
+        .goto(&format!("{}/search?q={}", c.url, c.known.name))
+        .await
+        .unwrap();
+    assert!(
+        b.client
+            .find(Locator::Css(".mini .badge.alerts"))
+            .await
+            .is_ok(),
+        "{}",
+        b.text().await
+    );
     b.client.goto(&format!("{}/sensors", c.url)).await.unwrap();
     assert!(b.text().await.contains("dc-lab"));
     b.screenshot("sensors").await;
@@ -165,28 +282,73 @@ async fn console_in_chromium_sign_in_alerts_evidence_badges_workflow() {
     // A viewer is refused.
     sign_out(&b).await;
     sign_in(&b, &c, "vic").await;
-    let other = c.alert_ids.iter().find(|id| **id != lab_alert).unwrap().clone();
-    b.client.goto(&format!("{}/alerts/{}", c.url, dcsensor::center::store::read::seg(&other))).await.unwrap();
-    b.client.find(Locator::Css("select[name=status]")).await.unwrap().select_by_value("resolved").await.unwrap();
-    b.client.find(Locator::Css("form[action$='/status'] button")).await.unwrap().click().await.unwrap();
+    let other = c
+        .alert_ids
+        .iter()
+        .find(|id| **id != lab_alert)
+        .unwrap()
+        .clone();
+    b.client
+        .goto(&format!(
+            "{}/alerts/{}",
+            c.url,
+            dcsensor::center::store::read::seg(&other)
+        ))
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("select[name=status]"))
+        .await
+        .unwrap()
+        .select_by_value("resolved")
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("form[action$='/status'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let text = b.text().await;
-    assert!(text.contains("Your role (viewer) cannot change an alert's status"), "{text}");
+    assert!(
+        text.contains("Your role (viewer) cannot change an alert's status"),
+        "{text}"
+    );
     assert_eq!(alert_status(&c, &other).await, "open");
     b.screenshot("viewer-refused").await;
 
     // Hostile strings from records stay text on every page that shows them.
-    let evil = format!("/entity/user/{}/{}", dcsensor::center::store::read::seg(&HOSTILE_REALM.to_uppercase()), dcsensor::center::store::read::seg(&HOSTILE_USER.to_lowercase()));
+    let evil = format!(
+        "/entity/user/{}/{}",
+        dcsensor::center::store::read::seg(&HOSTILE_REALM.to_uppercase()),
+        dcsensor::center::store::read::seg(&HOSTILE_USER.to_lowercase())
+    );
     for path in [
         "/alerts".to_string(),
-        format!("/alerts/{}", dcsensor::center::store::read::seg(&c.hostile_alert)),
+        format!(
+            "/alerts/{}",
+            dcsensor::center::store::read::seg(&c.hostile_alert)
+        ),
         evil,
         "/search?q=script".to_string(),
     ] {
         b.client.goto(&format!("{}{path}", c.url)).await.unwrap();
         nothing_ran(&b, &path).await;
-        assert!(b.text().await.contains(HOSTILE_USER), "{path}: the hostile name is not shown as text: {}", b.text().await);
+        assert!(
+            b.text().await.contains(HOSTILE_USER),
+            "{path}: the hostile name is not shown as text: {}",
+            b.text().await
+        );
     }
-    b.client.goto(&format!("{}/alerts/{}", c.url, dcsensor::center::store::read::seg(&c.hostile_alert))).await.unwrap();
+    b.client
+        .goto(&format!(
+            "{}/alerts/{}",
+            c.url,
+            dcsensor::center::store::read::seg(&c.hostile_alert)
+        ))
+        .await
+        .unwrap();
     b.screenshot("hostile-alert").await;
     b.close().await;
     let _ = Role::Viewer;

@@ -124,7 +124,9 @@ pub fn user(cmd: UserCommand) -> ExitCode {
     };
     let mut pw = String::new();
     if let Err(e) = std::io::stdin().lock().read_line(&mut pw) {
-        return fail(&format!("cannot read the password from standard input: {e}"));
+        return fail(&format!(
+            "cannot read the password from standard input: {e}"
+        ));
     }
     let pw = pw.trim_end_matches(['\r', '\n']).to_string();
     match with_store(&config, async |s| {
@@ -145,9 +147,14 @@ pub fn token(cmd: TokenCommand) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
-    match with_store(&config, async |s| users::add_token(&s, &name, role, &actor()).await) {
+    match with_store(&config, async |s| {
+        users::add_token(&s, &name, role, &actor()).await
+    }) {
         Ok(t) => {
-            eprintln!("token {name} (role {}): shown once, keep it now", role.as_str());
+            eprintln!(
+                "token {name} (role {}): shown once, keep it now",
+                role.as_str()
+            );
             println!("{t}");
             ExitCode::SUCCESS
         }

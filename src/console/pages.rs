@@ -183,8 +183,14 @@ pub async fn alerts(
         }
     };
     let phases = [
-        "reconnaissance", "credential_access", "lateral_movement", "persistence",
-        "privilege_escalation", "domain_dominance", "exfiltration", "health",
+        "reconnaissance",
+        "credential_access",
+        "lateral_movement",
+        "persistence",
+        "privilege_escalation",
+        "domain_dominance",
+        "exfiltration",
+        "health",
     ];
     let body = html! {
         h1 { "Alerts" }
@@ -393,17 +399,29 @@ pub struct Days {
 
 async fn entity_page(c: &Console, i: &Ident, e: Option<Entity>, d: &Days) -> Response {
     let Some(e) = e else {
-        return problem(StatusCode::NOT_FOUND, Some(i), "This user or computer has not been seen.");
+        return problem(
+            StatusCode::NOT_FOUND,
+            Some(i),
+            "This user or computer has not been seen.",
+        );
     };
     let days = d.days.unwrap_or(30).clamp(1, 366);
     let to = now_secs() + 3600;
     let from = to - days * 86400;
     let b = entity_badge(c, &e).await;
-    let activity = match c.store.activity(e.id, from.min(e.first_seen as i64), to).await {
+    let activity = match c
+        .store
+        .activity(e.id, from.min(e.first_seen as i64), to)
+        .await
+    {
         Ok(a) => a,
         Err(err) => return store_failed(i, err),
     };
-    let p = match c.store.profile(e.clone(), from.min(e.first_seen as i64), to, 50).await {
+    let p = match c
+        .store
+        .profile(e.clone(), from.min(e.first_seen as i64), to, 50)
+        .await
+    {
         Ok(p) => p,
         Err(err) => return store_failed(i, err),
     };
@@ -414,11 +432,24 @@ async fn entity_page(c: &Console, i: &Ident, e: Option<Entity>, d: &Days) -> Res
     }
     let first = per_hour.keys().next().copied().unwrap_or(from) as f64;
     let last = per_hour.keys().last().copied().unwrap_or(to) as f64 + 3600.0;
-    let (cfrom, cto) = if last - first < 86400.0 { (last - 86400.0, last) } else { (first, last) };
-    let points: Vec<Point> = per_hour.iter().map(|(h, v)| Point { t: *h as f64, v: *v }).collect();
+    let (cfrom, cto) = if last - first < 86400.0 {
+        (last - 86400.0, last)
+    } else {
+        (first, last)
+    };
+    let points: Vec<Point> = per_hour
+        .iter()
+        .map(|(h, v)| Point {
+            t: *h as f64,
+            v: *v,
+        })
+        .collect();
     let mut by_metric: BTreeMap<&str, Vec<(&str, i64)>> = BTreeMap::new();
     for t in &p.totals {
-        by_metric.entry(&t.metric).or_default().push((&t.detail, t.n));
+        by_metric
+            .entry(&t.metric)
+            .or_default()
+            .push((&t.detail, t.n));
     }
     let kind = if e.kind == "user" { "User" } else { "Computer" };
     let body = html! {
@@ -504,15 +535,31 @@ pub async fn sensors(State(c): State<Arc<Console>>, Extension(i): Extension<Iden
     let mut charts = Vec::new();
     for s in &list {
         let since = s.last_seen as f64 - 86400.0;
-        let pts = c.store.sensor_series(&s.id, since).await.unwrap_or_default();
+        let pts = c
+            .store
+            .sensor_series(&s.id, since)
+            .await
+            .unwrap_or_default();
         let (from, to) = match (pts.first(), pts.last()) {
             (Some(a), Some(b)) if b.ts - a.ts >= 60.0 => (a.ts, b.ts + 60.0),
             (_, Some(b)) => (b.ts - 3600.0, b.ts + 60.0),
             _ => (since, since + 86400.0),
         };
-        let points: Vec<Point> = pts.iter().map(|p| Point { t: p.ts, v: p.records_per_s }).collect();
+        let points: Vec<Point> = pts
+            .iter()
+            .map(|p| Point {
+                t: p.ts,
+                v: p.records_per_s,
+            })
+            .collect();
         let step = ((to - from) / 120.0).max(1.0);
-        charts.push(bar_chart(&points, from, to, step, &format!("{}: records per second", s.id)));
+        charts.push(bar_chart(
+            &points,
+            from,
+            to,
+            step,
+            &format!("{}: records per second", s.id),
+        ));
     }
     let body = html! {
         h1 { "Sensors" }

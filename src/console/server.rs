@@ -3,6 +3,9 @@
 //! exclusions) with their CSRF and role checks, and the security headers on every answer. The
 //! center's JSON API ([`crate::center::api`]) is served behind the same authentication.
 
+// Handlers answer early with a whole response; boxing it would only add noise.
+#![allow(clippy::result_large_err)]
+
 use super::auth::{same_secret, Role, Throttle, ThrottleSettings};
 use super::html::{self, flash, page};
 use super::pages;
@@ -246,7 +249,9 @@ fn login_page(next: &str, message: Option<&str>) -> maud::Markup {
     )
 }
 
-async fn login_form(axum::extract::Query(q): axum::extract::Query<LoginQuery>) -> impl IntoResponse {
+async fn login_form(
+    axum::extract::Query(q): axum::extract::Query<LoginQuery>,
+) -> impl IntoResponse {
     login_page(&q.next, None)
 }
 
@@ -275,7 +280,12 @@ async fn login(
         return (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, secs.to_string())],
-            login_page(&f.next, Some(&format!("Too many wrong passwords: wait {secs} s before trying again."))),
+            login_page(
+                &f.next,
+                Some(&format!(
+                    "Too many wrong passwords: wait {secs} s before trying again."
+                )),
+            ),
         )
             .into_response();
     }
@@ -285,14 +295,22 @@ async fn login(
                 let mut t = c.throttle.lock().unwrap_or_else(|p| p.into_inner());
                 keys.iter().for_each(|k| t.success(k));
             }
-            let (secret, _csrf) = match users::open_session(&c.store, &f.name, c.session_lifetime).await {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::error!("console: {e}");
-                    return problem(StatusCode::INTERNAL_SERVER_ERROR, None, "The store did not answer; see the center's log.");
-                }
-            };
-            let _ = c.store.audit(&f.name, "login", &f.name, &format!("from {}", peer.ip())).await;
+            let (secret, _csrf) =
+                match users::open_session(&c.store, &f.name, c.session_lifetime).await {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::error!("console: {e}");
+                        return problem(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            None,
+                            "The store did not answer; see the center's log.",
+                        );
+                    }
+                };
+            let _ = c
+                .store
+                .audit(&f.name, "login", &f.name, &format!("from {}", peer.ip()))
+                .await;
             let cookie = format!(
                 "{COOKIE}={secret}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
                 c.session_lifetime
@@ -311,7 +329,15 @@ async fn login(
                 });
             }
             tracing::warn!(user = %f.name.escape_debug(), addr = %peer.ip(), "console: wrong user name or password");
-            let _ = c.store.audit(&f.name, "login.failed", &f.name, &format!("from {}", peer.ip())).await;
+            let _ = c
+                .store
+                .audit(
+                    &f.name,
+                    "login.failed",
+                    &f.name,
+                    &format!("from {}", peer.ip()),
+                )
+                .await;
             (
                 StatusCode::UNAUTHORIZED,
                 login_page(&f.next, Some("Wrong user name or password.")),
@@ -352,13 +378,30 @@ struct StatusForm {
 }
 
 async fn change_status(c: &Console, i: &Ident, id: &str, f: &StatusForm) -> Result<(), Response> {
-    need(i, i.role.can_triage(), "change an alert's status", Role::Analyst)?;
+    need(
+        i,
+        i.role.can_triage(),
+        "change an alert's status",
+        Role::Analyst,
+    )?;
     if f.note.len() > 4096 {
-        return Err(problem(StatusCode::BAD_REQUEST, Some(i), "The note is too long: at most 4096 bytes."));
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            Some(i),
+            "The note is too long: at most 4096 bytes.",
+        ));
     }
-    match c.store.set_alert_status(id, &f.status, &f.note, &i.name).await {
+    match c
+        .store
+        .set_alert_status(id, &f.status, &f.note, &i.name)
+        .await
+    {
         Ok(true) => Ok(()),
-        Ok(false) => Err(problem(StatusCode::NOT_FOUND, Some(i), "There is no such alert.")),
+        Ok(false) => Err(problem(
+            StatusCode::NOT_FOUND,
+            Some(i),
+            "There is no such alert.",
+        )),
         Err(e) => Err(problem(StatusCode::BAD_REQUEST, Some(i), &e.to_string())),
     }
 }
@@ -390,7 +433,11 @@ async fn api_set_status(
         note: f["note"].as_str().unwrap_or_default().into(),
     };
     if let Err(r) = check_csrf(&i, &f.csrf) {
-        return (r.status(), Json(serde_json::json!({"error": "CSRF token missing or wrong"}))).into_response();
+        return (
+            r.status(),
+            Json(serde_json::json!({"error": "CSRF token missing or wrong"})),
+        )
+            .into_response();
     }
     match change_status(&c, &i, &id, &f).await {
         Ok(()) => Json(serde_json::json!({"id": id, "status": f.status})).into_response(),
@@ -432,9 +479,17 @@ async fn exclude(
         _ => None,
     };
     let Some(value) = value else {
-        return problem(StatusCode::BAD_REQUEST, Some(&i), "This alert has no such source field to exclude.");
+        return problem(
+            StatusCode::BAD_REQUEST,
+            Some(&i),
+            "This alert has no such source field to exclude.",
+        );
     };
-    match c.store.add_exclusion(&a.row.detection, &f.field, &value, &f.note, &i.name).await {
+    match c
+        .store
+        .add_exclusion(&a.row.detection, &f.field, &value, &f.note, &i.name)
+        .await
+    {
         Ok(_) => Redirect::to("/exclusions").into_response(),
         Err(e) => problem(StatusCode::BAD_REQUEST, Some(&i), &e.to_string()),
     }

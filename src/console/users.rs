@@ -118,7 +118,12 @@ pub async fn users(store: &Store) -> Result<Vec<(String, String, i64)>, String> 
 }
 
 /// Adds an API token named `name`; returns the token, shown once (only its digest is kept).
-pub async fn add_token(store: &Store, name: &str, role: Role, actor: &str) -> Result<String, String> {
+pub async fn add_token(
+    store: &Store,
+    name: &str,
+    role: Role,
+    actor: &str,
+) -> Result<String, String> {
     valid_name(name)?;
     let token = auth::random_secret("dcs_")?;
     sqlx::query(
@@ -132,7 +137,9 @@ pub async fn add_token(store: &Store, name: &str, role: Role, actor: &str) -> Re
     .bind(now_secs())
     .execute(store.pool())
     .await
-    .map_err(|e| format!("token `{name}`: {e}; a token of that name exists already, pick another name"))?;
+    .map_err(|e| {
+        format!("token `{name}`: {e}; a token of that name exists already, pick another name")
+    })?;
     store
         .audit(actor, "token.add", name, &format!("role {}", role.as_str()))
         .await
@@ -181,7 +188,11 @@ pub async fn check_password(store: &Store, name: &str, password: &str) -> Option
 }
 
 /// Opens a session for `name` lasting `lifetime` seconds: (cookie secret, CSRF token).
-pub async fn open_session(store: &Store, name: &str, lifetime: i64) -> Result<(String, String), String> {
+pub async fn open_session(
+    store: &Store,
+    name: &str,
+    lifetime: i64,
+) -> Result<(String, String), String> {
     let secret = auth::random_secret("")?;
     let csrf = auth::random_secret("")?;
     let now = now_secs();

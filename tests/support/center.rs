@@ -76,16 +76,26 @@ impl Center {
         let batches = dir.path().join("batches");
         std::fs::create_dir_all(&batches).unwrap();
         let mut replay = Command::new(bin());
-        replay.args(["replay", "--no-progress", "--workers", "1", "--sensor-id", "dc-lab"]);
+        replay.args([
+            "replay",
+            "--no-progress",
+            "--workers",
+            "1",
+            "--sensor-id",
+            "dc-lab",
+        ]);
         replay.args(["--sink", &format!("file:{}", batches.display())]);
         for p in CAPTURES {
             replay.arg(lab(p));
         }
         run(&mut replay);
 
-        let store = Store::open(&format!("sqlite:{}", dir.path().join("center.db").display()))
-            .await
-            .unwrap();
+        let store = Store::open(&format!(
+            "sqlite:{}",
+            dir.path().join("center.db").display()
+        ))
+        .await
+        .unwrap();
         let stats = Arc::new(CenterStats::default());
         let mut proc = Processor::start(store.clone(), Box::new(NoEngine), 24.0, stats.clone())
             .await
@@ -96,9 +106,15 @@ impl Center {
         proc.apply(items).await.unwrap();
 
         // The detection engine over the same batches, as the center's engine would raise them.
-        let out = run(Command::new(bin()).args(["detect", "--sensor-id", "dc-lab"]).arg(&batches));
+        let out = run(Command::new(bin())
+            .args(["detect", "--sensor-id", "dc-lab"])
+            .arg(&batches));
         let mut alert_ids = Vec::new();
-        for line in String::from_utf8(out).unwrap().lines().filter(|l| !l.is_empty()) {
+        for line in String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.is_empty())
+        {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             let a = alert_write(&v).unwrap_or_else(|| panic!("not an alert: {line}"));
             // An alert seen again comes out again, updated: one id, one alert.
@@ -107,13 +123,19 @@ impl Center {
             }
             store.put_alert(&a).await.unwrap();
         }
-        assert!(!alert_ids.is_empty(), "the lab's attack captures raised no alert");
+        assert!(
+            !alert_ids.is_empty(),
+            "the lab's attack captures raised no alert"
+        );
 
         // The endpoint product will know the first computer the captures showed, and not the
         // first user.
         let computers = store.entities("computer", 100, 0).await.unwrap();
         let people = store.entities("user", 100, 0).await.unwrap();
-        assert!(!computers.is_empty() && !people.is_empty(), "the lab captures gave no computer or no user");
+        assert!(
+            !computers.is_empty() && !people.is_empty(),
+            "the lab captures gave no computer or no user"
+        );
         let (known, unknown) = (computers[0].clone(), people[0].clone());
 
         // What a hostile packet could carry: an account name and realm made of markup, and an
@@ -135,7 +157,6 @@ impl Center {
         });
         let hostile_alert = alert_write(&hostile).unwrap();
         store.put_alert(&hostile_alert).await.unwrap();
-
 
         // The endpoint product's stand-in knows the first computer, with two alerts.
         let data: StandinData = serde_json::from_value(serde_json::json!({
@@ -190,8 +211,14 @@ impl Center {
             endpoint: Some(endpoint),
         };
         let console = server::Console::new(api, throttle).await.unwrap();
-        for (name, role) in [("ana", Role::Analyst), ("vic", Role::Viewer), ("adam", Role::Admin)] {
-            users::add_user(&store, name, role, PASSWORD, "test").await.unwrap();
+        for (name, role) in [
+            ("ana", Role::Analyst),
+            ("vic", Role::Viewer),
+            ("adam", Role::Admin),
+        ] {
+            users::add_user(&store, name, role, PASSWORD, "test")
+                .await
+                .unwrap();
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
