@@ -89,7 +89,7 @@ impl Center {
         std::fs::write(
             &cfg,
             format!(
-                "[store]\nurl = \"sqlite:{}\"\n[ingest]\n{ingest}\npoll = 0.1\ngroup_batches = 2\n[api]\nlisten = \"127.0.0.1:{port}\"\n",
+                "[store]\nurl = \"sqlite:{}\"\n[ingest]\n{ingest}\npoll = 0.1\ngroup_batches = 2\n[api]\nlisten = \"127.0.0.1:{port}\"\n[console]\nenabled = false\n",
                 dir.join("center.db").display()
             ),
         )

@@ -36,6 +36,16 @@ pub enum CenterCommand {
         #[arg(long, default_value_t = 100)]
         calls_per_minute: usize,
     },
+    /// Console users (`user add NAME --role viewer|analyst|admin`, the password on stdin).
+    User {
+        #[command(subcommand)]
+        command: crate::console::cli::UserCommand,
+    },
+    /// API bearer tokens (`token add NAME --role ...`, printed once).
+    Token {
+        #[command(subcommand)]
+        command: crate::console::cli::TokenCommand,
+    },
     /// Check a center configuration file (exit 0 when valid, 2 with the problem).
     CheckConfig {
         /// The configuration file (TOML).
@@ -148,6 +158,8 @@ pub fn main(cmd: CenterCommand) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        CenterCommand::User { command } => crate::console::cli::user(command),
+        CenterCommand::Token { command } => crate::console::cli::token(command),
         CenterCommand::CheckConfig { file } => match CenterConfig::load(&file) {
             Ok(_) => {
                 println!("{}: valid", file.display());

@@ -14,6 +14,8 @@ pub struct CenterConfig {
     pub health: HealthSection,
     pub endpoint: EndpointSection,
     pub log: LogSection,
+    /// The web console (`[console]`, see [`crate::console::cli::ConsoleSection`]).
+    pub console: crate::console::cli::ConsoleSection,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]

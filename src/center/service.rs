@@ -153,12 +153,22 @@ pub async fn run(
                 ))
             }
         };
-        let app = api::router(ApiState {
+        let state = ApiState {
             store: store.clone(),
             stats: stats.clone(),
             silent_after: cfg.health.silent_after,
             endpoint,
-        });
+        };
+        let app = if cfg.console.enabled {
+            let mut c = crate::console::server::Console::new(state, cfg.console.throttle()).await?;
+            if let Some(c) = std::sync::Arc::get_mut(&mut c) {
+                c.session_lifetime =
+                    (cfg.console.session_hours * 3600.0).clamp(60.0, 30.0 * 86400.0) as i64;
+            }
+            crate::console::server::router(c)
+        } else {
+            api::router(state)
+        };
         let limits = cfg.api.limits();
         let mut rx = http_stop_rx.clone();
         http = Some(tokio::spawn(crate::web::serve(
