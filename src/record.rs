@@ -399,11 +399,24 @@ pub struct Ntlm {
     pub status: Option<Code>,
 }
 
-/// `smb`: one tree connect, or one open of a pipe or file.
+/// `smb`: one tree connect, one open of a pipe or file, or the close of a file that moved data.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Smb {
-    /// `tree_connect` or `open`.
+    /// `tree_connect`, `open` or `close`.
     pub action: &'static str,
+    /// For `open`: the access asked (`read`, `write`, `append`, `delete`, `execute`,
+    /// `write_dac`, `write_owner`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access: Vec<&'static str>,
+    /// For `open`: `open`, `create`, `open_if`, `overwrite`, `overwrite_if`, `supersede`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disposition: Option<Code>,
+    /// For `close`: the bytes read through that open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_read: Option<u64>,
+    /// For `close`: the bytes written through that open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_written: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

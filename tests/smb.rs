@@ -205,6 +205,7 @@ fn lab_pass_the_hash_psexec() {
             row("open", low, "", OK),
             row("tree_connect", low, "", OK),
             row("open", low, &exe, OK),
+            row("close", low, &exe, "-"),
             row("open", ipc, "svcctl", OK),
             row("tree_connect", low, "", OK),
             row("open", low, &exe, OK),
@@ -458,4 +459,84 @@ fn shared_mid_stream_and_one_sided_pipes_carry_their_calls() {
     };
     assert_eq!(n("\\pipe\\lsarpc", samr_or_lsa, 44), 8, "{got:?}");
     assert_eq!(n("\\pipe\\lsarpc", samr_or_lsa, 7), 16, "{got:?}");
+}
+
+/// `access` and `disposition` of opens, and `close` with the bytes moved through a file:
+/// psexec (impacket) writes its service binary to SYSVOL and deletes it afterwards.
+// tshark -Y 'smb2.cmd==9 && smb2.flags.response==0' -T fields -e smb2.write_length -e smb2.fid:
+// one WRITE of 56320 bytes on the .exe's FileId.
+#[test]
+fn lab_psexec_binary_written_then_deleted() {
+    let r = replay(&[lab("21_attack_pass_the_hash_smb_cleartext.pcap")]);
+    let exe: Vec<serde_json::Value> = smb(&r.records)
+        .into_iter()
+        .filter(|(_, s)| s.path.as_deref().is_some_and(|p| p.ends_with(".exe")))
+        .map(|(rec, _)| {
+            let mut v = serde_json::to_value(rec).unwrap();
+            for k in [
+                "ts", "type", "src", "sport", "dst", "dport", "proto", "share", "path",
+            ] {
+                v.as_object_mut().unwrap().remove(k);
+            }
+            v
+        })
+        .collect();
+    let common = serde_json::json!({"user": "Administrator", "dialect": "SMB 3.1.1"});
+    let with = |v: serde_json::Value| {
+        let mut v = v;
+        v.as_object_mut()
+            .unwrap()
+            .extend(common.as_object().unwrap().clone());
+        v
+    };
+    assert_eq!(
+        exe,
+        vec![
+            with(
+                serde_json::json!({"action": "open", "access": ["write"], "disposition": "overwrite_if",
+                "status": "STATUS_SUCCESS"})
+            ),
+            with(serde_json::json!({"action": "close", "bytes_read": 0, "bytes_written": 56320})),
+            with(
+                serde_json::json!({"action": "open", "access": ["delete"], "disposition": "open",
+                "status": "STATUS_SUCCESS"})
+            ),
+        ]
+    );
+    // Pipes are opened read and write and are never `close` records.
+    assert!(smb(&r.records)
+        .iter()
+        .filter(|(_, s)| s.path.as_deref() == Some("svcctl"))
+        .all(|(_, s)| s.action == "open" && s.access == ["read", "write"]));
+    // The pass-the-hash capture with SMB3 encryption shows none of it.
+    let enc = replay(&[lab("17_attack_pass_the_hash.pcap")]);
+    assert!(smb(&enc.records).is_empty());
+    assert!(enc.stats.snapshot.get(Counter::SmbEncrypted) > 0);
+}
+
+/// Group policy reads of a benign day: each GPT.INI open is read (20 bytes, tshark's
+/// smb2.read_length) and closed.
+#[test]
+fn lab_gpt_ini_reads_are_counted() {
+    let r = replay(&[lab("29_benign_admin_day.pcap")]);
+    let closes: Vec<(Option<u64>, Option<u64>, bool)> = smb(&r.records)
+        .into_iter()
+        .filter(|(_, s)| s.action == "close")
+        .map(|(_, s)| {
+            (
+                s.bytes_read,
+                s.bytes_written,
+                s.path.as_deref().is_some_and(|p| p.ends_with("GPT.INI")),
+            )
+        })
+        .collect();
+    assert_eq!(closes, vec![(Some(20), Some(0), true); 6]);
+    let opens = smb(&r.records)
+        .into_iter()
+        .filter(|(_, s)| {
+            s.action == "open" && s.path.as_deref().is_some_and(|p| p.ends_with("GPT.INI"))
+        })
+        .filter(|(_, s)| s.access == ["read"] && s.disposition == Some(Code::Name("open")))
+        .count();
+    assert_eq!(opens, 6);
 }

@@ -77,6 +77,9 @@ const MAX_SESSIONS: usize = 64;
 const MAX_TREES: usize = 256;
 /// Open named pipes per connection.
 const MAX_PIPES: usize = 64;
+/// Files (not pipes) whose bytes are counted per connection; beyond it the oldest is given its
+/// `close` record early.
+const MAX_FILES: usize = 256;
 /// Session setups in progress per connection.
 const MAX_SETUPS: usize = 16;
 /// Commands followed in one SMB1 AndX chain.
@@ -198,6 +201,7 @@ impl TcpApp for SmbConn {
         for p in pending {
             st.unanswered(cx, p);
         }
+        st.flush_files(cx);
         let mut pipes: Vec<Pipe> = st.pipes.drain().map(|(_, p)| p).collect();
         pipes.sort_by_key(|p| p.seq);
         for mut p in pipes {

@@ -297,15 +297,70 @@ pub fn smb2_tree_connect_resp(elem: &[u8]) -> P<u8> {
     P::Ok(f[2])
 }
 
-/// The name of a CREATE request (UTF-16LE bytes).
-pub fn smb2_create_req(elem: &[u8], elem_len: usize) -> P<&[u8]> {
+/// A CREATE request: the name (UTF-16LE bytes), the access asked and the disposition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Create2<'a> {
+    pub name: &'a [u8],
+    pub access: u32,
+    pub disposition: u32,
+}
+
+/// The fixed part and name of a CREATE request.
+pub fn smb2_create_req(elem: &[u8], elem_len: usize) -> P<Create2<'_>> {
     let f = fixed_or_need!(elem, 48);
-    buffer(
+    let name = match buffer(
         elem,
         elem_len,
         usize::from(u16_at(f, 44)),
         usize::from(u16_at(f, 46)),
-    )
+    ) {
+        P::Ok(n) => n,
+        P::Need(n) => return P::Need(n),
+        P::Bad => return P::Bad,
+    };
+    P::Ok(Create2 {
+        name,
+        access: u32_at(f, 24),
+        disposition: u32_at(f, 36),
+    })
+}
+
+/// The names of the rights an access mask asks for (MS-SMB2 2.2.13.1, MS-DTYP 2.4.3): file
+/// rights and the generic rights that imply them.
+pub fn access_names(mask: u32) -> Vec<&'static str> {
+    const GENERIC_ALL: u32 = 0x1000_0000;
+    const GENERIC_EXECUTE: u32 = 0x2000_0000;
+    const GENERIC_WRITE: u32 = 0x4000_0000;
+    const GENERIC_READ: u32 = 0x8000_0000;
+    let all = mask & GENERIC_ALL != 0;
+    let mut v = Vec::new();
+    for (bits, name) in [
+        (0x0000_0001 | GENERIC_READ, "read"),
+        (0x0000_0002 | GENERIC_WRITE, "write"),
+        (0x0000_0004 | GENERIC_WRITE, "append"),
+        (0x0001_0000, "delete"),
+        (0x0000_0020 | GENERIC_EXECUTE, "execute"),
+        (0x0004_0000, "write_dac"),
+        (0x0008_0000, "write_owner"),
+    ] {
+        if all || mask & bits != 0 {
+            v.push(name);
+        }
+    }
+    v
+}
+
+/// The name of a CreateDisposition (MS-SMB2 2.2.13, MS-SMB 2.2.4.64.1).
+pub fn disposition_name(d: u32) -> Option<&'static str> {
+    Some(match d {
+        0 => "supersede",
+        1 => "open",
+        2 => "create",
+        3 => "open_if",
+        4 => "overwrite",
+        5 => "overwrite_if",
+        _ => return None,
+    })
 }
 
 /// The FileId of a CREATE response.

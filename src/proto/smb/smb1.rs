@@ -41,6 +41,7 @@ impl State {
             }
         };
         let (uid, tid) = (u64::from(h.uid), u32::from(h.tid));
+        let read_ok = h.status == STATUS_SUCCESS || h.status == STATUS_BUFFER_OVERFLOW;
         let whole = match (h.command, h.is_reply()) {
             (cmd1::WRITE_ANDX, false) => match parse::smb1_write_andx(&first, el) {
                 Some(w) => {
@@ -50,12 +51,16 @@ impl State {
                         let at = w.data_offset + raw_prefix(w.write_mode);
                         let end = at + parse::DCERPC_PEEK;
                         if !self.tree_may_pipe(uid, tid) || w.data_len < end - w.data_offset {
+                            self.file_moved(file, false, w.data_len as u64);
                             return Step::Done(frame_left);
                         }
                         match b.get(at..end) {
                             Some(head) if parse::looks_dcerpc(head) => {}
                             None if end <= el => return Step::Need(end),
-                            _ => return Step::Done(frame_left),
+                            _ => {
+                                self.file_moved(file, false, w.data_len as u64);
+                                return Step::Done(frame_left);
+                            }
                         }
                     }
                     !self.pipe_over_cap(cx, file, Dir::ToServer, w.data_len)
@@ -79,10 +84,24 @@ impl State {
                             true
                         }
                         _ => {
+                            if read_ok {
+                                self.file_moved(file, true, len as u64);
+                            }
                             self.pending.remove(&smb1_key(&h, cmd1::READ_ANDX));
                             false
                         }
                     }
+                }
+                Some(&Pending {
+                    kind: Wait::FileRead { file },
+                    ..
+                }) => {
+                    if read_ok {
+                        let len = parse::smb1_read_andx_resp(&first).map_or(0, |r| r.1);
+                        self.file_moved(file, true, len as u64);
+                    }
+                    self.pending.remove(&smb1_key(&h, cmd1::READ_ANDX));
+                    false
                 }
                 Some(&Pending {
                     kind: Wait::PipeRead { file },
@@ -213,11 +232,18 @@ impl State {
                             sid: uid,
                             tid: u32::from(h.tid),
                             path,
+                            // NT_CREATE_ANDX words: DesiredAccess at 15, CreateDisposition at 35.
+                            access: blk.u32_at(15),
+                            disposition: blk.u32_at(35),
                         },
                     );
                 }
             }
-            cmd1::CLOSE if blk.word_count() >= 1 => self.close_pipe(cx, smb1_file(blk.u16_at(0))),
+            cmd1::CLOSE if blk.word_count() >= 1 => {
+                let file = smb1_file(blk.u16_at(0));
+                self.close_pipe(cx, file);
+                self.close_file(cx, file, ts);
+            }
             cmd1::READ_ANDX if blk.word_count() >= 10 => {
                 let file = smb1_file(blk.u16_at(4));
                 let tid = u32::from(h.tid);
@@ -230,6 +256,8 @@ impl State {
                         tid,
                     };
                     self.wait(cx, key, ts, kind);
+                } else if self.files.contains_key(&file) {
+                    self.wait(cx, key, ts, Wait::FileRead { file });
                 }
             }
             cmd1::WRITE_ANDX => {
@@ -353,12 +381,18 @@ impl State {
             cmd1::NT_CREATE_ANDX => {
                 if let Some(Pending {
                     ts,
-                    kind: Wait::Create { sid, tid, path },
+                    kind:
+                        Wait::Create {
+                            sid,
+                            tid,
+                            path,
+                            access,
+                            disposition,
+                        },
                     ..
                 }) = self.pending.remove(&key)
                 {
                     let tree = self.trees.get(&(sid, tid));
-                    let share = tree.map(|t| t.share.clone());
                     let known = tree.is_some();
                     // The FileType word after the FID, action, times, attributes and sizes:
                     // byte-mode or message-mode pipe.
@@ -372,19 +406,15 @@ impl State {
                         let file = smb1_file(blk.u16_at(5));
                         if pipe {
                             self.open_pipe(cx, file, &path);
-                        } else if !known {
-                            self.remember_open(file, &path);
+                        } else {
+                            if !known {
+                                self.remember_open(file, &path);
+                            }
+                            self.track_file(cx, file, sid, tid, &path);
                         }
                     }
-                    self.emit(
-                        cx,
-                        ts,
-                        "open",
-                        share,
-                        non_empty(path),
-                        sid,
-                        Some(smb1_status(h)),
-                    );
+                    let status = Some(smb1_status(h));
+                    self.emit_open(cx, ts, sid, tid, path, (access, disposition), status);
                 }
             }
             cmd1::READ_ANDX => {

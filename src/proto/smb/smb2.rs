@@ -3,7 +3,7 @@
 
 use super::framer::Step;
 use super::parse::{self, cmd2, Smb2Header, P};
-use super::state::{non_empty, Pending, State, Wait};
+use super::state::{Pending, State, Wait};
 use super::{
     nt_status, STATUS_BUFFER_OVERFLOW, STATUS_MORE_PROCESSING_REQUIRED, STATUS_PENDING,
     STATUS_SUCCESS,
@@ -106,8 +106,8 @@ impl State {
                 self.trees.remove(&(sid, h.tree_id));
             }
             cmd2::CREATE => {
-                let name = try_p!(parse::smb2_create_req(b, el));
-                let path = parse::utf16(name);
+                let c = try_p!(parse::smb2_create_req(b, el));
+                let path = parse::utf16(c.name);
                 self.wait(
                     cx,
                     h.message_id,
@@ -116,12 +116,15 @@ impl State {
                         sid,
                         tid: h.tree_id,
                         path,
+                        access: c.access,
+                        disposition: c.disposition,
                     },
                 );
             }
             cmd2::CLOSE => {
                 let file = try_p!(parse::smb2_close_req(b));
                 self.close_pipe(cx, file);
+                self.close_file(cx, file, ts);
             }
             cmd2::READ => {
                 let file = try_p!(parse::smb2_read_req(b));
@@ -130,6 +133,8 @@ impl State {
                 } else if self.tree_may_pipe(sid, h.tree_id) {
                     let tid = h.tree_id;
                     self.wait(cx, h.message_id, ts, Wait::MaybeRead { file, sid, tid });
+                } else if self.files.contains_key(&file) {
+                    self.wait(cx, h.message_id, ts, Wait::FileRead { file });
                 }
             }
             cmd2::WRITE => {
@@ -149,6 +154,9 @@ impl State {
                 {
                     let data = try_p!(parse::smb2_data(b, el, w.data_offset, w.data_len));
                     self.pipe_data(cx, w.file_id, Dir::ToServer, data);
+                }
+                if !self.pipes.contains_key(&w.file_id) {
+                    self.file_moved(w.file_id, false, w.data_len as u64);
                 }
             }
             cmd2::IOCTL => {
@@ -253,28 +261,32 @@ impl State {
                 };
                 if let Some(Pending {
                     ts,
-                    kind: Wait::Create { sid, tid, path },
+                    kind:
+                        Wait::Create {
+                            sid,
+                            tid,
+                            path,
+                            access,
+                            disposition,
+                        },
                     ..
                 }) = self.pending.remove(&h.message_id)
                 {
                     let tree = self.trees.get(&(sid, tid));
-                    let share = tree.map(|t| t.share.clone());
                     let known = tree.is_some();
                     let pipe = tree.is_some_and(|t| t.pipe);
                     match (file, pipe, known) {
                         (Some(file), true, _) => self.open_pipe(cx, file, &path),
-                        (Some(file), false, false) => self.remember_open(file, &path),
+                        (Some(file), false, known) => {
+                            if !known {
+                                self.remember_open(file, &path);
+                            }
+                            self.track_file(cx, file, sid, tid, &path);
+                        }
                         _ => {}
                     }
-                    self.emit(
-                        cx,
-                        ts,
-                        "open",
-                        share,
-                        non_empty(path),
-                        sid,
-                        Some(nt_status(h.status)),
-                    );
+                    let status = Some(nt_status(h.status));
+                    self.emit_open(cx, ts, sid, tid, path, (access, disposition), status);
                 }
             }
             (cmd2::READ, Some(&Wait::MaybeRead { file, sid, tid })) => {
@@ -293,6 +305,16 @@ impl State {
                         P::Need(n) => return P::Need(n),
                         _ => {}
                     }
+                    if !self.pipes.contains_key(&file) {
+                        self.file_moved(file, true, len as u64);
+                    }
+                }
+                self.pending.remove(&h.message_id);
+            }
+            (cmd2::READ, Some(&Wait::FileRead { file })) => {
+                if (ok || h.status == STATUS_BUFFER_OVERFLOW) && !error_body() {
+                    let (_, len) = try_p!(parse::smb2_read_resp(b));
+                    self.file_moved(file, true, len as u64);
                 }
                 self.pending.remove(&h.message_id);
             }

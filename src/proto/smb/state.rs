@@ -6,7 +6,7 @@
 use super::framer::Step;
 use super::parse::{self, Magic};
 use super::{
-    evict_oldest, pipe_name, MAX_PIPES, MAX_SESSIONS, MAX_SETUPS, MAX_TREES,
+    evict_oldest, pipe_name, MAX_FILES, MAX_PIPES, MAX_SESSIONS, MAX_SETUPS, MAX_TREES,
     STATUS_MORE_PROCESSING_REQUIRED, STATUS_SUCCESS,
 };
 use crate::proto::dcerpc::PipeConn;
@@ -76,6 +76,13 @@ pub(super) enum Wait {
         sid: u64,
         tid: u32,
         path: String,
+        /// The access mask and CreateDisposition asked.
+        access: u32,
+        disposition: u32,
+    },
+    /// A read of a file (not a pipe) that is being counted.
+    FileRead {
+        file: u128,
     },
     /// A read (or IOCTL transceive, or SMB1 TransactNmPipe) on a pipe: its answer is pipe data.
     PipeRead {
@@ -90,6 +97,17 @@ pub(super) enum Wait {
     },
 }
 
+/// A file (not a pipe) open: where, and the bytes moved through it so far.
+#[derive(Debug)]
+pub(super) struct FileOpen {
+    pub(super) sid: u64,
+    pub(super) tid: u32,
+    pub(super) path: String,
+    pub(super) read: u64,
+    pub(super) written: u64,
+    pub(super) seq: u64,
+}
+
 /// The connection's state, shared by both directions.
 #[derive(Default)]
 pub(super) struct State {
@@ -100,6 +118,8 @@ pub(super) struct State {
     /// Files opened on trees whose connect was not seen (mid-stream): FileId → (path, seq).
     /// A pipe transceive on one, or data that starts like DCE-RPC, makes it a pipe.
     pub(super) opens: FxHashMap<u128, (String, u64)>,
+    /// Files (not pipes) open, with the bytes read and written through them.
+    pub(super) files: FxHashMap<u128, FileOpen>,
     pub(super) pending: FxHashMap<u64, Pending>,
     pub(super) setups: Vec<Setup>,
     pub(super) seq: u64,
@@ -206,6 +226,7 @@ impl State {
     }
 
     pub(super) fn open_pipe(&mut self, cx: &mut Ctx<'_>, file: u128, path: &str) {
+        self.files.remove(&file);
         if let Some(mut p) = evict_oldest(&mut self.pipes, &file, MAX_PIPES, |p| p.seq) {
             p.conn.close(cx);
         }
@@ -263,6 +284,7 @@ impl State {
                         sid: s,
                         tid: t,
                         path,
+                        ..
                     } if *s == sid && *t == tid => Some((p.seq, path)),
                     _ => None,
                 })
@@ -290,11 +312,17 @@ impl State {
             Wait::TreeConnect { sid, share } => {
                 self.emit(cx, p.ts, "tree_connect", Some(share), None, sid, None)
             }
-            Wait::Create { sid, tid, path } => {
-                let share = self.trees.get(&(sid, tid)).map(|t| t.share.clone());
-                self.emit(cx, p.ts, "open", share, non_empty(path), sid, None)
-            }
-            Wait::SessionSetup { .. } | Wait::PipeRead { .. } | Wait::MaybeRead { .. } => {}
+            Wait::Create {
+                sid,
+                tid,
+                path,
+                access,
+                disposition,
+            } => self.emit_open(cx, p.ts, sid, tid, path, (access, disposition), None),
+            Wait::SessionSetup { .. }
+            | Wait::PipeRead { .. }
+            | Wait::MaybeRead { .. }
+            | Wait::FileRead { .. } => {}
         }
     }
 
@@ -309,18 +337,113 @@ impl State {
         sid: u64,
         status: Option<Code>,
     ) {
-        let user = self.sessions.get(&sid).and_then(|s| s.user.clone());
-        cx.emit(
-            ts,
-            Body::Smb(Box::new(Smb {
-                action,
-                share,
-                path,
-                user,
-                dialect: self.dialect,
-                status,
-            })),
-        );
+        let rec = Smb {
+            action,
+            share,
+            path,
+            status,
+            ..Default::default()
+        };
+        self.emit_rec(cx, ts, sid, rec);
+    }
+
+    /// Emits `rec` with the session's user and the dialect.
+    pub(super) fn emit_rec(&self, cx: &mut Ctx<'_>, ts: Ts, sid: u64, mut rec: Smb) {
+        rec.user = self.sessions.get(&sid).and_then(|s| s.user.clone());
+        rec.dialect = self.dialect;
+        cx.emit(ts, Body::Smb(Box::new(rec)));
+    }
+
+    /// Emits the `open` of `path` on tree `tid` with the access and disposition asked.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn emit_open(
+        &self,
+        cx: &mut Ctx<'_>,
+        ts: Ts,
+        sid: u64,
+        tid: u32,
+        path: String,
+        (access, disposition): (u32, u32),
+        status: Option<Code>,
+    ) {
+        let rec = Smb {
+            action: "open",
+            access: parse::access_names(access),
+            disposition: Some(Code::new(
+                i64::from(disposition),
+                parse::disposition_name(disposition),
+            )),
+            share: self.trees.get(&(sid, tid)).map(|t| t.share.clone()),
+            path: non_empty(path),
+            status,
+            ..Default::default()
+        };
+        self.emit_rec(cx, ts, sid, rec);
+    }
+
+    /// Starts counting the bytes moved through `file` (a file, not a pipe).
+    pub(super) fn track_file(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        file: u128,
+        sid: u64,
+        tid: u32,
+        path: &str,
+    ) {
+        if let Some(old) = evict_oldest(&mut self.files, &file, MAX_FILES, |f| f.seq) {
+            self.emit_close(cx, cx.now, old);
+        }
+        let seq = self.next_seq();
+        let f = FileOpen {
+            sid,
+            tid,
+            path: path.to_string(),
+            read: 0,
+            written: 0,
+            seq,
+        };
+        if let Some(old) = self.files.insert(file, f) {
+            self.emit_close(cx, cx.now, old);
+        }
+    }
+
+    /// Counts `n` bytes read (`read`) or written through `file`, if it is a file being counted.
+    pub(super) fn file_moved(&mut self, file: u128, read: bool, n: u64) {
+        if let Some(f) = self.files.get_mut(&file) {
+            let c = if read { &mut f.read } else { &mut f.written };
+            *c = c.saturating_add(n);
+        }
+    }
+
+    /// `file` was closed (at `ts`): its `close` record, when data moved through it.
+    pub(super) fn close_file(&mut self, cx: &mut Ctx<'_>, file: u128, ts: Ts) {
+        if let Some(f) = self.files.remove(&file) {
+            self.emit_close(cx, ts, f);
+        }
+    }
+
+    fn emit_close(&self, cx: &mut Ctx<'_>, ts: Ts, f: FileOpen) {
+        if f.read == 0 && f.written == 0 {
+            return;
+        }
+        let rec = Smb {
+            action: "close",
+            bytes_read: Some(f.read),
+            bytes_written: Some(f.written),
+            share: self.trees.get(&(f.sid, f.tid)).map(|t| t.share.clone()),
+            path: non_empty(f.path),
+            ..Default::default()
+        };
+        self.emit_rec(cx, ts, f.sid, rec);
+    }
+
+    /// The connection ended: the files still open that moved data, oldest first.
+    pub(super) fn flush_files(&mut self, cx: &mut Ctx<'_>) {
+        let mut files: Vec<FileOpen> = self.files.drain().map(|(_, f)| f).collect();
+        files.sort_by_key(|f| f.seq);
+        for f in files {
+            self.emit_close(cx, cx.now, f);
+        }
     }
 
     /// The session setup in progress for session `sid` (0: a new one), created if needed.

@@ -413,7 +413,8 @@ fn lab20_samr_and_lsarpc_pipes_get_exactly_the_dce_rpc_bytes() {
     );
 }
 
-// psexec uploads its service binary to SYSVOL: the open is recorded, the file data skipped.
+// psexec uploads its service binary to SYSVOL: the open and the close (with the bytes written)
+// are recorded, the file data skipped.
 // tshark -r 21_attack_pass_the_hash_smb_cleartext.pcap -Y 'smb2.cmd==9 && smb2.flags.response==0'
 //   -T fields -e tcp.stream -e smb2.write_length
 #[test]
@@ -421,10 +422,16 @@ fn lab21_psexec_opens_svcctl_and_writes_its_exe() {
     let (h, conns) = run(&lab("21_attack_pass_the_hash_smb_cleartext.pcap"), 0);
     let recs = smb_records(&h.out);
     let exe: Vec<_> = recs.iter().filter(|r| r.2.ends_with(".exe")).collect();
-    assert_eq!(exe.len(), 2);
+    // Open to write, close after 56320 bytes written (no status: the close is the request),
+    // open to delete.
+    assert_eq!(exe.len(), 3);
+    assert_eq!(
+        exe.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ["open", "close", "open"]
+    );
     assert!(exe
         .iter()
-        .all(|r| r.0 == "open" && r.1 == "\\\\10.99.0.1\\sysvol" && r.4 == "STATUS_SUCCESS"));
+        .all(|r| r.1 == "\\\\10.99.0.1\\sysvol" && (r.0 == "close" || r.4 == "STATUS_SUCCESS")));
     let pipes: Vec<&str> = recs
         .iter()
         .filter(|r| r.1.ends_with("IPC$") && r.0 == "open")
@@ -437,7 +444,7 @@ fn lab21_psexec_opens_svcctl_and_writes_its_exe() {
     let atsvc = recs.iter().find(|r| r.2 == "atsvc").unwrap();
     assert_eq!(atsvc.4, "STATUS_OBJECT_NAME_NOT_FOUND");
     assert_eq!(recs.iter().filter(|r| r.0 == "tree_connect").count(), 8);
-    assert_eq!(recs.len(), 8 + 13);
+    assert_eq!(recs.len(), 8 + 13 + 1);
     // Only pipe bytes reached DCE-RPC: every stream splits into whole PDUs.
     let streams = pipe_streams(&conns);
     assert!(!streams.is_empty());
