@@ -89,7 +89,19 @@ impl Center {
         std::fs::write(
             &cfg,
             format!(
-                "[store]\nurl = \"sqlite:{}\"\n[ingest]\n{ingest}\npoll = 0.1\ngroup_batches = 2\n[api]\nlisten = \"127.0.0.1:{port}\"\n[console]\nenabled = false\n",
+                "[store]
+url = \"sqlite:{}\"
+[ingest]
+{ingest}
+poll = 0.1
+group_batches = 2
+ack_wait = 2
+reorder_wait = 20
+[api]
+listen = \"127.0.0.1:{port}\"
+[console]
+enabled = false
+",
                 dir.join("center.db").display()
             ),
         )
@@ -207,7 +219,10 @@ fn digest(db: &Path) -> Vec<String> {
             }
         }
         for a in store.alerts(&Default::default()).await.unwrap() {
-            out.push(format!("alert {} {} {}", a.id, a.count, a.last_ts));
+            out.push(format!(
+                "alert {} {} {} {}",
+                a.id, a.detection, a.count, a.last_ts
+            ));
         }
         for s in store.sensors(300).await.unwrap() {
             out.push(format!("sensor {} {} {}", s.id, s.packets, s.records));
@@ -248,6 +263,42 @@ async fn sqlx_count(store: &Store) -> i64 {
     store.applied_count().await.unwrap()
 }
 
+/// The alerts `dcsensor detect` raises on `inputs`, latest version of each, as `digest` writes
+/// them.
+fn detect_alerts(inputs: &[&Path]) -> Vec<String> {
+    let out = Command::new(bin())
+        .arg("detect")
+        .args(inputs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "detect: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut latest = std::collections::BTreeMap::new();
+    for l in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        if v["type"] == "alert" {
+            latest.insert(v["id"].as_str().unwrap().to_string(), v);
+        }
+    }
+    let mut v: Vec<String> = latest
+        .values()
+        .map(|a| {
+            format!(
+                "alert {} {} {} {}",
+                a["id"].as_str().unwrap(),
+                a["detection"].as_str().unwrap(),
+                a["count"],
+                a["last_ts"].as_f64().unwrap()
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 /// Batches of two sensors in their own directories.
 fn make_batches(root: &Path) -> (PathBuf, PathBuf) {
     let (a, b) = (root.join("dc-a"), root.join("dc-b"));
@@ -281,6 +332,17 @@ fn killed_mid_stream_the_center_loses_nothing_and_doubles_nothing() {
     assert!(
         reference.iter().any(|l| l.starts_with("sensor dc-a")),
         "{reference:#?}"
+    );
+    // The alerts are those `dcsensor detect` raises on the same batches.
+    let alerts: Vec<&String> = reference
+        .iter()
+        .filter(|l| l.starts_with("alert "))
+        .collect();
+    let expected = detect_alerts(&[&a, &b]);
+    assert_eq!(alerts, expected.iter().collect::<Vec<_>>());
+    assert!(
+        alerts.iter().any(|l| l.contains(" kerberoasting ")),
+        "{alerts:#?}"
     );
 
     // The same batches arriving in two parts, the center killed between them.

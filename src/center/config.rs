@@ -74,6 +74,12 @@ pub struct IngestSection {
     pub credentials_file: Option<PathBuf>,
     /// Batches committed in one transaction at most (default 64).
     pub group_batches: usize,
+    /// Seconds JetStream waits for an acknowledgement before delivering a batch again (default
+    /// 30).
+    pub ack_wait: f64,
+    /// Seconds a batch ahead of its sensor's next seq waits for the ones before it (redelivered
+    /// after a restart) before the center goes on without them (default 60).
+    pub reorder_wait: f64,
 }
 
 impl Default for IngestSection {
@@ -89,6 +95,8 @@ impl Default for IngestSection {
             token: String::new(),
             credentials_file: None,
             group_batches: 64,
+            ack_wait: 30.0,
+            reorder_wait: 60.0,
         }
     }
 }
@@ -190,6 +198,10 @@ impl CenterConfig {
         }
         if self.ingest.poll.is_nan() || self.ingest.poll <= 0.0 {
             return Err("ingest.poll must be a positive number of seconds".into());
+        }
+        let (aw, rw) = (self.ingest.ack_wait, self.ingest.reorder_wait);
+        if aw.is_nan() || aw < 1.0 || rw.is_nan() || rw < 0.0 {
+            return Err("ingest.ack_wait must be at least 1 s and reorder_wait 0 or more".into());
         }
         if self.ingest.group_batches == 0 {
             return Err("ingest.group_batches must be at least 1".into());

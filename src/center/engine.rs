@@ -31,9 +31,59 @@ impl Detector for NoEngine {
     }
 }
 
-/// The engine the center runs.
-pub fn default_engine(_tuning: Option<&std::path::Path>) -> Result<Box<dyn Detector>, String> {
-    Ok(Box::new(NoEngine))
+/// The project's detection engine ([`crate::detect`]) over every sensor's records.
+pub struct DetectEngine(pub crate::detect::Engine);
+
+#[derive(serde::Deserialize)]
+struct BatchRecords {
+    records: Vec<crate::detect::Rec>,
+}
+
+fn values(alerts: Vec<crate::detect::Alert>) -> Vec<Value> {
+    alerts
+        .iter()
+        .filter_map(|a| serde_json::to_value(a).ok())
+        .collect()
+}
+
+impl Detector for DetectEngine {
+    fn feed(&mut self, sensor: &str, batch: &[u8]) -> Vec<Value> {
+        let Ok(b) = rmp_serde::from_slice::<BatchRecords>(batch) else {
+            return Vec::new(); // counted by the ingest, which could not read it either
+        };
+        let mut out = Vec::new();
+        for r in &b.records {
+            out.extend(values(self.0.feed(sensor, r)));
+        }
+        out
+    }
+
+    fn flush(&mut self) -> Vec<Value> {
+        values(self.0.flush())
+    }
+
+    fn name(&self) -> &'static str {
+        "detect"
+    }
+}
+
+/// The engine the center runs, tuned by `tuning` (a TOML file: a whole configuration file or
+/// the `[detect]` settings, as `dcsensor detect --config` reads it) or by its defaults.
+pub fn default_engine(tuning: Option<&std::path::Path>) -> Result<Box<dyn Detector>, String> {
+    let t = match tuning {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                format!(
+                    "detect.tuning {}: {e}; give the engine's settings file",
+                    p.display()
+                )
+            })?;
+            crate::detect::Tuning::from_toml(&text)
+                .map_err(|e| format!("detect.tuning {}: {e}", p.display()))?
+        }
+        None => crate::detect::Tuning::from_toml("")?,
+    };
+    Ok(Box::new(DetectEngine(crate::detect::Engine::new(t))))
 }
 
 fn text(v: &Value, key: &str) -> String {

@@ -322,3 +322,121 @@ impl DirSource {
         self.done.insert(path);
     }
 }
+
+/// Puts each sensor's batches back in `seq` order before they are applied: after a restart,
+/// JetStream redelivers the batches the stopped center had fetched but not acknowledged only
+/// after their ack wait, while newer ones arrive at once. A batch ahead of the next expected
+/// `seq` waits (unacknowledged) until the gap fills or `wait` passes; then it goes on without
+/// the missing ones (a sensor whose spool overflowed never sends them), counted as a gap.
+pub struct Reorder {
+    high: std::collections::HashMap<String, u64>,
+    held: std::collections::BTreeMap<(String, u64), (std::time::Instant, Incoming)>,
+    wait: std::time::Duration,
+    max_held: usize,
+    stats: Arc<CenterStats>,
+}
+
+impl Reorder {
+    /// `high`: the highest seq applied per sensor (from the store).
+    pub fn new(
+        high: std::collections::HashMap<String, u64>,
+        wait: std::time::Duration,
+        max_held: usize,
+        stats: Arc<CenterStats>,
+    ) -> Reorder {
+        Reorder {
+            high,
+            held: Default::default(),
+            wait,
+            max_held: max_held.max(1),
+            stats,
+        }
+    }
+
+    /// Batches held now.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Takes a batch; returns those ready to apply, in order.
+    pub fn push(&mut self, it: Incoming) -> Vec<Incoming> {
+        let Ok(h) = read_header(&it.bytes) else {
+            return vec![it]; // the processor keeps it as unreadable
+        };
+        let high = self.high.get(&h.sensor).copied().unwrap_or(0);
+        if h.seq <= high {
+            return vec![it]; // applied already: skipped and acknowledged
+        }
+        if h.seq > high + 1 {
+            self.held
+                .insert((h.sensor, h.seq), (std::time::Instant::now(), it));
+            let mut out = Vec::new();
+            while self.held.len() > self.max_held {
+                if let Some(s) = self.held.keys().next().map(|k| k.0.clone()) {
+                    out.extend(self.release(&s));
+                }
+            }
+            return out;
+        }
+        self.high.insert(h.sensor.clone(), h.seq);
+        let mut out = vec![it];
+        out.extend(self.drain(&h.sensor));
+        out
+    }
+
+    /// The held batches of `sensor` that follow on from its highest seq.
+    fn drain(&mut self, sensor: &str) -> Vec<Incoming> {
+        let mut out = Vec::new();
+        loop {
+            let next = self.high.get(sensor).copied().unwrap_or(0) + 1;
+            match self.held.remove(&(sensor.to_string(), next)) {
+                Some((_, it)) => {
+                    self.high.insert(sensor.to_string(), next);
+                    out.push(it);
+                }
+                None => return out,
+            }
+        }
+    }
+
+    /// Gives up waiting for the gap before `sensor`'s lowest held batch.
+    fn release(&mut self, sensor: &str) -> Vec<Incoming> {
+        let Some(((_, seq), (_, it))) = self
+            .held
+            .range((sensor.to_string(), 0)..=(sensor.to_string(), u64::MAX))
+            .next()
+            .map(|(k, _)| k.clone())
+            .and_then(|k| self.held.remove_entry(&k))
+        else {
+            return Vec::new();
+        };
+        let from = self.high.get(sensor).copied().unwrap_or(0) + 1;
+        tracing::warn!(
+            sensor,
+            from,
+            to = seq - 1,
+            "batches missing; going on without them"
+        );
+        self.stats.gaps.fetch_add(seq - from, Ordering::Relaxed);
+        self.high.insert(sensor.to_string(), seq);
+        let mut out = vec![it];
+        out.extend(self.drain(sensor));
+        out
+    }
+
+    /// Batches whose gap was not filled within the wait, released in order.
+    pub fn expired(&mut self) -> Vec<Incoming> {
+        let now = std::time::Instant::now();
+        let late: Vec<String> = self
+            .held
+            .iter()
+            .filter(|(_, (at, _))| now.duration_since(*at) >= self.wait)
+            .map(|(k, _)| k.0.clone())
+            .collect();
+        let mut out = Vec::new();
+        for s in late {
+            out.extend(self.release(&s));
+        }
+        out
+    }
+}

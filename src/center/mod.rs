@@ -42,6 +42,8 @@ pub struct CenterStats {
     pub newest_ts: AtomicU64,
     /// Batches waiting (JetStream consumer's pending count, files not yet read).
     pub pending: AtomicU64,
+    /// Batches never received: gaps in a sensor's seq given up on after the reorder wait.
+    pub gaps: AtomicU64,
     /// Calls to the endpoint product's API, and those that failed.
     pub connector_calls: AtomicU64,
     pub connector_errors: AtomicU64,
@@ -64,7 +66,12 @@ impl CenterStats {
     /// The Prometheus text of these counters.
     pub fn render(&self) -> String {
         let mut s = String::with_capacity(2048);
-        let counters: [(&str, &str, &AtomicU64); 9] = [
+        let counters: [(&str, &str, &AtomicU64); 10] = [
+            (
+                "missing_batches",
+                "batches never received (seq gaps given up on)",
+                &self.gaps,
+            ),
             ("batches", "batches applied", &self.batches),
             ("records", "records in the batches applied", &self.records),
             (

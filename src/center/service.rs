@@ -62,7 +62,7 @@ impl NatsSource {
                 consumer::pull::Config {
                     durable_name: Some(i.consumer.clone()),
                     ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait: Duration::from_secs(120),
+                    ack_wait: Duration::from_secs_f64(i.ack_wait),
                     max_ack_pending: 10_000,
                     filter_subject: i.filter_subject.clone(),
                     ..Default::default()
@@ -193,6 +193,13 @@ pub async fn run(
         Some(NatsSource::open(&cfg, stats.clone()).await?)
     };
     let group = cfg.ingest.group_batches;
+    let high = store.applied_high().await.map_err(|e| e.to_string())?;
+    let mut reorder = super::ingest::Reorder::new(
+        high,
+        Duration::from_secs_f64(cfg.ingest.reorder_wait),
+        10_000,
+        stats.clone(),
+    );
     let poll = Duration::from_secs_f64(cfg.ingest.poll);
     let mut last_health = std::time::Instant::now();
     let mut last_prune = std::time::Instant::now();
@@ -225,8 +232,14 @@ pub async fn run(
                 }
             }
         }
+        let mut ready = Vec::with_capacity(items.len());
+        for it in items {
+            ready.extend(reorder.push(it));
+        }
+        ready.extend(reorder.expired());
+        let items = ready;
         if items.is_empty() {
-            if nats.is_none() {
+            if nats.is_none() || reorder.held() > 0 {
                 tokio::select! {
                     _ = tokio::time::sleep(poll) => {}
                     _ = stop.wait_for(|s| *s) => {}
@@ -260,6 +273,12 @@ pub async fn run(
         }
         if last_excl.elapsed() >= Duration::from_secs(10) {
             last_excl = std::time::Instant::now();
+            // Alert updates the engine holds back (counts, latest evidence) land every 10 s.
+            if let Err(e) = proc.flush().await {
+                return Err(format!(
+                    "{e}; the engine's state is rebuilt after a restart"
+                ));
+            }
             if let Err(e) = proc.reload_exclusions().await {
                 tracing::warn!("exclusions: {e}");
             }

@@ -452,7 +452,8 @@ async fn sensor_stat(tx: &mut Transaction<'_, Any>, s: &SensorStat, now: i64) ->
          ON CONFLICT (id) DO UPDATE SET host = excluded.host, last_seen = excluded.last_seen,
            last_ts = excluded.last_ts, packets = excluded.packets, drops = excluded.drops,
            records = excluded.records, records_per_s = excluded.records_per_s,
-           silent_alerted = 0",
+           silent_alerted = 0
+         WHERE sensors.last_ts <= excluded.last_ts",
     )
     .bind(&s.sensor)
     .bind(&s.host)
