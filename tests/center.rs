@@ -89,19 +89,7 @@ impl Center {
         std::fs::write(
             &cfg,
             format!(
-                "[store]
-url = \"sqlite:{}\"
-[ingest]
-{ingest}
-poll = 0.1
-group_batches = 2
-ack_wait = 2
-reorder_wait = 20
-[api]
-listen = \"127.0.0.1:{port}\"
-[console]
-enabled = false
-",
+                "[store]\nurl = \"sqlite:{}\"\n[ingest]\n{ingest}\npoll = 0.1\ngroup_batches = 2\nack_wait = 2\nreorder_wait = 20\n[api]\nlisten = \"127.0.0.1:{port}\"\n[console]\nenabled = false\n",
                 dir.join("center.db").display()
             ),
         )
