@@ -52,9 +52,10 @@ async fn users_and_tokens_from_the_command_line_sign_in_to_a_running_center() {
     std::fs::write(
         &cfg,
         format!(
-            "[store]\nurl = \"sqlite:{}\"\n[ingest]\ndirs = [\"{}\"]\npoll = 0.1\n[api]\nlisten = \"127.0.0.1:{port}\"\n",
+            "[store]\nurl = \"sqlite:{}\"\n[ingest]\ndirs = [\"{}\"]\npoll = 0.1\n[api]\nlisten = \"127.0.0.1:{port}\"\n[console]\ntls_dir = \"{}\"\n",
             dir.path().join("center.db").display(),
-            batches.display()
+            batches.display(),
+            dir.path().join("tls").display()
         ),
     )
     .unwrap();
@@ -113,9 +114,11 @@ async fn users_and_tokens_from_the_command_line_sign_in_to_a_running_center() {
             .spawn()
             .unwrap(),
     );
-    let base = format!("http://127.0.0.1:{port}");
+    // No certificate configured: HTTPS with the self-signed pair made on first start.
+    let base = format!("https://127.0.0.1:{port}");
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .danger_accept_invalid_certs(true)
         .build()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -138,6 +138,11 @@ pub async fn run(
         addr = listener.local_addr().ok();
         let tls = match (&cfg.api.tls_cert, &cfg.api.tls_key) {
             (Some(c), Some(k)) => Some(crate::web::tls_config(c, k)?),
+            _ if cfg.console.enabled && !cfg.console.plain_http => {
+                let (c, k) =
+                    crate::console::tls::self_signed(&cfg.console.tls_dir, &cfg.api.listen)?;
+                Some(crate::web::tls_config(&c, &k)?)
+            }
             _ => None,
         };
         let endpoint = match &cfg.endpoint.mde {

@@ -29,6 +29,12 @@ pub struct ConsoleSection {
     /// `max_delay` (default 60).
     pub base_delay: f64,
     pub max_delay: f64,
+    /// Without `[api] tls_cert` and `tls_key`, a self-signed pair is made here on first start
+    /// and reused (default `/var/lib/dcsensor-center/tls`).
+    pub tls_dir: PathBuf,
+    /// Serve plain HTTP when no certificate is given (default false), e.g. behind a proxy that
+    /// terminates TLS on the same machine.
+    pub plain_http: bool,
 }
 
 impl Default for ConsoleSection {
@@ -40,6 +46,8 @@ impl Default for ConsoleSection {
             free_failures: t.free_failures,
             base_delay: t.base_delay.as_secs_f64(),
             max_delay: t.max_delay.as_secs_f64(),
+            tls_dir: PathBuf::from("/var/lib/dcsensor-center/tls"),
+            plain_http: false,
         }
     }
 }

@@ -6,11 +6,13 @@
 //! - [`users`]: users, API tokens and sessions in the store;
 //! - [`server`]: the router, authentication, CSRF and role checks, the changes people make;
 //! - [`pages`]: the pages;
-//! - [`cli`]: `dcsensor center user add` and `token add`, the `[console]` settings.
+//! - [`cli`]: `dcsensor center user add` and `token add`, the `[console]` settings;
+//! - [`tls`]: the self-signed certificate made when none is configured.
 
 pub mod auth;
 pub mod cli;
 pub mod html;
 pub mod pages;
 pub mod server;
+pub mod tls;
 pub mod users;
