@@ -90,3 +90,50 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[test]
+fn the_center_unit_verifies_and_is_rated_2_5_or_lower() {
+    let Some(sa) = analyze() else { return };
+    let dir = tempdir("center");
+    let text = std::fs::read_to_string("systemd/dcsensor-center.service").unwrap();
+    let unit = dir.join("dcsensor-center.service");
+    std::fs::write(
+        &unit,
+        text.replace("/usr/bin/dcsensor", env!("CARGO_BIN_EXE_dcsensor")),
+    )
+    .unwrap();
+    let out = Command::new(sa).arg("verify").arg(&unit).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let about_us: Vec<&str> = stderr.lines().filter(|l| l.contains("dcsensor")).collect();
+    assert!(
+        out.status.success() && about_us.is_empty(),
+        "systemd-analyze verify: {stderr}"
+    );
+    let out = Command::new(sa)
+        .args(["security", "--offline=yes", "--no-pager"])
+        .arg("systemd/dcsensor-center.service")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))
+        .expect("an overall rating");
+    let rating: f64 = line
+        .split(':')
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|r| r.parse().ok())
+        .expect("a number");
+    assert!(rating <= 2.5, "{line}");
+    // The example configuration it names is one the center accepts.
+    let out = Command::new(env!("CARGO_BIN_EXE_dcsensor"))
+        .args(["center", "check-config", "systemd/dcsensor-center.toml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
