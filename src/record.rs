@@ -70,6 +70,8 @@ pub enum Carrier {
     Dcerpc,
     Http,
     Ldap,
+    /// GSS-TSIG: an AP-REQ in a DNS TKEY query.
+    Dns,
 }
 
 /// The kind of a record, serialized as its `type` field.
@@ -247,6 +249,22 @@ pub struct Kerberos {
     pub ticket_hash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub presented_hash: Option<String>,
+    /// Encryption type of the ticket presented (the TGT of a TGS-REQ, the ticket of an AP-REQ).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presented_etype: Option<i32>,
+    /// The user named in PA-FOR-USER or PA-S4U-X509-USER (S4U2self).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s4u_user: Option<String>,
+    /// `ticket_hash` of the ticket in additional-tickets (S4U2proxy, user-to-user).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub additional_ticket_hash: Option<String>,
+    /// PKINIT: the client certificate's subject, issuer and subject alternative names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pkinit_subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pkinit_issuer: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pkinit_san: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub carrier: Option<Carrier>,
     /// Request to answer, in nanoseconds (serialized as float seconds).

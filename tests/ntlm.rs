@@ -126,6 +126,7 @@ fn carrier_name(c: Option<Carrier>) -> &'static str {
         Some(Carrier::Dcerpc) => "dcerpc",
         Some(Carrier::Http) => "http",
         Some(Carrier::Ldap) => "ldap",
+        Some(Carrier::Dns) => "dns",
         None => "other",
     }
 }

@@ -19,6 +19,7 @@
 //! The parsers are in [`parse`]; this module keeps per-flow state and builds records.
 
 pub mod parse;
+pub mod pkinit;
 
 use super::{Ctx, Dir, TcpApp, UdpApp};
 use crate::record::{Body, Carrier, Code, Kerberos, Ts};
@@ -695,6 +696,7 @@ fn fill_kdc_req(k: &mut Kerberos, r: &parse::KdcReq<'_>) {
     k.etypes = r.etypes.iter().take(MAX_LIST).collect();
     k.kdc_options = kdc_option_names(r.kdc_options);
     k.till = r.till.and_then(parse::kerberos_time);
+    k.additional_ticket_hash = r.additional_ticket.map(|t| ticket_hash(t.enc.cipher));
     if !r.padata.0.is_empty() {
         k.preauth = Vec::with_capacity(4);
     }
@@ -712,6 +714,17 @@ fn fill_kdc_req(k: &mut Kerberos, r: &parse::KdcReq<'_>) {
             parse::PA_TGS_REQ if k.presented_hash.is_none() => {
                 if let Ok((_, ap)) = parse::ap_req(pa.value) {
                     k.presented_hash = Some(ticket_hash(ap.ticket.enc.cipher));
+                    k.presented_etype = Some(ap.ticket.enc.etype);
+                }
+            }
+            parse::PA_FOR_USER | parse::PA_S4U_X509_USER if k.s4u_user.is_none() => {
+                k.s4u_user = parse::s4u_user(pa.ty, pa.value).as_ref().and_then(join);
+            }
+            parse::PA_PK_AS_REQ if k.pkinit_subject.is_none() => {
+                if let Some(c) = parse::pk_as_req_signed(pa.value).and_then(pkinit::client_cert) {
+                    k.pkinit_subject = c.subject.map(cap);
+                    k.pkinit_issuer = c.issuer.map(cap);
+                    k.pkinit_san = c.san;
                 }
             }
             _ => {}
@@ -720,6 +733,7 @@ fn fill_kdc_req(k: &mut Kerberos, r: &parse::KdcReq<'_>) {
 }
 
 fn fill_ap_req(k: &mut Kerberos, ap: &parse::ApReq<'_>) {
+    k.presented_etype = Some(ap.ticket.enc.etype);
     k.request = Some("AP-REQ");
     k.realm = text(ap.ticket.realm);
     k.service = join(&ap.ticket.sname);

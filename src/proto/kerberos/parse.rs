@@ -72,6 +72,9 @@ pub const PA_ENC_TIMESTAMP: i32 = 2;
 pub const PA_ETYPE_INFO: i32 = 11;
 pub const PA_ETYPE_INFO2: i32 = 19;
 pub const PA_PAC_REQUEST: i32 = 128;
+pub const PA_PK_AS_REQ: i32 = 16;
+pub const PA_FOR_USER: i32 = 129;
+pub const PA_S4U_X509_USER: i32 = 130;
 
 type Res<'a, T> = IResult<&'a [u8], T>;
 
@@ -528,6 +531,8 @@ pub struct KdcReq<'a> {
     /// `till` as GeneralizedTime text.
     pub till: Option<&'a [u8]>,
     pub etypes: Int32s<'a>,
+    /// The first ticket of `additional-tickets` (S4U2proxy's evidence, user-to-user's TGT).
+    pub additional_ticket: Option<Ticket<'a>>,
 }
 
 /// A KDC-REP (AS-REP or TGS-REP).
@@ -604,6 +609,17 @@ fn kdc_req(content: &[u8], tag: u32) -> Result<KdcReq<'_>, nom::Err<Error<&[u8]>
     // till is required by RFC 4120 but optional in its later revisions; accept either.
     let till = b.opt(5)?.map(|v| whole(v, ktime)).transpose()?;
     let etypes = Int32s(whole(b.req(8)?, |x| seq_of(x, int32))?);
+    let additional_ticket = match b.opt(11)? {
+        Some(v) => {
+            let list = whole(v, sequence)?;
+            if list.is_empty() {
+                None
+            } else {
+                Some(ticket(list)?.1)
+            }
+        }
+        None => None,
+    };
     b.finish()?;
     Ok(KdcReq {
         msg_type: tag,
@@ -614,6 +630,7 @@ fn kdc_req(content: &[u8], tag: u32) -> Result<KdcReq<'_>, nom::Err<Error<&[u8]>
         sname,
         till,
         etypes,
+        additional_ticket,
     })
 }
 
@@ -695,6 +712,27 @@ pub fn message(i: &[u8]) -> Res<'_, Message<'_>> {
         _ => return fail(i, ErrorKind::Tag),
     };
     Ok((r, m))
+}
+
+/// The user named in PA-FOR-USER (MS-SFU 2.2.1: `userName [0] PrincipalName`, `userRealm [1]`,
+/// ...) or PA-S4U-X509-USER (`user-id [0] S4UUserID`, whose `cname [1]` is optional).
+pub fn s4u_user(ty: i32, value: &[u8]) -> Option<Principal<'_>> {
+    let mut f = Fields::new(whole(value, sequence).ok()?);
+    match ty {
+        PA_FOR_USER => whole(f.req(0).ok()?, principal).ok(),
+        PA_S4U_X509_USER => {
+            let mut u = Fields::new(whole(f.req(0).ok()?, sequence).ok()?);
+            whole(u.opt(1).ok()??, principal).ok()
+        }
+        _ => None,
+    }
+}
+
+/// The `signedAuthPack [0] IMPLICIT OCTET STRING` of a PA-PK-AS-REQ (RFC 4556 3.2.1): the DER
+/// of a CMS ContentInfo.
+pub fn pk_as_req_signed(value: &[u8]) -> Option<&[u8]> {
+    let (_, t) = tlv(whole(value, sequence).ok()?).ok()?;
+    (t.class == CONTEXT && t.tag == 0).then_some(t.value)
 }
 
 /// Parses an AP-REQ (`[APPLICATION 14]`), as in PA-TGS-REQ or a GSS-API token.

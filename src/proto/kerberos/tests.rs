@@ -144,7 +144,7 @@ fn service_ticket_presents_the_tgt_the_as_rep_issued() {
             "etypes":[18,17,20,19,16,23,25,26],"kdc_options":["renewable","canonicalize"],"preauth":[1,136],
             "till":1795922851.0,"reply":"TGS-REP","ticket_etype":18,"reply_etype":18,
             "ticket_hash":"cfce22290c2c8c1c3509d2ffe1e7ea1a",
-            "presented_hash":"fc4a224c60027bfef2908d5c967f31b3","rtt":0.25})
+            "presented_hash":"fc4a224c60027bfef2908d5c967f31b3","presented_etype":18,"rtt":0.25})
         ]
     );
 }
@@ -160,7 +160,7 @@ fn kerberoasting_gets_rc4_tickets_and_etype_nosupp_for_aes_only() {
             "etypes":[23,16,3,23],"kdc_options":["forwardable","renewable","canonicalize","renewable-ok"],
             "preauth":[1],"till":1795973261.0,"reply":"TGS-REP","ticket_etype":23,"reply_etype":23,
             "ticket_hash":"d6dfc0b47064a2dd99a127686fa5fff4",
-            "presented_hash":"ad4f4f12e35ae0a0f9915bda6c88d7bf","rtt":0.25})
+            "presented_hash":"ad4f4f12e35ae0a0f9915bda6c88d7bf","presented_etype":18,"rtt":0.25})
         ]
     );
     let h = tcp_pair(
@@ -173,7 +173,7 @@ fn kerberoasting_gets_rc4_tickets_and_etype_nosupp_for_aes_only() {
             json!({"request":"TGS-REQ","realm":"LAB.EXAMPLE","service":"svc_backup","etypes":[23,16,3,23],
             "kdc_options":["forwardable","renewable","canonicalize","renewable-ok"],"preauth":[1],
             "till":1795973261.0,"reply":"KRB-ERROR","error":"KDC_ERR_ETYPE_NOSUPP","client":"alice",
-            "presented_hash":"ad4f4f12e35ae0a0f9915bda6c88d7bf","rtt":0.25})
+            "presented_hash":"ad4f4f12e35ae0a0f9915bda6c88d7bf","presented_etype":18,"rtt":0.25})
         ]
     );
 }
@@ -239,7 +239,7 @@ fn golden_ticket_presents_a_tgt_never_issued() {
             "kdc_options":["forwardable","renewable","canonicalize","renewable-ok"],"preauth":[1],
             "till":1795973278.0,"reply":"TGS-REP","ticket_etype":18,"reply_etype":18,
             "ticket_hash":"80b66c66298e8b7db6c674b375b5d36f",
-            "presented_hash":"858cdddecbeb0aaafb2949648d5a5fae","rtt":0.25})
+            "presented_hash":"858cdddecbeb0aaafb2949648d5a5fae","presented_etype":18,"rtt":0.25})
         ]
     );
 }
@@ -521,7 +521,7 @@ fn requests_beyond_max_pending_are_emitted_alone() {
 fn ap_req_from_a_carrier() {
     let ap = golden_ap_req();
     let want = json!({"request":"AP-REQ","realm":"LAB.EXAMPLE","service":"krbtgt/LAB.EXAMPLE",
-        "ticket_etype":18,"presented_hash":"858cdddecbeb0aaafb2949648d5a5fae","carrier":"smb2"});
+        "ticket_etype":18,"presented_hash":"858cdddecbeb0aaafb2949648d5a5fae","presented_etype":18,"carrier":"smb2"});
     let mut h = Harness::new(Transport::Tcp, 445);
     assert!(ap_req(&mut h.cx(NS), Carrier::Smb2, &ap));
     assert_eq!(bodies(&h), std::slice::from_ref(&want));
@@ -595,7 +595,7 @@ fn kpasswd_carries_an_ap_req() {
         bodies(&h),
         [
             json!({"request":"AP-REQ","realm":"LAB.EXAMPLE","service":"krbtgt/LAB.EXAMPLE","ticket_etype":18,
-            "presented_hash":"858cdddecbeb0aaafb2949648d5a5fae","reply":"KRB-ERROR",
+            "presented_hash":"858cdddecbeb0aaafb2949648d5a5fae","presented_etype":18,"reply":"KRB-ERROR",
             "error":"KDC_ERR_C_PRINCIPAL_UNKNOWN","client":"admin","rtt":1.0})
         ]
     );

@@ -1,0 +1,144 @@
+//! Kerberos evidence fields on the lab's ticket attacks: `presented_etype` (the TGT of a
+//! TGS-REQ, the ticket of an AP-REQ) and `presented_hash` seen from two hosts, checked exactly
+//! per scenario and against tshark's reading of every TGS-REQ and AP-REQ of the lab.
+
+use dcsensor::pipeline::{replay_to_vec, Options};
+use dcsensor::record::{Body, Kerberos, Record};
+use std::path::{Path, PathBuf};
+
+fn lab(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata-pcaps/lab")
+        .join(name)
+}
+
+fn records(p: &Path) -> Vec<Record> {
+    let opts = Options {
+        workers: 1,
+        ..Default::default()
+    };
+    replay_to_vec(&[p.to_path_buf()], &opts).unwrap().records
+}
+
+/// (source address, request, presented_etype, presented_hash) of the records presenting a
+/// ticket.
+fn presented(p: &Path) -> Vec<(String, &'static str, i32, String)> {
+    records(p)
+        .iter()
+        .filter_map(|r| match &r.body {
+            Body::Kerberos(k) if k.presented_hash.is_some() => Some(pres(r, k)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn pres(r: &Record, k: &Kerberos) -> (String, &'static str, i32, String) {
+    (
+        r.src.unwrap().to_string(),
+        k.request.unwrap(),
+        k.presented_etype.unwrap(),
+        k.presented_hash.clone().unwrap(),
+    )
+}
+
+#[test]
+fn silver_ticket_presents_rc4() {
+    // impacket's ticketer forges the service ticket with the service account's NT hash: RC4 in
+    // a realm whose tickets are AES.
+    let p = presented(&lab("27_attack_silver_ticket.pcap"));
+    assert_eq!(p.len(), 1);
+    assert_eq!((p[0].1, p[0].2), ("AP-REQ", 23));
+}
+
+#[test]
+fn golden_tickets_and_overpass_present_aes_tgts() {
+    for (name, want) in [
+        // A forged TGT for a user that does not exist: the KDC refuses it.
+        (
+            "28_attack_golden_ticket_fake_user.pcap",
+            vec![("TGS-REQ", 18)],
+        ),
+        (
+            "19_attack_golden_ticket.pcap",
+            vec![("TGS-REQ", 18), ("AP-REQ", 18)],
+        ),
+        (
+            "18_attack_overpass_the_hash.pcap",
+            vec![("TGS-REQ", 18), ("AP-REQ", 18)],
+        ),
+    ] {
+        let got: Vec<(&str, i32)> = presented(&lab(name)).iter().map(|p| (p.1, p.2)).collect();
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+#[test]
+fn pass_the_ticket_presents_one_tgt_from_two_hosts() {
+    let p = presented(&lab("26_attack_pass_the_ticket.pcap"));
+    let tgs: Vec<_> = p.iter().filter(|x| x.1 == "TGS-REQ").collect();
+    assert_eq!(tgs.len(), 2);
+    assert_eq!(
+        (tgs[0].0.as_str(), tgs[1].0.as_str()),
+        ("10.99.0.2", "10.99.0.3")
+    );
+    assert_eq!(tgs[0].3, tgs[1].3, "the same TGT");
+    assert_eq!((tgs[0].2, tgs[1].2), (18, 18));
+    // The stolen ticket's service tickets are then presented from 10.99.0.3.
+    let ap: Vec<_> = p.iter().filter(|x| x.1 == "AP-REQ").collect();
+    assert!(!ap.is_empty());
+    assert!(ap.iter().all(|x| x.0 == "10.99.0.3" && x.2 == 18));
+}
+
+#[test]
+fn presented_etypes_agree_with_tshark_on_every_lab_capture() {
+    if std::process::Command::new("tshark")
+        .arg("-v")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI=true: tshark is required"
+        );
+        println!("SKIP: tshark is absent (apt-get install tshark)");
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata-pcaps/lab");
+    let mut pcaps: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    pcaps.sort();
+    let mut total = 0;
+    for p in &pcaps {
+        // In a TGS-REQ or AP-REQ the first etype tshark lists is the presented ticket's.
+        let out = std::process::Command::new("tshark")
+            .args(["-n", "-r"])
+            .arg(p)
+            .args(["-Y", "kerberos.msg_type == 12 || kerberos.msg_type == 14"])
+            .args(["-T", "fields", "-E", "occurrence=f", "-e", "kerberos.etype"])
+            .output()
+            .unwrap();
+        let mut want: Vec<i32> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        let mut got: Vec<i32> = records(p)
+            .iter()
+            .filter_map(|r| match &r.body {
+                Body::Kerberos(k) if matches!(k.request, Some("TGS-REQ" | "AP-REQ")) => {
+                    k.presented_etype
+                }
+                _ => None,
+            })
+            .collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{}", p.display());
+        total += want.len();
+    }
+    println!("presented tickets compared: {total}");
+    assert!(total > 50);
+}
