@@ -1,6 +1,7 @@
 //! Kerberos evidence fields on the lab's ticket attacks: `presented_etype` (the TGT of a
 //! TGS-REQ, the ticket of an AP-REQ) and `presented_hash` seen from two hosts, checked exactly
 //! per scenario and against tshark's reading of every TGS-REQ and AP-REQ of the lab.
+//! S4U2self, S4U2proxy, user-to-user and PKINIT from a real MIT KDC (`testdata-pcaps/krb5/`).
 
 use dcsensor::pipeline::{replay_to_vec, Options};
 use dcsensor::record::{Body, Kerberos, Record};
@@ -141,4 +142,73 @@ fn presented_etypes_agree_with_tshark_on_every_lab_capture() {
     }
     println!("presented tickets compared: {total}");
     assert!(total > 50);
+}
+
+fn krb5(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata-pcaps/krb5")
+        .join(name)
+}
+
+fn kerberos(p: &Path) -> Vec<Kerberos> {
+    records(p)
+        .into_iter()
+        .filter_map(|r| match r.body {
+            Body::Kerberos(k) => Some(*k),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn mit_s4u2self_s4u2proxy_and_user_to_user() {
+    let k = kerberos(&krb5("mit-s4u-u2u.pcap"));
+    let tgs: Vec<&Kerberos> = k.iter().filter(|k| k.request == Some("TGS-REQ")).collect();
+    assert_eq!(tgs.len(), 3);
+    // S4U2self: the service asks a ticket to itself on alice's behalf.
+    let s4u_self = tgs[0];
+    assert_eq!(s4u_self.s4u_user.as_deref(), Some("alice"));
+    assert_eq!(s4u_self.service.as_deref(), Some("host/svc.krbtun.test"));
+    assert_eq!(s4u_self.preauth, [1, 136, 130, 129]);
+    assert_eq!(s4u_self.additional_ticket_hash, None);
+    // S4U2proxy: that ticket is the evidence in additional-tickets.
+    let proxy = tgs[1];
+    assert_eq!(proxy.service.as_deref(), Some("cifs/other.krbtun.test"));
+    assert!(proxy.kdc_options.contains(&"cname-in-addl-tkt"));
+    assert_eq!(proxy.additional_ticket_hash, s4u_self.ticket_hash);
+    assert!(proxy.additional_ticket_hash.is_some());
+    assert_eq!(proxy.s4u_user, None);
+    // User-to-user: one of alice's TGTs (issued in an AS-REP) in additional-tickets.
+    let u2u = tgs[2];
+    assert!(u2u.kdc_options.contains(&"enc-tkt-in-skey"));
+    assert!(u2u.additional_ticket_hash.is_some());
+    assert!(k.iter().any(|k| k.request == Some("AS-REQ")
+        && k.client.as_deref() == Some("alice")
+        && k.ticket_hash == u2u.additional_ticket_hash));
+    assert!(tgs.iter().all(|t| t.presented_etype == Some(18)));
+}
+
+#[test]
+fn mit_pkinit_client_certificate() {
+    let k = kerberos(&krb5("mit-pkinit.pcap"));
+    let pk: Vec<&Kerberos> = k.iter().filter(|k| k.preauth.contains(&16)).collect();
+    assert_eq!(pk.len(), 1);
+    assert_eq!(
+        pk[0].pkinit_subject.as_deref(),
+        Some("CN=alice,CN=Users,DC=krbtun,DC=test")
+    );
+    assert_eq!(
+        pk[0].pkinit_issuer.as_deref(),
+        Some("CN=Krbtun Test CA,DC=krbtun,DC=test")
+    );
+    assert_eq!(
+        pk[0].pkinit_san,
+        ["alice@krbtun.test", "alice@KRBTUN.TEST", "ws01.krbtun.test"]
+    );
+    assert_eq!(pk[0].reply, Some("AS-REP"));
+    // Requests without PA-PK-AS-REQ say nothing of certificates.
+    assert!(k
+        .iter()
+        .filter(|k| !k.preauth.contains(&16))
+        .all(|k| k.pkinit_subject.is_none() && k.pkinit_san.is_empty()));
 }

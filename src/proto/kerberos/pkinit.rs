@@ -189,7 +189,7 @@ fn dstring(t: &Tlv<'_>) -> Option<String> {
         return None;
     }
     Some(match t.tag {
-        12 | 19 | 22 | 26 => String::from_utf8_lossy(t.value).into_owned(),
+        12 | 19 | 22 | 26 | 27 => String::from_utf8_lossy(t.value).into_owned(),
         20 => t.value.iter().map(|&b| char::from(b)).collect(),
         30 => char::decode_utf16(
             t.value
