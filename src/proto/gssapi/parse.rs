@@ -25,8 +25,9 @@ pub enum Inner<'a> {
     Ntlmssp(&'a [u8]),
     /// A Kerberos AP-REQ, starting at its `[APPLICATION 14]` tag.
     ApReq(&'a [u8]),
-    /// Nothing we decode: an AP-REP or KRB-ERROR, a per-message token, a NegTokenInit or
-    /// NegTokenResp without a mechanism token, another mechanism.
+    /// Nothing we decode, but a valid token: an AP-REP or KRB-ERROR (bare or wrapped), a
+    /// per-message token, a NegTokenInit or NegTokenResp without a mechanism token, another
+    /// mechanism.
     Nothing,
 }
 
@@ -93,6 +94,13 @@ fn step(t: &[u8]) -> Result<Step<'_>, Error> {
         Some(0x6e) => {
             let (_, _) = der(t)?;
             Ok(Step::Done(Inner::ApReq(t)))
+        }
+        // A bare AP-REP or KRB-ERROR ([APPLICATION 15], [APPLICATION 30]): the answers of a
+        // Kerberos context, sent without the GSS wrapper in DCE style (MS-KILE 3.4.5.1) and as
+        // SPNEGO response tokens. Valid tokens, nothing to decode.
+        Some(0x6f | 0x7e) => {
+            let (_, _) = der(t)?;
+            Ok(Step::Done(Inner::Nothing))
         }
         // RFC 4121 per-message tokens (MIC 04 04, Wrap 05 04): nothing to decode.
         Some(0x04 | 0x05) if t.get(1) == Some(&0x04) => Ok(Step::Done(Inner::Nothing)),
@@ -181,6 +189,23 @@ mod tests {
     const LAB02_AP_REQ_LEN: usize = 1424;
     // Frame 44: the server's NegTokenResp with the AP-REP (nothing for us to decode).
     pub(crate) const LAB02_AP_REP_BLOB: &str = "a181b73081b4a0030a0100a10b06092a864882f712010202a2819f04819c60819906092a864886f71201020202006f8189308186a003020105a10302010fa27a3078a003020112a271046f7d62c706548ef05d384e4623fd736e0f61bbd42a8954eb0ff233a512aeee326d4789b424fed986d1712c4a1fe995d14c32a0af6e8228278d5fbb32bfbb6d2fedd7cd0d3b698c849a7f0d4276b6fb9fbaca6ad782fd96e429242f0fabe2eb67e5160e0b3e643e0ba4c687db0ee2d290";
+
+    // A Kerberos context's answers are valid tokens: a bare AP-REP (DCE style, MS-KILE 3.4.5.1)
+    // alone or as a NegTokenResp's responseToken, a bare KRB-ERROR; truncated ones are not.
+    #[test]
+    fn bare_kerberos_answers_are_valid_tokens() {
+        let ap_rep = [0x6f, 0x05, 0x30, 0x03, 0xa0, 0x01, 0x05];
+        assert_eq!(unwrap(&ap_rep), Ok(Inner::Nothing));
+        assert_eq!(unwrap(&[0x7e, 0x02, 0x30, 0x00]), Ok(Inner::Nothing));
+        let octets = [&[0x04, ap_rep.len() as u8][..], &ap_rep].concat();
+        let field = [&[0xa2, octets.len() as u8][..], &octets].concat();
+        let state = [0xa0, 0x03, 0x0a, 0x01, 0x01];
+        let body = [&state[..], &field].concat();
+        let seq = [&[0x30, body.len() as u8][..], &body].concat();
+        let resp = [&[0xa1, seq.len() as u8][..], &seq].concat();
+        assert_eq!(unwrap(&resp), Ok(Inner::Nothing));
+        assert_eq!(unwrap(&ap_rep[..4]), Err(Error::Der));
+    }
 
     #[test]
     fn hostile_tokens() {
