@@ -4,6 +4,8 @@
 
 #[path = "support/corpus.rs"]
 mod corpus;
+#[path = "support/skip.rs"]
+mod skip;
 
 use dcsensor::pipeline::{replay_to_vec, Options};
 use dcsensor::record::{Body, Code, Dns, Record, Transport};
@@ -406,4 +408,76 @@ fn conformance_with_tshark() {
     assert!(names_total > 0);
     assert!(names_pct >= 99.0, "names {names_pct:.2} %");
     assert!(ex_pct >= 98.0, "exchanges {ex_pct:.2} %");
+}
+
+/// Who sent each DNS response (QR=1) over UDP, by transaction id: read from the capture with the
+/// sensor's own capture reader and packet decoder, independently of the DNS decoder.
+fn responders(pcap: &Path) -> HashMap<u16, Vec<(std::net::IpAddr, u16)>> {
+    let mut src = dcsensor::capture::file::FileSource::open(pcap).unwrap();
+    let mut dec = dcsensor::packet::Decoder::new(Default::default());
+    let counters = dcsensor::stats::Counters::default();
+    let mut out: HashMap<u16, Vec<_>> = HashMap::new();
+    while let Some(frame) = src.next_frame().unwrap() {
+        let Some((m, p)) = dec.decode(&frame, &counters) else {
+            continue;
+        };
+        let is_dns = m.sport == 53 || m.dport == 53;
+        if m.transport == Transport::Udp && is_dns && p.len() >= 12 && p[2] & 0x80 != 0 {
+            let id = u16::from_be_bytes([p[0], p[1]]);
+            let who = (m.src, m.sport);
+            let v = out.entry(id).or_default();
+            if !v.contains(&who) {
+                v.push(who);
+            }
+        }
+    }
+    out
+}
+
+/// A message with QR=1 was sent by the server, whatever the ports say: in every record that saw
+/// a response, the responder is the destination. The zeek captures hold one lone answer between
+/// two port-53 hosts; the lab captures hold ordinary exchanges.
+#[test]
+fn roles_come_from_the_message_direction() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut caps: Vec<PathBuf> = ["05_benign_dns.pcap", "07_dns_many_lookups.pcap"]
+        .iter()
+        .map(|n| root.join("testdata-pcaps/lab").join(n))
+        .filter(|p| p.is_file())
+        .collect();
+    assert!(
+        !caps.is_empty(),
+        "the lab captures are part of the repository"
+    );
+    if skip::need_shared("roles_come_from_the_message_direction") {
+        for d in [
+            "zeek/dns53/dns53.pcap",
+            "zeek/dns-huge-ttl/dns-huge-ttl.pcap",
+        ] {
+            caps.push(root.join("../shared/pcaps").join(d));
+        }
+    }
+    for pcap in &caps {
+        let resp = responders(pcap);
+        let recs = replay(std::slice::from_ref(pcap));
+        let mut checked = 0;
+        for (r, d) in dns_records(&recs) {
+            if r.proto != Some(Transport::Udp) || d.rcode.is_none() {
+                continue;
+            }
+            let Some(who) = resp.get(&d.id) else { continue };
+            let dst = (r.dst.unwrap(), r.dport.unwrap());
+            assert!(
+                who.contains(&dst),
+                "{}: id {} answered by {who:?}, but the record's destination is {dst:?}",
+                pcap.display(),
+                d.id
+            );
+            if who.len() == 1 {
+                assert_ne!((r.src.unwrap(), r.sport.unwrap()), who[0]);
+            }
+            checked += 1;
+        }
+        assert!(checked > 0, "{}: no answered DNS record", pcap.display());
+    }
 }

@@ -172,6 +172,21 @@ impl Ctx<'_> {
         self.out.push(Record::new(ts, Some(self.flow), body));
     }
 
+    /// Emits a record of this flow that began at `ts`, its roles from the messages rather than
+    /// from the flow: `requests` is the direction the requests went. When the flow layer took
+    /// the answering side for the client (a flow picked up on an answer, two hosts on the same
+    /// port), the record's source and destination are swapped, so `src` is always the side
+    /// that asked.
+    pub fn emit_from(&mut self, ts: Ts, body: Body, requests: Dir) {
+        self.emit(ts, body);
+        if requests == Dir::ToClient {
+            if let Some(r) = self.out.last_mut() {
+                std::mem::swap(&mut r.src, &mut r.dst);
+                std::mem::swap(&mut r.sport, &mut r.dport);
+            }
+        }
+    }
+
     /// Counts one event (a malformed message, a drop, ...).
     pub fn count(&self, c: Counter) {
         self.counters.inc(c);

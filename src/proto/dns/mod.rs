@@ -75,6 +75,9 @@ struct Pending {
     last: Ts,
     qtype: Option<u16>,
     rec: Box<Dns>,
+    /// The direction the query went (for a lone response: the other one). A response was sent
+    /// by the server whatever the ports say, so this decides the record's roles.
+    req: Dir,
     /// Response messages absorbed so far.
     messages: u32,
     /// Answers seen in all of them (OPT left out).
@@ -87,7 +90,7 @@ impl Pending {
         if self.total > self.rec.answers.len() as u64 || self.messages > 1 {
             self.rec.answer_count = Some(self.total);
         }
-        cx.emit(self.ts, Body::Dns(self.rec));
+        cx.emit_from(self.ts, Body::Dns(self.rec), self.req);
     }
 
     /// Adds a response message's answers. Returns whether the exchange is complete (a zone
@@ -227,16 +230,16 @@ struct Matcher {
 
 impl Matcher {
     /// One message (a datagram, or one framed message of a stream).
-    fn message(&mut self, cx: &mut Ctx<'_>, data: &[u8], stream: bool) {
+    fn message(&mut self, cx: &mut Ctx<'_>, dir: Dir, data: &[u8], stream: bool) {
         match parse::parse_message(data) {
             Ok(m) => {
                 if m.incomplete {
                     cx.count(Counter::MalformedDns);
                 }
                 if m.header.is_response() {
-                    self.response(cx, &m, stream);
+                    self.response(cx, dir, &m, stream);
                 } else {
-                    self.query(cx, &m);
+                    self.query(cx, dir, &m);
                 }
             }
             Err(_) => {
@@ -251,7 +254,7 @@ impl Matcher {
         }
     }
 
-    fn query(&mut self, cx: &mut Ctx<'_>, m: &Message<'_>) {
+    fn query(&mut self, cx: &mut Ctx<'_>, dir: Dir, m: &Message<'_>) {
         if self.pending.len() >= cx.config.max_pending.max(1) {
             if let Some(old) = self.pending.pop_front() {
                 old.emit(cx);
@@ -262,6 +265,7 @@ impl Matcher {
             last: cx.now,
             qtype: m.question.map(|q| q.qtype),
             rec: base(m),
+            req: dir,
             messages: 0,
             total: 0,
             xfr: Xfr::default(),
@@ -277,7 +281,7 @@ impl Matcher {
             .or_else(|| self.pending.iter().position(open))
     }
 
-    fn response(&mut self, cx: &mut Ctx<'_>, m: &Message<'_>, stream: bool) {
+    fn response(&mut self, cx: &mut Ctx<'_>, dir: Dir, m: &Message<'_>, stream: bool) {
         let id = m.header.id;
         // The next message of a zone transfer under way.
         if let Some(i) = self
@@ -307,6 +311,7 @@ impl Matcher {
                     last: cx.now,
                     qtype: m.question.map(|q| q.qtype),
                     rec: base(m),
+                    req: dir.flip(),
                     messages: 0,
                     total: 0,
                     xfr: Xfr::default(),
@@ -379,8 +384,8 @@ struct DnsUdp {
 }
 
 impl UdpApp for DnsUdp {
-    fn datagram(&mut self, cx: &mut Ctx<'_>, _dir: Dir, data: &[u8]) {
-        self.m.message(cx, data, false);
+    fn datagram(&mut self, cx: &mut Ctx<'_>, dir: Dir, data: &[u8]) {
+        self.m.message(cx, dir, data, false);
     }
     fn tick(&mut self, cx: &mut Ctx<'_>) {
         self.m.tick(cx);
@@ -463,7 +468,7 @@ impl TcpApp for DnsTcp {
             if st.buf.len() < need {
                 return;
             }
-            m.message(cx, st.buf.get(2..).unwrap_or_default(), true);
+            m.message(cx, dir, st.buf.get(2..).unwrap_or_default(), true);
             st.buf.clear();
             if st.buf.capacity() > 4096 {
                 st.buf = Vec::new();
@@ -471,7 +476,7 @@ impl TcpApp for DnsTcp {
         }
         while let Some(len) = prefix(d) {
             let Some(msg) = d.get(2..2 + len) else { break };
-            m.message(cx, msg, true);
+            m.message(cx, dir, msg, true);
             d = d.get(2 + len..).unwrap_or_default();
         }
         // Less than one message is left: at most MAX_TCP_MESSAGE - 1 bytes.
