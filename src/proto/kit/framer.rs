@@ -16,7 +16,8 @@
 //!   when the gap swallowed a boundary it resynchronises;
 //! - **resync by probe**: after a gap that lost a boundary, or a header that does not parse
 //!   ([`Event::Bad`]), every offset of the following data is offered to [`Framing::probe`] until
-//!   one looks like a PDU start; what is passed over is reported with [`Event::Resync`].
+//!   one looks like a PDU start (or only the start of each chunk, [`Framing::scan`]); what is
+//!   passed over is reported with [`Event::Resync`].
 //!   A framing whose protocol has no marker to resynchronise on (LDAP) answers `false` and the
 //!   direction stays lost (every byte reported as passed over).
 //!
@@ -67,6 +68,13 @@ pub trait Framing {
     /// the doubt cannot take a chunk's tail for a PDU.
     fn probe_len(&self) -> usize {
         1
+    }
+
+    /// Whether resynchronisation tries every offset (the default) or only the start of each
+    /// chunk of data: for a protocol whose PDUs usually start a segment and whose header is a
+    /// weak signal (DNS), a chunk that does not start with a PDU is passed over whole.
+    fn scan(&self) -> bool {
+        true
     }
 }
 
@@ -151,8 +159,11 @@ impl Framer {
             if self.lost {
                 // Offsets past the chunk's start are judged only with `probe_len` bytes.
                 let need = f.probe_len().max(1);
-                let at = (0..d.len())
-                    .find(|&i| (i == 0 || d.len() - i >= need) && startable(f, &d[i..]));
+                let at = if f.scan() {
+                    (0..d.len()).find(|&i| (i == 0 || d.len() - i >= need) && startable(f, &d[i..]))
+                } else {
+                    startable(f, d).then_some(0)
+                };
                 let passed = at.unwrap_or(d.len());
                 if passed > 0 {
                     on(Event::Resync { bytes: passed });
