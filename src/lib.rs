@@ -5,6 +5,7 @@
 //! ([`pipeline`]), reassembled ([`flow`]) and decoded by protocol ([`proto`]) into activity
 //! records ([`record`]) that go to an output.
 
+pub mod base;
 pub mod capture;
 pub mod center;
 pub mod console;

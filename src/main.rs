@@ -266,7 +266,7 @@ fn open_output(p: &PipelineArgs) -> Result<Box<dyn Output>, String> {
 
 /// The output the configuration's `[output]` section describes.
 fn open_sinks(cfg: &Config) -> Result<Box<dyn Output>, String> {
-    let up = UpstreamConfig::from_section(&cfg.output)?;
+    let up = cfg.output.upstream()?;
     upstream::open(up).map_err(|e| e.to_string())
 }
 

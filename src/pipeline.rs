@@ -18,6 +18,7 @@
 
 use crate::capture::file::FileSource;
 use crate::capture::{CaptureError, Frame};
+pub use crate::capture::{FrameSource, Step};
 use crate::flow::{FlowConfig, FlowTable};
 use crate::output::{Output, OutputError};
 use crate::packet::{flow_hash, Decoder, PacketConfig, PacketMeta};
@@ -236,46 +237,6 @@ impl std::error::Error for RunError {}
 impl From<CaptureError> for RunError {
     fn from(e: CaptureError) -> Self {
         RunError::Capture(e)
-    }
-}
-
-/// What one call to [`FrameSource::next`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// A frame was handed to the callback.
-    Frame,
-    /// Nothing arrived for a while (live capture read timeout): a chance to flush and check
-    /// for a stop.
-    Idle,
-    /// The source is exhausted.
-    End,
-}
-
-/// A source of frames: capture files in turn, or a live interface.
-pub trait FrameSource {
-    /// Reads the next frame and hands it to `f` (frames borrow the source's buffer).
-    fn next<F: FnMut(Frame<'_>)>(&mut self, f: F) -> Result<Step, CaptureError>;
-    /// Whether packet time drives the clock (replay) rather than the wall clock (live).
-    fn is_replay(&self) -> bool;
-    /// Kernel and interface drop totals so far (live).
-    fn drops(&mut self) -> Option<(u64, u64)> {
-        None
-    }
-    /// Warnings collected so far (truncated files).
-    fn warnings(&self) -> Vec<String> {
-        Vec::new()
-    }
-    /// Total bytes to read, if known (for the progress bar).
-    fn total_bytes(&self) -> Option<u64> {
-        None
-    }
-    /// Bytes read so far.
-    fn bytes_read(&self) -> u64 {
-        0
-    }
-    /// Replaces the capture filter (live; a no-op for files).
-    fn set_filter(&mut self, _bpf: &str) -> Result<(), CaptureError> {
-        Ok(())
     }
 }
 

@@ -8,32 +8,7 @@ pub use crate::packet::tunnel::TunnelPath;
 use serde::{Serialize, Serializer};
 use std::net::IpAddr;
 
-/// Time in nanoseconds since the Unix epoch (pcap and pcapng give at most nanosecond precision).
-pub type Ts = u64;
-
-/// Nanoseconds per second.
-pub const NS: u64 = 1_000_000_000;
-
-/// Converts a [`Ts`] to float seconds with microsecond precision (the Zeek convention).
-///
-/// The integer number of microseconds divided by 10^6 is the correctly rounded double of the
-/// decimal value, so it prints as exactly six decimals or fewer.
-pub fn ts_secs(ts: Ts) -> f64 {
-    (ts / 1_000) as f64 / 1e6
-}
-
-/// A duration between two [`Ts`] as float seconds with microsecond precision (0 if negative).
-pub fn duration_secs(from: Ts, to: Ts) -> f64 {
-    ts_secs(to.saturating_sub(from))
-}
-
-/// Transport protocol of a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Transport {
-    Tcp,
-    Udp,
-}
+pub use crate::base::{duration_secs, ts_secs, Transport, Ts, NS};
 
 /// An enumerated protocol value: its name where the protocol defines one, else its number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,23 +138,6 @@ pub struct Record {
     pub proto: Option<Transport>,
     #[serde(flatten)]
     pub body: Body,
-}
-
-impl Record {
-    /// A record of `body` at `ts` between a client and a server.
-    pub fn new(ts: Ts, flow: Option<&crate::proto::FlowInfo>, body: Body) -> Self {
-        Record {
-            ts,
-            kind: body.kind(),
-            tunnel: flow.map(|f| f.tunnel).unwrap_or_default(),
-            src: flow.map(|f| f.client),
-            sport: flow.map(|f| f.client_port),
-            dst: flow.map(|f| f.server),
-            dport: flow.map(|f| f.server_port),
-            proto: flow.map(|f| f.transport),
-            body,
-        }
-    }
 }
 
 /// The typed part of a record. Serialized without a tag of its own: [`Record::kind`] carries it.
@@ -504,66 +462,4 @@ pub struct Ldap {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ts_prints_with_microsecond_precision() {
-        let ts = 1_700_000_000_123_456_789u64;
-        assert_eq!(
-            serde_json::to_string(&ts_secs(ts)).unwrap(),
-            "1700000000.123456"
-        );
-        assert_eq!(duration_secs(10 * NS, 10 * NS + 1_500_000), 0.0015);
-        assert_eq!(duration_secs(11 * NS, 10 * NS), 0.0);
-    }
-
-    #[test]
-    fn absent_fields_are_left_out_and_type_comes_second() {
-        let body = Body::Smb(Box::new(Smb {
-            action: "open",
-            path: Some("samr".into()),
-            status: Some(Code::Num(0xc000_0022)),
-            ..Default::default()
-        }));
-        let r = Record::new(2 * NS, None, body);
-        let j = serde_json::to_string(&r).unwrap();
-        assert_eq!(
-            j,
-            r#"{"ts":2.0,"type":"smb","action":"open","path":"samr","status":3221225506}"#
-        );
-    }
-
-    #[test]
-    fn messagepack_carries_the_same_names_and_values() {
-        let flow = crate::proto::FlowInfo {
-            client: "10.0.0.2".parse().unwrap(),
-            client_port: 50000,
-            server: "10.0.0.1".parse().unwrap(),
-            server_port: 53,
-            transport: Transport::Udp,
-            tunnel: Default::default(),
-        };
-        let body = Body::Dns(Box::new(Dns {
-            id: 7,
-            opcode: Code::Name("QUERY"),
-            query: Some("dc01.example".into()),
-            qtype: Some(Code::Name("A")),
-            qclass: Some(Code::Name("IN")),
-            rcode: None,
-            flags: vec!["rd"],
-            answers: vec![],
-            ttls: vec![],
-            answer_count: None,
-            updates: vec![],
-            rtt: Some(1_000),
-        }));
-        let r = Record::new(NS, Some(&flow), body);
-        let packed = rmp_serde::to_vec_named(&r).unwrap();
-        let back: serde_json::Value = rmp_serde::from_slice(&packed).unwrap();
-        let json: serde_json::Value = serde_json::to_value(&r).unwrap();
-        assert_eq!(back, json);
-        assert_eq!(json["src"], "10.0.0.2");
-        assert_eq!(json["rtt"], 0.000001);
-    }
-}
+mod tests;

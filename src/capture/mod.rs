@@ -1,5 +1,7 @@
 //! Where frames come from: capture files (pcap and pcapng, [`file`]) and live interfaces through
-//! libpcap ([`live`]). Both yield [`Frame`]s, borrowed from the source's own buffer.
+//! libpcap ([`live`]). Both yield [`Frame`]s, borrowed from the source's own buffer. The
+//! pipeline reads any [`FrameSource`] (implemented for files and live interfaces in
+//! [`crate::pipeline`]).
 
 pub mod file;
 pub mod live;
@@ -103,3 +105,43 @@ impl fmt::Display for CaptureError {
 }
 
 impl std::error::Error for CaptureError {}
+
+/// What one call to [`FrameSource::next`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A frame was handed to the callback.
+    Frame,
+    /// Nothing arrived for a while (live capture read timeout): a chance to flush and check
+    /// for a stop.
+    Idle,
+    /// The source is exhausted.
+    End,
+}
+
+/// A source of frames: capture files in turn, or a live interface.
+pub trait FrameSource {
+    /// Reads the next frame and hands it to `f` (frames borrow the source's buffer).
+    fn next<F: FnMut(Frame<'_>)>(&mut self, f: F) -> Result<Step, CaptureError>;
+    /// Whether packet time drives the clock (replay) rather than the wall clock (live).
+    fn is_replay(&self) -> bool;
+    /// Kernel and interface drop totals so far (live).
+    fn drops(&mut self) -> Option<(u64, u64)> {
+        None
+    }
+    /// Warnings collected so far (truncated files).
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Total bytes to read, if known (for the progress bar).
+    fn total_bytes(&self) -> Option<u64> {
+        None
+    }
+    /// Bytes read so far.
+    fn bytes_read(&self) -> u64 {
+        0
+    }
+    /// Replaces the capture filter (live; a no-op for files).
+    fn set_filter(&mut self, _bpf: &str) -> Result<(), CaptureError> {
+        Ok(())
+    }
+}

@@ -9,6 +9,8 @@ use crate::packet::PacketConfig;
 use crate::pipeline::Options;
 use crate::proto::DecoderConfig;
 use crate::record::NS;
+use crate::upstream::batch::Limits;
+use crate::upstream::{check_sensor_id, NatsOptions, SinkSpec, UpstreamConfig};
 use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -559,6 +561,51 @@ impl Config {
     }
 }
 
+impl OutputSection {
+    /// This section as the upstream's own configuration (the upstream knows nothing of the
+    /// configuration file).
+    pub fn upstream(&self) -> Result<UpstreamConfig, String> {
+        let o = self;
+        let sinks = o
+            .sinks
+            .iter()
+            .map(|s| SinkSpec::parse(s).map_err(|e| format!("output.sinks: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        let sensor_id = some(&o.sensor_id);
+        if let Some(id) = &sensor_id {
+            check_sensor_id(id).map_err(|e| format!("output.sensor_id: {e}"))?;
+        }
+        let n = &o.nats;
+        Ok(UpstreamConfig {
+            sinks,
+            spool: Some(o.spool.clone()),
+            spool_limit: o.spool_max_mb.saturating_mul(1 << 20),
+            batch: Limits {
+                max_records: o.batch_records,
+                max_bytes: o.batch_kb.saturating_mul(1024),
+                max_age: Duration::try_from_secs_f64(o.batch_age)
+                    .map_err(|e| format!("output.batch_age {}: {e}", o.batch_age))?,
+            },
+            sensor_id,
+            host: None,
+            nats: NatsOptions {
+                stream: n.stream.clone(),
+                tls: n.tls,
+                tls_ca: n.ca_file.clone(),
+                tls_cert: n.client_cert.clone(),
+                tls_key: n.client_key.clone(),
+                user: some(&n.user),
+                password: some(&n.password),
+                token: some(&n.token),
+                credentials_file: n.credentials_file.clone(),
+                ..NatsOptions::default()
+            },
+            ..UpstreamConfig::default()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -627,5 +674,50 @@ mod tests {
         assert!(e.contains("line 2"), "{e}");
         let e = Config::parse("[flow]\nauth_reserve_percent = 100\n", "c.toml").unwrap_err();
         assert!(e.contains("percentage"), "{e}");
+    }
+
+    #[test]
+    fn the_config_files_output_section_maps_to_the_upstream() {
+        use std::path::PathBuf;
+        use std::time::Duration;
+        let mut o = OutputSection::default();
+        let c = o.upstream().unwrap();
+        assert_eq!(
+            c.sinks,
+            vec![SinkSpec::File("/var/lib/dcsensor/batches".into())]
+        );
+        assert_eq!(c.spool_dir(), PathBuf::from("/var/lib/dcsensor/spool"));
+        assert_eq!((c.spool_limit, c.batch), (1 << 30, Limits::default()));
+        assert_eq!(
+            (c.sensor_id, c.nats.user, c.nats.stream.as_str()),
+            (None, None, "DCSENSOR")
+        );
+        o.sinks = vec!["nats://10.0.0.9:4222".into(), "stdout".into()];
+        o.sensor_id = "dc01".into();
+        o.nats.user = "sensor".into();
+        o.batch_age = 0.25;
+        let c = o.upstream().unwrap();
+        assert_eq!(
+            c.sinks,
+            vec![
+                SinkSpec::Nats(vec!["nats://10.0.0.9:4222".into()]),
+                SinkSpec::Stdout
+            ]
+        );
+        assert_eq!(
+            (c.sensor_id.as_deref(), c.nats.user.as_deref()),
+            (Some("dc01"), Some("sensor"))
+        );
+        assert_eq!(c.batch.max_age, Duration::from_millis(250));
+        o.sensor_id = "dc01.lab".into();
+        assert!(o
+            .upstream()
+            .unwrap_err()
+            .starts_with("output.sensor_id: sensor id `dc01.lab`"));
+        o.sinks = vec!["/tmp/x".into()];
+        assert!(o
+            .upstream()
+            .unwrap_err()
+            .contains("did you mean `file:/tmp/x`"));
     }
 }

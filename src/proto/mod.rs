@@ -64,6 +64,24 @@ impl Dir {
     }
 }
 
+impl Record {
+    /// A record of `body` at `ts` between a flow's client and server (defined here, beside
+    /// [`FlowInfo`], so that `record` needs nothing of `proto`).
+    pub fn new(ts: Ts, flow: Option<&FlowInfo>, body: Body) -> Self {
+        Record {
+            ts,
+            kind: body.kind(),
+            tunnel: flow.map(|f| f.tunnel).unwrap_or_default(),
+            src: flow.map(|f| f.client),
+            sport: flow.map(|f| f.client_port),
+            dst: flow.map(|f| f.server),
+            dport: flow.map(|f| f.server_port),
+            proto: flow.map(|f| f.transport),
+            body,
+        }
+    }
+}
+
 /// Limits and timeouts of the decoders. Every buffer that input can grow is capped here.
 #[derive(Debug, Clone)]
 pub struct DecoderConfig {
