@@ -8,6 +8,8 @@
 mod nats;
 #[path = "../tests/support/records.rs"]
 mod records;
+#[path = "../tests/support/skip.rs"]
+mod skip;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dcsensor::output::{JsonLines, Output};

@@ -20,3 +20,8 @@ pub mod record;
 pub mod stats;
 pub mod upstream;
 pub mod web;
+
+/// Test support shared with the integration tests: a missing dependency is a visible skip.
+#[cfg(test)]
+#[path = "../tests/support/skip.rs"]
+pub(crate) mod skip;

@@ -3,6 +3,9 @@
 //! captures from the other; after TERM the sensor has printed the same records as `replay` of
 //! that file. The namespaces have no other interface and no route: nothing leaves them.
 
+#[path = "support/skip.rs"]
+mod skip;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -31,13 +34,17 @@ fn sh(args: &[&str]) -> bool {
 impl Lab {
     fn new(tag: &str) -> Option<Lab> {
         // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipping: live tests need root (network namespaces)");
+        if !skip::need_root(tag) {
             return None;
         }
-        for tool in ["ip", "tcpreplay"] {
-            if !sh(&["sh", "-c", &format!("command -v {tool} >/dev/null")]) {
-                eprintln!("skipping: {tool} is not installed (.ci/setup installs it)");
+        for (tool, package) in [("ip", "iproute2"), ("tcpreplay", "tcpreplay")] {
+            let present = sh(&["sh", "-c", &format!("command -v {tool} >/dev/null")]);
+            if !skip::need(
+                tag,
+                present,
+                tool,
+                &format!("apt-get install {package} (or run .ci/setup)"),
+            ) {
                 return None;
             }
         }

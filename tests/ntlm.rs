@@ -2,6 +2,9 @@
 //! records for the HTTP and LDAP carriers, and every AUTHENTICATE tshark finds in the shared
 //! corpus and the lab captures has its record (user, domain, workstation), reported per carrier.
 
+#[path = "support/skip.rs"]
+mod skip;
+
 #[path = "support/corpus.rs"]
 mod corpus;
 
@@ -78,11 +81,7 @@ fn lab_ldap_sasl_ntlm_bind_is_exact() {
 fn arkime_http_proxy_ntlm_is_exact() {
     let pcap = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/pcaps/arkime/http-ntlm-auth/http-ntlm-auth.pcap");
-    if !pcap.is_file() {
-        println!(
-            "skipped: {} is absent (the shared conformance corpus)",
-            pcap.display()
-        );
+    if !skip::need_shared("arkime_http_proxy_ntlm_is_exact") {
         return;
     }
     let recs = replay(&[pcap]);
@@ -183,18 +182,6 @@ fn tshark_authenticates(tsv: &Path) -> Vec<(Identity, &'static str)> {
 /// Every capture with a `tshark-ntlmssp.tsv` beside it (lab: under `cases/<name>/`).
 fn corpus() -> Vec<(PathBuf, PathBuf)> {
     corpus::cases("tshark-ntlmssp.tsv")
-}
-
-/// Whether the shared corpus is there (the HTTP captures are only there); says so when not.
-fn shared_present() -> bool {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/pcaps");
-    if !p.is_dir() {
-        println!(
-            "skipped: {} is absent (the shared conformance corpus)",
-            p.display()
-        );
-    }
-    p.is_dir()
 }
 
 /// Per carrier (tshark's): AUTHENTICATEs expected and matched by one of our records.
@@ -301,7 +288,7 @@ fn report(t: &Tally) -> f64 {
 /// The carriers this decoder owns (HTTP, LDAP) reach the aim on their own.
 #[test]
 fn conformance_http_and_ldap_carriers() {
-    if !shared_present() {
+    if !skip::need_shared("conformance_http_and_ldap_carriers") {
         return;
     }
     let t = measure();
@@ -317,7 +304,7 @@ fn conformance_http_and_ldap_carriers() {
 /// Every AUTHENTICATE of every carrier (SMB and DCE-RPC come from their own decoders): ≥ 99 %.
 #[test]
 fn conformance_all_carriers() {
-    if !shared_present() {
+    if !skip::need_shared("conformance_all_carriers") {
         return;
     }
     let t = measure();

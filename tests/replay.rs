@@ -1,6 +1,9 @@
 //! The replay path end to end, through the real binary: every shared capture replays cleanly,
 //! bad input gets a clear answer, formats and worker counts do not change the records.
 
+#[path = "support/skip.rs"]
+mod skip;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -210,8 +213,12 @@ fn pcapng_and_nanosecond_files_give_the_same_records_as_pcap() {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    if !editcap_ok {
-        eprintln!("skipping: editcap (wireshark-common) is not installed");
+    if !skip::need(
+        "formats",
+        editcap_ok,
+        "editcap",
+        "apt-get install wireshark-common (or run .ci/setup)",
+    ) {
         return;
     }
     let f = Path::new("testdata-pcaps/lab/01_benign_kerberos_logon.pcap");

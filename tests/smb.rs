@@ -2,6 +2,9 @@
 //! records, and every SMB capture of the shared corpus replays without a panic with the tree
 //! connects tshark sees.
 
+#[path = "support/skip.rs"]
+mod skip;
+
 use dcsensor::pipeline::{replay_to_vec, Options, ReplayResult};
 use dcsensor::record::{Body, Carrier, Code, Record, Smb};
 use dcsensor::stats::Counter;
@@ -298,8 +301,7 @@ fn smb_captures(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn shared_corpus_replays_and_tree_connects_match_tshark() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/pcaps");
-    if !root.is_dir() {
-        println!("skipped: ../shared/pcaps is absent (the shared conformance corpus)");
+    if !skip::need_shared("shared_corpus_replays_and_tree_connects_match_tshark") {
         return;
     }
     let mut files = Vec::new();
@@ -403,8 +405,7 @@ fn calls(list: &[(&str, &str, u16, usize)]) -> BTreeMap<(String, String, u16), u
 #[test]
 fn shared_mid_stream_and_one_sided_pipes_carry_their_calls() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/pcaps");
-    if !root.is_dir() {
-        println!("skipped: ../shared/pcaps is absent (the shared conformance corpus)");
+    if !skip::need_shared("shared_mid_stream_and_one_sided_pipes_carry_their_calls") {
         return;
     }
     let dssetup = "zeek/smb__dssetup_DsRoleGetPrimaryDomainInformation_standalone_workstation/\

@@ -1,6 +1,9 @@
 //! The shipped systemd unit, checked by the real `systemd-analyze`: it verifies, and its
 //! exposure rating is 2.0 or lower.
 
+#[path = "support/skip.rs"]
+mod skip;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -10,12 +13,13 @@ fn analyze() -> Option<&'static str> {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    if ok {
-        Some("systemd-analyze")
-    } else {
-        eprintln!("skipping: systemd-analyze is not installed (apt-get install systemd)");
-        None
-    }
+    skip::need(
+        "systemd",
+        ok,
+        "systemd-analyze",
+        "apt-get install systemd (or run .ci/setup)",
+    )
+    .then_some("systemd-analyze")
 }
 
 /// The unit with its ExecStart pointed at the binary cargo built (verify checks it exists).

@@ -5,6 +5,8 @@
 
 #[path = "support/nats.rs"]
 mod nats;
+#[path = "support/skip.rs"]
+mod skip;
 #[path = "support/records.rs"]
 mod support_records;
 

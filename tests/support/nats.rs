@@ -27,11 +27,12 @@ pub fn server_bin() -> Option<PathBuf> {
 /// The binary, or None after printing why the test is skipped.
 pub fn server_or_skip(test: &str) -> Option<PathBuf> {
     let b = server_bin();
-    if b.is_none() {
-        eprintln!(
-            "SKIP {test}: nats-server not found (apt-get install nats-server, or set NATS_SERVER)"
-        );
-    }
+    super::skip::need(
+        test,
+        b.is_some(),
+        "nats-server",
+        "apt-get install nats-server, or set NATS_SERVER (or run .ci/setup)",
+    );
     b
 }
 

@@ -192,10 +192,10 @@ mod tests {
     fn connectionless_requests_from_the_shared_corpus() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../shared/pcaps/suricata-verify/dcerpc__dcerpc-udp-scapy/input.pcap");
-        let Some(dgrams) = udp_payloads(&path) else {
-            eprintln!("skipping: {} not present", path.display());
+        if !crate::skip::need_shared("connectionless_requests_from_the_shared_corpus") {
             return;
-        };
+        }
+        let dgrams = udp_payloads(&path).expect("the capture is in the shared corpus");
         assert_eq!(dgrams.len(), 10);
         let mut h = Harness::new(Transport::Udp, 135);
         let mut c = ClConn::default();
