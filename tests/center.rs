@@ -3,10 +3,10 @@
 //! SQLite. Killing the center (SIGKILL) part-way and starting it again loses nothing and doubles
 //! nothing: the store ends up exactly as after one uninterrupted run.
 
-#[path = "support/skip.rs"]
-mod skip;
 #[path = "support/nats.rs"]
 mod nats;
+#[path = "support/skip.rs"]
+mod skip;
 
 use dcsensor::center::store::Store;
 use std::io::{Read, Write};
