@@ -274,13 +274,26 @@ impl FrameSource for Files {
             let Some(file) = self.files.get_mut(self.current) else {
                 return Ok(Step::End);
             };
-            if let Some(frame) = file.next_frame()? {
-                f(frame);
-                return Ok(Step::Frame);
-            }
-            if let Some(w) = file.warning() {
-                tracing::warn!("{w}");
-                self.warnings.push(w);
+            match file.next_frame() {
+                Ok(Some(frame)) => {
+                    f(frame);
+                    return Ok(Step::Frame);
+                }
+                Ok(None) => {
+                    if let Some(w) = file.warning() {
+                        tracing::warn!("{w}");
+                        self.warnings.push(w);
+                    }
+                }
+                // A corrupt record (or a read error) ends this file as a cut would: the frames
+                // before it were read, the next files still are.
+                Err(e) => {
+                    let w = format!(
+                        "{e}; the frames before it were read, the rest of this file is skipped"
+                    );
+                    tracing::warn!("{w}");
+                    self.warnings.push(w);
+                }
             }
             self.done_bytes += file.offset();
             self.current += 1;

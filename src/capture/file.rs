@@ -132,10 +132,62 @@ fn pcapng_ts(ticks: u64, units: u64, offset: i64) -> Ts {
     ns.clamp(0, u64::MAX as i128) as Ts
 }
 
+/// How long a FIFO may stay silent before [`FileSource::open`] says it is waiting.
+pub const FIFO_NOTICE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Warns once when a FIFO has not given a capture header after [`FIFO_NOTICE`]; dropping it
+/// (the header came, or opening failed) calls the warning off.
+struct Waiting(Option<std::sync::Arc<std::sync::atomic::AtomicBool>>);
+
+impl Waiting {
+    fn start(path: &Path, name: &str) -> Waiting {
+        use std::os::unix::fs::FileTypeExt;
+        let meta = if name == "-" {
+            std::fs::metadata("/dev/stdin")
+        } else {
+            std::fs::metadata(path)
+        };
+        if !meta.is_ok_and(|m| m.file_type().is_fifo()) {
+            return Waiting(None);
+        }
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        let name = name.to_string();
+        let spawned = std::thread::Builder::new()
+            .name("dcsensor-fifo-notice".into())
+            .spawn(move || {
+                let until = std::time::Instant::now() + FIFO_NOTICE;
+                while std::time::Instant::now() < until {
+                    if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                if !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    tracing::warn!(
+                        "{name}: waiting for a capture on this FIFO: nothing has been written to it after {} s; start the program that writes the capture (e.g. tcpdump -w {name}), or stop with Ctrl-C",
+                        FIFO_NOTICE.as_secs()
+                    );
+                }
+            });
+        Waiting(spawned.ok().map(|_| done))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Some(done) = &self.0 {
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
 impl FileSource {
-    /// Opens `path` (`-` is standard input) and reads its header.
+    /// Opens `path` (`-` is standard input) and reads its header. A FIFO (or standard input
+    /// from one) that yields nothing for [`FIFO_NOTICE`] gets a warning saying what it waits for.
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
         let name = path.display().to_string();
+        let _notice = Waiting::start(path, &name);
         if name == "-" {
             return Self::from_reader(name, io::stdin());
         }

@@ -52,6 +52,9 @@ pub(crate) struct Stream {
     /// An acknowledgement beyond `next` seen on a packet without payload, not yet acted on (the
     /// acknowledged data may just be late in the capture).
     pending_ack: Option<u64>,
+    /// The latest run of offsets given up as a gap (start, end): bytes for it that come later
+    /// are not analysed, and counted ([`Counter::DropTcpLate`]).
+    last_gap: (u64, u64),
 }
 
 impl Stream {
@@ -100,6 +103,14 @@ impl Stream {
     fn segment_at(&mut self, start: i64, data: &[u8], b: &mut Budget<'_>, sink: &mut impl Sink) {
         let next = self.next as i64;
         let end = start.saturating_add(data.len() as i64);
+        if start < next {
+            // Bytes of a hole already given up came after all: they cannot be analysed now.
+            let (gs, ge) = (self.last_gap.0 as i64, self.last_gap.1 as i64);
+            let late = end.min(next).min(ge) - start.max(gs);
+            if late > 0 {
+                b.counters.add(Counter::DropTcpLate, late as u64);
+            }
+        }
         if end <= next {
             return; // all delivered already (or declared missing): a retransmission
         }
@@ -242,6 +253,12 @@ impl Stream {
         }
         b.counters.inc(Counter::TcpGaps);
         b.counters.add(Counter::TcpGapBytes, len);
+        let end = self.next.saturating_add(len);
+        if self.last_gap.1 == self.next && self.last_gap.1 > self.last_gap.0 {
+            self.last_gap.1 = end;
+        } else {
+            self.last_gap = (self.next, end);
+        }
         sink.gap(len);
     }
 
@@ -565,6 +582,26 @@ mod tests {
         assert_eq!(t.c(Counter::TcpGaps), 0);
         t.flush();
         assert_eq!(t.c(Counter::TcpGaps), 0);
+    }
+
+    #[test]
+    fn bytes_of_a_hole_given_up_that_come_later_are_counted_as_not_analysed() {
+        let mut t = T::new(4, 1000);
+        t.s.start_at(0);
+        t.seg(0, b"aa");
+        t.seg(4, b"cccc"); // hole 2..4; held 4 = cap
+        t.seg(8, b"dd"); // the hole goes: gap, cccc, dd
+        assert_eq!(
+            t.got.events,
+            vec![d(b"aa"), Ev::Gap(2), d(b"cccc"), d(b"dd")]
+        );
+        t.seg(0, b"aa"); // a retransmission of delivered bytes: nothing lost
+        assert_eq!(t.c(Counter::DropTcpLate), 0);
+        t.seg(2, b"bb"); // the missing bytes, too late
+        assert_eq!(t.c(Counter::DropTcpLate), 2);
+        t.seg(1, b"abcde"); // overlaps the hole by 2 bytes
+        assert_eq!(t.c(Counter::DropTcpLate), 4);
+        assert_eq!(t.got.events.len(), 4);
     }
 
     #[test]

@@ -183,6 +183,30 @@ impl Defrag {
         }
     }
 
+    /// Under memory pressure: drops the oldest incomplete datagrams (an eighth of them, or more
+    /// until `need` bytes fit), except `keep`, counting their fragments
+    /// ([`Counter::DropFragmentMemory`]). Fragments that never complete a datagram (a flood of
+    /// dangling fragments) so cannot keep new datagrams out until they time out.
+    fn evict_oldest(&mut self, keep: &FragKey, need: usize, counters: &Counters) {
+        let mut old: Vec<(Ts, FragKey)> = self
+            .map
+            .iter()
+            .filter(|(k, _)| *k != keep)
+            .map(|(k, d)| (d.first_ts, *k))
+            .collect();
+        old.sort_unstable_by_key(|o| o.0);
+        let batch = (old.len() / 8).max(1);
+        for (i, (_, k)) in old.into_iter().enumerate() {
+            if i >= batch && self.used + need <= self.memory {
+                break;
+            }
+            if let Some(d) = self.map.remove(&k) {
+                counters.add(Counter::DropFragmentMemory, u64::from(d.frags));
+                self.recycle(d);
+            }
+        }
+    }
+
     /// Drops every datagram still incomplete (end of input), counting each as timed out.
     pub fn clear(&mut self, counters: &Counters) {
         self.expire(Ts::MAX, counters);
@@ -217,6 +241,9 @@ impl Defrag {
         };
         if self.used + grow > self.memory {
             self.expire(ts, counters);
+        }
+        if self.used + grow > self.memory {
+            self.evict_oldest(&f.key, grow, counters);
         }
         if self.used + grow > self.memory {
             let held = self.map.remove(&f.key);
@@ -287,5 +314,48 @@ impl Defrag {
             d.frags = 0;
             self.pool.push(d);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn frag(id: u32, offset: u32, more: bool, data: &[u8]) -> Fragment<'_> {
+        Fragment {
+            key: FragKey {
+                src: IpAddr::V4(Ipv4Addr::new(10, 0, 0, (id % 250) as u8)),
+                dst: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254)),
+                id,
+                proto: 17,
+            },
+            offset,
+            more,
+            data,
+        }
+    }
+
+    #[test]
+    fn dangling_fragments_make_room_oldest_first_and_a_whole_datagram_still_completes() {
+        let c = Counters::default();
+        let mut d = Defrag::new(30 * NS, 1000);
+        let piece = [7u8; 100];
+        for id in 0..20 {
+            assert!(d
+                .insert(NS + id as Ts, frag(id, 0, true, &piece), &c)
+                .is_none());
+            assert!(d.used() <= 1000);
+        }
+        // Each dangling datagram costs 228 bytes: four fit, the oldest went first.
+        let evicted = c.get(Counter::DropFragmentMemory);
+        assert_eq!(evicted, 16);
+        assert!(d.map.contains_key(&frag(19, 0, true, &[]).key));
+        assert!(!d.map.contains_key(&frag(0, 0, true, &[]).key));
+        // A datagram in two fragments still gets through, long before the timeout.
+        assert!(d.insert(2 * NS, frag(500, 0, true, &[1; 8]), &c).is_none());
+        let whole = d.insert(2 * NS, frag(500, 8, false, &[2; 8]), &c).unwrap();
+        assert_eq!(whole, [[1u8; 8], [2u8; 8]].concat());
+        assert_eq!(c.get(Counter::FragmentsReassembled), 1);
     }
 }

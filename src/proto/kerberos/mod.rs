@@ -203,6 +203,8 @@ impl Framer {
                     .len()
                     .min(usize::try_from(self.skip).unwrap_or(usize::MAX));
                 self.skip -= n as u64;
+                // Counted as seen: a mark may claim far more than ever comes.
+                cx.count_n(Counter::DropDecoderCap, n as u64);
                 d = &d[n..];
                 continue;
             }
@@ -258,7 +260,7 @@ impl Framer {
                     self.resync = true;
                 }
                 Head::Ok(len) if len > max => {
-                    cx.count_n(Counter::DropDecoderCap, len as u64);
+                    cx.count_n(Counter::DropDecoderCap, HEAD as u64 - 4);
                     self.skip = len as u64 - (HEAD as u64 - 4);
                 }
                 Head::Ok(len) => {
