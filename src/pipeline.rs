@@ -38,6 +38,10 @@ const BATCH_PACKETS: usize = 256;
 const BATCH_BYTES: usize = 256 * 1024;
 /// Batches queued per worker.
 const QUEUE_BATCHES: usize = 8;
+/// Messages of records queued to the output per worker.
+const QUEUE_RECORDS: usize = 16;
+/// Records per message to the output, at most.
+const RECORDS_PER_MESSAGE: usize = 256;
 
 /// The sensor's memory budget when none is configured: 1 GiB, half the systemd unit's
 /// `MemoryMax=2G`, which leaves room for the capture rings and the upstream spool.
@@ -97,9 +101,12 @@ impl Options {
         // Fragments get at most a sixteenth of the budget.
         let frag = frag.min(self.memory_budget / 16 / sources.max(1));
         let fixed = BASE_MEMORY + workers * WORKER_MEMORY + sources * frag;
-        let state = self.memory_budget.saturating_sub(fixed) / workers;
+        // Half of what is left is headroom for the allocator: under a flood's churn (flows
+        // evicted, records made and freed by other threads) the heap holds up to 1.85 times the
+        // bytes the tables account (measured with a million-source DNS flood).
+        let state = self.memory_budget.saturating_sub(fixed) / 2 / workers;
         if state < MIN_WORKER_STATE {
-            let need = (fixed + workers * MIN_WORKER_STATE).div_ceil(1 << 20);
+            let need = (fixed + 2 * workers * MIN_WORKER_STATE).div_ceil(1 << 20);
             return Err(format!(
                 "a memory budget of {} MiB is too small for {workers} worker(s): give at least {need} MiB (memory_budget_mb, --memory-mb) or fewer workers",
                 self.memory_budget >> 20
@@ -605,7 +612,7 @@ fn worker_loop(
             table.advance(b.now, &mut out);
             last_advance = b.now;
         }
-        if !out.is_empty() && records.send(std::mem::take(&mut out)).is_err() {
+        if !out.is_empty() && send_records(&records, &mut out).is_err() {
             return;
         }
         b.clear();
@@ -613,8 +620,22 @@ fn worker_loop(
     }
     table.finish(&mut out);
     if !out.is_empty() {
-        let _ = records.send(out);
+        let _ = send_records(&records, &mut out);
     }
+}
+
+/// Sends a worker's records to the output in messages of at most [`RECORDS_PER_MESSAGE`], so
+/// that the records in flight (the channel holds [`QUEUE_RECORDS`] messages per worker) stay
+/// bounded in memory even when an eviction or a timeout closes thousands of flows at once.
+fn send_records(
+    tx: &Sender<Vec<Record>>,
+    out: &mut Vec<Record>,
+) -> Result<(), crossbeam_channel::SendError<Vec<Record>>> {
+    while out.len() > RECORDS_PER_MESSAGE {
+        let rest = out.split_off(RECORDS_PER_MESSAGE);
+        tx.send(std::mem::replace(out, rest))?;
+    }
+    tx.send(std::mem::take(out))
 }
 
 /// Everything the output thread needs to make `stats` records, besides the run's [`Telemetry`]
@@ -789,7 +810,7 @@ pub fn run<S: FrameSource + Send>(
         last_ts: last_ts.clone(),
     };
 
-    let (rec_tx, rec_rx) = bounded::<Vec<Record>>(64 * n);
+    let (rec_tx, rec_rx) = bounded::<Vec<Record>>(QUEUE_RECORDS * n);
     let (free_tx, free_rx) = bounded::<Batch>(n * (QUEUE_BATCHES + 2) * sources.len().max(1));
     let mut queues = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);

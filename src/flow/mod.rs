@@ -215,6 +215,8 @@ struct Flow {
     auth: bool,
     /// What its decoder said it buffers, when last asked.
     buffered: usize,
+    /// What it costs against the memory budget besides that ([`pressure::cost`]).
+    cost: usize,
 }
 
 impl Flow {
@@ -245,6 +247,8 @@ pub struct FlowTable {
     app_buffered: usize,
     /// Flows on an authentication port.
     auth_flows: usize,
+    /// The sum of the flows' [`Flow::cost`].
+    flow_bytes: usize,
     /// Emergency mode: the table had to evict; timeouts are shorter until it is half empty.
     emergency: bool,
     /// Reused list of eviction candidates: (rank, last seen, id, slot).
@@ -322,7 +326,7 @@ impl FlowTable {
         counters: Arc<Counters>,
         selector: Box<dyn Selector>,
     ) -> Self {
-        FlowTable {
+        let mut t = FlowTable {
             cfg,
             dec,
             shared,
@@ -335,12 +339,21 @@ impl FlowTable {
             held: 0,
             app_buffered: 0,
             auth_flows: 0,
+            flow_bytes: 0,
             emergency: false,
             victims: Vec::new(),
             next_sweep: 0,
             expired: Vec::new(),
             latest: 0,
+        };
+        if t.cfg.memory > 0 {
+            // Room for the most flows the budget allows, reserved (not touched) up front: growing
+            // the slab or the index by doubling would briefly hold both copies.
+            let n = t.capacity();
+            t.slab.reserve_exact(n);
+            t.index.reserve(n);
         }
+        t
     }
 
     /// Flows in the table.
@@ -437,6 +450,11 @@ impl FlowTable {
                 let now = app.buffered();
                 self.app_buffered = (self.app_buffered + now).saturating_sub(flow.buffered);
                 flow.buffered = now;
+                if flow.cost == pressure::BASE_COST {
+                    // The first payload chose a decoder.
+                    flow.cost = pressure::cost(&flow.state);
+                    self.flow_bytes += flow.cost - pressure::BASE_COST;
+                }
             }
         }
         if after == After::Close {
@@ -539,7 +557,7 @@ impl FlowTable {
                     .or_else(|| self.selector.udp_by_content(payload)),
             )
         };
-        let flow = Flow {
+        let mut flow = Flow {
             id: self.next_id,
             key,
             info,
@@ -549,7 +567,10 @@ impl FlowTable {
             heard: 0,
             auth,
             buffered: 0,
+            cost: 0,
         };
+        flow.cost = pressure::cost(&flow.state);
+        self.flow_bytes += flow.cost;
         self.next_id += 1;
         self.auth_flows += auth as usize;
         let slot = match self.free.pop() {
@@ -578,6 +599,7 @@ impl FlowTable {
         self.index.remove(&flow.key);
         self.free.push(slot);
         self.auth_flows -= flow.auth as usize;
+        self.flow_bytes -= flow.cost;
         self.app_buffered = self.app_buffered.saturating_sub(flow.buffered);
         let mut env = Env {
             counters: &self.counters,

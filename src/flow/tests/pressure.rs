@@ -2,7 +2,10 @@
 //! emergency mode and the memory budget.
 
 use super::*;
-use crate::flow::pressure::FLOW_COST;
+use crate::flow::pressure::BASE_COST;
+
+/// What a flow with a test decoder costs.
+const FLOW_COST: usize = BASE_COST + std::mem::size_of::<Log>() + 64;
 
 fn cfg(max_flows: usize, reserve: usize) -> FlowConfig {
     FlowConfig {
@@ -162,7 +165,7 @@ fn decoder_buffers_over_the_budget_evict_the_least_recently_seen_flow() {
     let counters = Arc::new(Counters::default());
     let mut table = FlowTable::with_selector(
         FlowConfig {
-            memory: 2 * FLOW_COST + 150,
+            memory: 2 * (BASE_COST + 64) + 150,
             ..cfg(1000, 0)
         },
         DecoderConfig::default(),
@@ -180,6 +183,6 @@ fn decoder_buffers_over_the_budget_evict_the_least_recently_seen_flow() {
     }
     assert_eq!(counters.get(Counter::FlowsEvictedIdle), 1);
     assert_eq!(table.len(), 1);
-    assert_eq!(table.used(), FLOW_COST + 100);
+    assert_eq!(table.used(), BASE_COST + 64 + 100);
     assert_eq!(counters.get(Counter::FlowEmergency), 1);
 }
