@@ -27,6 +27,8 @@ pub mod tickets;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_rules;
 
 pub use alert::{Alert, Source};
 pub use catalog::{Def, D};
