@@ -343,6 +343,11 @@ lab!(
     [e("golden_ticket", CL, Some("helpdesk_tmp"))]
 );
 lab!(lab_29_benign_admin_day, "29_benign_admin_day", []);
+// the DC's own traffic through mirror tunnels: a logon, DC-locator lookups, a user listing
+lab!(lab_30_mirror_vxlan, "30_mirror_vxlan", []);
+lab!(lab_31_mirror_erspan, "31_mirror_erspan", []);
+lab!(lab_32_mirror_gretap, "32_mirror_gretap", []);
+lab!(lab_33_mirror_erspan3_ipv6, "33_mirror_erspan3_ipv6", []);
 
 #[test]
 fn every_lab_scenario_is_in_the_table() {
@@ -401,6 +406,8 @@ const SHARED: &[(&str, &[&str])] = &[
     ("suricata-verify/smb-filename/input.pcap", &["remote_code_execution"]),
     ("suricata-verify/smb2-07/20171220_smb_psexec_add_user.pcap", &["remote_code_execution"]),
     // DCOM RemoteCreateInstance to another host
+    // (smb-named-pipe-ascii raises nothing: its NTLM target name is cifs/127.0.0.1, a client
+    // reaching the server through a local port forward, not a relay)
     ("zeek/dce-rpc__kerberos135_auth/kerberos135_auth.pcapng", &["remote_code_execution"]),
     // a synthetic DRSGetNCChanges from a host never seen answering as a domain controller
     ("arkime/dcerpc_synthetic/dcerpc_synthetic.pcap", &["dcsync"]),

@@ -153,7 +153,8 @@ impl Engine {
         .map(|s| s.to_ascii_lowercase())
         .collect();
         let mut why = None;
-        if let Some(t) = r.target_name.as_deref() {
+        // an SPN (class/host); some RPC clients put other names there
+        if let Some(t) = r.target_name.as_deref().filter(|t| t.contains('/')) {
             let host = t
                 .split('/')
                 .nth(1)
@@ -166,7 +167,12 @@ impl Engine {
             let matches = dst_names
                 .iter()
                 .any(|n| *n == host || n.split('.').next() == Some(short.as_str()));
-            if !host.is_empty() && host != "localhost" && !matches {
+            // a client addressing the server through a local port forward names loopback
+            let loopback = host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|a| a.is_loopback());
+            if !host.is_empty() && !loopback && !matches {
                 why = Some(format!(
                     "an NTLM authentication meant for {t} arrived at {}",
                     dst_names.first().cloned().unwrap_or_default()
