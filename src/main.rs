@@ -191,6 +191,10 @@ struct LiveArgs {
     /// When started as root: become USER once the captures are open.
     #[arg(long)]
     user: Option<String>,
+    /// Run the detection engine with this tuning (a configuration file's `[detect]` section, or
+    /// its settings); alerts go to the `--sink`s as `alerts` batches.
+    #[arg(long, value_name = "FILE")]
+    detect: Option<PathBuf>,
     #[command(flatten)]
     pipeline: PipelineArgs,
 }
@@ -446,6 +450,13 @@ fn live(a: LiveArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(2, &e),
     };
+    let output = match &a.detect {
+        None => output,
+        Some(f) => match live_detection(f, &a.pipeline) {
+            Ok(d) => dcsensor::detect::run::sensor_output(&d, output),
+            Err(e) => return fail(2, &e),
+        },
+    };
     let control = Control {
         stop: stop_flag(),
         heartbeat: Some(systemd_heartbeat()),
@@ -543,6 +554,14 @@ fn run_service(path: PathBuf, log: FilterHandle, cli_level: bool) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(2, &e),
     };
+    let detector = match sensor_detection(&cfg) {
+        Ok(d) => d,
+        Err(e) => return fail(2, &e),
+    };
+    let output = match &detector {
+        Some(d) => dcsensor::detect::run::sensor_output(d, output),
+        None => output,
+    };
     let stop = stop_flag();
     let guard_stop = Arc::new(AtomicBool::new(false));
     let budget = guard::Budget {
@@ -576,8 +595,25 @@ fn run_service(path: PathBuf, log: FilterHandle, cli_level: bool) -> ExitCode {
         }
         if new.output != current.output {
             match open_sinks(&new) {
-                Ok(o) => r.output = Some(o),
+                Ok(o) => {
+                    r.output = Some(match &detector {
+                        Some(d) => dcsensor::detect::run::sensor_output(d, o),
+                        None => o,
+                    })
+                }
                 Err(e) => tracing::error!("reload: keeping the running sinks: {e}"),
+            }
+        }
+        if new.detect != current.detect {
+            match (&detector, new.tuning()) {
+                (Some(d), Ok(t)) => {
+                    if let Ok(mut d) = d.lock() {
+                        d.engine.set_tuning(t);
+                        tracing::info!("reload: detection tuning applied (exclusions, thresholds, levels)");
+                    }
+                }
+                (None, _) => tracing::warn!("reload: [detect] changed but detection was off at start; restart dcsensor to turn it on"),
+                (_, Err(e)) => tracing::error!("reload: keeping the running detection tuning: {e}"),
             }
         }
         current = new;
@@ -595,6 +631,36 @@ fn run_service(path: PathBuf, log: FilterHandle, cli_level: bool) -> ExitCode {
     guard_stop.store(true, Ordering::Relaxed);
     let _ = guard.join();
     finish(r)
+}
+
+type SharedDetector = Arc<std::sync::Mutex<dcsensor::detect::run::Detector>>;
+
+/// The detection engine of `run` when `[detect] enabled`.
+fn sensor_detection(cfg: &Config) -> Result<Option<SharedDetector>, String> {
+    let up = UpstreamConfig::from_section(&cfg.output)?;
+    dcsensor::detect::run::for_sensor(cfg.tuning()?, &up)
+}
+
+/// `live --detect FILE`: the engine with that tuning, its alerts shipped to the `--sink`s.
+fn live_detection(f: &std::path::Path, p: &PipelineArgs) -> Result<SharedDetector, String> {
+    let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+    let mut tuning =
+        dcsensor::detect::Tuning::from_toml(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+    if p.sink.is_empty() {
+        return Err(
+            "--detect ships alerts like records: give --sink (file:DIR, nats://..., stdout)".into(),
+        );
+    }
+    let sinks = p
+        .sink
+        .iter()
+        .map(|s| SinkSpec::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut up = UpstreamConfig::with_sinks(sinks);
+    up.spool = p.spool.clone();
+    up.sensor_id = p.sensor_id.clone();
+    tuning.enabled = true;
+    Ok(dcsensor::detect::run::for_sensor(tuning, &up)?.expect("enabled"))
 }
 
 fn fail(code: u8, msg: &str) -> ExitCode {

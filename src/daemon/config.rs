@@ -29,6 +29,8 @@ pub struct Config {
     pub log: LogSection,
     pub guard: GuardSection,
     pub service: ServiceSection,
+    /// The detection engine's settings (checked by [`crate::detect::Tuning::from_table`]).
+    pub detect: toml::Table,
 }
 
 /// The interface of the IPv4 default route (from `/proc/net/route`), used when the configuration
@@ -476,6 +478,11 @@ impl Config {
         Ok(cfg)
     }
 
+    /// The detection engine's tuning from the `[detect]` section.
+    pub fn tuning(&self) -> Result<crate::detect::Tuning, String> {
+        crate::detect::Tuning::from_table(&self.detect)
+    }
+
     /// Reads and parses a configuration file.
     pub fn load(path: &Path) -> Result<Config, String> {
         let name = path.display().to_string();
@@ -495,6 +502,7 @@ impl Config {
 
     /// Checks that need more than one value.
     fn check(&self) -> Result<(), String> {
+        self.tuning()?;
         for s in &self.output.sinks {
             if !(s == "stdout"
                 || s.starts_with("file:")

@@ -155,6 +155,10 @@ pub struct Tuning {
     pub honeytokens: Vec<String>,
     /// Left alone by every detection.
     pub exclude: Exclusions,
+    /// Syslog collectors that receive every alert in CEF (`udp://`, `tcp://`, `tls://host:port`).
+    pub syslog: Vec<String>,
+    /// CA certificates (PEM) for `tls://` collectors; empty: the system's.
+    pub syslog_ca_file: String,
     /// Per detection, in catalog order.
     pub det: Vec<DetTuning>,
 }
@@ -174,6 +178,8 @@ impl Default for Tuning {
             sensitive_groups: Vec::new(),
             honeytokens: Vec::new(),
             exclude: Exclusions::default(),
+            syslog: Vec::new(),
+            syslog_ca_file: String::new(),
             det: CATALOG
                 .iter()
                 .map(|d| DetTuning {
@@ -203,6 +209,8 @@ const GLOBAL_KEYS: &[&str] = &[
     "exclude_accounts",
     "exclude_hosts",
     "exclude_subnets",
+    "syslog",
+    "syslog_ca_file",
 ];
 
 const DET_KEYS: &[&str] = &[
@@ -358,6 +366,18 @@ impl Tuning {
                 "sensitive_accounts" => tu.sensitive_accounts = want_strings(v, &at)?,
                 "sensitive_groups" => tu.sensitive_groups = want_strings(v, &at)?,
                 "honeytokens" => tu.honeytokens = want_strings(v, &at)?,
+                "syslog" => {
+                    tu.syslog = want_strings(v, &at)?;
+                    for t in &tu.syslog {
+                        super::sinks::SyslogTarget::parse(t).map_err(|e| format!("{at}: {e}"))?;
+                    }
+                }
+                "syslog_ca_file" => {
+                    tu.syslog_ca_file = v
+                        .as_str()
+                        .ok_or_else(|| format!("{at}: expected a path"))?
+                        .to_string()
+                }
                 _ if v.is_table() => {
                     return Err(format!(
                         "unknown detection `{k}` in [detect]; the detections are {}",
@@ -406,4 +426,59 @@ impl Tuning {
     pub fn all_names() -> impl Iterator<Item = &'static str> {
         ALL.iter().map(|d| d.def().name)
     }
+}
+
+/// The `[detect]` section of the example configuration: every setting with its default, every
+/// detection with its thresholds (`systemd/dcsensor.toml` holds exactly this text).
+pub fn example_section() -> String {
+    let t = Tuning::default();
+    let mut s = String::new();
+    s.push_str("[detect]\n");
+    s.push_str(
+        "# Run the detection engine in `dcsensor run`; alerts go to the output sinks as `alerts`\n",
+    );
+    s.push_str("# batches (NATS subject dcsensor.<id>.alerts, file:DIR/alerts) and to the syslog collectors.\n");
+    s.push_str(&format!("enabled = {}\n", t.enabled));
+    s.push_str("# Skip every learning period (pass_the_hash, golden_ticket, silver_ticket); each detection\n# can also say test_mode = true on its own.\n");
+    s.push_str(&format!("test_mode = {}\n", t.test_mode));
+    s.push_str(
+        "# Seconds (record time) between two emissions of an alert that keeps being updated.\n",
+    );
+    s.push_str(&format!("update_every = {}\n", t.update_every));
+    s.push_str("# Entries per state table (sources, accounts, tickets, host names); the least recently seen\n# half goes when one is full, counted in dcsensor_detect_evictions_total.\n");
+    s.push_str(&format!("max_entries = {}\n", t.max_entries));
+    s.push_str("# Open alerts kept, and seconds of quiet after which an alert closes.\n");
+    s.push_str(&format!(
+        "max_alerts = {}\nalert_ttl = {}\n",
+        t.max_alerts, t.alert_ttl
+    ));
+    s.push_str("# Domain controllers and DNS servers besides those learned from traffic (hosts answering\n# Kerberos, LDAP, DRSUAPI; DNS).\n");
+    s.push_str("domain_controllers = []\ndns_servers = []\n");
+    s.push_str("# Accounts and groups treated as sensitive besides the built-in ones (Administrator, krbtgt;\n# Domain Admins, Enterprise Admins, Schema Admins, Administrators, the operator groups, ...).\n");
+    s.push_str("sensitive_accounts = []\nsensitive_groups = []\n");
+    s.push_str(
+        "# Decoy accounts: any authentication or lookup naming one raises honeytoken_activity.\n",
+    );
+    s.push_str("honeytokens = []\n");
+    s.push_str("# Left alone by every detection: accounts, host names, subnets (\"10.0.0.0/8\", \"10.1.2.3\").\n");
+    s.push_str("exclude_accounts = []\nexclude_hosts = []\nexclude_subnets = []\n");
+    s.push_str("# Syslog collectors receiving every alert in CEF: \"udp://host:514\", \"tcp://host:601\",\n# \"tls://host:6514\"; syslog_ca_file: CA certificates (PEM) for tls, empty: the system's.\n");
+    s.push_str("syslog = []\nsyslog_ca_file = \"\"\n");
+    s.push_str("\n# Each detection: enabled, level (\"high\" as written; \"medium\" halves the count thresholds,\n# \"low\" quarters them), test_mode, exclude_accounts / exclude_hosts / exclude_subnets, and its\n# thresholds.\n");
+    for d in CATALOG {
+        s.push_str(&format!(
+            "\n# {}{}: {}\n",
+            d.title,
+            d.mdi.map(|m| format!(" (MDI {m})")).unwrap_or_default(),
+            d.doc
+        ));
+        s.push_str(&format!(
+            "[detect.{}]\nenabled = true\nlevel = \"high\"\n",
+            d.name
+        ));
+        for th in d.thresholds {
+            s.push_str(&format!("# {}\n{} = {}\n", th.doc, th.name, th.default));
+        }
+    }
+    s
 }

@@ -20,6 +20,7 @@ pub mod domain;
 pub mod input;
 pub mod output;
 pub mod run;
+pub mod sinks;
 
 mod rules;
 pub mod table;

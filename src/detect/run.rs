@@ -57,6 +57,8 @@ pub struct Detector {
     pub read: u64,
     /// Alerts written (new and updated).
     pub written: u64,
+    /// Other destinations of the alerts (the sensor's upstream, syslog).
+    pub sinks: Vec<Box<dyn super::sinks::AlertSink>>,
     line: Vec<u8>,
 }
 
@@ -77,6 +79,7 @@ impl Detector {
             skipped: 0,
             read: 0,
             written: 0,
+            sinks: Vec::new(),
             line: Vec::with_capacity(1024),
         }
     }
@@ -90,6 +93,11 @@ impl Detector {
 
     fn write_alerts(&mut self, alerts: Vec<Alert>) -> std::io::Result<()> {
         for a in alerts {
+            for s in self.sinks.iter_mut() {
+                if let Err(e) = s.alert(&a) {
+                    tracing::warn!("an alert destination failed: {e}");
+                }
+            }
             self.written += 1;
             match self.format {
                 Format::Json => self.write_value(&a)?,
@@ -130,7 +138,23 @@ impl Detector {
     pub fn flush(&mut self) -> std::io::Result<()> {
         let alerts = self.engine.flush();
         self.write_alerts(alerts)?;
+        for s in self.sinks.iter_mut() {
+            if let Err(e) = s.tick() {
+                tracing::warn!("an alert destination failed: {e}");
+            }
+        }
         self.out.flush()
+    }
+
+    /// Flushes and closes the alert destinations (end of input, TERM).
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        self.flush()?;
+        for s in self.sinks.iter_mut() {
+            if let Err(e) = s.finish() {
+                tracing::warn!("an alert destination failed to finish: {e}");
+            }
+        }
+        Ok(())
     }
 
     /// Reads JSON lines; a line that is not a record is skipped, counted, and named in a
@@ -296,7 +320,7 @@ impl Output for DetectOutput {
     fn finish(&mut self) -> Result<(), OutputError> {
         {
             let mut d = self.detector.lock().map_err(|_| "detector lock poisoned")?;
-            d.flush()?;
+            d.finish()?;
         }
         if let Some(i) = self.inner.as_mut() {
             i.finish()?;
@@ -438,4 +462,85 @@ pub fn run_detect(a: &DetectArgs) -> Result<super::Counters, (u8, String)> {
         "detect done"
     );
     Ok(c)
+}
+
+/// The upstream that ships alerts like records: the same sinks, batches of alerts in
+/// `DIR/alerts` for a `file:DIR` sink and on the subject `dcsensor.<id>.alerts` for NATS, with
+/// a spool of its own beside the records' (`<spool>-alerts`).
+pub fn alerts_upstream(
+    records: &crate::upstream::UpstreamConfig,
+) -> Result<crate::upstream::Upstream, String> {
+    use crate::upstream::SinkSpec;
+    let mut c = records.clone();
+    c.kind = "alerts".into();
+    let spool = records.spool_dir();
+    let name = spool
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "spool".into());
+    c.spool = Some(spool.with_file_name(format!("{name}-alerts")));
+    c.sinks = c
+        .sinks
+        .into_iter()
+        .map(|s| match s {
+            SinkSpec::File(d) => SinkSpec::File(d.join("alerts")),
+            o => o,
+        })
+        .collect();
+    crate::upstream::Upstream::open(c).map_err(|e| format!("alerts upstream: {e}"))
+}
+
+/// The engine of a sensor (`[detect] enabled`): its alerts go to `alerts` (the alerts upstream,
+/// or a file), and to the syslog collectors of the tuning.
+pub fn sensor_detector(
+    tuning: super::Tuning,
+    sensor: &str,
+    alerts: Vec<Box<dyn super::sinks::AlertSink>>,
+    out: Box<dyn Write + Send>,
+) -> Result<Arc<Mutex<Detector>>, String> {
+    let host = sensor.to_string();
+    let ca = (!tuning.syslog_ca_file.is_empty()).then(|| PathBuf::from(&tuning.syslog_ca_file));
+    let mut sinks = alerts;
+    for t in &tuning.syslog {
+        let target = super::sinks::SyslogTarget::parse(t)?;
+        sinks.push(Box::new(super::sinks::Syslog::new(
+            target,
+            ca.as_deref(),
+            &host,
+            sensor,
+        )?));
+    }
+    let mut d = Detector::new(Engine::new(tuning), out, Format::Json, false, sensor);
+    d.sinks = sinks;
+    Ok(Arc::new(Mutex::new(d)))
+}
+
+/// The pipeline output of a sensor with detection on: records to `records`, and to the engine.
+pub fn sensor_output(detector: &Arc<Mutex<Detector>>, records: Box<dyn Output>) -> Box<dyn Output> {
+    Box::new(DetectOutput {
+        detector: detector.clone(),
+        inner: Some(records),
+        bad: 0,
+    })
+}
+
+/// The engine of a sensor whose records go to `up`, when the tuning enables it: alerts shipped
+/// like records (same sinks, `alerts` batches and NATS subject) and to the syslog collectors.
+pub fn for_sensor(
+    tuning: super::Tuning,
+    up: &crate::upstream::UpstreamConfig,
+) -> Result<Option<Arc<Mutex<Detector>>>, String> {
+    if !tuning.enabled {
+        return Ok(None);
+    }
+    let sensor = up.sensor()?;
+    let alerts = alerts_upstream(up)?;
+    let d = sensor_detector(
+        tuning,
+        &sensor,
+        vec![Box::new(alerts)],
+        Box::new(std::io::sink()),
+    )?;
+    tracing::info!("detection on: alerts go to the sinks as `alerts` batches");
+    Ok(Some(d))
 }

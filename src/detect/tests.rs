@@ -185,3 +185,21 @@ fn capped_table_evicts_and_counts() {
     assert_eq!(t.evictions as usize + t.len(), 1000);
     assert!(t.get("k999").is_some(), "the newest stay");
 }
+
+#[test]
+fn the_example_configuration_holds_every_default() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/dcsensor.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let section = config::example_section();
+    if std::env::var("DCSENSOR_WRITE_EXAMPLE").is_ok() {
+        let start = text.find("[detect]").unwrap_or(text.len());
+        std::fs::write(path, format!("{}{section}", &text[..start])).unwrap();
+        return;
+    }
+    assert!(text.ends_with(&section), "systemd/dcsensor.toml must end with config::example_section() (DCSENSOR_WRITE_EXAMPLE=1 cargo test --lib example writes it)");
+    // and it reads back as the defaults
+    let t = Tuning::from_toml(&section).unwrap();
+    assert_eq!(t, Tuning::default());
+    let whole = crate::daemon::config::Config::parse(&text, "example").unwrap();
+    assert_eq!(whole.tuning().unwrap(), Tuning::default());
+}

@@ -3,11 +3,11 @@
 //!
 //! A batch is one MessagePack map with named fields, in this order: `schema`, `sensor`, `host`,
 //! `seq`, `records` (see `../shared/RECORDS.md`, "Batches upstream"). Each record is encoded once,
-//! when it arrives, exactly as `rmp_serde::to_vec_named` encodes a [`Record`]; closing a batch
+//! when it arrives, exactly as `rmp_serde::to_vec_named` encodes a
+//! [`Record`](crate::record::Record); closing a batch
 //! writes the header and appends the encoded records, so the bytes equal `to_vec_named` of the
 //! whole batch (a unit test checks that).
 
-use crate::record::Record;
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -98,7 +98,11 @@ impl Batcher {
     }
 
     /// Adds one record; batches it closes are queued for [`Batcher::pop_ready`].
-    pub fn push(&mut self, rec: &Record, now: Instant) -> Result<(), rmp_serde::encode::Error> {
+    pub fn push<T: Serialize + ?Sized>(
+        &mut self,
+        rec: &T,
+        now: Instant,
+    ) -> Result<(), rmp_serde::encode::Error> {
         self.scratch.clear();
         rec.serialize(&mut rmp_serde::Serializer::new(&mut self.scratch).with_struct_map())?;
         if self.count > 0

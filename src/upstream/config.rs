@@ -164,6 +164,8 @@ pub struct UpstreamConfig {
     pub nats: NatsOptions,
     /// How long `finish` waits for acknowledgements; what is left stays in the spool.
     pub finish_timeout: Duration,
+    /// What the batches hold: `records`, or `alerts` (NATS subject `dcsensor.<id>.<kind>`).
+    pub kind: String,
 }
 
 impl Default for UpstreamConfig {
@@ -177,6 +179,7 @@ impl Default for UpstreamConfig {
             host: None,
             nats: NatsOptions::default(),
             finish_timeout: Duration::from_secs(10),
+            kind: "records".into(),
         }
     }
 }

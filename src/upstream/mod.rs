@@ -262,6 +262,7 @@ struct Plan {
     host: String,
     limits: Limits,
     nats: NatsOptions,
+    kind: String,
 }
 
 /// The upstream as an [`Output`]: batcher, spool and sinks.
@@ -340,6 +341,7 @@ impl Upstream {
             host,
             limits,
             nats: cfg.nats.clone(),
+            kind: cfg.kind.clone(),
         };
         if spool::held_here(&plan.dir) {
             // A reload: the output being replaced still owns this spool; it hands over (finish,
@@ -364,6 +366,7 @@ impl Upstream {
             host,
             limits,
             nats,
+            kind,
         } = plan;
         let (spool, rec) = Spool::open(&dir, limit, spooled.len(), metrics.clone())?;
         if rec.batches > 0 {
@@ -390,7 +393,8 @@ impl Upstream {
                         let sink = match spec {
                             SinkSpec::File(d) => AnySink::File(sink_file::FileSink::new(d)),
                             SinkSpec::Nats(urls) => AnySink::Nats(Box::new(
-                                sink_nats::NatsSink::new(urls, nats.clone(), &sensor),
+                                sink_nats::NatsSink::new(urls, nats.clone(), &sensor)
+                                    .for_kind(&kind),
                             )),
                             SinkSpec::Stdout => continue,
                         };
@@ -470,6 +474,26 @@ impl Upstream {
                 self.drops_reported = now;
             }
         }
+    }
+}
+
+impl Upstream {
+    /// Batches an element that is not a [`Record`] (an alert, for an `alerts` upstream); a
+    /// `stdout` sink prints it as a JSON line.
+    pub fn push_value<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), OutputError> {
+        self.ensure_started()?;
+        if self.stdout.is_some() {
+            let line = serde_json::to_string(v)?;
+            let out = std::io::stdout();
+            let mut lock = out.lock();
+            std::io::Write::write_all(&mut lock, line.as_bytes())?;
+            std::io::Write::write_all(&mut lock, b"\n")?;
+        }
+        if let Some(b) = &mut self.batcher {
+            b.push(v, Instant::now())?;
+            self.spool_ready();
+        }
+        Ok(())
     }
 }
 

@@ -39,6 +39,12 @@ impl NatsSink {
         }
     }
 
+    /// Publishes to `dcsensor.<sensor>.<kind>` (`records`, `alerts`).
+    pub fn for_kind(mut self, kind: &str) -> Self {
+        self.subject = format!("dcsensor.{}.{kind}", self.sensor);
+        self
+    }
+
     /// The servers, for logs.
     pub fn urls(&self) -> String {
         self.urls.join(",")
