@@ -637,7 +637,7 @@ type SharedDetector = Arc<std::sync::Mutex<dcsensor::detect::run::Detector>>;
 
 /// The detection engine of `run` when `[detect] enabled`.
 fn sensor_detection(cfg: &Config) -> Result<Option<SharedDetector>, String> {
-    let up = UpstreamConfig::from_section(&cfg.output)?;
+    let up = cfg.output.upstream()?;
     dcsensor::detect::run::for_sensor(cfg.tuning()?, &up)
 }
 

@@ -96,6 +96,8 @@ const fn e(det: &'static str, src: &'static str, target: Option<&'static str>) -
     }
 }
 
+/// For a scenario whose evidence is not in the records yet (none since issue 11's fields landed).
+#[allow(dead_code)]
 const fn needs(
     det: &'static str,
     src: &'static str,
@@ -283,30 +285,24 @@ lab!(
 );
 lab!(
     lab_20_attack_recon_samr_lsarpc_smb_cleartext,
-    lab_20_full,
-    "needs dcerpc args.rid of SamrOpenGroup (issue 11)",
     "20_attack_recon_samr_lsarpc_smb_cleartext",
-    [needs("samr_reconnaissance", CL, None, "args.rid"),]
+    [e("samr_reconnaissance", CL, None),]
 );
 lab!(
     lab_21_attack_pass_the_hash_smb_cleartext,
-    lab_21_full,
-    "needs smb open access/disposition (issue 11)",
     "21_attack_pass_the_hash_smb_cleartext",
     [
         e("remote_code_execution", CL, None),
-        needs("admin_share_executable", CL, Some(".exe"), "smb access"),
+        e("admin_share_executable", CL, Some(".exe")),
     ]
 );
 lab!(
     lab_22_attack_ldap_recon,
-    lab_22_full,
-    "needs ldap search filter and dcerpc args.rid (issue 11)",
     "22_attack_ldap_recon",
     [
         e("smb_session_enumeration", CL, None),
-        needs("ldap_reconnaissance", CL, Some("users"), "ldap filter"),
-        needs("samr_reconnaissance", CL, None, "args.rid"),
+        e("ldap_reconnaissance", CL, Some("users")),
+        e("samr_reconnaissance", CL, None),
     ]
 );
 lab!(
