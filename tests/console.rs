@@ -96,13 +96,7 @@ async fn sign_in(b: &Browser, c: &Center, name: &str) {
         .send_keys(PASSWORD)
         .await
         .unwrap();
-    b.client
-        .find(Locator::Css(".login button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click_and_wait(".login button").await;
     let url = b.client.current_url().await.unwrap();
     assert_eq!(
         url.path(),
@@ -113,13 +107,7 @@ async fn sign_in(b: &Browser, c: &Center, name: &str) {
 }
 
 async fn sign_out(b: &Browser) {
-    b.client
-        .find(Locator::Css("form.signout button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click_and_wait("form.signout button").await;
     assert_eq!(b.client.current_url().await.unwrap().path(), "/login");
 }
 
@@ -177,13 +165,7 @@ async fn console_in_chromium_sign_in_alerts_evidence_badges_workflow() {
         "a[href='/alerts/{}']",
         dcsensor::center::store::read::seg(&lab_alert)
     );
-    b.client
-        .find(Locator::Css(&link))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click_and_wait(&link).await;
     let ev = b
         .js("return document.querySelectorAll('table.evidence tbody tr').length")
         .await;
@@ -216,13 +198,7 @@ async fn console_in_chromium_sign_in_alerts_evidence_badges_workflow() {
         .send_keys("lab run: expected")
         .await
         .unwrap();
-    b.client
-        .find(Locator::Css("form[action$='/status'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click_and_wait("form[action$='/status'] button").await;
     assert!(b.text().await.contains("closed: false positive"));
     assert_eq!(alert_status(&c, &lab_alert).await, "false_positive");
     b.screenshot("alert-closed").await;
@@ -303,13 +279,7 @@ async fn console_in_chromium_sign_in_alerts_evidence_badges_workflow() {
         .select_by_value("resolved")
         .await
         .unwrap();
-    b.client
-        .find(Locator::Css("form[action$='/status'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click_and_wait("form[action$='/status'] button").await;
     let text = b.text().await;
     assert!(
         text.contains("Your role (viewer) cannot change an alert's status"),

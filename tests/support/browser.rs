@@ -135,6 +135,39 @@ impl Browser {
             .unwrap_or_else(|e| panic!("script `{script}`: {e}"))
     }
 
+    /// Clicks the element `css` finds and waits (up to 15 s) until the page that click submits
+    /// to or links to has loaded: WebDriver may answer a click before the navigation it started
+    /// has replaced the document, so reading the URL or the text at once can see the old page.
+    pub async fn click_and_wait(&self, css: &str) {
+        self.js("window.__dcsensor_old_page = true; return null")
+            .await;
+        self.client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        for _ in 0..150 {
+            // While the old document unloads a script may fail: that is "not yet".
+            let loaded = self
+                .client
+                .execute(
+                    "return window.__dcsensor_old_page === undefined \
+                     && document.readyState === 'complete'",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_bool());
+            if loaded == Some(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css}: the click led to no new page within 15 s");
+    }
+
     /// The page's visible text.
     pub async fn text(&self) -> String {
         self.js("return document.body.innerText")
