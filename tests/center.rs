@@ -1,10 +1,13 @@
 //! The center end to end, with real parts: lab captures replayed by the sensor into batch
 //! directories and into a real nats-server (JetStream), applied by `dcsensor center run` into
-//! SQLite. Killing the center (SIGKILL) part-way and starting it again loses nothing and doubles
-//! nothing: the store ends up exactly as after one uninterrupted run.
+//! SQLite and into PostgreSQL (a throwaway cluster started by the test). Killing the center
+//! (SIGKILL) part-way and starting it again loses nothing and doubles nothing: the store ends up
+//! exactly as after one uninterrupted run, with the alerts `dcsensor detect` raises.
 
 #[path = "support/nats.rs"]
 mod nats;
+#[path = "support/postgres.rs"]
+mod postgres;
 #[path = "support/skip.rs"]
 mod skip;
 
@@ -82,28 +85,46 @@ fn free_port() -> u16 {
 struct Center {
     child: Child,
     port: u16,
+    /// `Authorization` header line for the console's API, when the console is on.
+    auth: String,
+}
+
+/// Writes a center's configuration in `dir` (the console off unless `console` says otherwise;
+/// `ingest` ends the file: settings of `[ingest]`, then any other sections); returns its path
+/// and the API port.
+fn center_config(dir: &Path, store: &str, ingest: &str, console: &str) -> (PathBuf, u16) {
+    let port = free_port();
+    let cfg = dir.join("center.toml");
+    let console = if console.is_empty() {
+        "enabled = false"
+    } else {
+        console
+    };
+    std::fs::write(
+        &cfg,
+        format!(
+            "[api]\nlisten = \"127.0.0.1:{port}\"\n[console]\n{console}\n[store]\nurl = \"{store}\"\n[ingest]\npoll = 0.1\ngroup_batches = 2\nack_wait = 2\nreorder_wait = 20\n{ingest}\n"
+        ),
+    )
+    .unwrap();
+    (cfg, port)
 }
 
 impl Center {
-    fn start(dir: &Path, ingest: &str) -> Center {
-        let port = free_port();
-        let cfg = dir.join("center.toml");
-        std::fs::write(
-            &cfg,
-            format!(
-                "[store]\nurl = \"sqlite:{}\"\n[ingest]\n{ingest}\npoll = 0.1\ngroup_batches = 2\nack_wait = 2\nreorder_wait = 20\n[api]\nlisten = \"127.0.0.1:{port}\"\n[console]\nenabled = false\n",
-                dir.join("center.db").display()
-            ),
-        )
-        .unwrap();
+    fn start(dir: &Path, store: &str, ingest: &str) -> Center {
+        let (cfg, port) = center_config(dir, store, ingest, "");
+        Center::spawn(&cfg, port, String::new())
+    }
+
+    fn spawn(cfg: &Path, port: u16, auth: String) -> Center {
         let child = Command::new(bin())
             .args(["center", "run", "--config"])
-            .arg(&cfg)
+            .arg(cfg)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let c = Center { child, port };
+        let c = Center { child, port, auth };
         let deadline = Instant::now() + Duration::from_secs(60);
         while c.get("/healthz").is_none() {
             assert!(Instant::now() < deadline, "the center did not come up");
@@ -112,17 +133,23 @@ impl Center {
         c
     }
 
-    fn get(&self, path: &str) -> Option<String> {
+    /// One HTTP/1.1 request: the whole answer (status line, headers, body).
+    fn request(&self, method: &str, path: &str, headers: &str, body: &str) -> Option<String> {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
         write!(
             s,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+            body.len()
         )
         .ok()?;
         let mut out = String::new();
         s.read_to_string(&mut out).ok()?;
         Some(out)
+    }
+
+    fn get(&self, path: &str) -> Option<String> {
+        self.request("GET", path, &self.auth, "")
     }
 
     fn metric(&self, name: &str) -> u64 {
@@ -183,15 +210,13 @@ impl Drop for Center {
 }
 
 /// Everything the store holds that ingest writes, in one comparable text.
-fn digest(db: &Path) -> Vec<String> {
+fn digest(url: &str) -> Vec<String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let store = Store::open(&format!("sqlite:{}", db.display()))
-            .await
-            .unwrap();
+        let store = Store::open(url).await.unwrap();
         let mut out = Vec::new();
         for e in store.entities("", 100_000, 0).await.unwrap() {
             let who = format!("{} {} {}", e.kind, e.realm, e.name);
@@ -218,26 +243,26 @@ fn digest(db: &Path) -> Vec<String> {
             out.push(format!("sensor {} {} {}", s.id, s.packets, s.records));
         }
         out.sort();
+        store.close().await;
         out
     })
 }
 
 /// Waits until the store holds `total` applied batches.
-fn wait_applied(db: &Path, total: u64) {
+fn wait_applied(url: &str, total: u64) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let store = Store::open(&format!("sqlite:{}", db.display()))
-            .await
-            .unwrap();
+        let store = Store::open(url).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let n: u64 = store.applied_high().await.unwrap().len() as u64;
             let count: i64 = sqlx_count(&store).await;
             if count as u64 >= total {
                 assert_eq!(count as u64, total, "{n} sensors");
+                store.close().await;
                 return;
             }
             assert!(
@@ -297,8 +322,47 @@ fn make_batches(root: &Path) -> (PathBuf, PathBuf) {
     (a, b)
 }
 
+/// Where a center keeps its store: a SQLite file in the run's directory, or a new database of
+/// a PostgreSQL cluster.
+enum Backend {
+    Sqlite,
+    Postgres(postgres::Cluster),
+}
+
+impl Backend {
+    /// PostgreSQL, or None when it is missing (reported by skip.rs).
+    fn postgres(test: &str) -> Option<Backend> {
+        let bin = postgres::or_skip(test)?;
+        Some(Backend::Postgres(postgres::Cluster::start(
+            &bin,
+            postgres::FAST,
+        )))
+    }
+
+    /// A new, empty store for a center whose files are in `dir`.
+    fn store(&mut self, dir: &Path) -> String {
+        match self {
+            Backend::Sqlite => format!("sqlite:{}", dir.join("center.db").display()),
+            Backend::Postgres(pg) => pg.create_db(),
+        }
+    }
+}
+
 #[test]
 fn killed_mid_stream_the_center_loses_nothing_and_doubles_nothing() {
+    killed_mid_stream(Backend::Sqlite);
+}
+
+#[test]
+fn killed_mid_stream_the_center_loses_nothing_and_doubles_nothing_postgresql() {
+    if let Some(b) = Backend::postgres(
+        "killed_mid_stream_the_center_loses_nothing_and_doubles_nothing_postgresql",
+    ) {
+        killed_mid_stream(b);
+    }
+}
+
+fn killed_mid_stream(mut backend: Backend) {
     let root = tempfile::tempdir().unwrap();
     let (a, b) = make_batches(root.path());
     let files: Vec<PathBuf> = batch_files(&a).into_iter().chain(batch_files(&b)).collect();
@@ -309,10 +373,11 @@ fn killed_mid_stream_the_center_loses_nothing_and_doubles_nothing() {
     let one = root.path().join("one");
     std::fs::create_dir_all(&one).unwrap();
     let dirs = format!("dirs = [\"{}\", \"{}\"]", a.display(), b.display());
-    let c = Center::start(&one, &dirs);
+    let one_url = backend.store(&one);
+    let c = Center::start(&one, &one_url, &dirs);
     c.wait_batches(total, 0);
     c.term();
-    let reference = digest(&one.join("center.db"));
+    let reference = digest(&one_url);
     assert!(
         reference
             .iter()
@@ -349,24 +414,34 @@ fn killed_mid_stream_the_center_loses_nothing_and_doubles_nothing() {
     let half = files.len() / 2;
     copy(&files[..half]);
     let dirs2 = format!("dirs = [\"{}\", \"{}\"]", a2.display(), b2.display());
-    let c = Center::start(&two, &dirs2);
+    let two_url = backend.store(&two);
+    let c = Center::start(&two, &two_url, &dirs2);
     c.wait_batches(half as u64, 0);
     c.kill();
     copy(&files[half..]);
-    let c = Center::start(&two, &dirs2);
+    let c = Center::start(&two, &two_url, &dirs2);
     // The first half is seen again and skipped; the rest is applied once.
     c.wait_batches(total - half as u64, half as u64);
     c.term();
-    assert_eq!(digest(&two.join("center.db")), reference);
+    assert_eq!(digest(&two_url), reference);
 }
 
 #[test]
 fn through_nats_jetstream_the_store_matches_the_batch_directories() {
+    through_nats(Backend::Sqlite);
+}
+
+#[test]
+fn through_nats_jetstream_the_store_matches_the_batch_directories_postgresql() {
+    if let Some(b) = Backend::postgres(
+        "through_nats_jetstream_the_store_matches_the_batch_directories_postgresql",
+    ) {
+        through_nats(b);
+    }
+}
+
+fn through_nats(mut backend: Backend) {
     let Some(nbin) = nats::server_or_skip("center via NATS") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "nats-server is needed under CI (.ci/setup)"
-        );
         return;
     };
     let root = tempfile::tempdir().unwrap();
@@ -388,18 +463,21 @@ fn through_nats_jetstream_the_store_matches_the_batch_directories() {
 
     let one = root.path().join("one");
     std::fs::create_dir_all(&one).unwrap();
+    let one_url = backend.store(&one);
     let c = Center::start(
         &one,
+        &one_url,
         &format!("dirs = [\"{}\", \"{}\"]", a.display(), b.display()),
     );
     c.wait_batches(total, 0);
     c.term();
-    let reference = digest(&one.join("center.db"));
+    let reference = digest(&one_url);
 
     let js = root.path().join("via-nats");
     std::fs::create_dir_all(&js).unwrap();
     let ingest = format!("nats = [\"{url}\"]");
-    let c = Center::start(&js, &ingest);
+    let js_url = backend.store(&js);
+    let c = Center::start(&js, &js_url, &ingest);
     // Killed once a first group is in, started again: the rest comes, nothing twice.
     let deadline = Instant::now() + Duration::from_secs(60);
     while c.metric("dcsensor_center_batches_total") == 0 {
@@ -407,9 +485,209 @@ fn through_nats_jetstream_the_store_matches_the_batch_directories() {
         std::thread::sleep(Duration::from_millis(20));
     }
     c.kill();
-    let c = Center::start(&js, &ingest);
-    wait_applied(&js.join("center.db"), total);
+    let c = Center::start(&js, &js_url, &ingest);
+    wait_applied(&js_url, total);
     // Messages of the killed run's last group may come again (not acknowledged): skipped.
     c.term();
-    assert_eq!(digest(&js.join("center.db")), reference);
+    assert_eq!(digest(&js_url), reference);
+}
+
+/// The body of an HTTP answer as JSON.
+fn json_body(answer: &str) -> serde_json::Value {
+    let body = answer.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
+}
+
+/// The kerberoasting alerts the center's API lists.
+fn kerberoasting_alerts(c: &Center) -> Vec<serde_json::Value> {
+    let a = c
+        .get("/api/alerts?detection=kerberoasting&limit=100")
+        .unwrap();
+    json_body(&a).as_array().cloned().unwrap_or_default()
+}
+
+fn run_ok(c: &mut Command) -> String {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// "Exclude this source from this detection", written from the console (an admin's form, with
+/// its CSRF token), is applied by the running center's engine: the same attack from that
+/// source later raises no alert; from another source it still does.
+#[test]
+fn an_exclusion_from_the_console_is_applied_to_later_alerts() {
+    let test = "an_exclusion_from_the_console_is_applied_to_later_alerts";
+    if !skip::need_tool(test, "editcap", "tshark")
+        || !skip::need_tool(test, "tcprewrite", "tcpreplay")
+    {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("dc-a");
+    let attack = lab("10_attack_kerberoasting.pcap");
+    replay(
+        "dc-a",
+        &["10_attack_kerberoasting.pcap"],
+        &[format!("file:{}", dir.display())],
+    );
+    let first = batch_files(&dir).len() as u64;
+
+    let run = root.path().join("center");
+    std::fs::create_dir_all(&run).unwrap();
+    let console = format!(
+        "plain_http = true\ntls_dir = \"{}\"",
+        run.join("tls").display()
+    );
+    let (cfg, port) = center_config(
+        &run,
+        &format!("sqlite:{}", run.join("center.db").display()),
+        &format!("dirs = [\"{}\"]", dir.display()),
+        &console,
+    );
+    let mut add = Command::new(bin())
+        .args(["center", "user", "add", "adam", "--role", "admin", "-c"])
+        .arg(&cfg)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long test password\n")
+        .unwrap();
+    assert!(add.wait().unwrap().success());
+    let token = run_ok(
+        Command::new(bin())
+            .args(["center", "token", "add", "reader", "--role", "viewer", "-c"])
+            .arg(&cfg),
+    );
+    let auth = format!("Authorization: Bearer {}\r\n", token.trim());
+    let c = Center::spawn(&cfg, port, auth);
+    c.wait_batches(first, 0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let alert = loop {
+        if let Some(a) = kerberoasting_alerts(&c).pop() {
+            break a;
+        }
+        assert!(Instant::now() < deadline, "the attack raised no alert");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let id = alert["id"].as_str().unwrap().to_string();
+    let source: std::net::Ipv4Addr = alert["source_ip"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no IPv4 source: {alert}"));
+
+    // An admin signs in and excludes the alert's source address from the detection.
+    let login = c
+        .request(
+            "POST",
+            "/login",
+            "Content-Type: application/x-www-form-urlencoded\r\n",
+            "name=adam&password=a+long+test+password&next=%2Falerts",
+        )
+        .unwrap();
+    assert!(login.starts_with("HTTP/1.1 303"), "{login}");
+    let cookie = login
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie: "))
+        .and_then(|l| l["set-cookie: ".len()..].split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie: {login}"))
+        .to_string();
+    let session = format!("Cookie: {cookie}\r\n");
+    let page = c
+        .request("GET", &format!("/alerts/{id}"), &session, "")
+        .unwrap();
+    let csrf = page
+        .split_once("name=\"csrf\" value=\"")
+        .and_then(|(_, r)| r.split_once('"'))
+        .map(|(v, _)| v.to_string())
+        .unwrap_or_else(|| panic!("no CSRF token on the alert page: {page}"));
+    let done = c
+        .request(
+            "POST",
+            &format!("/alerts/{id}/exclude"),
+            &format!("{session}Content-Type: application/x-www-form-urlencoded\r\n"),
+            &format!("csrf={csrf}&field=source_ip&note=scanner"),
+        )
+        .unwrap();
+    assert!(done.starts_with("HTTP/1.1 303"), "{done}");
+
+    // The same attack a day later from the same address: no alert.
+    let later = root.path().join("later.pcap");
+    run_ok(
+        Command::new("editcap")
+            .args(["-t", "86400"])
+            .arg(&attack)
+            .arg(&later),
+    );
+    replay_file("dc-a", &later, &dir);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while c.metric("dcsensor_center_alerts_excluded_total") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the later attack was neither excluded nor alerted: {:?}",
+            kerberoasting_alerts(&c)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let after = kerberoasting_alerts(&c);
+    assert_eq!(after.len(), 1, "{after:#?}");
+    assert_eq!(after[0]["id"], alert["id"]);
+
+    // The same later attack from another address: alerted.
+    let other = root.path().join("other.pcap");
+    let moved: std::net::Ipv4Addr = if source.octets()[3] == 77 {
+        [198, 51, 100, 78].into()
+    } else {
+        [198, 51, 100, 77].into()
+    };
+    run_ok(
+        Command::new("tcprewrite")
+            .arg(format!("--pnat={source}/32:{moved}/32"))
+            .arg("--fixcsum")
+            .arg("-i")
+            .arg(&later)
+            .arg("-o")
+            .arg(&other),
+    );
+    replay_file("dc-a", &other, &dir);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let fresh = loop {
+        let v = kerberoasting_alerts(&c);
+        if let Some(a) = v.iter().find(|a| a["id"] != alert["id"]) {
+            break a.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the attack from another source raised no alert: {v:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(fresh["source_ip"], moved.to_string(), "{fresh}");
+    assert_eq!(kerberoasting_alerts(&c).len(), 2);
+    c.term();
+}
+
+/// Replays one capture file as sensor `id` into batch directory `dir`.
+fn replay_file(id: &str, pcap: &Path, dir: &Path) {
+    run_ok(
+        Command::new(bin())
+            .args([
+                "replay",
+                "--no-progress",
+                "--workers",
+                "1",
+                "--sensor-id",
+                id,
+            ])
+            .args(["--sink", &format!("file:{}", dir.display())])
+            .arg(pcap),
+    );
 }

@@ -117,33 +117,61 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        self.pool
-            .execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-            )
-            .await?;
         self.apply_migrations("", migrations::MIGRATIONS).await
     }
 
     /// Applies `list` (numbered within `scope`, e.g. "console"; "" is the center's own) in
-    /// order, each in its own transaction, skipping those already applied.
+    /// order, each in its own transaction, skipping those already applied. On PostgreSQL,
+    /// several centers may start at once on one database: a session-level advisory lock lets
+    /// one of them migrate while the others wait, then find the work done.
     pub async fn apply_migrations(
         &self,
         scope: &str,
         list: &[migrations::Migration],
     ) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SELECT COUNT(*) AS n FROM (SELECT pg_advisory_lock($1)) AS l")
+                .bind(MIGRATION_LOCK)
+                .fetch_one(&mut *conn)
+                .await?;
+        }
+        let r = self.apply_locked(&mut conn, scope, list).await;
+        if self.dialect == Dialect::Postgres {
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock($1) AS u")
+                .bind(MIGRATION_LOCK)
+                .fetch_one(&mut *conn)
+                .await;
+            if unlocked.is_err() {
+                // The lock goes with the session: never hand this connection out again.
+                conn.detach();
+            }
+        }
+        r
+    }
+
+    async fn apply_locked(
+        &self,
+        conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+        scope: &str,
+        list: &[migrations::Migration],
+    ) -> Result<()> {
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .await?;
         for m in list {
             let version = scoped_version(scope, m.version);
             let done: Option<AnyRow> =
                 sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
                     .bind(version)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut **conn)
                     .await?;
             if done.is_some() {
                 continue;
             }
-            let mut tx = self.pool.begin().await?;
+            let mut tx = sqlx::Connection::begin(&mut **conn).await?;
             for s in m.statements {
                 tx.execute(self.dialect.sql(s).as_str())
                     .await
@@ -170,6 +198,9 @@ impl Store {
         Ok(())
     }
 }
+
+/// The PostgreSQL advisory lock key held while migrating (any fixed number: "dcsn").
+const MIGRATION_LOCK: i64 = 0x6463_736e;
 
 /// A scope's migration numbers live apart: the center's are 1.., another scope's start at a
 /// million times a number derived from its name.
@@ -199,6 +230,3 @@ pub fn redact(url: &str) -> String {
 pub(crate) fn opt_text(r: &AnyRow, col: &str) -> Option<String> {
     r.try_get::<Option<String>, _>(col).ok().flatten()
 }
-
-#[cfg(test)]
-mod tests;

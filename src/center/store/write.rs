@@ -199,8 +199,26 @@ impl Store {
     }
 
     /// Commits `fx` in one transaction. If any of its batches was applied already (by this or
-    /// another center), nothing is written and the error says which.
+    /// another center), nothing is written and the error says which. On PostgreSQL, a
+    /// transaction that lost a deadlock or a serialization conflict with another center's is
+    /// tried again (up to 5 times).
     pub async fn commit(&self, fx: &Effects) -> Result<Committed> {
+        let mut tries = 0;
+        loop {
+            match self.commit_once(fx).await {
+                Err(Fail::Sql(e)) if tries < 5 && retryable(&e) => {
+                    tries += 1;
+                    tracing::info!("store: {e}; trying the transaction again ({tries})");
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * tries)).await;
+                }
+                Err(Fail::Sql(e)) => return Err(e.into()),
+                Err(Fail::Store(e)) => return Err(e),
+                Ok(c) => return Ok(c),
+            }
+        }
+    }
+
+    async fn commit_once(&self, fx: &Effects) -> std::result::Result<Committed, Fail> {
         let d = self.dialect();
         let now = now_secs();
         let mut tx = self.pool().begin().await?;
@@ -219,10 +237,10 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if r.rows_affected() == 0 {
-                return Err(StoreError(format!(
+                return Err(Fail::Store(StoreError(format!(
                     "batch {} seq {} was applied already",
                     b.sensor, b.seq
-                )));
+                ))));
             }
             sqlx::query(
                 "INSERT INTO sensors (id, host, first_seen, last_seen, last_ts, packets, drops, records, records_per_s)
@@ -272,7 +290,9 @@ impl Store {
             least(d),
             greatest(d)
         );
-        for ((k, addr), (first, last, how)) in &fx.addresses {
+        let mut addrs: Vec<_> = fx.addresses.iter().collect();
+        addrs.sort_by(|a, b| a.0.cmp(b.0)); // one order for every center, as above
+        for ((k, addr), (first, last, how)) in addrs {
             let id = entity_id(&mut tx, &ids, k).await?;
             sqlx::query(&upsert_addr)
                 .bind(id)
@@ -383,11 +403,38 @@ impl Store {
     }
 }
 
+/// Why a commit failed: the database, or the store's own refusal.
+enum Fail {
+    Sql(sqlx::Error),
+    Store(StoreError),
+}
+
+impl From<sqlx::Error> for Fail {
+    fn from(e: sqlx::Error) -> Self {
+        Fail::Sql(e)
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
+
+/// PostgreSQL's deadlock_detected and serialization_failure: another center's transaction
+/// won; this one can be tried again.
+fn retryable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("40P01") | Some("40001")),
+        _ => false,
+    }
+}
+
 async fn entity_id(
     tx: &mut Transaction<'_, Any>,
     ids: &HashMap<&EntityKey, i64>,
     k: &EntityKey,
-) -> Result<i64> {
+) -> sqlx::Result<i64> {
     if let Some(id) = ids.get(k) {
         return Ok(*id);
     }
@@ -400,7 +447,7 @@ async fn entity_id(
     Ok(r.get(0))
 }
 
-async fn upsert_alert(tx: &mut Transaction<'_, Any>, a: &AlertWrite, now: i64) -> Result<()> {
+async fn upsert_alert(tx: &mut Transaction<'_, Any>, a: &AlertWrite, now: i64) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO alerts (id, detection, title, severity, phase, ts, last_ts, count, summary,
            source_ip, source_host, source_user, sensors, body, status, created_at, updated_at)
@@ -433,7 +480,7 @@ async fn upsert_alert(tx: &mut Transaction<'_, Any>, a: &AlertWrite, now: i64) -
     Ok(())
 }
 
-async fn sensor_stat(tx: &mut Transaction<'_, Any>, s: &SensorStat, now: i64) -> Result<()> {
+async fn sensor_stat(tx: &mut Transaction<'_, Any>, s: &SensorStat, now: i64) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO sensor_stats (sensor, ts, packets, drops, records, records_per_s)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sensor, ts) DO NOTHING",
