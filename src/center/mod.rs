@@ -44,6 +44,10 @@ pub struct CenterStats {
     pub pending: AtomicU64,
     /// Batches never received: gaps in a sensor's seq given up on after the reorder wait.
     pub gaps: AtomicU64,
+    /// Bumped by the console when it adds or removes an exclusion: the ingest reloads them
+    /// before its next group (exclusions written by another center sharing the store are
+    /// picked up within 10 s).
+    pub exclusion_changes: AtomicU64,
     /// Calls to the endpoint product's API, and those that failed.
     pub connector_calls: AtomicU64,
     pub connector_errors: AtomicU64,

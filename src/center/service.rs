@@ -209,6 +209,7 @@ pub async fn run(
     let mut last_health = std::time::Instant::now();
     let mut last_prune = std::time::Instant::now();
     let mut last_excl = std::time::Instant::now();
+    let mut excl_seen = stats.exclusion_changes.load(Ordering::Relaxed);
     loop {
         if *stop.borrow() {
             break;
@@ -251,6 +252,14 @@ pub async fn run(
                 }
             }
         } else {
+            let excl_now = stats.exclusion_changes.load(Ordering::Relaxed);
+            if excl_now != excl_seen {
+                // The console changed the exclusions: in force for every batch read after.
+                excl_seen = excl_now;
+                if let Err(e) = proc.reload_exclusions().await {
+                    tracing::warn!("exclusions: {e}");
+                }
+            }
             let acks = proc.apply(items).await.map_err(|e| {
                 format!(
                     "{e}; nothing of this group was acknowledged, it comes again after a restart"
@@ -315,6 +324,10 @@ pub async fn run(
 }
 
 /// Raises a health alert for each sensor silent longer than `after` seconds (once per silence).
+///
+/// The alert has RECORDS.md's `alert` shape with `phase` = `health`, which is not one of
+/// RECORDS.md's attack phases: it is the center's own alert, not a detection's, stored and
+/// shown by the center only and never published as a record (see the README's center section).
 pub async fn silent_sensors(store: &Store, after: i64) -> Result<(), String> {
     for (id, host, last_seen) in store.newly_silent(after).await.map_err(|e| e.to_string())? {
         let minutes = (now_secs() - last_seen) / 60;

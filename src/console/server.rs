@@ -490,7 +490,13 @@ async fn exclude(
         .add_exclusion(&a.row.detection, &f.field, &value, &f.note, &i.name)
         .await
     {
-        Ok(_) => Redirect::to("/exclusions").into_response(),
+        Ok(_) => {
+            c.api
+                .stats
+                .exclusion_changes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Redirect::to("/exclusions").into_response()
+        }
         Err(e) => problem(StatusCode::BAD_REQUEST, Some(&i), &e.to_string()),
     }
 }
@@ -508,7 +514,13 @@ async fn remove_exclusion(
         return r;
     }
     match c.store.remove_exclusion(id, &i.name).await {
-        Ok(_) => Redirect::to("/exclusions").into_response(),
+        Ok(_) => {
+            c.api
+                .stats
+                .exclusion_changes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Redirect::to("/exclusions").into_response()
+        }
         Err(e) => problem(StatusCode::BAD_REQUEST, Some(&i), &e.to_string()),
     }
 }
