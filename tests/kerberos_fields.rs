@@ -5,6 +5,7 @@
 
 use dcsensor::pipeline::{replay_to_vec, Options};
 use dcsensor::record::{Body, Kerberos, Record};
+use dcsensor::stats::Counter;
 use std::path::{Path, PathBuf};
 
 fn lab(name: &str) -> PathBuf {
@@ -211,4 +212,63 @@ fn mit_pkinit_client_certificate() {
         .iter()
         .filter(|k| !k.preauth.contains(&16))
         .all(|k| k.pkinit_subject.is_none() && k.pkinit_san.is_empty()));
+}
+
+#[test]
+fn gss_tsig_ap_req_in_dns_tkey_queries() {
+    // BIND's nsupdate -g (algorithm gss-tsig) and -g -o (gss.microsoft.com, as Windows clients
+    // send it), from 127.0.0.2 to a real BIND with a real MIT KDC: each TKEY query carries an
+    // AP-REQ for DNS/ns.tkey.test, presenting the ticket the KDC issued in its TGS-REP.
+    let pcap = krb5("bind-gss-tsig.pcap");
+    let opts = Options {
+        workers: 1,
+        ..Default::default()
+    };
+    let r = replay_to_vec(std::slice::from_ref(&pcap), &opts).unwrap();
+    let issued: Vec<&Kerberos> = r
+        .records
+        .iter()
+        .filter_map(|x| match &x.body {
+            Body::Kerberos(k) if k.request == Some("TGS-REQ") => Some(&**k),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0].service.as_deref(), Some("DNS/ns.tkey.test"));
+    let ap: Vec<(&Record, &Kerberos)> = r
+        .records
+        .iter()
+        .filter_map(|x| match &x.body {
+            Body::Kerberos(k) if k.request == Some("AP-REQ") => Some((x, &**k)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ap.len(), 2, "one AP-REQ per TKEY query");
+    for (rec, k) in &ap {
+        assert_eq!(k.carrier, Some(dcsensor::record::Carrier::Dns));
+        assert_eq!(k.service.as_deref(), Some("DNS/ns.tkey.test"));
+        assert_eq!(k.realm.as_deref(), Some("TKEY.TEST"));
+        assert_eq!(k.ticket_etype, Some(18));
+        assert_eq!(k.presented_hash, issued[0].ticket_hash);
+        assert!(k.presented_hash.is_some());
+        // The query's sender, whatever the ports say.
+        assert_eq!(rec.src.unwrap().to_string(), "127.0.0.2");
+        assert_eq!(
+            (rec.dst.unwrap().to_string(), rec.dport),
+            ("127.0.0.1".into(), Some(53))
+        );
+    }
+    let tkey_queries = r
+        .records
+        .iter()
+        .filter(|x| matches!(&x.body, Body::Dns(d) if d.qtype == Some(dcsensor::record::Code::Name("TKEY"))))
+        .count();
+    assert_eq!(tkey_queries, 2);
+    for c in [
+        Counter::MalformedGssapi,
+        Counter::MalformedDns,
+        Counter::MalformedKerberos,
+    ] {
+        assert_eq!(r.stats.snapshot.get(c), 0, "{c:?}");
+    }
 }

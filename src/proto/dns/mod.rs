@@ -26,8 +26,10 @@
 //! A message whose header or first question does not parse is counted
 //! (`malformed.dns`) and skipped; a response whose header survived still completes its query
 //! with the rcode. Records after a malformed one are left out of that message (also counted).
+//! A TKEY query's GSS-TSIG token gives its own `kerberos` AP-REQ record ([`tkey`]).
 
 pub mod parse;
+pub mod tkey;
 
 use self::parse::{Header, Message, Rr};
 use super::kit::framer::{Event, Framer, Framing, Head, Prefix};
@@ -268,6 +270,9 @@ impl Matcher {
     }
 
     fn query(&mut self, cx: &mut Ctx<'_>, dir: Dir, m: &Message<'_>) {
+        if m.question.is_some_and(|q| q.qtype == tkey::TYPE_TKEY) {
+            tkey::query(cx, dir, m);
+        }
         self.pending.set_cap(cx.config.max_pending);
         if let Some(old) = self
             .pending

@@ -67,6 +67,13 @@ pub fn probe_tcp(dir: Dir, data: &[u8]) -> bool {
 /// emits an `AP-REQ` record with that carrier and returns true when it was one; returns false
 /// (emitting nothing) for anything else. A malformed AP-REQ is counted.
 pub fn ap_req(cx: &mut Ctx<'_>, carrier: Carrier, der: &[u8]) -> bool {
+    ap_req_from(cx, carrier, der, Dir::ToServer)
+}
+
+/// [`ap_req`] for a carrier whose messages tell who asked: `sent` is the direction the token
+/// went, so the record's `src` is its sender whatever the flow layer took for the client (a
+/// DNS query between two port-53 hosts, a flow picked up mid-way).
+pub fn ap_req_from(cx: &mut Ctx<'_>, carrier: Carrier, der: &[u8], sent: Dir) -> bool {
     let inner = match der.first() {
         Some(0x60) => match parse::gss_krb5(der) {
             Ok((_, ([1, 0], inner))) => inner,
@@ -88,7 +95,7 @@ pub fn ap_req(cx: &mut Ctx<'_>, carrier: Carrier, der: &[u8]) -> bool {
                 ..Default::default()
             };
             fill_ap_req(&mut k, &ap);
-            cx.emit(cx.now, Body::Kerberos(Box::new(k)));
+            cx.emit_from(cx.now, Body::Kerberos(Box::new(k)), sent);
             true
         }
         Err(_) => {
