@@ -2,7 +2,8 @@
 //!
 //! Each batch is published to `dcsensor.<sensor-id>.records` with the header
 //! `Nats-Msg-Id: <sensor-id>-<seq>` (JetStream drops a second copy within the stream's duplicate
-//! window) and `Nats-Expected-Stream: <stream>` (a publish that no stream or the wrong one would
+//! window; batches of another kind, on `dcsensor.<sensor-id>.<kind>`, have their own seq and are
+//! `<sensor-id>-<kind>-<seq>`, so an alert batch is never taken for a copy of a record batch) and `Nats-Expected-Stream: <stream>` (a publish that no stream or the wrong one would
 //! take is refused rather than lost). A batch counts as sent only on its PubAck. One batch is in
 //! flight at a time, so the stream holds batches in seq order. While the server is away the
 //! client reconnects by itself and the sink retries the same batch with backoff.
@@ -23,6 +24,8 @@ pub struct NatsSink {
     opts: NatsOptions,
     subject: String,
     sensor: String,
+    /// What goes before `<seq>` in `Nats-Msg-Id`.
+    id_prefix: String,
     js: Option<jetstream::Context>,
     stream_ready: bool,
 }
@@ -34,6 +37,7 @@ impl NatsSink {
             opts,
             subject: format!("dcsensor.{sensor}.records"),
             sensor: sensor.to_owned(),
+            id_prefix: sensor.to_owned(),
             js: None,
             stream_ready: false,
         }
@@ -42,6 +46,11 @@ impl NatsSink {
     /// Publishes to `dcsensor.<sensor>.<kind>` (`records`, `alerts`).
     pub fn for_kind(mut self, kind: &str) -> Self {
         self.subject = format!("dcsensor.{}.{kind}", self.sensor);
+        self.id_prefix = if kind == "records" {
+            self.sensor.clone()
+        } else {
+            format!("{}-{kind}", self.sensor)
+        };
         self
     }
 
@@ -147,7 +156,7 @@ impl NatsSink {
         }
         let msg = PublishMessage::build()
             .payload(bytes)
-            .message_id(format!("{}-{seq}", self.sensor))
+            .message_id(format!("{}-{seq}", self.id_prefix))
             .expected_stream(&self.opts.stream);
         let fut = js
             .send_publish(self.subject.clone(), msg)
