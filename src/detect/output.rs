@@ -63,6 +63,14 @@ fn tactic(phase: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// The ATT&CK page of a technique or sub-technique (`T1558.003` -> `.../techniques/T1558/003/`).
+fn attack_url(id: &str) -> String {
+    format!(
+        "https://attack.mitre.org/techniques/{}/",
+        id.replace('.', "/")
+    )
+}
+
 fn put(m: &mut Map<String, Value>, path: &str, v: Value) {
     let mut cur = m;
     let mut parts = path.split('.').peekable();
@@ -93,8 +101,14 @@ pub fn ecs_alert(a: &Alert, observer: &str) -> Value {
     put(&mut m, "@timestamp", iso8601(a.ts).into());
     put(&mut m, "ecs.version", ECS_VERSION.into());
     put(&mut m, "event.kind", "alert".into());
-    put(&mut m, "event.category", json!(["intrusion_detection"]));
-    put(&mut m, "event.type", json!(["indicator"]));
+    // `indicator` is for threat-intelligence indicators (category `threat`); an IDS alert is
+    // `intrusion_detection` (and `network`: it comes from traffic) of type `info`, expected by both
+    put(
+        &mut m,
+        "event.category",
+        json!(["intrusion_detection", "network"]),
+    );
+    put(&mut m, "event.type", json!(["info"]));
     put(&mut m, "event.module", "dcsensor".into());
     put(&mut m, "event.dataset", "dcsensor.alert".into());
     put(&mut m, "event.id", a.id.clone().into());
@@ -116,24 +130,29 @@ pub fn ecs_alert(a: &Alert, observer: &str) -> Value {
     put(&mut m, "rule.id", a.detection.clone().into());
     put(&mut m, "rule.category", a.phase.clone().into());
     put(&mut m, "rule.ruleset", "dcsensor".into());
-    put_opt(
-        &mut m,
-        "rule.reference",
-        a.mdi_id.map(|i| format!("MDI {i}")),
-    );
+    // (`rule.reference` is a URL in ECS; the MDI id stays in `dcsensor.mdi_id`)
     put(&mut m, "threat.framework", "MITRE ATT&CK".into());
+    let mut techniques: Vec<&str> = Vec::new();
+    for t in &a.attack {
+        let t = t.split('.').next().unwrap_or(t);
+        if !techniques.contains(&t) {
+            techniques.push(t);
+        }
+    }
+    put(&mut m, "threat.technique.id", json!(techniques));
     put(
         &mut m,
-        "threat.technique.id",
-        json!(a
-            .attack
-            .iter()
-            .map(|t| t.split('.').next().unwrap_or(t))
-            .collect::<Vec<_>>()),
+        "threat.technique.reference",
+        json!(techniques.iter().map(|t| attack_url(t)).collect::<Vec<_>>()),
     );
     let subs: Vec<&String> = a.attack.iter().filter(|t| t.contains('.')).collect();
     if !subs.is_empty() {
         put(&mut m, "threat.technique.subtechnique.id", json!(subs));
+        put(
+            &mut m,
+            "threat.technique.subtechnique.reference",
+            json!(subs.iter().map(|t| attack_url(t)).collect::<Vec<_>>()),
+        );
     }
     if let Some((id, name)) = tactic(&a.phase) {
         put(&mut m, "threat.tactic.id", json!([id]));
@@ -164,7 +183,9 @@ pub fn ecs_alert(a: &Alert, observer: &str) -> Value {
             }
         }
     }
-    put(&mut m, "related.ip", json!(related_ip));
+    if !related_ip.is_empty() {
+        put(&mut m, "related.ip", json!(related_ip));
+    }
     if !related_user.is_empty() {
         put(&mut m, "related.user", json!(related_user));
     }
@@ -198,12 +219,20 @@ pub fn ecs_record(r: &Rec, observer: &str) -> Value {
     let mut m = Map::new();
     put(&mut m, "@timestamp", iso8601(r.ts).into());
     put(&mut m, "ecs.version", ECS_VERSION.into());
-    put(&mut m, "event.kind", "event".into());
+    // the sensor's own health is a metric; an alert read back as a record is still an alert
+    let kind = match r.kind.as_str() {
+        "stats" => "metric",
+        "alert" => "alert",
+        _ => "event",
+    };
+    put(&mut m, "event.kind", kind.into());
+    // every type is one ECS expects for at least one of the categories given with it
     let (category, typ): (&[&str], &[&str]) = match r.kind.as_str() {
         "kerberos" | "ntlm" => (&["authentication", "network"], &["start", "protocol"]),
         "dns" | "dcerpc" => (&["network"], &["protocol"]),
         "smb" => (&["network", "file"], &["access", "protocol"]),
         "ldap" => (&["network", "iam"], &["protocol", "info"]),
+        "alert" => (&["intrusion_detection", "network"], &["info"]),
         _ => (&["network"], &["info"]),
     };
     put(&mut m, "event.category", json!(category));
@@ -271,16 +300,24 @@ pub fn ecs_record(r: &Rec, observer: &str) -> Value {
             "dns.response_code",
             r.rcode.as_ref().map(|i| i.to_string()),
         );
-        if !r.flags.is_empty() {
-            put(
-                &mut m,
-                "dns.header_flags",
-                json!(r
-                    .flags
-                    .iter()
-                    .map(|f| f.to_ascii_uppercase())
-                    .collect::<Vec<_>>()),
-            );
+        // ECS allows AA, TC, RD, RA, AD, CD and DO
+        let flags: Vec<String> = r
+            .flags
+            .iter()
+            .map(|f| f.to_ascii_uppercase())
+            .filter(|f| ["AA", "TC", "RD", "RA", "AD", "CD", "DO"].contains(&f.as_str()))
+            .collect();
+        if !flags.is_empty() {
+            put(&mut m, "dns.header_flags", json!(flags));
+        }
+        let resolved: Vec<String> = r
+            .answers
+            .iter()
+            .filter_map(|a| a.parse::<std::net::IpAddr>().ok())
+            .map(|ip| ip.to_string())
+            .collect();
+        if !resolved.is_empty() {
+            put(&mut m, "dns.resolved_ip", json!(resolved));
         }
         if !r.answers.is_empty() {
             let ans: Vec<Value> = r
@@ -362,13 +399,35 @@ fn cap(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
+/// The first evidence records as a JSON array of at most `max` characters: whole records only,
+/// as many as fit (so the value is always valid JSON).
+fn evidence_json(a: &Alert, max: usize) -> String {
+    let mut out = String::from("[");
+    for r in &a.evidence {
+        let Ok(j) = serde_json::to_string(r) else {
+            continue;
+        };
+        let sep = usize::from(out.len() > 1);
+        if out.chars().count() + sep + j.chars().count() + 1 > max {
+            break;
+        }
+        if sep == 1 {
+            out.push(',');
+        }
+        out.push_str(&j);
+    }
+    out.push(']');
+    out
+}
+
 /// An alert as a CEF line (without the syslog header). The mapping:
 /// header: vendor `dcsensor`, product `dcsensor`, version, event class id = `detection`,
 /// name = `title`, severity 3/5/8 for low/medium/high. Extension: `rt` and `start` = `ts`, `end`
 /// = `last_ts` (milliseconds since the epoch), `externalId` = `id`, `cnt` = `count`, `msg` =
 /// `summary`, `cat` = `phase`, `src` / `shost` / `suser` = `source.ip` / `host` / `user`,
 /// `duser` = first target, `cs1` = ATT&CK ids (`attack`), `cs2` = targets (comma-separated),
-/// `cs3` = `sensors`, `cs4` = `source.host_by`, `cs5` = evidence (JSON, as far as fits),
+/// `cs3` = `sensors`, `cs4` = `source.host_by`, `cs5` = evidence (a JSON array of the first
+/// whole records that fit in 4000 characters),
 /// `cn1` = `mdi_id`, `cn2` = `target_count` or the number of targets, `deviceExternalId` = the
 /// observer.
 pub fn cef_alert(a: &Alert, observer: &str) -> String {
@@ -410,8 +469,7 @@ pub fn cef_alert(a: &Alert, observer: &str) -> String {
         ext.push(("cs4", cap(b, 4000)));
         ext.push(("cs4Label", "host name resolved by".into()));
     }
-    let ev = serde_json::to_string(&a.evidence).unwrap_or_default();
-    ext.push(("cs5", cap(&ev, 4000)));
+    ext.push(("cs5", evidence_json(a, 4000)));
     ext.push(("cs5Label", "evidence".into()));
     if let Some(m) = a.mdi_id {
         ext.push(("cn1", m.to_string()));
@@ -438,7 +496,9 @@ pub fn cef_alert(a: &Alert, observer: &str) -> String {
 }
 
 /// A syslog message (RFC 5424, facility local4 (20), severity by the alert: warning for low and
-/// medium, error for high) carrying `msg`: `<PRI>1 TIMESTAMP HOST dcsensor - - - MSG`.
+/// medium, error for high) carrying `msg`: `<PRI>1 TIMESTAMP HOST dcsensor - - - MSG`. A
+/// message that is not plain ASCII is UTF-8 and starts with the byte order mark, as RFC 5424
+/// (6.4) requires.
 pub fn syslog_line(msg: &str, severity: &str, host: &str, ts: f64) -> String {
     let sev = if severity == "high" { 3 } else { 4 };
     let pri = 20 * 8 + sev;
@@ -452,5 +512,6 @@ pub fn syslog_line(msg: &str, severity: &str, host: &str, ts: f64) -> String {
     } else {
         host
     };
-    format!("<{pri}>1 {} {host} dcsensor - - - {msg}", iso8601(ts))
+    let bom = if msg.is_ascii() { "" } else { "\u{feff}" };
+    format!("<{pri}>1 {} {host} dcsensor - - - {bom}{msg}", iso8601(ts))
 }
