@@ -992,7 +992,10 @@ fn check_ecs(doc: &Value) -> BTreeMap<String, Value> {
         if path.ends_with(".reference") {
             for x in scalars(v) {
                 let u = x.as_str().unwrap_or("");
-                assert!(u.starts_with("https://") || u.starts_with("http://"), "{path}: {u}");
+                assert!(
+                    u.starts_with("https://") || u.starts_with("http://"),
+                    "{path}: {u}"
+                );
             }
         }
     }
