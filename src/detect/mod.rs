@@ -68,6 +68,17 @@ struct Open {
     alert: Alert,
     dirty: bool,
     emitted: f64,
+    /// The middle of the summary's sentence as the latest evidence put it; `alert.summary` is
+    /// written from it when the alert is emitted (not on every update).
+    what: String,
+}
+
+impl Open {
+    /// The alert as emitted now, its summary brought up to date.
+    fn emit(&mut self) -> Alert {
+        self.alert.summary = summary(&self.alert, &self.what);
+        self.alert.clone()
+    }
 }
 
 impl Touched for Open {
@@ -160,7 +171,8 @@ impl Engine {
             if o.dirty {
                 o.dirty = false;
                 o.emitted = o.alert.last_ts;
-                v.push((o.alert.ts, o.alert.id.clone(), o.alert.clone()));
+                let a = o.emit();
+                v.push((a.ts, a.id.clone(), a));
             }
         }
         v.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
@@ -261,23 +273,35 @@ impl Engine {
         };
         let first = !t.raised;
         t.raised = true;
+        // the targets are lent to the alert (not copied): those before `sent` reached it before
+        let targets = std::mem::take(&mut t.targets);
+        let new_from = if first { 0 } else { t.sent.min(targets.len()) };
+        t.sent = targets.len();
+        let (first_ts, distinct, n) = (t.start, t.distinct, t.n);
+        let ev = if first {
+            std::mem::take(&mut t.evidence)
+        } else {
+            Vec::new()
+        };
         let hit = Hit {
             d,
             key,
-            first_ts: t.start,
+            first_ts,
             src: rec.src,
             user,
-            targets: t.targets.clone(),
-            distinct: t.distinct,
+            targets: &targets,
+            new_from,
+            distinct,
             what,
             mdi: None,
         };
         if first {
-            let ev = std::mem::take(&mut t.evidence);
-            let n = t.n;
             self.raise(sensor, hit, &ev, n);
         } else {
             self.raise(sensor, hit, std::slice::from_ref(rec), 1);
+        }
+        if let Some(t) = self.tables[d as usize].get_mut(key) {
+            t.targets = targets;
         }
     }
 
@@ -294,7 +318,11 @@ impl Engine {
         if expired {
             self.alerts.remove(&map_key);
         }
-        let source = self.source(h.src, h.user, last_ts);
+        // the source is resolved when the alert is made or still misses a user or host name
+        let source = match self.alerts.get(&map_key) {
+            Some(o) if o.alert.source.user.is_some() && o.alert.source.host.is_some() => None,
+            _ => Some(self.source(h.src, h.user, last_ts)),
+        };
         let every = self.tuning.update_every;
         let mut created = false;
         let open = self.alerts.entry(&map_key, || {
@@ -311,7 +339,7 @@ impl Engine {
                     attack: def.attack.iter().map(|s| s.to_string()).collect(),
                     phase: def.phase.into(),
                     severity: def.severity.into(),
-                    source: source.clone(),
+                    source: source.clone().unwrap_or_default(),
                     targets: Vec::new(),
                     target_count: None,
                     summary: String::new(),
@@ -321,6 +349,7 @@ impl Engine {
                 },
                 dirty: false,
                 emitted: h.first_ts,
+                what: String::new(),
             }
         });
         let a = &mut open.alert;
@@ -332,36 +361,46 @@ impl Engine {
             }
             a.evidence.push(r.clone());
         }
-        for t in h.targets {
+        // a new alert takes every target of the hit, an open one those it did not have yet
+        let new = if created {
+            h.targets
+        } else {
+            &h.targets[h.new_from.min(h.targets.len())..]
+        };
+        for t in new {
             if a.targets.len() >= MAX_TARGETS {
                 break;
             }
-            if !a.targets.iter().any(|x| x.eq_ignore_ascii_case(&t)) {
-                a.targets.push(t);
+            if !a.targets.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+                a.targets.push(t.clone());
             }
         }
         let distinct = h.distinct.max(a.targets.len() as u64);
         a.target_count = (distinct > a.targets.len() as u64).then_some(distinct);
-        if a.source.user.is_none() {
-            a.source.user = source.user;
-        }
-        if a.source.host.is_none() {
-            a.source.host = source.host;
-            a.source.host_by = source.host_by;
+        if let Some(source) = source {
+            if a.source.user.is_none() {
+                a.source.user = source.user;
+            }
+            if a.source.host.is_none() {
+                a.source.host = source.host;
+                a.source.host_by = source.host_by;
+            }
         }
         if !a.sensors.iter().any(|s| s == sensor) && a.sensors.len() < 64 {
             a.sensors.push(sensor.to_string());
         }
-        a.summary = summary(a, &h.what);
+        open.what = h.what;
         if created {
             self.counters.alerts += 1;
-            open.emitted = a.last_ts;
-            self.out.push(a.clone());
-        } else if a.last_ts - open.emitted >= every {
-            open.emitted = a.last_ts;
+            open.emitted = open.alert.last_ts;
+            let e = open.emit();
+            self.out.push(e);
+        } else if open.alert.last_ts - open.emitted >= every {
+            open.emitted = open.alert.last_ts;
             open.dirty = false;
             self.counters.updates += 1;
-            self.out.push(a.clone());
+            let e = open.emit();
+            self.out.push(e);
         } else {
             open.dirty = true;
         }
@@ -386,7 +425,9 @@ struct Hit<'a> {
     first_ts: f64,
     src: Option<IpAddr>,
     user: Option<&'a str>,
-    targets: Vec<String>,
+    /// The targets of the evidence; an open alert takes those from `new_from` on.
+    targets: &'a [String],
+    new_from: usize,
     distinct: u64,
     /// What the source did, as the middle of a sentence: "asked service tickets with RC4 for 5
     /// services".

@@ -4,7 +4,7 @@
 
 use super::input::Rec;
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 
 /// A value with the time it was last touched.
 pub trait Touched {
@@ -107,6 +107,8 @@ pub struct Tally {
     seen: FxHashSet<u64>,
     pub distinct: u64,
     pub targets: Vec<String>,
+    /// Of `targets`, how many were handed to the alert already.
+    pub sent: usize,
     pub evidence: Vec<Rec>,
     /// An alert was raised from this window.
     pub raised: bool,
@@ -118,9 +120,13 @@ impl Touched for Tally {
     }
 }
 
+/// A hash of `s` without ASCII case (no lower-case copy made).
 fn h64(s: &str) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
-    s.to_ascii_lowercase().hash(&mut h);
+    for b in s.bytes() {
+        h.write_u8(b.to_ascii_lowercase());
+    }
+    h.write_usize(s.len());
     h.finish()
 }
 

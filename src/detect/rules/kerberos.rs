@@ -230,20 +230,26 @@ impl Engine {
         };
         let first = !t.raised;
         t.raised = true;
+        let targets = t.targets.clone();
+        let (first_ts, distinct, n) = (t.start, t.distinct, t.n);
+        let ev = if first {
+            std::mem::take(&mut t.evidence)
+        } else {
+            Vec::new()
+        };
         let hit = Hit {
             d: D::GoldenTicket,
             key,
-            first_ts: t.start,
+            first_ts,
             src: r.src,
             user,
-            targets: t.targets.clone(),
-            distinct: t.distinct,
+            targets: &targets,
+            new_from: 0,
+            distinct,
             what,
             mdi: Some(mdi),
         };
         if first {
-            let ev = std::mem::take(&mut t.evidence);
-            let n = t.n;
             self.raise(sensor, hit, &ev, n);
         } else {
             self.raise(sensor, hit, std::slice::from_ref(r), 1);
