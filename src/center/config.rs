@@ -12,6 +12,7 @@ pub struct CenterConfig {
     pub detect: DetectSection,
     pub api: ApiSection,
     pub health: HealthSection,
+    pub tickets: TicketsSection,
     pub endpoint: EndpointSection,
     pub log: LogSection,
     /// The web console (`[console]`, see [`crate::console::cli::ConsoleSection`]).
@@ -68,6 +69,14 @@ pub struct IngestSection {
     /// The subject this center takes (default all: empty); e.g. `dcsensor.dc01.>` for a center
     /// that takes one sensor's share (give each center its own `consumer` then).
     pub filter_subject: String,
+    /// This center's share of the sensors as several subjects (default none: empty), e.g.
+    /// `["dcsensor.dc01.>", "dcsensor.dc02.>"]`: one durable consumer each, named `consumer`
+    /// and a digest of the subject. Several centers writing one PostgreSQL each take their own
+    /// share (and keep the cross-DC ticket table in `[tickets] bucket`).
+    pub filter_subjects: Vec<String>,
+    /// Replicas of the stream when the center creates it (default 1; 3 on a three-node
+    /// cluster). An existing stream is used as it is.
+    pub stream_replicas: usize,
     /// NATS token; empty: none.
     pub token: String,
     /// NATS credentials file (`.creds`).
@@ -92,6 +101,8 @@ impl Default for IngestSection {
             stream: "DCSENSOR".into(),
             consumer: "dcsensor-center".into(),
             filter_subject: String::new(),
+            filter_subjects: Vec::new(),
+            stream_replicas: 1,
             token: String::new(),
             credentials_file: None,
             group_batches: 64,
@@ -163,6 +174,28 @@ impl Default for HealthSection {
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
+pub struct TicketsSection {
+    /// The JetStream key-value bucket holding the cross-DC ticket table (pass-the-ticket
+    /// across DCs), for centers that each take a share of the sensors; entries expire with the
+    /// longest ticket lifetime of the detection tuning. Empty (default): the engine's own
+    /// in-memory table, right when one center takes every sensor.
+    pub bucket: String,
+    /// Replicas of the bucket when the center creates it (default 3, a three-node cluster; 1 on
+    /// a single server).
+    pub replicas: usize,
+}
+
+impl Default for TicketsSection {
+    fn default() -> Self {
+        TicketsSection {
+            bucket: String::new(),
+            replicas: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
 pub struct LogSection {
     pub level: String,
 }
@@ -211,6 +244,17 @@ impl CenterConfig {
         }
         if self.api.tls_cert.is_some() != self.api.tls_key.is_some() {
             return Err("api: give both tls_cert and tls_key, or neither".into());
+        }
+        if !self.ingest.filter_subject.is_empty() && !self.ingest.filter_subjects.is_empty() {
+            return Err("ingest: give filter_subject or filter_subjects, not both".into());
+        }
+        if self.ingest.stream_replicas == 0 || self.tickets.replicas == 0 {
+            return Err("ingest.stream_replicas and tickets.replicas must be at least 1".into());
+        }
+        if !self.tickets.bucket.is_empty() && self.ingest.nats.is_empty() {
+            return Err(
+                "tickets.bucket is a JetStream bucket: give NATS servers (ingest.nats) too".into(),
+            );
         }
         if self.health.silent_after <= 0 {
             return Err("health.silent_after must be a positive number of seconds".into());

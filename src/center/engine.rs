@@ -14,6 +14,17 @@ pub trait Detector: Send {
     fn flush(&mut self) -> Vec<Value>;
     /// A name for logs.
     fn name(&self) -> &'static str;
+    /// Keeps the engine's ticket table in `tickets` (a table shared by several centers) from
+    /// now on; the state held so far is dropped (call it before any batch). False when the
+    /// engine has no ticket table.
+    fn share_tickets(&mut self, _tickets: Box<dyn crate::detect::TicketStore>) -> bool {
+        false
+    }
+    /// The longest ticket lifetime of the engine's tuning, seconds (0 without a ticket table),
+    /// and the number of tickets it holds at most.
+    fn ticket_limits(&self) -> (f64, usize) {
+        (0.0, 0)
+    }
 }
 
 /// No engine: the center stores activity and the alerts sensors raised themselves.
@@ -64,6 +75,21 @@ impl Detector for DetectEngine {
 
     fn name(&self) -> &'static str {
         "detect"
+    }
+
+    fn share_tickets(&mut self, tickets: Box<dyn crate::detect::TicketStore>) -> bool {
+        let tuning = self.0.tuning().clone();
+        self.0 = crate::detect::Engine::with_tickets(tuning, tickets);
+        true
+    }
+
+    fn ticket_limits(&self) -> (f64, usize) {
+        let t = self.0.tuning();
+        let life = crate::detect::catalog::ALL
+            .iter()
+            .map(|d| t.value(*d, "ticket_lifetime"))
+            .fold(0.0, f64::max);
+        (life, t.max_entries)
     }
 }
 

@@ -13,6 +13,7 @@ use super::rollup::{Activity, Rollup};
 use super::store::admin::Exclusion;
 use super::store::write::{BatchMark, Effects};
 use super::store::{Store, StoreError};
+use super::tickets::KvTickets;
 use super::CenterStats;
 use crate::upstream::batch::{read_header, Header, SCHEMA};
 use crate::upstream::spool::seq_of_name;
@@ -57,6 +58,43 @@ pub struct Processor {
     exclusions: Vec<Exclusion>,
     stats: Arc<CenterStats>,
     replay_hours: f64,
+    tickets: Option<Arc<KvTickets>>,
+}
+
+/// What a center shares with others (several centers on one store).
+#[derive(Default)]
+pub struct Sharing {
+    /// The NATS subject filters of this center's share of the sensors (empty: every sensor).
+    /// After a restart only their batches are fed to the engine again.
+    pub share: Vec<String>,
+    /// The ticket table kept in a JetStream key-value bucket, the engine's own table being
+    /// its [`super::tickets::SharedTickets`].
+    pub tickets: Option<Arc<KvTickets>>,
+}
+
+/// Whether NATS subject `subject` matches `filter` (`*` one token, `>` the rest).
+pub fn subject_matches(filter: &str, subject: &str) -> bool {
+    let mut s = subject.split('.');
+    for f in filter.split('.') {
+        match (f, s.next()) {
+            (">", Some(_)) => return true,
+            ("*", Some(_)) => {}
+            (f, Some(t)) if f == t => {}
+            _ => return false,
+        }
+    }
+    s.next().is_none()
+}
+
+/// Whether `sensor`'s batches (subjects `dcsensor.<sensor>.records` and `.alerts`) are in the
+/// share `filters` (empty: every sensor is).
+pub fn in_share(filters: &[String], sensor: &str) -> bool {
+    filters.is_empty()
+        || filters.iter().any(|f| {
+            ["records", "alerts"]
+                .iter()
+                .any(|k| subject_matches(f, &format!("dcsensor.{sensor}.{k}")))
+        })
 }
 
 impl Processor {
@@ -68,6 +106,17 @@ impl Processor {
         replay_hours: f64,
         stats: Arc<CenterStats>,
     ) -> Result<Processor, StoreError> {
+        Self::start_shared(store, engine, replay_hours, stats, Sharing::default()).await
+    }
+
+    /// [`Processor::start`] for a center sharing the store with others.
+    pub async fn start_shared(
+        store: Store,
+        engine: Box<dyn Detector>,
+        replay_hours: f64,
+        stats: Arc<CenterStats>,
+        sharing: Sharing,
+    ) -> Result<Processor, StoreError> {
         let mut p = Processor {
             store,
             engine,
@@ -75,11 +124,13 @@ impl Processor {
             exclusions: Vec::new(),
             stats,
             replay_hours,
+            tickets: sharing.tickets,
         };
         p.exclusions = p.store.exclusions().await?;
         if let Some(latest) = p.store.latest_ts().await? {
             let since = latest - replay_hours * 3600.0;
-            let recent = p.store.recent_batches(since).await?;
+            let mut recent = p.store.recent_batches(since).await?;
+            recent.retain(|(sensor, _)| in_share(&sharing.share, sensor));
             let n = recent.len();
             for (sensor, body) in recent {
                 let mut scratch = Effects::default();
@@ -92,6 +143,10 @@ impl Processor {
             if n > 0 {
                 tracing::info!(batches = n, "engine state rebuilt from recent batches");
             }
+        }
+        if let Some(k) = &p.tickets {
+            // Written to the bucket when these batches were first applied.
+            k.discard_pending();
         }
         Ok(p)
     }
@@ -190,6 +245,11 @@ impl Processor {
                 keep(it.ack, &mut acks);
                 continue;
             };
+            if let Some(k) = &self.tickets {
+                k.prefetch(super::tickets::hashes_of(&it.bytes))
+                    .await
+                    .map_err(StoreError)?;
+            }
             for v in self.engine.feed(&h.sensor, &it.bytes) {
                 self.add_alert(&v, &mut fx);
             }
@@ -203,6 +263,10 @@ impl Processor {
                 body: (self.replay_hours > 0.0).then(|| it.bytes.clone()),
             });
             acks.push(it.ack);
+        }
+        if let Some(k) = &self.tickets {
+            // Tickets first: once a batch is acknowledged every center finds what it issued.
+            k.flush().await.map_err(StoreError)?;
         }
         if !fx.is_empty() {
             self.commit(&fx).await?;

@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod rollup;
 pub mod service;
 pub mod store;
+pub mod tickets;
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -16,96 +16,149 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// The JetStream side: a durable pull consumer.
+/// Connects to the NATS servers of `[ingest]`.
+async fn nats_connect(cfg: &CenterConfig) -> Result<async_nats::Client, String> {
+    let i = &cfg.ingest;
+    let urls = i.nats.join(",");
+    let mut co = async_nats::ConnectOptions::new()
+        .name("dcsensor center")
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .connection_timeout(Duration::from_secs(5));
+    if let Some(p) = &i.credentials_file {
+        co = co.credentials_file(p).await.map_err(|e| {
+            format!(
+                "NATS credentials file {}: {e}; give the .creds file",
+                p.display()
+            )
+        })?;
+    }
+    if !i.token.is_empty() {
+        co = co.token(i.token.clone());
+    }
+    co.connect(i.nats.as_slice())
+        .await
+        .map_err(|e| format!("NATS {urls}: cannot connect: {e}"))
+}
+
+/// The durable consumer of each subject of this center's share: `(name, filter)`.
+fn consumers_of(i: &super::config::IngestSection) -> Vec<(String, String)> {
+    if i.filter_subjects.is_empty() {
+        return vec![(i.consumer.clone(), i.filter_subject.clone())];
+    }
+    i.filter_subjects
+        .iter()
+        .map(|f| {
+            use sha2::Digest;
+            let d = sha2::Sha256::digest(f.as_bytes());
+            let tag: String = d[..4].iter().map(|b| format!("{b:02x}")).collect();
+            (format!("{}-{tag}", i.consumer), f.clone())
+        })
+        .collect()
+}
+
+/// The JetStream side: a durable pull consumer per subject of this center's share.
 struct NatsSource {
-    consumer: consumer::PullConsumer,
+    consumers: Vec<consumer::PullConsumer>,
     stats: Arc<CenterStats>,
 }
 
 impl NatsSource {
-    async fn open(cfg: &CenterConfig, stats: Arc<CenterStats>) -> Result<NatsSource, String> {
+    async fn open(
+        js: &jetstream::Context,
+        cfg: &CenterConfig,
+        stats: Arc<CenterStats>,
+    ) -> Result<NatsSource, String> {
         let i = &cfg.ingest;
         let urls = i.nats.join(",");
-        let mut co = async_nats::ConnectOptions::new()
-            .name("dcsensor center")
-            .retry_on_initial_connect()
-            .max_reconnects(None)
-            .connection_timeout(Duration::from_secs(5));
-        if let Some(p) = &i.credentials_file {
-            co = co.credentials_file(p).await.map_err(|e| {
-                format!(
-                    "NATS credentials file {}: {e}; give the .creds file",
-                    p.display()
-                )
-            })?;
-        }
-        if !i.token.is_empty() {
-            co = co.token(i.token.clone());
-        }
-        let client = co
-            .connect(i.nats.as_slice())
-            .await
-            .map_err(|e| format!("NATS {urls}: cannot connect: {e}"))?;
-        let js = jetstream::new(client);
         let st = js
             .get_or_create_stream(stream::Config {
                 name: i.stream.clone(),
                 subjects: vec!["dcsensor.>".into()],
                 storage: stream::StorageType::File,
+                num_replicas: i.stream_replicas.max(1),
                 ..Default::default()
             })
             .await
             .map_err(|e| format!("NATS {urls}: stream {}: {e}", i.stream))?;
-        let consumer = st
-            .get_or_create_consumer(
-                &i.consumer,
-                consumer::pull::Config {
-                    durable_name: Some(i.consumer.clone()),
-                    ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait: Duration::from_secs_f64(i.ack_wait),
-                    max_ack_pending: 10_000,
-                    filter_subject: i.filter_subject.clone(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| format!("NATS {urls}: consumer {}: {e}", i.consumer))?;
-        tracing::info!(stream = %i.stream, consumer = %i.consumer, "JetStream consumer ready");
-        Ok(NatsSource { consumer, stats })
+        let mut consumers = Vec::new();
+        for (name, filter) in consumers_of(i) {
+            let c = st
+                .get_or_create_consumer(
+                    &name,
+                    consumer::pull::Config {
+                        durable_name: Some(name.clone()),
+                        ack_policy: consumer::AckPolicy::Explicit,
+                        ack_wait: Duration::from_secs_f64(i.ack_wait),
+                        max_ack_pending: 10_000,
+                        filter_subject: filter.clone(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| format!("NATS {urls}: consumer {name}: {e}"))?;
+            tracing::info!(stream = %i.stream, consumer = %name, filter = %filter, "JetStream consumer ready");
+            consumers.push(c);
+        }
+        Ok(NatsSource { consumers, stats })
     }
 
     /// Up to `max` messages, waiting at most `wait` for the first.
     async fn fetch(&mut self, max: usize, wait: Duration) -> Result<Vec<Incoming>, String> {
-        let mut msgs = self
-            .consumer
-            .fetch()
-            .max_messages(max)
-            .expires(wait)
-            .messages()
-            .await
-            .map_err(|e| format!("JetStream fetch: {e}"))?;
+        let each = (max / self.consumers.len()).max(1);
+        let fetched =
+            futures_util::future::join_all(self.consumers.iter().map(|c| fetch_one(c, each, wait)))
+                .await;
         let mut out = Vec::new();
-        while let Some(m) = msgs.next().await {
-            match m {
-                Ok(m) => out.push(Incoming {
-                    bytes: m.payload.to_vec(),
-                    ack: Ack::Nats(Box::new(m)),
-                }),
-                Err(e) => {
-                    tracing::warn!("JetStream message: {e}");
-                    break;
-                }
+        let mut err = None;
+        for r in fetched {
+            match r {
+                Ok(mut v) => out.append(&mut v),
+                Err(e) => err = Some(e),
             }
         }
         if out.is_empty() {
-            if let Ok(info) = self.consumer.info().await {
-                self.stats
-                    .pending
-                    .store(info.num_pending, Ordering::Relaxed);
+            if let Some(e) = err {
+                return Err(e);
             }
+            let mut pending = 0;
+            for c in &mut self.consumers {
+                if let Ok(info) = c.info().await {
+                    pending += info.num_pending;
+                }
+            }
+            self.stats.pending.store(pending, Ordering::Relaxed);
         }
         Ok(out)
     }
+}
+
+async fn fetch_one(
+    c: &consumer::PullConsumer,
+    max: usize,
+    wait: Duration,
+) -> Result<Vec<Incoming>, String> {
+    let mut msgs = c
+        .fetch()
+        .max_messages(max)
+        .expires(wait)
+        .messages()
+        .await
+        .map_err(|e| format!("JetStream fetch: {e}"))?;
+    let mut out = Vec::new();
+    while let Some(m) = msgs.next().await {
+        match m {
+            Ok(m) => out.push(Incoming {
+                bytes: m.payload.to_vec(),
+                ack: Ack::Nats(Box::new(m)),
+            }),
+            Err(e) => {
+                tracing::warn!("JetStream message: {e}");
+                break;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Runs the center until `stop` turns true.
@@ -116,12 +169,54 @@ pub async fn run(
     ready: impl FnOnce(Option<std::net::SocketAddr>),
 ) -> Result<(), String> {
     let url = cfg.store_url()?;
-    let store = Store::open(&url).await.map_err(|e| e.to_string())?;
+    let mut store = Store::open(&url).await.map_err(|e| e.to_string())?;
+    if !cfg.ingest.filter_subjects.is_empty() || !cfg.tickets.bucket.is_empty() {
+        // One of several centers: its part of an alert others raise too is kept apart.
+        store.set_part(&cfg.ingest.consumer);
+    }
     let stats = Arc::new(CenterStats::default());
+    let mut engine = engine;
+    let js = if cfg.ingest.nats.is_empty() {
+        None
+    } else {
+        Some(jetstream::new(nats_connect(&cfg).await?))
+    };
+    let mut sharing = super::ingest::Sharing {
+        share: if cfg.ingest.filter_subjects.is_empty() {
+            [cfg.ingest.filter_subject.clone()]
+                .into_iter()
+                .filter(|f| !f.is_empty())
+                .collect()
+        } else {
+            cfg.ingest.filter_subjects.clone()
+        },
+        tickets: None,
+    };
+    if let (Some(js), false) = (&js, cfg.tickets.bucket.is_empty()) {
+        let (life, max_entries) = engine.ticket_limits();
+        let settings = super::tickets::BucketSettings {
+            bucket: cfg.tickets.bucket.clone(),
+            replicas: cfg.tickets.replicas,
+            max_age: Duration::from_secs_f64(life.max(3600.0)),
+            max_entries,
+        };
+        let (kv, table) = super::tickets::KvTickets::open(js, &settings).await?;
+        if engine.share_tickets(Box::new(table)) {
+            tracing::info!(bucket = %settings.bucket, max_age_s = settings.max_age.as_secs(),
+                "ticket table in the JetStream key-value bucket");
+            sharing.tickets = Some(Arc::new(kv));
+        }
+    }
     tracing::info!(engine = engine.name(), "rebuilding the engine's state");
-    let mut proc = Processor::start(store.clone(), engine, cfg.store.replay_hours, stats.clone())
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut proc = Processor::start_shared(
+        store.clone(),
+        engine,
+        cfg.store.replay_hours,
+        stats.clone(),
+        sharing,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
 
     let (http_stop_tx, http_stop_rx) = watch::channel(false);
     let mut http = None;
@@ -192,10 +287,9 @@ pub async fn run(
 
     let mut dirs = (!cfg.ingest.dirs.is_empty())
         .then(|| DirSource::new(cfg.ingest.dirs.clone(), cfg.ingest.remove_applied));
-    let mut nats = if cfg.ingest.nats.is_empty() {
-        None
-    } else {
-        Some(NatsSource::open(&cfg, stats.clone()).await?)
+    let mut nats = match &js {
+        None => None,
+        Some(js) => Some(NatsSource::open(js, &cfg, stats.clone()).await?),
     };
     let group = cfg.ingest.group_batches;
     let high = store.applied_high().await.map_err(|e| e.to_string())?;

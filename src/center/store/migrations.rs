@@ -38,13 +38,14 @@ pub struct Migration {
 }
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "entities, activity, alerts, sensors, batches, audit, exclusions, endpoint cache",
-    statements: &[
-        // Users (kind 'user': realm in upper case, account in lower case) and computers (kind
-        // 'computer': realm empty, name the FQDN in lower case).
-        "CREATE TABLE entities (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "entities, activity, alerts, sensors, batches, audit, exclusions, endpoint cache",
+        statements: &[
+            // Users (kind 'user': realm in upper case, account in lower case) and computers (kind
+            // 'computer': realm empty, name the FQDN in lower case).
+            "CREATE TABLE entities (
             id {id},
             kind TEXT NOT NULL,
             realm TEXT NOT NULL,
@@ -52,29 +53,29 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             first_seen {real} NOT NULL,
             last_seen {real} NOT NULL,
             UNIQUE (kind, realm, name))",
-        "CREATE INDEX entities_name ON entities (name)",
-        // Addresses a computer had over time.
-        "CREATE TABLE entity_addresses (
+            "CREATE INDEX entities_name ON entities (name)",
+            // Addresses a computer had over time.
+            "CREATE TABLE entity_addresses (
             entity_id BIGINT NOT NULL REFERENCES entities (id),
             addr TEXT NOT NULL,
             first_seen {real} NOT NULL,
             last_seen {real} NOT NULL,
             how TEXT NOT NULL,
             PRIMARY KEY (entity_id, addr))",
-        "CREATE INDEX entity_addresses_addr ON entity_addresses (addr)",
-        // Activity rolled up per entity and hour: metric 'logon' (detail 'kerberos/aes256-cts'),
-        // 'source' (the host or address it came from), 'service', 'share', 'failure' (the error
-        // name), 'user' (for a computer: accounts seen on it).
-        "CREATE TABLE activity (
+            "CREATE INDEX entity_addresses_addr ON entity_addresses (addr)",
+            // Activity rolled up per entity and hour: metric 'logon' (detail 'kerberos/aes256-cts'),
+            // 'source' (the host or address it came from), 'service', 'share', 'failure' (the error
+            // name), 'user' (for a computer: accounts seen on it).
+            "CREATE TABLE activity (
             entity_id BIGINT NOT NULL REFERENCES entities (id),
             hour BIGINT NOT NULL,
             metric TEXT NOT NULL,
             detail TEXT NOT NULL,
             n BIGINT NOT NULL,
             PRIMARY KEY (entity_id, hour, metric, detail))",
-        // Alerts as the detection engine raised them (the whole record in `body`, JSON), with
-        // the analysts' status: open, resolved, false_positive, benign_true_positive.
-        "CREATE TABLE alerts (
+            // Alerts as the detection engine raised them (the whole record in `body`, JSON), with
+            // the analysts' status: open, resolved, false_positive, benign_true_positive.
+            "CREATE TABLE alerts (
             id TEXT PRIMARY KEY,
             detection TEXT NOT NULL,
             title TEXT NOT NULL,
@@ -92,22 +93,22 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             status TEXT NOT NULL DEFAULT 'open',
             created_at BIGINT NOT NULL,
             updated_at BIGINT NOT NULL)",
-        "CREATE INDEX alerts_last_ts ON alerts (last_ts)",
-        "CREATE TABLE alert_entities (
+            "CREATE INDEX alerts_last_ts ON alerts (last_ts)",
+            "CREATE TABLE alert_entities (
             alert_id TEXT NOT NULL REFERENCES alerts (id),
             entity_id BIGINT NOT NULL REFERENCES entities (id),
             role TEXT NOT NULL,
             PRIMARY KEY (alert_id, entity_id, role))",
-        "CREATE INDEX alert_entities_entity ON alert_entities (entity_id)",
-        "CREATE TABLE alert_notes (
+            "CREATE INDEX alert_entities_entity ON alert_entities (entity_id)",
+            "CREATE TABLE alert_notes (
             id {id},
             alert_id TEXT NOT NULL REFERENCES alerts (id),
             at BIGINT NOT NULL,
             actor TEXT NOT NULL,
             status TEXT,
             note TEXT NOT NULL)",
-        // Sensors' health from their `stats` records.
-        "CREATE TABLE sensors (
+            // Sensors' health from their `stats` records.
+            "CREATE TABLE sensors (
             id TEXT PRIMARY KEY,
             host TEXT NOT NULL,
             first_seen BIGINT NOT NULL,
@@ -118,7 +119,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             records BIGINT NOT NULL,
             records_per_s {real} NOT NULL,
             silent_alerted BIGINT NOT NULL DEFAULT 0)",
-        "CREATE TABLE sensor_stats (
+            "CREATE TABLE sensor_stats (
             sensor TEXT NOT NULL,
             ts {real} NOT NULL,
             packets BIGINT NOT NULL,
@@ -126,10 +127,10 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             records BIGINT NOT NULL,
             records_per_s {real} NOT NULL,
             PRIMARY KEY (sensor, ts))",
-        // Every batch applied, (sensor, seq) once: what makes applying a batch twice change
-        // nothing. `ord` is the order they were applied in (the detection engine is fed them
-        // again in that order after a restart); `body` is kept for that while recent.
-        "CREATE TABLE batches (
+            // Every batch applied, (sensor, seq) once: what makes applying a batch twice change
+            // nothing. `ord` is the order they were applied in (the detection engine is fed them
+            // again in that order after a restart); `body` is kept for that while recent.
+            "CREATE TABLE batches (
             ord {id},
             sensor TEXT NOT NULL,
             seq BIGINT NOT NULL,
@@ -138,16 +139,16 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             applied_at BIGINT NOT NULL,
             body {blob},
             UNIQUE (sensor, seq))",
-        "CREATE TABLE audit (
+            "CREATE TABLE audit (
             id {id},
             at BIGINT NOT NULL,
             actor TEXT NOT NULL,
             action TEXT NOT NULL,
             object TEXT NOT NULL,
             detail TEXT NOT NULL)",
-        // Exclusions written from the console: `detection` (or '*') does not raise for a source
-        // whose `field` (source_ip, source_host, source_user) equals `value`.
-        "CREATE TABLE exclusions (
+            // Exclusions written from the console: `detection` (or '*') does not raise for a source
+            // whose `field` (source_ip, source_host, source_user) equals `value`.
+            "CREATE TABLE exclusions (
             id {id},
             detection TEXT NOT NULL,
             field TEXT NOT NULL,
@@ -156,8 +157,8 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             created_by TEXT NOT NULL,
             created_at BIGINT NOT NULL,
             UNIQUE (detection, field, value))",
-        // The endpoint product's answers, cached: per product and entity (kind, key).
-        "CREATE TABLE endpoint_cache (
+            // The endpoint product's answers, cached: per product and entity (kind, key).
+            "CREATE TABLE endpoint_cache (
             product TEXT NOT NULL,
             kind TEXT NOT NULL,
             key TEXT NOT NULL,
@@ -167,5 +168,22 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             url TEXT,
             body TEXT NOT NULL,
             PRIMARY KEY (product, kind, key))",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "alert parts of centers sharing the store",
+        statements: &[
+            // Each center's part of an alert raised by several centers (each its share of the
+            // sensors): its evidence count, first and latest times, sensors.
+            "CREATE TABLE alert_parts (
+            alert_id TEXT NOT NULL,
+            center TEXT NOT NULL,
+            ts {real} NOT NULL,
+            last_ts {real} NOT NULL,
+            count BIGINT NOT NULL,
+            sensors TEXT NOT NULL,
+            PRIMARY KEY (alert_id, center))",
+        ],
+    },
+];

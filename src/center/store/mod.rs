@@ -44,6 +44,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// This center's name when several centers share the store: each writes its own part of
+    /// an alert raised by more than one (see [`Store::set_part`]).
+    part: Option<std::sync::Arc<str>>,
 }
 
 /// Unix seconds now.
@@ -96,9 +99,22 @@ impl Store {
                 redact(&url)
             ))
         })?;
-        let store = Store { pool, dialect };
+        let store = Store {
+            pool,
+            dialect,
+            part: None,
+        };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Several centers share this store, each taking a share of the sensors: the same attack
+    /// seen by sensors of two shares is raised by two centers under one alert id, each counting
+    /// its own evidence. Each center then keeps its part (`alert_parts`, under `name`) and the
+    /// alert shows them together: the evidence counts summed, the first and latest times, the
+    /// sensors of all (the evidence records and summary are those of the latest part written).
+    pub fn set_part(&mut self, name: &str) {
+        self.part = Some(name.into());
     }
 
     /// The database's dialect (for a caller's own migrations and queries).

@@ -323,7 +323,7 @@ impl Store {
         let mut alerts: Vec<&AlertWrite> = fx.alerts.values().collect();
         alerts.sort_by(|a, b| a.id.cmp(&b.id));
         for a in alerts {
-            upsert_alert(&mut tx, a, now).await?;
+            upsert_alert(&mut tx, a, now, self.part.as_deref()).await?;
             for (k, role) in &a.entities {
                 let id = match ids.get(k) {
                     Some(id) => *id,
@@ -363,7 +363,7 @@ impl Store {
     /// Stores alerts outside a batch (the center's own, e.g. a silent sensor).
     pub async fn put_alert(&self, a: &AlertWrite) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        upsert_alert(&mut tx, a, now_secs()).await?;
+        upsert_alert(&mut tx, a, now_secs(), self.part.as_deref()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -447,7 +447,12 @@ async fn entity_id(
     Ok(r.get(0))
 }
 
-async fn upsert_alert(tx: &mut Transaction<'_, Any>, a: &AlertWrite, now: i64) -> sqlx::Result<()> {
+async fn upsert_alert(
+    tx: &mut Transaction<'_, Any>,
+    a: &AlertWrite,
+    now: i64,
+    part: Option<&str>,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO alerts (id, detection, title, severity, phase, ts, last_ts, count, summary,
            source_ip, source_host, source_user, sensors, body, status, created_at, updated_at)
@@ -475,6 +480,70 @@ async fn upsert_alert(tx: &mut Transaction<'_, Any>, a: &AlertWrite, now: i64) -
     .bind(&a.body)
     .bind(now)
     .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    let Some(center) = part else {
+        return Ok(());
+    };
+    // The alert's row is locked by the upsert above: a center writing its part of the same
+    // alert waits here, then reads every committed part.
+    sqlx::query(
+        "INSERT INTO alert_parts (alert_id, center, ts, last_ts, count, sensors)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (alert_id, center) DO UPDATE SET ts = excluded.ts,
+           last_ts = excluded.last_ts, count = excluded.count, sensors = excluded.sensors",
+    )
+    .bind(&a.id)
+    .bind(center)
+    .bind(a.ts)
+    .bind(a.last_ts)
+    .bind(a.count)
+    .bind(a.sensors.join(","))
+    .execute(&mut **tx)
+    .await?;
+    let parts =
+        sqlx::query("SELECT ts, last_ts, count, sensors FROM alert_parts WHERE alert_id = $1")
+            .bind(&a.id)
+            .fetch_all(&mut **tx)
+            .await?;
+    if parts.len() < 2 {
+        return Ok(());
+    }
+    let mut ts = f64::INFINITY;
+    let mut last_ts = f64::NEG_INFINITY;
+    let mut count = 0i64;
+    let mut sensors: Vec<String> = Vec::new();
+    for p in &parts {
+        ts = ts.min(p.get::<f64, _>("ts"));
+        last_ts = last_ts.max(p.get::<f64, _>("last_ts"));
+        count += p.get::<i64, _>("count");
+        for s in p
+            .get::<String, _>("sensors")
+            .split(',')
+            .filter(|s| !s.is_empty())
+        {
+            sensors.push(s.to_string());
+        }
+    }
+    sensors.sort();
+    sensors.dedup();
+    let mut body: serde_json::Value =
+        serde_json::from_str(&a.body).unwrap_or(serde_json::Value::Null);
+    if let Some(o) = body.as_object_mut() {
+        o.insert("ts".into(), ts.into());
+        o.insert("last_ts".into(), last_ts.into());
+        o.insert("count".into(), count.into());
+        o.insert("sensors".into(), sensors.clone().into());
+    }
+    sqlx::query(
+        "UPDATE alerts SET ts = $1, last_ts = $2, count = $3, sensors = $4, body = $5 WHERE id = $6",
+    )
+    .bind(ts)
+    .bind(last_ts)
+    .bind(count)
+    .bind(sensors.join(","))
+    .bind(body.to_string())
+    .bind(&a.id)
     .execute(&mut **tx)
     .await?;
     Ok(())
