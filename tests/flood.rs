@@ -370,6 +370,30 @@ fn a_record_mark_claiming_2_gib_counts_only_the_bytes_seen() {
 }
 
 #[test]
+fn an_ldap_message_claiming_2_gib_counts_only_the_bytes_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("ldap.pcap");
+    let mut w = Pcap::create(&p);
+    let (c, s) = ([10, 1, 0, 3], DC);
+    w.frame(1_000_000, &tcp(c, 50001, s, 389, 100, 0x02, b""));
+    // An LDAPMessage (a modify request) whose BER length says 2^31 - 1 bytes; 400 come.
+    let mut data = vec![0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x02, 0x01, 0x07, 0x66];
+    data.resize(400, 0x41);
+    w.frame(1_000_100, &tcp(c, 50001, s, 389, 101, 0x18, &data[..250]));
+    w.frame(1_000_200, &tcp(c, 50001, s, 389, 351, 0x18, &data[250..]));
+    drop(w);
+    let run = replay(&[&p], 1, 1024, dir.path());
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let cap = run.stats["drops"]["decoder_cap"].as_u64().unwrap();
+    assert_eq!(
+        cap,
+        data.len() as u64,
+        "the bytes seen, not the length claimed"
+    );
+    assert_eq!(run.stats["partial"], true);
+}
+
+#[test]
 fn a_budget_too_small_for_the_workers_is_refused_with_what_to_give() {
     let dir = tempfile::tempdir().unwrap();
     let run = replay(&[&root().join(ATTACK)], 4, 40, dir.path());

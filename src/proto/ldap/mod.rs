@@ -64,6 +64,9 @@ struct Side {
     buf: Vec<u8>,
     /// Bytes of an oversized message still to skip.
     skip: u64,
+    /// Whether those bytes are a drop, counted as they arrive ([`Counter::DropDecoderCap`]):
+    /// a BER length may claim far more than ever comes.
+    skip_counted: bool,
 }
 
 /// The framing of one direction once the stream is wrapped: SASL buffers (a 4-byte length) or
@@ -220,13 +223,22 @@ impl LdapConn {
                 }
                 // Too large to buffer: skip it; an entry still counts for its search, anything
                 // else is a drop.
-                match parse::peek(rest) {
-                    Some((id, tag::SEARCH_ENTRY)) => self.ops.entry_skipped(id),
-                    Some((_, tag::SEARCH_REFERENCE)) => {}
-                    _ => cx.count_n(Counter::DropDecoderCap, total as u64),
-                }
                 let have = rest.len().min(total);
-                self.sides[dir.idx()].skip = (total - have) as u64;
+                let dropped = match parse::peek(rest) {
+                    Some((id, tag::SEARCH_ENTRY)) => {
+                        self.ops.entry_skipped(id);
+                        false
+                    }
+                    Some((_, tag::SEARCH_REFERENCE)) => false,
+                    _ => true,
+                };
+                // Only the bytes seen count: the rest as it arrives (a gap is no drop).
+                if dropped {
+                    cx.count_n(Counter::DropDecoderCap, have as u64);
+                }
+                let side = &mut self.sides[dir.idx()];
+                side.skip = (total - have) as u64;
+                side.skip_counted = dropped;
                 return used + have;
             }
             if rest.len() < total {
@@ -256,6 +268,9 @@ impl TcpApp for LdapConn {
             if side.skip > 0 {
                 let k = side.skip.min(data.len() as u64);
                 side.skip -= k;
+                if side.skip_counted {
+                    cx.count_n(Counter::DropDecoderCap, k);
+                }
                 data = &data[k as usize..];
                 continue;
             }

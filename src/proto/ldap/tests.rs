@@ -573,3 +573,39 @@ fn oversized_entries_still_count() {
     assert_eq!(h.counters.get(Counter::DropDecoderCap), 0);
     assert_eq!(h.counters.get(Counter::MalformedLdap), 0);
 }
+
+#[test]
+fn an_oversized_message_counts_only_the_bytes_seen() {
+    // A modify request whose BER length claims 2 GiB; 300 bytes of it ever come, in pieces.
+    let mut claim = vec![0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x02, 0x01, 0x07, 0x66];
+    claim.resize(300, 0x41);
+    for split in [1, 7, 64, 100_000] {
+        let h = run(&[(Dir::ToServer, claim.clone(), NS)], split);
+        assert_eq!(
+            h.counters.get(Counter::DropDecoderCap),
+            300,
+            "split {split}: the bytes seen, not the length claimed"
+        );
+    }
+    // A message over the cap that comes whole counts every byte once; a gap inside the rest is
+    // not a drop of the decoder's (the flow layer counts it), and what follows it still counts.
+    let mut h = Harness::new(Transport::Tcp, 389);
+    h.config.max_header = 1024;
+    let mut app = tcp();
+    let big = ldap_message(9, ber(0x66, &[b'b'; 5000]));
+    app.data(&mut h.cx(NS), Dir::ToServer, &big[..2000]);
+    app.gap(&mut h.cx(NS), Dir::ToServer, 1000);
+    app.data(&mut h.cx(NS), Dir::ToServer, &big[3000..]);
+    app.data(
+        &mut h.cx(NS),
+        Dir::ToServer,
+        &search_request(10, ber(0x87, b"cn"), &[]),
+    );
+    app.close(&mut h.cx(2 * NS));
+    assert_eq!(
+        h.counters.get(Counter::DropDecoderCap),
+        big.len() as u64 - 1000
+    );
+    assert_eq!(h.counters.get(Counter::MalformedLdap), 0);
+    assert_eq!(json(&h).len(), 1, "the search after it is decoded");
+}
