@@ -102,11 +102,26 @@ impl Options {
         let frag = frag.min(self.memory_budget / 16 / sources.max(1));
         let fixed = BASE_MEMORY + workers * WORKER_MEMORY + sources * frag;
         // Half of what is left is headroom for the allocator: under a flood's churn (flows
-        // evicted, records made and freed by other threads) the heap holds up to 1.85 times the
-        // bytes the tables account (measured with a million-source DNS flood).
-        let state = self.memory_budget.saturating_sub(fixed) / 2 / workers;
+        // evicted, records made and freed by other threads) the heap holds more than the bytes
+        // the tables account (fragmentation, records in flight to the output).
+        let half = self.memory_budget.saturating_sub(fixed) / 2 / workers;
+        // The table's index is reserved whole when the table is made: its bytes come out of
+        // the worker's half, the table gets the largest share that leaves room for them.
+        let max_flows = (self.flow.max_flows / workers).max(1);
+        let fits = |share: usize| share + crate::flow::index_bytes(share, max_flows) <= half;
+        let (mut lo, mut hi) = (0, half);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if fits(mid) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        let state = lo;
         if state < MIN_WORKER_STATE {
-            let need = (fixed + 2 * workers * MIN_WORKER_STATE).div_ceil(1 << 20);
+            let min = MIN_WORKER_STATE + crate::flow::index_bytes(MIN_WORKER_STATE, max_flows);
+            let need = (fixed + 2 * workers * min).div_ceil(1 << 20);
             return Err(format!(
                 "a memory budget of {} MiB is too small for {workers} worker(s): give at least {need} MiB (memory_budget_mb, --memory-mb) or fewer workers",
                 self.memory_budget >> 20
@@ -627,15 +642,25 @@ fn worker_loop(
 /// Sends a worker's records to the output in messages of at most [`RECORDS_PER_MESSAGE`], so
 /// that the records in flight (the channel holds [`QUEUE_RECORDS`] messages per worker) stay
 /// bounded in memory even when an eviction or a timeout closes thousands of flows at once.
+/// Each message is a vector of its own length: a message must not carry the capacity of the
+/// whole burst (16 queued messages, each holding the buffer of a 10,000-record eviction, were
+/// the largest allocation under a flood). `out` keeps its buffer for the next burst, shrunk
+/// when a burst left it large.
 fn send_records(
     tx: &Sender<Vec<Record>>,
     out: &mut Vec<Record>,
 ) -> Result<(), crossbeam_channel::SendError<Vec<Record>>> {
-    while out.len() > RECORDS_PER_MESSAGE {
-        let rest = out.split_off(RECORDS_PER_MESSAGE);
-        tx.send(std::mem::replace(out, rest))?;
+    let mut rest = out.drain(..);
+    loop {
+        let msg: Vec<Record> = rest.by_ref().take(RECORDS_PER_MESSAGE).collect();
+        if msg.is_empty() {
+            break;
+        }
+        tx.send(msg)?;
     }
-    tx.send(std::mem::take(out))
+    drop(rest);
+    out.shrink_to(4 * RECORDS_PER_MESSAGE);
+    Ok(())
 }
 
 /// Everything the output thread needs to make `stats` records, besides the run's [`Telemetry`]
@@ -1019,5 +1044,52 @@ impl FrameSource for Live {
 
     fn set_filter(&mut self, bpf: &str) -> Result<(), CaptureError> {
         self.0.set_filter(bpf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_of_records_goes_out_in_messages_of_their_own_size() {
+        let (tx, rx) = bounded::<Vec<Record>>(1000);
+        let mut out: Vec<Record> = (0..10_000)
+            .map(|i| Record::new(i, None, Body::Stats(Box::default())))
+            .collect();
+        send_records(&tx, &mut out).unwrap();
+        drop(tx);
+        let msgs: Vec<Vec<Record>> = rx.iter().collect();
+        assert_eq!(msgs.iter().map(Vec::len).sum::<usize>(), 10_000);
+        for m in &msgs {
+            assert!(m.len() <= RECORDS_PER_MESSAGE);
+            assert!(m.capacity() <= RECORDS_PER_MESSAGE, "{}", m.capacity());
+        }
+        // In order, and the worker's buffer does not keep the burst's size.
+        let ts: Vec<Ts> = msgs.iter().flatten().map(|r| r.ts).collect();
+        assert!(ts.windows(2).all(|w| w[0] < w[1]));
+        assert!(out.is_empty() && out.capacity() <= 4 * RECORDS_PER_MESSAGE);
+    }
+
+    #[test]
+    fn each_table_share_leaves_room_for_its_index() {
+        for (mb, workers) in [(128, 1), (128, 2), (128, 4), (1024, 1), (1024, 7), (64, 1)] {
+            let o = Options {
+                memory_budget: mb << 20,
+                ..Default::default()
+            };
+            let (share, frag) = o.memory_shares(workers, 1).unwrap();
+            let fixed = BASE_MEMORY + workers * WORKER_MEMORY + frag;
+            let half = ((mb << 20) - fixed) / 2 / workers;
+            let index = crate::flow::index_bytes(share, o.flow.max_flows / workers);
+            assert!(index > 0);
+            assert!(
+                share + index <= half,
+                "{mb} MiB, {workers}: {share} + {index} > {half}"
+            );
+            // Not much wasted either: a table a little larger would not fit.
+            let more = share + half / 50;
+            assert!(more + crate::flow::index_bytes(more, o.flow.max_flows / workers) > half);
+        }
     }
 }

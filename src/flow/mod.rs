@@ -17,6 +17,8 @@
 //! per-packet path never scans the table. Reassembly itself is in [`tcp`].
 
 mod pressure;
+
+pub use pressure::index_bytes;
 mod tcp;
 
 use crate::packet::{tcp_flags, PacketMeta};
