@@ -7,9 +7,13 @@
 
 pub mod base;
 pub mod capture;
+#[cfg(feature = "service")]
 pub mod center;
+#[cfg(feature = "service")]
 pub mod console;
+#[cfg(feature = "service")]
 pub mod daemon;
+#[cfg(feature = "service")]
 pub mod detect;
 pub mod flow;
 pub mod output;
@@ -18,7 +22,9 @@ pub mod pipeline;
 pub mod proto;
 pub mod record;
 pub mod stats;
+#[cfg(feature = "service")]
 pub mod upstream;
+#[cfg(feature = "service")]
 pub mod web;
 
 /// Test support shared with the integration tests: a missing dependency is a visible skip.
