@@ -12,7 +12,9 @@
 //! The capture thread decodes the packet layer itself so that only TCP/UDP payloads and a small
 //! [`PacketMeta`] cross the channel, in batches (one channel operation per batch, not per
 //! packet), to the worker that owns the flow: both directions of a connection hash alike, so a
-//! flow lives in exactly one worker and decoders need no locks. Batch buffers are recycled.
+//! flow lives in exactly one worker and decoders need no locks (SMB connections between the same
+//! two addresses all go to one worker, for multichannel: see [`flow_hash`]). Batch buffers are
+//! recycled.
 //! Time is packet time in replay (every worker is told when a second of capture time passed,
 //! so timeouts fire even on a quiet worker) and the wall clock live.
 

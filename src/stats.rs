@@ -67,6 +67,7 @@ counters! {
     DropTcpMemory => ("drops", "tcp_memory", "TCP bytes dropped by the global reassembly memory cap", false),
     DropTcpLate => ("drops", "tcp_late", "TCP bytes that arrived after their hole had been given up as a gap, not analysed", false),
     DropDecoderCap => ("drops", "decoder_cap", "bytes decoders dropped because a message exceeded its cap", false),
+    DropSmbRegistry => ("drops", "smb_registry", "SMB sessions, trees and opens the multichannel registry forgot, least recently used first, to stay under smb_registry_entries", false),
     DropShed => ("drops", "shed", "bytes not analysed because the resource guard shed load", false),
     DropUpstream => ("drops", "upstream", "records in batches dropped because the spool was full", false),
 

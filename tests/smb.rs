@@ -448,10 +448,11 @@ fn shared_mid_stream_and_one_sided_pipes_carry_their_calls() {
         ])
     );
     // SMB1 over NetBIOS 139 from the middle: lsarpc and samr opened, binds seen, and one pipe
-    // whose open and bind came before the capture (its calls have no interface).
+    // whose open and bind came before the capture (its 2 calls have neither interface nor pipe
+    // name: an unknown name is left out, so they are not counted here).
     let r = replay(&[root.join("zeek/dce-rpc__mapi/mapi.pcap")]);
     let got = pipe_calls(&r.records);
-    assert_eq!(got.values().sum::<usize>(), 38, "{got:?}");
+    assert_eq!(got.values().sum::<usize>(), 36, "{got:?}");
     let samr_or_lsa = "12345778-1234-abcd-ef00-0123456789ab";
     let n = |pipe: &str, uuid: &str, op: u16| {
         got.get(&(pipe.to_string(), uuid.to_string(), op))
@@ -540,4 +541,122 @@ fn lab_gpt_ini_reads_are_counted() {
         .filter(|(_, s)| s.access == ["read"] && s.disposition == Some(Code::Name("open")))
         .count();
     assert_eq!(opens, 6);
+}
+
+/// The named pipe of every DCE-RPC record carried in SMB is a name: never empty, never a bare
+/// `\pipe\` (an unknown name is left out).
+fn assert_no_empty_pipe(recs: &[Record], what: &str) {
+    for r in recs {
+        if let Body::Dcerpc(d) = &r.body {
+            if let Some(p) = &d.named_pipe {
+                let name = p.trim_start_matches('\\');
+                let name = name
+                    .get(5..)
+                    .filter(|_| name[..5].eq_ignore_ascii_case("pipe\\"));
+                assert!(
+                    name.is_some_and(|n| !n.trim_start_matches('\\').is_empty()),
+                    "{what}: empty pipe name {p:?} in {r:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The first value of a tshark field (aggregated occurrences are comma-separated).
+fn first(v: &str) -> String {
+    v.split(',').next().unwrap_or_default().to_string()
+}
+
+// SMB3 multichannel: one session over several TCP connections of one client. In
+// smb_v2_only_non_zero_reserved1 the pipe is opened (CREATE on an IPC$ tree connected on yet
+// another connection) on one channel, its DCE-RPC bind written on a second, the bind's answer
+// read on a third and the call sent on the first: the bind and the call must both name the pipe
+// and the interface bound, whatever worker count. Expected values are tshark's, read at run
+// time: the pipe opened on IPC$, the bind's interface, the request's opnum and port.
+#[test]
+fn shared_multichannel_pipes_are_found_across_channels() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/pcaps");
+    if !skip::need_shared("shared_multichannel_pipes_are_found_across_channels")
+        || !skip::need(
+            "shared_multichannel_pipes_are_found_across_channels",
+            tshark_present(),
+            "tshark",
+            "run .ci/setup (installs tshark)",
+        )
+    {
+        return;
+    }
+    let cap =
+        root.join("zeek/smb__smb_v2_only_non_zero_reserved1/smb_v2_only_non_zero_reserved1.pcap");
+    let ipc_opens = tshark_lines(
+        &cap,
+        r#"smb2.cmd==5 && smb2.flags.response==0 && smb2.tree contains "IPC$""#,
+        &["smb2.filename", "tcp.srcport"],
+    )
+    .unwrap();
+    assert_eq!(ipc_opens.len(), 1, "{ipc_opens:?}");
+    let (opened, open_port) = ipc_opens[0].split_once('\t').unwrap();
+    let pipe = format!("\\pipe\\{opened}");
+    let binds = tshark_lines(
+        &cap,
+        "dcerpc.pkt_type==11",
+        &["dcerpc.cn_bind_to_uuid", "tcp.srcport"],
+    )
+    .unwrap();
+    assert_eq!(binds.len(), 1, "{binds:?}");
+    let (uuid, bind_port) = binds[0].split_once('\t').unwrap();
+    let uuid = first(uuid);
+    let requests =
+        tshark_lines(&cap, "dcerpc.pkt_type==0", &["dcerpc.opnum", "tcp.srcport"]).unwrap();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let (opnum, req_port) = requests[0].split_once('\t').unwrap();
+    let opnum: u16 = opnum.parse().unwrap();
+    // Really three channels: the open, the bind and the call on different connections.
+    assert_ne!(bind_port, open_port);
+    assert_ne!(bind_port, req_port);
+    for workers in [1, 3] {
+        let opts = Options {
+            workers,
+            ..Default::default()
+        };
+        let r = replay_to_vec(std::slice::from_ref(&cap), &opts).unwrap();
+        assert_no_empty_pipe(&r.records, &format!("{cap:?} with {workers} workers"));
+        assert_eq!(
+            pipe_calls(&r.records),
+            calls(&[(&pipe, &uuid, opnum, 1)]),
+            "{workers} workers"
+        );
+        let dce: Vec<_> = r
+            .records
+            .iter()
+            .filter_map(|r| match &r.body {
+                Body::Dcerpc(d) => Some((r, d)),
+                _ => None,
+            })
+            .collect();
+        let call = dce.iter().find(|(_, d)| d.opnum.is_some()).unwrap();
+        assert_eq!(
+            call.0.sport.map(|p| p.to_string()).as_deref(),
+            Some(req_port)
+        );
+        assert_eq!(call.1.interface.as_deref(), Some("srvsvc"));
+        // The bind without a call, on its own channel, names the pipe opened on another.
+        let bind = dce.iter().find(|(_, d)| d.opnum.is_none()).unwrap();
+        assert_eq!(
+            bind.0.sport.map(|p| p.to_string()).as_deref(),
+            Some(bind_port)
+        );
+        assert_eq!(bind.1.named_pipe.as_deref(), Some(pipe.as_str()));
+        assert_eq!(bind.1.interface_uuid.as_deref(), Some(uuid.as_str()));
+        assert_eq!(r.stats.snapshot.get(Counter::DropSmbRegistry), 0);
+    }
+    // The other multichannel capture (file copies over several channels) and every SMB capture
+    // of the corpus: no empty pipe name anywhere.
+    let mut all = Vec::new();
+    smb_captures(&root, &mut all);
+    assert!(all.iter().any(|p| p.ends_with("smb3_multichannel.pcap")));
+    for p in &all {
+        let r = replay(std::slice::from_ref(p));
+        assert_no_empty_pipe(&r.records, &format!("{p:?}"));
+    }
 }

@@ -220,6 +220,11 @@ pub struct DecoderSection {
     pub dcerpc_max_calls: usize,
     #[serde(deserialize_with = "positive_usize")]
     pub dcerpc_max_contexts: usize,
+    /// SMB sessions, trees and opens (each kind) remembered for multichannel; 0: off.
+    pub smb_registry_entries: usize,
+    /// Seconds after which an unused entry of the SMB multichannel registry is forgotten.
+    #[serde(deserialize_with = "positive_f64")]
+    pub smb_registry_idle: f64,
 }
 
 impl Default for DecoderSection {
@@ -233,6 +238,8 @@ impl Default for DecoderSection {
             dcerpc_max_stub_kb: d.dcerpc_max_stub / 1024,
             dcerpc_max_calls: d.dcerpc_max_calls,
             dcerpc_max_contexts: d.dcerpc_max_contexts,
+            smb_registry_entries: d.smb_registry_entries,
+            smb_registry_idle: d.smb_registry_idle as f64 / 1e9,
         }
     }
 }
@@ -563,6 +570,8 @@ impl Config {
                 dcerpc_max_stub: d.dcerpc_max_stub_kb * 1024,
                 dcerpc_max_calls: d.dcerpc_max_calls,
                 dcerpc_max_contexts: d.dcerpc_max_contexts,
+                smb_registry_entries: d.smb_registry_entries,
+                smb_registry_idle: secs(d.smb_registry_idle).max(NS / 1000),
                 ..DecoderConfig::default()
             },
         }

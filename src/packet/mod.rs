@@ -697,8 +697,19 @@ fn tunnel_short(cut: bool) -> Skip {
     }
 }
 
+/// TCP ports of SMB (direct and over NetBIOS), whose connections are sharded by address pair.
+pub const SMB_PORTS: [u16; 2] = [445, 139];
+
 /// A hash of the flow's 5-tuple that is the same for both directions, so both halves of a
-/// connection go to the same worker.
+/// connection go to the same worker (it picks the worker, nothing else).
+///
+/// SMB connections (TCP 445 or 139 on either side) hash without their ports: every connection
+/// between the same two addresses goes to the same worker. SMB3 multichannel spreads one
+/// session over several connections (a pipe opened on one, its DCE-RPC bind written on a
+/// second and answered on a third); with all of them on one worker, in order, what one
+/// connection writes to the SMB registry ([`crate::proto::smb::registry`]) is there when the
+/// next reads it, so records do not depend on which worker ran first. One client's SMB traffic
+/// to one server stays on one core, which a DC's many clients still spread.
 pub fn flow_hash(m: &PacketMeta) -> u64 {
     fn ip_bits(ip: &IpAddr) -> u128 {
         match ip {
@@ -706,8 +717,11 @@ pub fn flow_hash(m: &PacketMeta) -> u64 {
             IpAddr::V6(a) => u128::from(*a),
         }
     }
-    let a = (ip_bits(&m.src), m.sport);
-    let b = (ip_bits(&m.dst), m.dport);
+    let smb = m.transport == Transport::Tcp
+        && (SMB_PORTS.contains(&m.sport) || SMB_PORTS.contains(&m.dport));
+    let port = |p: u16| if smb { 0 } else { p };
+    let a = (ip_bits(&m.src), port(m.sport));
+    let b = (ip_bits(&m.dst), port(m.dport));
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     // A multiply-xorshift mix over the ordered pair: cheap and well spread.
     let mut h: u64 = 0x9e37_79b9_7f4a_7c15 ^ (m.transport as u64);
@@ -753,6 +767,42 @@ mod tests {
         assert_eq!(flow_hash(&m), flow_hash(&r));
         let other = PacketMeta { sport: 1235, ..m };
         assert_ne!(flow_hash(&m), flow_hash(&other));
+        // SMB: every connection between two addresses hashes alike (multichannel), both ways;
+        // another client address, or UDP on the same ports, does not.
+        let smb = PacketMeta { dport: 445, ..m };
+        let channel = PacketMeta {
+            sport: 50000,
+            ..smb
+        };
+        let back = PacketMeta {
+            src: smb.dst,
+            dst: smb.src,
+            sport: 445,
+            dport: 60000,
+            ..m
+        };
+        assert_eq!(flow_hash(&smb), flow_hash(&channel));
+        assert_eq!(flow_hash(&smb), flow_hash(&back));
+        assert_eq!(
+            flow_hash(&smb),
+            flow_hash(&PacketMeta { dport: 139, ..smb })
+        );
+        let client2 = PacketMeta {
+            src: "10.0.0.3".parse().unwrap(),
+            ..smb
+        };
+        assert_ne!(flow_hash(&smb), flow_hash(&client2));
+        let udp = PacketMeta {
+            transport: Transport::Udp,
+            ..smb
+        };
+        assert_ne!(
+            flow_hash(&udp),
+            flow_hash(&PacketMeta {
+                sport: 50000,
+                ..udp
+            })
+        );
     }
 }
 

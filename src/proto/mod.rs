@@ -95,6 +95,13 @@ pub struct DecoderConfig {
     pub smb_max_message: usize,
     /// Bytes of named-pipe payload buffered per SMB message for the DCE-RPC decoder.
     pub smb_max_pipe_payload: usize,
+    /// SMB sessions, trees and opens (each kind) remembered for the other channels of a
+    /// multichannel session ([`smb::registry`]); beyond it the least recently used is forgotten
+    /// and counted. 0 turns the registry off.
+    pub smb_registry_entries: usize,
+    /// An SMB session, tree or open neither written nor read for this long is forgotten by the
+    /// multichannel registry (the default is the TCP idle timeout's).
+    pub smb_registry_idle: Ts,
     /// Stub bytes buffered per DCE-RPC call (fragment reassembly).
     pub dcerpc_max_stub: usize,
     /// DCE-RPC calls in flight per connection.
@@ -113,6 +120,8 @@ impl Default for DecoderConfig {
             kerberos_max_message: 256 * 1024,
             smb_max_message: 16 * 1024 * 1024,
             smb_max_pipe_payload: 1024 * 1024,
+            smb_registry_entries: 16 * 1024,
+            smb_registry_idle: 300 * NS,
             dcerpc_max_stub: 4 * 1024 * 1024,
             dcerpc_max_calls: 64,
             dcerpc_max_contexts: 64,
@@ -134,6 +143,8 @@ pub struct LearnedEndpoint {
 pub struct Shared {
     /// Endpoints learned from EPM answers: `(server, port) → interface`.
     pub endpoints: RwLock<HashMap<(IpAddr, u16), LearnedEndpoint>>,
+    /// SMB sessions, trees and opens, for the channels of a multichannel session.
+    pub smb: smb::registry::Registry,
 }
 
 impl Shared {

@@ -1,9 +1,11 @@
 //! The association's binds: BIND and ALTER_CONTEXT (the contexts offered, the security token),
 //! their answers (which contexts the server accepted, whether it negotiated NDR64, why it refused
-//! them) and the record of a bind that no call used.
+//! them), the record of a bind that no call used, and the contexts a pipe shares with the other
+//! channels of its SMB session.
 
 use super::names::{provider_reason, reject_reason};
 use super::{auth_level, auth_type, parse, Bind, Conn, Context};
+use crate::proto::smb::registry::BoundContext;
 use crate::proto::Ctx;
 use crate::record::{Code, Dcerpc};
 use crate::stats::Counter;
@@ -45,6 +47,7 @@ impl Conn {
                 cx.count(Counter::DropDecoderCap);
             }
         }
+        self.share_contexts(cx, &ctx_ids);
         let a = auth.map(|a| (a.auth_type, a.auth_level));
         if a.is_some() {
             self.auth = a;
@@ -98,6 +101,16 @@ impl Conn {
             }
         } else {
             accepted_any = results.iter().any(|r| r.result == 0);
+        }
+        if self.link.is_some() {
+            if let Some(ids) = self
+                .bind
+                .as_ref()
+                .filter(|b| b.call_id == h.call_id)
+                .map(|b| b.ctx_ids.clone())
+            {
+                self.share_contexts(cx, &ids);
+            }
         }
         if let Some(a) = auth {
             self.token(cx, &a, false);
@@ -154,5 +167,53 @@ impl Conn {
         rec.fault = b.fault;
         rec.rtt = b.ack_ts.map(|t| t.saturating_sub(b.ts));
         self.emit_record(cx, b.ts, rec);
+    }
+}
+
+impl Conn {
+    /// Writes contexts `ids` of this pipe to the SMB registry, for the session's other channels.
+    fn share_contexts(&self, cx: &Ctx<'_>, ids: &[u16]) {
+        let Some(k) = self.link else {
+            return;
+        };
+        let bound: Vec<BoundContext> = self
+            .contexts
+            .iter()
+            .filter(|c| ids.contains(&c.id))
+            .map(|c| BoundContext {
+                id: c.id,
+                uuid: c.uuid,
+                major: c.major,
+                minor: c.minor,
+                accepted: c.accepted,
+                ndr64: c.ndr64,
+            })
+            .collect();
+        if !bound.is_empty() {
+            cx.shared.smb.bind(cx, k, &bound);
+        }
+    }
+
+    /// A call names context `id`, not bound on this pipe's channel: takes it from the SMB
+    /// registry when another channel of the session bound it (SMB3 multichannel).
+    pub(super) fn linked_context(&mut self, cx: &Ctx<'_>, id: u16) {
+        let Some(k) = self.link else {
+            return;
+        };
+        if self.contexts.iter().any(|c| c.id == id)
+            || self.contexts.len() >= cx.config.dcerpc_max_contexts
+        {
+            return;
+        }
+        if let Some(c) = cx.shared.smb.context(cx, k, id) {
+            self.contexts.push(Context {
+                id: c.id,
+                uuid: c.uuid,
+                major: c.major,
+                minor: c.minor,
+                accepted: c.accepted,
+                ndr64: c.ndr64,
+            });
+        }
     }
 }

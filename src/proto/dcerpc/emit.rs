@@ -23,7 +23,7 @@ impl Conn {
     }
 
     pub(super) fn learned_uuid(&mut self, cx: &Ctx<'_>) -> Option<Uuid> {
-        if self.named_pipe.is_some() {
+        if self.over_pipe {
             return None;
         }
         let (server, port) = self.server(cx);

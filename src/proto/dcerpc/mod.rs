@@ -25,6 +25,7 @@ pub mod parse;
 pub use names::{auth_level, auth_type, fault_name, fault_string};
 
 use super::ntlm::NtlmAuth;
+use super::smb::registry::OpenKey;
 use super::{Ctx, Dir, TcpApp, UdpApp};
 use crate::record::{Carrier, Code, Ts};
 use crate::stats::Counter;
@@ -81,19 +82,26 @@ pub fn probe(dir: Dir, data: &[u8]) -> bool {
 
 /// DCE-RPC carried over one SMB named pipe: the SMB decoder feeds it the pipe's bytes.
 pub struct PipeConn {
-    /// The pipe's name as opened (`\pipe\samr` or `samr`).
+    /// The pipe's name as opened (`\pipe\samr` or `samr`); empty when its open was not seen.
     pub pipe: String,
     conn: Conn,
 }
 
 impl PipeConn {
-    /// A DCE-RPC connection over the named pipe `pipe`.
+    /// A DCE-RPC connection over the named pipe `pipe` (empty: its name is not known, and left
+    /// out of the records).
     pub fn new(pipe: String) -> Self {
-        let named = pipe_name(&pipe);
-        PipeConn {
-            pipe,
-            conn: Conn::new(Some(named)),
-        }
+        Self::linked(pipe, None)
+    }
+
+    /// A DCE-RPC connection over the named pipe `pipe` whose contexts are shared, under `link`,
+    /// with the other channels of its SMB session ([`crate::proto::smb::registry`]): a bind
+    /// seen here is written there, a context id not bound here is looked up there.
+    pub fn linked(pipe: String, link: Option<OpenKey>) -> Self {
+        let mut conn = Conn::new(pipe_name(&pipe));
+        conn.over_pipe = true;
+        conn.link = link;
+        PipeConn { pipe, conn }
     }
 
     /// Bytes written to (`ToServer`) or read from (`ToClient`) the pipe, in order.
@@ -122,13 +130,18 @@ impl PipeConn {
     }
 }
 
-/// `\pipe\name` for a pipe opened as `name`, `\name` or `\PIPE\name`.
-fn pipe_name(opened: &str) -> String {
+/// `\pipe\name` for a pipe opened as `name`, `\name` or `\PIPE\name`; `None` when no name is
+/// left (an open not seen, or a bare `\PIPE\`): an unknown name is left out, never empty.
+fn pipe_name(opened: &str) -> Option<String> {
     let t = opened.trim_start_matches('\\');
-    if t.len() >= 5 && t.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("pipe\\")) {
-        format!("\\{t}")
+    let prefixed = t.len() >= 5 && t.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("pipe\\"));
+    let name = if prefixed { &t[5..] } else { t };
+    if name.trim_start_matches('\\').is_empty() {
+        None
+    } else if prefixed {
+        Some(format!("\\{t}"))
     } else {
-        format!("\\pipe\\{t}")
+        Some(format!("\\pipe\\{t}"))
     }
 }
 
@@ -228,6 +241,10 @@ struct Bind {
 /// The state of one connection-oriented association (a TCP connection or an SMB pipe).
 struct Conn {
     named_pipe: Option<String>,
+    /// Carried by an SMB named pipe (its name may be unknown).
+    over_pipe: bool,
+    /// The pipe's key in the SMB registry, for contexts bound on another channel.
+    link: Option<OpenKey>,
     bufs: [Vec<u8>; 2],
     /// After a gap or an invalid header: look for the next plausible header.
     resync: [bool; 2],
@@ -253,6 +270,8 @@ impl Conn {
     fn new(named_pipe: Option<String>) -> Self {
         Conn {
             named_pipe,
+            over_pipe: false,
+            link: None,
             bufs: [Vec::new(), Vec::new()],
             resync: [false; 2],
             contexts: Vec::new(),
@@ -429,6 +448,7 @@ impl Conn {
                     let old = self.calls.remove(0);
                     self.emit(cx, old, None, None);
                 }
+                self.linked_context(cx, req.ctx_id);
                 let uuid = self.context_uuid(cx, req.ctx_id);
                 let epm_map = req.opnum == EPT_MAP && uuid == Some(EPM);
                 let level = auth.map(|a| a.auth_level).or(self.auth.map(|a| a.1));

@@ -680,7 +680,14 @@ fn names_of_auth_faults_and_pipes() {
     assert_eq!(fault_string(0x1c01_0002), "nca_s_op_rng_error");
     assert_eq!(fault_string(5), "nca_s_fault_access_denied");
     assert_eq!(fault_string(0xdead_beef), "0xdeadbeef");
-    assert_eq!(pipe_name("samr"), "\\pipe\\samr");
-    assert_eq!(pipe_name("\\PIPE\\lsarpc"), "\\PIPE\\lsarpc");
-    assert_eq!(pipe_name("\\srvsvc"), "\\pipe\\srvsvc");
+    assert_eq!(pipe_name("samr").as_deref(), Some("\\pipe\\samr"));
+    assert_eq!(
+        pipe_name("\\PIPE\\lsarpc").as_deref(),
+        Some("\\PIPE\\lsarpc")
+    );
+    assert_eq!(pipe_name("\\srvsvc").as_deref(), Some("\\pipe\\srvsvc"));
+    // An unknown name is left out, never written as a bare `\pipe\`.
+    for unknown in ["", "\\", "\\PIPE\\", "pipe\\", "\\pipe\\\\"] {
+        assert_eq!(pipe_name(unknown), None, "{unknown:?}");
+    }
 }

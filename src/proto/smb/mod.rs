@@ -28,6 +28,7 @@
 //! [`DecoderConfig`]: super::DecoderConfig
 
 pub mod parse;
+pub mod registry;
 
 use super::{Ctx, Dir, TcpApp};
 use crate::record::Code;
@@ -121,13 +122,17 @@ fn smb1_status(h: &Smb1Header) -> Code {
 }
 
 /// The name a DCE-RPC pipe connection gets: `\pipe\` and the name as opened without leading
-/// backslashes or `pipe\`.
+/// backslashes or `pipe\`; empty when no name is left (the open was not seen), which the
+/// records leave out rather than write a bare `\pipe\`.
 fn pipe_name(path: &str) -> String {
     let p = path.trim_start_matches('\\');
     let p = match p.get(..5) {
         Some(pre) if pre.eq_ignore_ascii_case("pipe\\") => &p[5..],
         _ => p,
     };
+    if p.trim_start_matches('\\').is_empty() {
+        return String::new();
+    }
     format!("\\pipe\\{p}")
 }
 

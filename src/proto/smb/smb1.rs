@@ -11,7 +11,28 @@ use crate::record::{Carrier, Ts};
 use crate::stats::Counter;
 
 impl State {
+    /// One SMB1 message (the whole NetBIOS frame): asks for more of it only within
+    /// `smb_max_message`; a message that would need more is skipped and its bytes counted in
+    /// `drops.decoder_cap`, whatever step asked (the first block, a write's or read's data
+    /// head, the whole message).
     pub(super) fn smb1(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        dir: Dir,
+        b: &[u8],
+        frame_left: u64,
+        ts: Ts,
+    ) -> Step {
+        match self.smb1_step(cx, dir, b, frame_left, ts) {
+            Step::Need(n) if n > cx.config.smb_max_message && n > b.len() => {
+                cx.count_n(Counter::DropDecoderCap, frame_left);
+                Step::Done(frame_left)
+            }
+            step => step,
+        }
+    }
+
+    fn smb1_step(
         &mut self,
         cx: &mut Ctx<'_>,
         _dir: Dir,
@@ -50,7 +71,7 @@ impl State {
                         // Worth reading only when it starts like DCE-RPC on a possible pipe.
                         let at = w.data_offset + raw_prefix(w.write_mode);
                         let end = at + parse::DCERPC_PEEK;
-                        if !self.tree_may_pipe(uid, tid) || w.data_len < end - w.data_offset {
+                        if !self.tree_may_pipe(cx, uid, tid) || w.data_len < end - w.data_offset {
                             self.file_moved(file, false, w.data_len as u64);
                             return Step::Done(frame_left);
                         }
@@ -241,7 +262,7 @@ impl State {
             }
             cmd1::CLOSE if blk.word_count() >= 1 => {
                 let file = smb1_file(blk.u16_at(0));
-                self.close_pipe(cx, file);
+                self.close_pipe(cx, file, uid);
                 self.close_file(cx, file, ts);
             }
             cmd1::READ_ANDX if blk.word_count() >= 10 => {
@@ -249,7 +270,7 @@ impl State {
                 let tid = u32::from(h.tid);
                 if self.pipes.contains_key(&file) {
                     self.wait(cx, key, ts, Wait::PipeRead { file });
-                } else if self.tree_may_pipe(uid, tid) {
+                } else if self.tree_may_pipe(cx, uid, tid) {
                     let kind = Wait::MaybeRead {
                         file,
                         sid: uid,
@@ -274,7 +295,7 @@ impl State {
                 let data = data.get(raw_prefix(w.write_mode)..).unwrap_or_default();
                 if !self.pipes.contains_key(&file) {
                     let tid = u32::from(h.tid);
-                    if !self.tree_may_pipe(uid, tid) || !parse::looks_dcerpc(data) {
+                    if !self.tree_may_pipe(cx, uid, tid) || !parse::looks_dcerpc(data) {
                         return;
                     }
                     self.adopt(cx, file, uid, tid);
@@ -292,7 +313,7 @@ impl State {
                     return;
                 }
                 let file = smb1_file(u16::from_le_bytes([fid[0], fid[1]]));
-                if self.tree_may_pipe(uid, u32::from(h.tid)) {
+                if self.tree_may_pipe(cx, uid, u32::from(h.tid)) {
                     // A pipe transaction: the FID is a pipe, whether its open was seen or not.
                     self.adopt(cx, file, uid, u32::from(h.tid));
                 }
@@ -309,10 +330,10 @@ impl State {
                 self.wait(cx, key, ts, Wait::PipeRead { file });
             }
             cmd1::LOGOFF_ANDX => {
-                self.sessions.remove(&uid);
+                self.logoff(cx, uid);
             }
             cmd1::TREE_DISCONNECT => {
-                self.trees.remove(&(uid, u32::from(h.tid)));
+                self.tree_disconnect(cx, (uid, u32::from(h.tid)));
             }
             _ => {}
         }
@@ -374,7 +395,7 @@ impl State {
                     );
                     if ok {
                         let service = parse::ascii(blk.bytes);
-                        self.add_tree((sid, u32::from(h.tid)), share, service == "IPC");
+                        self.add_tree(cx, (sid, u32::from(h.tid)), share, service == "IPC");
                     }
                 }
             }
@@ -405,7 +426,7 @@ impl State {
                         // FID after AndX (4 bytes) and the oplock level.
                         let file = smb1_file(blk.u16_at(5));
                         if pipe {
-                            self.open_pipe(cx, file, &path);
+                            self.open_pipe(cx, file, sid, &path);
                         } else {
                             if !known {
                                 self.remember_open(file, &path);

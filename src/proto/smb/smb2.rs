@@ -33,6 +33,7 @@ impl State {
             cx.count(Counter::MalformedSmb);
             return Step::Done(frame_left);
         };
+        self.smb2 = true;
         let elem_len = if h.next != 0 {
             if (h.next as usize) < parse::SMB2_HEADER || u64::from(h.next) > frame_left {
                 cx.count(Counter::MalformedSmb);
@@ -95,7 +96,7 @@ impl State {
                 self.wait(cx, h.message_id, ts, Wait::SessionSetup { token });
             }
             cmd2::LOGOFF => {
-                self.sessions.remove(&sid);
+                self.logoff(cx, sid);
             }
             cmd2::TREE_CONNECT => {
                 let path = try_p!(parse::smb2_tree_connect_req(b, el));
@@ -103,7 +104,7 @@ impl State {
                 self.wait(cx, h.message_id, ts, Wait::TreeConnect { sid, share });
             }
             cmd2::TREE_DISCONNECT => {
-                self.trees.remove(&(sid, h.tree_id));
+                self.tree_disconnect(cx, (sid, h.tree_id));
             }
             cmd2::CREATE => {
                 let c = try_p!(parse::smb2_create_req(b, el));
@@ -123,14 +124,14 @@ impl State {
             }
             cmd2::CLOSE => {
                 let file = try_p!(parse::smb2_close_req(b));
-                self.close_pipe(cx, file);
+                self.close_pipe(cx, file, sid);
                 self.close_file(cx, file, ts);
             }
             cmd2::READ => {
                 let file = try_p!(parse::smb2_read_req(b));
                 if self.pipes.contains_key(&file) {
                     self.wait(cx, h.message_id, ts, Wait::PipeRead { file });
-                } else if self.tree_may_pipe(sid, h.tree_id) {
+                } else if self.tree_may_pipe(cx, sid, h.tree_id) {
                     let tid = h.tree_id;
                     self.wait(cx, h.message_id, ts, Wait::MaybeRead { file, sid, tid });
                 } else if self.files.contains_key(&file) {
@@ -139,7 +140,7 @@ impl State {
             }
             cmd2::WRITE => {
                 let w = try_p!(parse::smb2_write_req(b));
-                if !self.pipes.contains_key(&w.file_id) && self.tree_may_pipe(sid, h.tree_id) {
+                if !self.pipes.contains_key(&w.file_id) && self.tree_may_pipe(cx, sid, h.tree_id) {
                     let peek = w.data_len.min(parse::DCERPC_PEEK);
                     match parse::smb2_data(b, el, w.data_offset, peek) {
                         P::Ok(head) if parse::looks_dcerpc(head) => {
@@ -163,7 +164,7 @@ impl State {
                 let io = try_p!(parse::smb2_ioctl_req(b));
                 if io.ctl_code == parse::FSCTL_PIPE_TRANSCEIVE
                     && !self.pipes.contains_key(&io.file_id)
-                    && self.tree_may_pipe(sid, h.tree_id)
+                    && self.tree_may_pipe(cx, sid, h.tree_id)
                 {
                     self.adopt(cx, io.file_id, sid, h.tree_id);
                 }
@@ -249,7 +250,8 @@ impl State {
                         Some(nt_status(h.status)),
                     );
                     if let Some(t) = share_type {
-                        self.add_tree((sid, h.tree_id), share, t == parse::SHARE_TYPE_PIPE);
+                        let pipe = t == parse::SHARE_TYPE_PIPE;
+                        self.add_tree(cx, (sid, h.tree_id), share, pipe);
                     }
                 }
             }
@@ -272,13 +274,17 @@ impl State {
                     ..
                 }) = self.pending.remove(&h.message_id)
                 {
-                    let tree = self.trees.get(&(sid, tid));
+                    let tree = self.tree(cx, sid, tid);
                     let known = tree.is_some();
                     let pipe = tree.is_some_and(|t| t.pipe);
                     match (file, pipe, known) {
-                        (Some(file), true, _) => self.open_pipe(cx, file, &path),
+                        (Some(file), true, _) => {
+                            self.share_open(cx, sid, file, &path);
+                            self.open_pipe(cx, file, sid, &path);
+                        }
                         (Some(file), false, known) => {
                             if !known {
+                                self.share_open(cx, sid, file, &path);
                                 self.remember_open(file, &path);
                             }
                             self.track_file(cx, file, sid, tid, &path);

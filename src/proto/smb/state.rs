@@ -1,7 +1,9 @@
 //! The state of one SMB connection shared by both directions: negotiated dialect, sessions
 //! (id → user), trees (id → share), open named pipes (FileId → DCE-RPC connection), files opened
 //! on trees whose connect was not seen, session setups in progress and requests waiting for
-//! their answer; the records they make.
+//! their answer; the records they make. On SMB2/3, what another channel of the same session may
+//! need is also written to, and what this connection does not know looked up in, the sensor's
+//! [`registry`](super::registry) (multichannel).
 
 use super::framer::Step;
 use super::parse::{self, Magic};
@@ -16,6 +18,7 @@ use crate::proto::{Ctx, Dir};
 use crate::record::{Body, Carrier, Code, Ntlm, Smb, Ts};
 use crate::stats::Counter;
 use rustc_hash::FxHashMap;
+use std::net::IpAddr;
 
 /// One SMB session on the connection.
 #[derive(Debug, Default)]
@@ -123,6 +126,8 @@ pub(super) struct State {
     pub(super) pending: FxHashMap<u64, Pending>,
     pub(super) setups: Vec<Setup>,
     pub(super) seq: u64,
+    /// An SMB2/3 message was seen: ids are the server's, shared by the session's channels.
+    pub(super) smb2: bool,
     /// Session and tree of the previous request element (for related compound requests).
     pub(super) chain: (u64, u32),
     /// Bytes handed to pipes, for tests: (pipe, direction, bytes).
@@ -225,8 +230,16 @@ impl State {
         true
     }
 
-    pub(super) fn open_pipe(&mut self, cx: &mut Ctx<'_>, file: u128, path: &str) {
+    /// The server's address when this connection speaks SMB2/3, whose ids are the server's and
+    /// shared by the channels of a session: the key of the [`registry`](super::registry).
+    pub(super) fn registry_server(&self, cx: &Ctx<'_>) -> Option<IpAddr> {
+        self.smb2.then_some(cx.flow.server)
+    }
+
+    /// `file`, of session `sid`, is a pipe opened as `path` (empty: its open was not seen).
+    pub(super) fn open_pipe(&mut self, cx: &mut Ctx<'_>, file: u128, sid: u64, path: &str) {
         self.files.remove(&file);
+        let link = self.registry_server(cx).map(|s| (s, sid, file));
         if let Some(mut p) = evict_oldest(&mut self.pipes, &file, MAX_PIPES, |p| p.seq) {
             p.conn.close(cx);
         }
@@ -234,7 +247,7 @@ impl State {
         if let Some(mut old) = self.pipes.insert(
             file,
             Pipe {
-                conn: PipeConn::new(pipe_name(path)),
+                conn: PipeConn::linked(pipe_name(path), link),
                 seq,
             },
         ) {
@@ -242,8 +255,12 @@ impl State {
         }
     }
 
-    pub(super) fn close_pipe(&mut self, cx: &mut Ctx<'_>, file: u128) {
+    /// `file` of session `sid` was closed.
+    pub(super) fn close_pipe(&mut self, cx: &mut Ctx<'_>, file: u128, sid: u64) {
         self.opens.remove(&file);
+        if let Some(server) = self.registry_server(cx) {
+            cx.shared.smb.remove_open(cx, (server, sid, file));
+        }
         if let Some(mut p) = self.pipes.remove(&file) {
             p.conn.close(cx);
         }
@@ -251,8 +268,27 @@ impl State {
 
     /// Whether files of tree `tid` of session `sid` may be pipes: the tree is IPC, or its
     /// connect was not seen.
-    pub(super) fn tree_may_pipe(&self, sid: u64, tid: u32) -> bool {
-        self.trees.get(&(sid, tid)).is_none_or(|t| t.pipe)
+    pub(super) fn tree_may_pipe(&mut self, cx: &Ctx<'_>, sid: u64, tid: u32) -> bool {
+        self.tree(cx, sid, tid).is_none_or(|t| t.pipe)
+    }
+
+    /// Tree `tid` of session `sid`: connected on this connection, or (SMB2/3) on another channel
+    /// of the session, then remembered here.
+    pub(super) fn tree(&mut self, cx: &Ctx<'_>, sid: u64, tid: u32) -> Option<&Tree> {
+        if !self.trees.contains_key(&(sid, tid)) {
+            let server = self.registry_server(cx)?;
+            let t = cx.shared.smb.tree(cx, (server, sid, tid))?;
+            self.remember_tree((sid, tid), t.share, t.pipe);
+        }
+        self.trees.get(&(sid, tid))
+    }
+
+    /// A file was opened as `path` on an IPC tree or on a tree whose connect was not seen: tells
+    /// the session's other channels (SMB2/3), which may use it.
+    pub(super) fn share_open(&self, cx: &Ctx<'_>, sid: u64, file: u128, path: &str) {
+        if let Some(server) = self.registry_server(cx) {
+            cx.shared.smb.add_open(cx, (server, sid, file), path);
+        }
     }
 
     /// Remembers a file opened on a tree whose connect was not seen.
@@ -268,31 +304,38 @@ impl State {
 
     /// Makes `file` (of tree `tid` of session `sid`) a pipe, when it is not one yet: it was used
     /// as one although its open was not seen as one (mid-stream captures, one-sided captures,
-    /// multichannel). Its name is the path it was opened with, else that of the last open on the
-    /// same tree still waiting for its answer, else empty (`\pipe\`).
+    /// multichannel). Its name is the path it was opened with on this connection, else (SMB2/3)
+    /// on another channel of the session, else that of the last open on the same tree still
+    /// waiting for its answer, else unknown (left out of the records).
     pub(super) fn adopt(&mut self, cx: &mut Ctx<'_>, file: u128, sid: u64, tid: u32) {
         if self.pipes.contains_key(&file) {
             return;
         }
+        let server = self.registry_server(cx);
+        let shared = || {
+            let o = cx.shared.smb.open(cx, (server?, sid, file))?;
+            non_empty(o.path)
+        };
         let path = match self.opens.remove(&file) {
             Some((path, _)) => path,
-            None => self
-                .pending
-                .values()
-                .filter_map(|p| match &p.kind {
-                    Wait::Create {
-                        sid: s,
-                        tid: t,
-                        path,
-                        ..
-                    } if *s == sid && *t == tid => Some((p.seq, path)),
-                    _ => None,
-                })
-                .max_by_key(|(seq, _)| *seq)
-                .map(|(_, path)| path.clone())
-                .unwrap_or_default(),
+            None => shared().unwrap_or_else(|| {
+                self.pending
+                    .values()
+                    .filter_map(|p| match &p.kind {
+                        Wait::Create {
+                            sid: s,
+                            tid: t,
+                            path,
+                            ..
+                        } if *s == sid && *t == tid => Some((p.seq, path)),
+                        _ => None,
+                    })
+                    .max_by_key(|(seq, _)| *seq)
+                    .map(|(_, path)| path.clone())
+                    .unwrap_or_default()
+            }),
         };
-        self.open_pipe(cx, file, &path);
+        self.open_pipe(cx, file, sid, &path);
     }
 
     pub(super) fn wait(&mut self, cx: &mut Ctx<'_>, key: u64, ts: Ts, kind: Wait) {
@@ -347,9 +390,16 @@ impl State {
         self.emit_rec(cx, ts, sid, rec);
     }
 
-    /// Emits `rec` with the session's user and the dialect.
+    /// Emits `rec` with the session's user (set up on this connection, else, SMB2/3, on another
+    /// channel of the session) and the dialect.
     pub(super) fn emit_rec(&self, cx: &mut Ctx<'_>, ts: Ts, sid: u64, mut rec: Smb) {
-        rec.user = self.sessions.get(&sid).and_then(|s| s.user.clone());
+        rec.user = match self.sessions.get(&sid) {
+            Some(s) => s.user.clone(),
+            None => self
+                .registry_server(cx)
+                .and_then(|server| cx.shared.smb.session(cx, (server, sid)))
+                .flatten(),
+        };
         rec.dialect = self.dialect;
         cx.emit(ts, Body::Smb(Box::new(rec)));
     }
@@ -485,7 +535,7 @@ impl State {
     ) {
         let Some(i) = token.and_then(|t| self.setups.iter().position(|s| s.token == t)) else {
             if status == STATUS_SUCCESS {
-                self.add_session(sid, None);
+                self.add_session(cx, sid, None);
             }
             return;
         };
@@ -512,11 +562,16 @@ impl State {
             emit_plain(cx, ts, plain, Some((success, code)));
         }
         if success {
-            self.add_session(sid, user);
+            self.add_session(cx, sid, user);
         }
     }
 
-    pub(super) fn add_session(&mut self, sid: u64, user: Option<String>) {
+    /// Session `sid` was set up on this connection (SMB2/3: written to the registry too, where
+    /// a user known from another channel is kept when this setup named none).
+    pub(super) fn add_session(&mut self, cx: &Ctx<'_>, sid: u64, user: Option<String>) {
+        if let Some(server) = self.registry_server(cx) {
+            cx.shared.smb.add_session(cx, (server, sid), user.clone());
+        }
         evict_oldest(&mut self.sessions, &sid, MAX_SESSIONS, |s| s.seq);
         let seq = self.next_seq();
         let s = self.sessions.entry(sid).or_default();
@@ -526,9 +581,37 @@ impl State {
         }
     }
 
-    pub(super) fn add_tree(&mut self, key: (u64, u32), share: String, pipe: bool) {
+    /// Session `sid` logged off.
+    pub(super) fn logoff(&mut self, cx: &Ctx<'_>, sid: u64) {
+        self.sessions.remove(&sid);
+        if let Some(server) = self.registry_server(cx) {
+            cx.shared.smb.remove_session(cx, (server, sid));
+        }
+    }
+
+    /// Tree `key` was connected on this connection (SMB2/3: written to the registry too).
+    pub(super) fn add_tree(&mut self, cx: &Ctx<'_>, key: (u64, u32), share: String, pipe: bool) {
+        if let Some(server) = self.registry_server(cx) {
+            let t = super::registry::TreeInfo {
+                share: share.clone(),
+                pipe,
+            };
+            cx.shared.smb.add_tree(cx, (server, key.0, key.1), t);
+        }
+        self.remember_tree(key, share, pipe);
+    }
+
+    fn remember_tree(&mut self, key: (u64, u32), share: String, pipe: bool) {
         evict_oldest(&mut self.trees, &key, MAX_TREES, |t| t.seq);
         let seq = self.next_seq();
         self.trees.insert(key, Tree { share, pipe, seq });
+    }
+
+    /// Tree `key` was disconnected.
+    pub(super) fn tree_disconnect(&mut self, cx: &Ctx<'_>, key: (u64, u32)) {
+        self.trees.remove(&key);
+        if let Some(server) = self.registry_server(cx) {
+            cx.shared.smb.remove_tree(cx, (server, key.0, key.1));
+        }
     }
 }

@@ -7,7 +7,7 @@ use super::*;
 use crate::proto::testutil::Harness;
 use crate::record::{Body, Record, Transport, Ts, NS};
 use crate::stats::Counter;
-use parse::cmd2;
+use parse::{cmd1, cmd2};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -576,6 +576,55 @@ fn pipe_payload_over_the_cap_is_dropped_and_counted() {
         .all(|t| t.2.len() <= 100));
     assert!(h.counters.get(Counter::DropDecoderCap) > 0);
     assert_eq!(smb_records(&h.out).len(), 6);
+}
+
+/// A framed SMB1 message of `len` bytes after the NetBIOS header: a header with `command`, the
+/// parameter `words`, a zero byte count, then zeros.
+fn smb1_frame(command: u8, words: &[u8], len: usize) -> Vec<u8> {
+    let mut m = vec![0xff, b'S', b'M', b'B', command];
+    m.resize(parse::SMB1_HEADER, 0);
+    m.push((words.len() / 2) as u8);
+    m.extend_from_slice(words);
+    m.extend_from_slice(&[0, 0]);
+    m.resize(len, 0);
+    let mut f = (len as u32).to_be_bytes().to_vec();
+    f.extend_from_slice(&m);
+    f
+}
+
+// Regression (found by the `smb` fuzz target): an SMB1 message whose first block (255 words) or
+// whose WRITE_ANDX data head (at offset 540) lies past `smb_max_message` was buffered up to it,
+// a few bytes over the cap. Now whatever step asks for bytes past the cap, the message is
+// skipped and counted in drops.decoder_cap, never buffered.
+#[test]
+fn smb1_never_buffers_past_the_message_cap() {
+    let mut h = Harness::new(Transport::Tcp, 445);
+    h.config.smb_max_message = 512;
+    let mut c = SmbConn::default();
+    let mut write = [0u8; 28];
+    write[0] = cmd1::NONE; // no AndX command follows
+    write[20..22].copy_from_slice(&100u16.to_le_bytes()); // DataLength
+    write[22..24].copy_from_slice(&540u16.to_le_bytes()); // DataOffset
+    let mut input = smb1_frame(cmd1::CLOSE, &[0; 510], 600);
+    input.extend(smb1_frame(cmd1::WRITE_ANDX, &write, 700));
+    let mut max_buffered = 0;
+    for chunk in input.chunks(50) {
+        c.data(&mut h.cx(NS), Dir::ToServer, chunk);
+        max_buffered = max_buffered.max(c.buffered());
+    }
+    assert!(max_buffered <= 512, "buffered {max_buffered}");
+    assert_eq!(h.counters.get(Counter::DropDecoderCap), 600 + 700);
+    assert_eq!(c.fr[0].state, FrameState::NbHeader);
+    // Under the cap the same messages are read, not dropped.
+    let mut h = Harness::new(Transport::Tcp, 445);
+    h.config.smb_max_message = 1024;
+    let mut c = SmbConn::default();
+    for chunk in input.chunks(50) {
+        c.data(&mut h.cx(NS), Dir::ToServer, chunk);
+    }
+    assert_eq!(h.counters.get(Counter::DropDecoderCap), 0);
+    assert_eq!(c.fr[0].state, FrameState::NbHeader);
+    assert_eq!(c.buffered(), 0);
 }
 
 // SMB1 from the shared corpus (read at run time, skipped when absent): extended-security
