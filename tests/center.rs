@@ -448,6 +448,10 @@ fn through_nats(mut backend: Backend) {
     let root = tempfile::tempdir().unwrap();
     let srv = nats::Server::start(&nbin, &root.path().join("js"), nats::free_port());
     let url = format!("nats://127.0.0.1:{}", srv.port);
+    // A sensor running detection at the edge also sends alert batches, whose seq is of their
+    // own series: one that comes first with the seq of dc-a's first records batch must not
+    // take that batch's place.
+    publish_edge_alert_batch(&url, "dc-a", 1);
     // Each sensor sends to NATS and, for the reference, to a directory.
     let (a, b) = (root.path().join("dc-a"), root.path().join("dc-b"));
     replay(
@@ -485,12 +489,58 @@ fn through_nats(mut backend: Backend) {
         assert!(Instant::now() < deadline, "nothing applied from JetStream");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The alert batch came first in the stream: acknowledged, not applied.
+    let edge = c.metric("dcsensor_center_edge_alert_batches_total");
     c.kill();
     let c = Center::start(&js, &js_url, &ingest);
     wait_applied(&js_url, total);
+    assert_eq!(edge, 1);
     // Messages of the killed run's last group may come again (not acknowledged): skipped.
     c.term();
     assert_eq!(digest(&js_url), reference);
+}
+
+/// Publishes an alert batch of `sensor` with `seq` on `dcsensor.<sensor>.alerts` as a sensor
+/// with `[detect] enabled` does (the stream made first, as the sensor's sink makes it).
+fn publish_edge_alert_batch(url: &str, sensor: &str, seq: u64) {
+    use dcsensor::upstream::batch::{Batcher, Limits};
+    let mut b = Batcher::new(Limits::default(), sensor, "edge-host", seq);
+    let alert = serde_json::json!({
+        "ts": 1795886861.5, "type": "alert", "id": "edge-alert-1", "detection": "kerberoasting",
+        "severity": "high", "phase": "credential_access", "count": 1,
+        "first_ts": 1795886861.5, "last_ts": 1795886861.5,
+    });
+    b.push(&alert, Instant::now()).unwrap();
+    b.flush();
+    let batch = b.pop_ready().unwrap();
+    assert_eq!(batch.seq, seq);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(url).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        js.get_or_create_stream(async_nats::jetstream::stream::Config {
+            name: "DCSENSOR".into(),
+            subjects: vec!["dcsensor.>".into()],
+            storage: async_nats::jetstream::stream::StorageType::File,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", format!("{sensor}-alerts-{seq}").as_str());
+        js.publish_with_headers(
+            format!("dcsensor.{sensor}.alerts"),
+            headers,
+            batch.bytes.into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    });
 }
 
 /// The body of an HTTP answer as JSON.

@@ -31,6 +31,8 @@ pub struct CenterStats {
     pub records: AtomicU64,
     /// Batches skipped because their `(sensor, seq)` was applied already.
     pub duplicates: AtomicU64,
+    /// Sensors' own alert batches (edge detection) acknowledged without being applied.
+    pub edge_alert_batches: AtomicU64,
     /// Batches or alerts that could not be read (kept, not applied).
     pub malformed: AtomicU64,
     /// Alerts written (raised or updated).
@@ -71,13 +73,18 @@ impl CenterStats {
     /// The Prometheus text of these counters.
     pub fn render(&self) -> String {
         let mut s = String::with_capacity(2048);
-        let counters: [(&str, &str, &AtomicU64); 10] = [
+        let counters: [(&str, &str, &AtomicU64); 11] = [
             (
                 "missing_batches",
                 "batches never received (seq gaps given up on)",
                 &self.gaps,
             ),
             ("batches", "batches applied", &self.batches),
+            (
+                "edge_alert_batches",
+                "sensors' own alert batches acknowledged, not applied (the center raises its own)",
+                &self.edge_alert_batches,
+            ),
             ("records", "records in the batches applied", &self.records),
             (
                 "duplicate_batches",

@@ -106,9 +106,12 @@ impl NatsSource {
     /// Up to `max` messages, waiting at most `wait` for the first.
     async fn fetch(&mut self, max: usize, wait: Duration) -> Result<Vec<Incoming>, String> {
         let each = (max / self.consumers.len()).max(1);
-        let fetched =
-            futures_util::future::join_all(self.consumers.iter().map(|c| fetch_one(c, each, wait)))
-                .await;
+        let fetched = futures_util::future::join_all(
+            self.consumers
+                .iter()
+                .map(|c| fetch_one(c, each, wait, &self.stats)),
+        )
+        .await;
         let mut out = Vec::new();
         let mut err = None;
         for r in fetched {
@@ -133,10 +136,15 @@ impl NatsSource {
     }
 }
 
+/// Up to `max` record batches of one consumer. A sensor's own alert batches (subject
+/// `dcsensor.<sensor>.alerts`, sent when it runs `[detect]` at the edge) are acknowledged
+/// without being applied and counted: the center raises its alerts from the records of every
+/// sensor together, and an alert batch's seq is of its own series, not the records'.
 async fn fetch_one(
     c: &consumer::PullConsumer,
     max: usize,
     wait: Duration,
+    stats: &CenterStats,
 ) -> Result<Vec<Incoming>, String> {
     let mut msgs = c
         .fetch()
@@ -148,6 +156,12 @@ async fn fetch_one(
     let mut out = Vec::new();
     while let Some(m) = msgs.next().await {
         match m {
+            Ok(m) if m.subject.as_str().ends_with(".alerts") => {
+                stats.edge_alert_batches.fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = m.ack().await {
+                    tracing::warn!("JetStream ack of a sensor's alert batch: {e}");
+                }
+            }
             Ok(m) => out.push(Incoming {
                 bytes: m.payload.to_vec(),
                 ack: Ack::Nats(Box::new(m)),
