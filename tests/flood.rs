@@ -404,3 +404,55 @@ fn a_budget_too_small_for_the_workers_is_refused_with_what_to_give() {
         run.stderr
     );
 }
+
+#[test]
+fn a_fifo_that_stays_silent_is_named_then_read_when_the_capture_comes() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("capture.fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    let out = dir.path().join("out.json");
+    let err = dir.path().join("err.txt");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dcsensor"))
+        .args(["replay", "--no-progress", "-o"])
+        .arg(&out)
+        .arg(&fifo)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    // Nothing is written: after a few seconds the sensor says what it waits for (generous bound
+    // for a loaded machine; no timing is asserted).
+    let t = std::time::Instant::now();
+    loop {
+        let e = std::fs::read_to_string(&err).unwrap_or_default();
+        if e.contains("waiting for a capture on this FIFO") {
+            assert!(e.contains("capture.fifo"), "the notice names the FIFO: {e}");
+            break;
+        }
+        if t.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("no word about the silent FIFO: {e}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // Then the capture comes, and is read as from a file.
+    std::fs::write(&fifo, std::fs::read(root().join(ATTACK)).unwrap()).unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(&err).unwrap()
+    );
+    let lines = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        lines
+            .lines()
+            .filter(|l| l.contains("\"type\":\"kerberos\""))
+            .count()
+            >= 5
+    );
+}
