@@ -241,6 +241,11 @@ pub trait TcpApp: Send {
     fn buffered(&self) -> usize {
         0
     }
+    /// The largest of [`TcpApp::buffered`]'s shares held for one direction (a decoder's caps
+    /// are per direction: each may hold one partial message), for the fuzz targets' checks.
+    fn buffered_one_way(&self) -> usize {
+        self.buffered()
+    }
 }
 
 /// A decoder of one UDP conversation (one client address and port with one server).

@@ -227,6 +227,14 @@ impl TcpApp for SmbConn {
     fn buffered(&self) -> usize {
         self.fr.iter().map(|f| f.buf.len() + f.carry.len()).sum()
     }
+
+    fn buffered_one_way(&self) -> usize {
+        self.fr
+            .iter()
+            .map(|f| f.buf.len() + f.carry.len())
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 #[cfg(test)]
