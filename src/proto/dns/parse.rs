@@ -422,7 +422,7 @@ pub fn parse_message(msg: &[u8]) -> Result<Message<'_>, DnsError> {
 }
 
 /// Reads a name inside rdata at `off`; returns it and the offset after it.
-fn rdata_name<'a>(msg: &'a [u8], off: usize) -> Option<(Name<'a>, usize)> {
+pub(super) fn rdata_name<'a>(msg: &'a [u8], off: usize) -> Option<(Name<'a>, usize)> {
     let end = walk(msg, off, |_| {})?;
     Some((Name { msg, off }, end))
 }

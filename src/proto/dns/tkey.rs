@@ -11,7 +11,7 @@
 //! parse is counted as `malformed.gssapi`, a TKEY record whose fields run past its data as
 //! `malformed.dns`.
 
-use super::parse::{Message, Rr};
+use super::parse::{rdata_name, Message, Rr};
 use crate::proto::gssapi::parse::{unwrap, Inner};
 use crate::proto::{kerberos, Ctx, Dir};
 use crate::record::Carrier;
@@ -31,28 +31,15 @@ pub struct Tkey<'a> {
     pub key: &'a [u8],
 }
 
-/// Reads a TKEY record's data: algorithm name, inception, expiration, mode, error, key size and
-/// key data (the other data after it is not needed). `None` when a field runs past the data.
-pub fn parse<'a>(r: &Rr<'a>) -> Option<Tkey<'a>> {
+/// Reads a TKEY record's data (`r`, a record of message `msg`): algorithm name, inception,
+/// expiration, mode, error, key size and key data (the other data after it is not needed).
+/// `None` when a field runs past the data.
+pub fn parse<'a>(msg: &'a [u8], r: &Rr<'a>) -> Option<Tkey<'a>> {
     let d = r.rdata;
-    // The algorithm name is a domain name that RFC 2930 forbids to compress; a pointer (two
-    // bytes) is stepped over all the same, since nothing after it depends on where it points.
-    let mut i = 0usize;
-    loop {
-        let len = *d.get(i)? as usize;
-        match len {
-            0 => {
-                i += 1;
-                break;
-            }
-            l if l & 0xc0 == 0xc0 => {
-                i += 2;
-                break;
-            }
-            l if l & 0xc0 != 0 => return None,
-            l => i += 1 + l,
-        }
-    }
+    // The algorithm name is a domain name that RFC 2930 forbids to compress; a pointer is
+    // stepped over all the same, since nothing after it depends on where it points.
+    let (_, end) = rdata_name(msg, r.rdata_off)?;
+    let i = end.checked_sub(r.rdata_off)?;
     // inception (4), expiration (4), mode (2), error (2), key size (2)
     let fixed = d.get(i..i.checked_add(14)?)?;
     let mode = u16::from_be_bytes([fixed[8], fixed[9]]);
@@ -71,7 +58,7 @@ pub fn query(cx: &mut Ctx<'_>, dir: Dir, m: &Message<'_>) {
         .filter(|r| r.rtype == TYPE_TKEY)
         .take(MAX_TKEYS);
     for r in tkeys {
-        let Some(t) = parse(&r) else {
+        let Some(t) = parse(m.msg, &r) else {
             cx.count(Counter::MalformedDns);
             continue;
         };
@@ -104,10 +91,11 @@ mod tests {
         d
     }
 
+    /// A TKEY record whose data is the whole message `d` (so a name pointer points into it).
     fn rr(d: &[u8]) -> Rr<'_> {
-        let msg: &[u8] = &[0];
+        let root: &[u8] = &[0];
         Rr {
-            name: super::super::parse::name(msg, msg).unwrap().1,
+            name: super::super::parse::name(root, root).unwrap().1,
             rtype: TYPE_TKEY,
             class: 255,
             ttl: 0,
@@ -116,13 +104,17 @@ mod tests {
         }
     }
 
+    fn parsed(d: &[u8]) -> Option<Tkey<'_>> {
+        parse(d, &rr(d))
+    }
+
     const GSS_TSIG: &[u8] = b"\x08gss-tsig\x00";
 
     #[test]
     fn reads_mode_and_key() {
         let d = rdata(GSS_TSIG, 3, b"\x60\x01\x00", 3);
         assert_eq!(
-            parse(&rr(&d)),
+            parsed(&d),
             Some(Tkey {
                 mode: 3,
                 key: b"\x60\x01\x00"
@@ -130,19 +122,19 @@ mod tests {
         );
         // A compressed algorithm name is stepped over.
         let d = rdata(b"\xc0\x0c", 3, b"ab", 2);
-        assert_eq!(parse(&rr(&d)).map(|t| t.key), Some(&b"ab"[..]));
+        assert_eq!(parsed(&d).map(|t| t.key), Some(&b"ab"[..]));
     }
 
     #[test]
     fn lengths_past_the_data_are_refused() {
         // A key size beyond the data, every cut of a valid record, a bad label type.
-        assert_eq!(parse(&rr(&rdata(GSS_TSIG, 3, b"ab", 0xffff))), None);
+        assert_eq!(parsed(&rdata(GSS_TSIG, 3, b"ab", 0xffff)), None);
         let d = rdata(GSS_TSIG, 3, b"abcd", 4);
         for cut in 0..d.len() - 2 {
-            assert_eq!(parse(&rr(&d[..cut])), None, "cut at {cut}");
+            assert_eq!(parsed(&d[..cut]), None, "cut at {cut}");
         }
-        assert_eq!(parse(&rr(&rdata(b"\x48x\x00", 3, b"", 0))), None);
+        assert_eq!(parsed(&rdata(b"\x48x\x00", 3, b"", 0)), None);
         // A label longer than what is left.
-        assert_eq!(parse(&rr(b"\x3fabc")), None);
+        assert_eq!(parsed(b"\x3fabc"), None);
     }
 }
