@@ -38,6 +38,10 @@ pub enum Ack {
 pub struct Incoming {
     pub bytes: Vec<u8>,
     pub ack: Ack,
+    /// Its place in the JetStream stream (None for a batch file).
+    pub stream_seq: Option<u64>,
+    /// Delivered before, to a center that stopped without acknowledging it.
+    pub redelivered: bool,
 }
 
 #[derive(Deserialize)]
@@ -368,6 +372,8 @@ impl DirSource {
                             path,
                             remove: self.remove,
                         },
+                        stream_seq: None,
+                        redelivered: false,
                     }),
                     Err(e) => tracing::warn!(file = %path.display(), "cannot read batch: {e}"),
                 }
@@ -504,3 +510,80 @@ impl Reorder {
         out
     }
 }
+
+/// After a restart, the stream's order restored: JetStream redelivers the batches the stopped
+/// center had fetched but not acknowledged only once their ack wait has passed, while the
+/// batches after them come at once. Applied as they come, another sensor's later batches would
+/// go to the engine before the redelivered ones, and what depends on the order across sensors
+/// (a host's name learned from one sensor's records and used for another's, "an address that
+/// sent a MIC before") would differ from an uninterrupted run. So until the batches awaited
+/// (the consumers' acknowledgements pending at start) have come again, or the wait is over, or
+/// `max_held` batches are held, everything fetched is held; then all of it goes on sorted by
+/// stream sequence, which is the order of the uninterrupted run.
+pub struct Recovery {
+    awaited: u64,
+    seen: u64,
+    until: std::time::Instant,
+    held: Vec<Incoming>,
+    max_held: usize,
+}
+
+impl Recovery {
+    /// `awaited`: batches fetched by the stopped center and not acknowledged; `wait`: the
+    /// longest to wait for them (their ack wait and a poll).
+    pub fn new(awaited: u64, wait: std::time::Duration, max_held: usize) -> Recovery {
+        if awaited > 0 {
+            tracing::info!(
+                batches = awaited,
+                wait_s = wait.as_secs_f64(),
+                "restoring the stream's order: waiting for the batches the stopped center had fetched"
+            );
+        }
+        Recovery {
+            awaited,
+            seen: 0,
+            until: std::time::Instant::now() + wait,
+            held: Vec::new(),
+            max_held: max_held.max(1),
+        }
+    }
+
+    /// Whether batches are still being held.
+    pub fn active(&self) -> bool {
+        self.awaited > 0
+    }
+
+    /// Takes the batches fetched; returns those to apply now (all held ones, in stream order,
+    /// when the recovery ends).
+    pub fn push(&mut self, items: Vec<Incoming>, now: std::time::Instant) -> Vec<Incoming> {
+        if !self.active() {
+            return items;
+        }
+        self.seen += items.iter().filter(|i| i.redelivered).count() as u64;
+        self.held.extend(items);
+        let why = if self.seen >= self.awaited {
+            None
+        } else if now >= self.until {
+            Some("the wait is over")
+        } else if self.held.len() >= self.max_held {
+            Some("the batches held reached their cap")
+        } else {
+            return Vec::new();
+        };
+        if let Some(why) = why {
+            tracing::warn!(
+                awaited = self.awaited,
+                came = self.seen,
+                "{why} before every batch of the stopped center came again: going on in the order they came"
+            );
+        }
+        self.awaited = 0;
+        let mut out = std::mem::take(&mut self.held);
+        out.sort_by_key(|i| i.stream_seq.unwrap_or(u64::MAX));
+        out
+    }
+}
+
+#[cfg(test)]
+#[path = "ingest_tests.rs"]
+mod tests;

@@ -61,6 +61,9 @@ fn consumers_of(i: &super::config::IngestSection) -> Vec<(String, String)> {
 struct NatsSource {
     consumers: Vec<consumer::PullConsumer>,
     stats: Arc<CenterStats>,
+    /// Batches delivered to this center's consumers before it started and not acknowledged
+    /// (a stopped center's last group): they come again after the ack wait.
+    unacked_at_start: u64,
 }
 
 impl NatsSource {
@@ -100,7 +103,19 @@ impl NatsSource {
             tracing::info!(stream = %i.stream, consumer = %name, filter = %filter, "JetStream consumer ready");
             consumers.push(c);
         }
-        Ok(NatsSource { consumers, stats })
+        let mut unacked_at_start = 0;
+        for c in &mut consumers {
+            let info = c
+                .info()
+                .await
+                .map_err(|e| format!("NATS {urls}: consumer info: {e}"))?;
+            unacked_at_start += info.num_ack_pending as u64;
+        }
+        Ok(NatsSource {
+            consumers,
+            stats,
+            unacked_at_start,
+        })
     }
 
     /// Up to `max` messages, waiting at most `wait` for the first.
@@ -120,6 +135,8 @@ impl NatsSource {
                 Err(e) => err = Some(e),
             }
         }
+        // Several consumers: their batches in the stream's order.
+        out.sort_by_key(|i| i.stream_seq.unwrap_or(u64::MAX));
         if out.is_empty() {
             if let Some(e) = err {
                 return Err(e);
@@ -162,10 +179,18 @@ async fn fetch_one(
                     tracing::warn!("JetStream ack of a sensor's alert batch: {e}");
                 }
             }
-            Ok(m) => out.push(Incoming {
-                bytes: m.payload.to_vec(),
-                ack: Ack::Nats(Box::new(m)),
-            }),
+            Ok(m) => {
+                let (stream_seq, redelivered) = match m.info() {
+                    Ok(i) => (Some(i.stream_sequence), i.delivered > 1),
+                    Err(_) => (None, false),
+                };
+                out.push(Incoming {
+                    bytes: m.payload.to_vec(),
+                    ack: Ack::Nats(Box::new(m)),
+                    stream_seq,
+                    redelivered,
+                })
+            }
             Err(e) => {
                 tracing::warn!("JetStream message: {e}");
                 break;
@@ -314,6 +339,11 @@ pub async fn run(
         stats.clone(),
     );
     let poll = Duration::from_secs_f64(cfg.ingest.poll);
+    let mut recovery = super::ingest::Recovery::new(
+        nats.as_ref().map_or(0, |n| n.unacked_at_start),
+        Duration::from_secs_f64(cfg.ingest.ack_wait) + poll + Duration::from_secs(1),
+        (group * 4).max(256),
+    );
     let mut last_health = std::time::Instant::now();
     let mut last_prune = std::time::Instant::now();
     let mut last_excl = std::time::Instant::now();
@@ -336,7 +366,7 @@ pub async fn run(
                 };
                 tokio::select! {
                     r = n.fetch(room, wait) => match r {
-                        Ok(mut v) => items.append(&mut v),
+                        Ok(v) => items.extend(recovery.push(v, std::time::Instant::now())),
                         Err(e) => {
                             tracing::warn!("{e}");
                             tokio::time::sleep(poll).await;
