@@ -211,25 +211,13 @@ fn unix_secs() -> u64 {
         .unwrap_or(0)
 }
 
-/// The lowest shedding level that drops a packet with these ports and this much payload. The
-/// order is fixed: bulk SMB data first (level 1), then DNS (2), then DCE-RPC and every other
-/// port (3). Authentication — Kerberos, LDAP binds and small SMB messages (session setup, tree
-/// connect) — is never shed: its class is above the guard's highest level.
+/// The lowest shedding level that drops a packet with these ports and this much payload, from
+/// the protocol registry ([`crate::proto::registry::shed_class`]): bulk SMB data first (level 1),
+/// then DNS (2), then DCE-RPC and every other port (3). Authentication — Kerberos, LDAP binds and
+/// small SMB messages (session setup, tree connect) — is never shed: its class is above the
+/// guard's highest level.
 pub fn shed_class(meta: &PacketMeta, payload_len: usize) -> u8 {
-    let is = |p: u16| meta.sport == p || meta.dport == p;
-    if is(88) || is(464) {
-        return 4;
-    }
-    if is(445) || is(139) {
-        return if payload_len >= 1024 { 1 } else { 4 };
-    }
-    if is(53) {
-        return 2;
-    }
-    if is(389) || is(3268) {
-        return 4;
-    }
-    3
+    crate::proto::registry::shed_class(meta.sport, meta.dport, payload_len)
 }
 
 /// Why a run failed.

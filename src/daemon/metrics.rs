@@ -66,7 +66,7 @@ pub fn render(t: &Telemetry) -> String {
         let _ = writeln!(
             s,
             "dcsensor_malformed_total{{protocol=\"{}\"}} {}",
-            c.name(),
+            crate::proto::registry::by_malformed(c).map_or(c.name(), |p| p.name),
             snap.get(c)
         );
     }

@@ -59,7 +59,7 @@ pub struct FlowConfig {
     /// Bytes the table's flows, held out-of-order data and decoder buffers may use together
     /// (this worker's share of the sensor's memory budget); 0: only the caps above.
     pub memory: usize,
-    /// Percent of the table that flows on no authentication port ([`pressure::AUTH_PORTS`])
+    /// Percent of the table that flows on no authentication port ([`pressure::is_auth_port`])
     /// may not take: room kept for Kerberos, LDAP, SMB, RPC and DNS under a flood.
     pub auth_reserve_percent: usize,
 }
@@ -213,7 +213,7 @@ struct Flow {
     /// Directions that carried payload (bit [`Dir::idx`]): a flow with none (TCP) or one (UDP)
     /// is cheap to lose and evicted first.
     heard: u8,
-    /// Whether either port is an authentication port ([`pressure::AUTH_PORTS`]).
+    /// Whether either port is an authentication port ([`pressure::is_auth_port`]).
     auth: bool,
     /// What its decoder said it buffers, when last asked.
     buffered: usize,

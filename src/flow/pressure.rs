@@ -18,14 +18,12 @@ use super::{FlowTable, State, TcpDecoder, TcpState};
 use crate::record::{Record, Ts};
 use crate::stats::Counter;
 
-/// The ports that carry authentication and the directory: Kerberos (88, 464), LDAP (389) and
-/// the global catalog (3268), SMB (445), the RPC endpoint mapper (135), DNS (53).
-pub const AUTH_PORTS: [u16; 7] = [88, 389, 445, 135, 464, 3268, 53];
-
-/// Whether `port` is one of [`AUTH_PORTS`].
+/// Whether `port` carries authentication or the directory: Kerberos (88, 464), LDAP (389) and
+/// the global catalog (3268), SMB (445), the RPC endpoint mapper (135), DNS (53) — the ports the
+/// protocol registry reserves room for ([`crate::proto::registry::is_reserved_port`]).
 #[inline]
 pub fn is_auth_port(port: u16) -> bool {
-    AUTH_PORTS.contains(&port)
+    crate::proto::registry::is_reserved_port(port)
 }
 
 /// What any flow costs: its slot and its index entry.

@@ -2,7 +2,8 @@
 //!
 //! The flow layer ([`crate::flow`]) owns connections; for each one it picks a decoder here, first
 //! by port ([`tcp_by_port`], [`udp_by_port`]), then, for a TCP connection on a port nobody
-//! claims, by a content probe on the first bytes ([`tcp_by_content`]). A decoder receives UDP
+//! claims, by a content probe on the first bytes ([`tcp_by_content`]). Ports, probes and
+//! constructors are rows of one table, the [`registry`]. A decoder receives UDP
 //! datagrams ([`UdpApp`]) or the in-order bytes of each TCP direction with explicit gaps
 //! ([`TcpApp`]), and emits records through [`Ctx::emit`]. One worker thread owns a flow, so
 //! decoders keep plain per-connection state and need no locks.
@@ -19,7 +20,10 @@ pub mod kerberos;
 pub mod kit;
 pub mod ldap;
 pub mod ntlm;
+pub mod registry;
 pub mod smb;
+
+pub use registry::{is_service_port, tcp_by_content, tcp_by_port, udp_by_content, udp_by_port};
 
 use crate::record::{Body, Record, Transport, Ts, NS};
 use crate::stats::{Counter, Counters};
@@ -256,65 +260,6 @@ pub trait UdpApp: Send {
     fn tick(&mut self, _cx: &mut Ctx<'_>) {}
     /// The conversation ended (idle timeout, end of input): emit everything pending.
     fn close(&mut self, cx: &mut Ctx<'_>);
-}
-
-/// Well-known server ports of the protocols dcsensor decodes (used to tell client from server
-/// when a flow is picked up mid-stream or a response is seen first).
-pub fn is_service_port(transport: Transport, port: u16) -> bool {
-    match transport {
-        Transport::Tcp => matches!(
-            port,
-            53 | 88 | 135 | 139 | 389 | 445 | 464 | 3268 | 80 | 8080 | 5985
-        ),
-        Transport::Udp => matches!(port, 53 | 88 | 135 | 389 | 464),
-    }
-}
-
-/// The decoder for a TCP connection chosen by its server port.
-pub fn tcp_by_port(flow: &FlowInfo, shared: &Shared, now: Ts) -> Option<Box<dyn TcpApp>> {
-    match flow.server_port {
-        53 => Some(dns::tcp()),
-        88 | 464 => Some(kerberos::tcp()),
-        135 => Some(dcerpc::tcp()),
-        139 | 445 => Some(smb::tcp()),
-        389 | 3268 => Some(ldap::tcp()),
-        80 | 8080 | 5985 => Some(http::tcp()),
-        port => shared
-            .endpoint(flow.server, port, now)
-            .map(|_| dcerpc::tcp()),
-    }
-}
-
-/// The decoder for a TCP connection on an unclaimed port, chosen by its first bytes in `dir`.
-pub fn tcp_by_content(dir: Dir, first: &[u8]) -> Option<Box<dyn TcpApp>> {
-    if dcerpc::probe(dir, first) {
-        Some(dcerpc::tcp())
-    } else if smb::probe(dir, first) {
-        Some(smb::tcp())
-    } else if http::probe(dir, first) {
-        Some(http::tcp())
-    } else if kerberos::probe_tcp(dir, first) {
-        Some(kerberos::tcp())
-    } else {
-        None
-    }
-}
-
-/// The decoder for a UDP conversation on an unclaimed port, chosen by its first datagram:
-/// connectionless DCE-RPC (a v4 request whose lengths add up exactly).
-pub fn udp_by_content(first: &[u8]) -> Option<Box<dyn UdpApp>> {
-    dcerpc::probe_udp(first).then(dcerpc::udp)
-}
-
-/// The decoder for a UDP conversation, chosen by its server port.
-pub fn udp_by_port(flow: &FlowInfo) -> Option<Box<dyn UdpApp>> {
-    match flow.server_port {
-        53 => Some(dns::udp()),
-        88 | 464 => Some(kerberos::udp()),
-        135 => Some(dcerpc::udp()),
-        389 => Some(ldap::udp()),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
