@@ -8,13 +8,15 @@
 
 #[path = "support/nats.rs"]
 mod nats;
+#[path = "support/netns.rs"]
+mod netns;
 #[path = "support/skip.rs"]
 mod skip;
 
+use netns::{enter, sh, Lab};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,114 +25,6 @@ use std::time::{Duration, Instant};
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_dcsensor")
-}
-
-fn sh(args: &[&str]) -> bool {
-    Command::new(args[0])
-        .args(&args[1..])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-/// Two namespaces, the sensor's and the traffic's, joined by a veth pair (the largest MTU: the
-/// lab captures hold frames coalesced by the capturing host's GRO, some past 9000 bytes).
-struct Lab {
-    sensor_ns: String,
-    traffic_ns: String,
-    sensor_if: String,
-    traffic_if: String,
-}
-
-impl Lab {
-    fn new(test: &str) -> Option<Lab> {
-        if !skip::need_root(test)
-            || !skip::need_tool(test, "ip", "iproute2")
-            || !skip::need_tool(test, "tcpreplay", "tcpreplay")
-        {
-            return None;
-        }
-        let id = std::process::id() % 100_000;
-        let lab = Lab {
-            sensor_ns: format!("dcsdet{id}s"),
-            traffic_ns: format!("dcsdet{id}t"),
-            sensor_if: format!("ddet{id}a"),
-            traffic_if: format!("ddet{id}b"),
-        };
-        let (s, t) = (&lab.sensor_ns, &lab.traffic_ns);
-        let ok = sh(&["ip", "netns", "add", s])
-            && sh(&["ip", "netns", "add", t])
-            && sh(&[
-                "ip",
-                "link",
-                "add",
-                &lab.sensor_if,
-                "mtu",
-                "65535",
-                "type",
-                "veth",
-                "peer",
-                "name",
-                &lab.traffic_if,
-                "mtu",
-                "65535",
-            ])
-            && sh(&["ip", "link", "set", &lab.sensor_if, "netns", s])
-            && sh(&["ip", "link", "set", &lab.traffic_if, "netns", t])
-            && sh(&["ip", "-n", s, "link", "set", &lab.sensor_if, "up"])
-            && sh(&["ip", "-n", t, "link", "set", &lab.traffic_if, "up"])
-            && sh(&["ip", "-n", s, "link", "set", "lo", "up"]);
-        assert!(ok, "could not set up the namespaces");
-        Some(lab)
-    }
-
-    /// Runs `f` on a thread inside the sensor's namespace (sockets it opens live there).
-    fn inside<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let path = format!("/var/run/netns/{}", self.sensor_ns);
-        std::thread::spawn(move || {
-            enter(&path);
-            f()
-        })
-        .join()
-        .unwrap()
-    }
-
-    fn spawn_inside(&self, cmd: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.sensor_ns]).args(cmd);
-        c
-    }
-
-    fn send(&self, pcap: &Path, pps: u32) {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.traffic_ns, "tcpreplay", "-q", "-i"])
-            .arg(&self.traffic_if)
-            .arg(format!("--pps={pps}"))
-            .arg(pcap)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "tcpreplay: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = sh(&["ip", "netns", "del", &self.sensor_ns]);
-        let _ = sh(&["ip", "netns", "del", &self.traffic_ns]);
-    }
-}
-
-/// Moves the calling thread into the network namespace at `path`.
-fn enter(path: &str) {
-    let f = std::fs::File::open(path).unwrap();
-    // SAFETY: setns on an open namespace file descriptor affects only the calling thread's
-    // network namespace.
-    let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
 }
 
 /// A syslog collector on TCP inside a namespace: every connection read to its end.
@@ -259,14 +153,14 @@ fn run_with_detect_ships_the_alerts_of_detect_to_nats_and_syslog_and_flushes_on_
     };
     let Some(lab) = Lab::new("det") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let ns_path = format!("/var/run/netns/{}", lab.sensor_ns);
+    let ns_path = lab.sensor_ns_path();
 
     // nats-server and the syslog collector, inside the sensor's namespace
     let store = dir.path().join("js");
     std::fs::create_dir_all(&store).unwrap();
     let port = 4222;
     let mut server: Child = lab
-        .spawn_inside(&[
+        .in_sensor(&[
             nats_bin.to_str().unwrap(),
             "-js",
             "-sd",
@@ -346,7 +240,7 @@ fn run_with_detect_ships_the_alerts_of_detect_to_nats_and_syslog_and_flushes_on_
 
     // the sensor
     let mut sensor = lab
-        .spawn_inside(&[bin(), "run", "--config", cfg.to_str().unwrap()])
+        .in_sensor(&[bin(), "run", "--config", cfg.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -3,164 +3,38 @@
 //! captures from the other; after TERM the sensor has printed the same records as `replay` of
 //! that file. The namespaces have no other interface and no route: nothing leaves them.
 
+#[path = "support/netns.rs"]
+mod netns;
 #[path = "support/skip.rs"]
 mod skip;
 
+use netns::{sh, Lab};
+
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_dcsensor")
 }
 
-/// Two namespaces, `<tag>s` (sensor) and `<tag>t` (traffic), joined by veth `<tag>a`/`<tag>b`.
-struct Lab {
-    sensor_ns: String,
-    traffic_ns: String,
-    sensor_if: String,
-    traffic_if: String,
-}
-
-fn sh(args: &[&str]) -> bool {
-    Command::new(args[0])
-        .args(&args[1..])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-impl Lab {
-    fn new(tag: &str) -> Option<Lab> {
-        // SAFETY: geteuid has no preconditions.
-        if !skip::need_root(tag) {
-            return None;
-        }
-        for (tool, package) in [("ip", "iproute2"), ("tcpreplay", "tcpreplay")] {
-            let present = sh(&["sh", "-c", &format!("command -v {tool} >/dev/null")]);
-            if !skip::need(
-                tag,
-                present,
-                tool,
-                &format!("apt-get install {package} (or run .ci/setup)"),
-            ) {
-                return None;
-            }
-        }
-        let id = std::process::id() % 100_000;
-        let lab = Lab {
-            sensor_ns: format!("dcs{tag}{id}s"),
-            traffic_ns: format!("dcs{tag}{id}t"),
-            sensor_if: format!("d{tag}{id}a"),
-            traffic_if: format!("d{tag}{id}b"),
-        };
-        let ok = sh(&["ip", "netns", "add", &lab.sensor_ns])
-            && sh(&["ip", "netns", "add", &lab.traffic_ns])
-            && sh(&[
-                "ip",
-                "link",
-                "add",
-                &lab.sensor_if,
-                // The lab captures hold frames coalesced past 1500 bytes (GRO on the capturing
-                // host): a jumbo MTU lets tcpreplay send them whole.
-                "mtu",
-                "9000",
-                "type",
-                "veth",
-                "peer",
-                "name",
-                &lab.traffic_if,
-                "mtu",
-                "9000",
-            ])
-            && sh(&["ip", "link", "set", &lab.sensor_if, "netns", &lab.sensor_ns])
-            && sh(&[
-                "ip",
-                "link",
-                "set",
-                &lab.traffic_if,
-                "netns",
-                &lab.traffic_ns,
-            ])
-            && sh(&[
-                "ip",
-                "-n",
-                &lab.sensor_ns,
-                "link",
-                "set",
-                &lab.sensor_if,
-                "up",
-            ])
-            && sh(&[
-                "ip",
-                "-n",
-                &lab.traffic_ns,
-                "link",
-                "set",
-                &lab.traffic_if,
-                "up",
-            ])
-            && sh(&["ip", "-n", &lab.sensor_ns, "link", "set", "lo", "up"]);
-        assert!(ok, "could not set up the namespaces");
-        Some(lab)
-    }
-
-    /// Starts the sensor inside the sensor namespace; its stdout is read as it comes.
-    fn sensor(&self, args: &[&str]) -> Sensor {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.sensor_ns, bin()])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = std::io::Read::read_to_string(&mut stdout, &mut s);
-            s
-        });
-        Sensor { child, reader }
-    }
-
-    /// Sends a capture from the traffic namespace.
-    fn send(&self, pcap: &Path, pps: u32) {
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.traffic_ns,
-                "tcpreplay",
-                "-q",
-                "-i",
-                &self.traffic_if,
-            ])
-            .arg(format!("--pps={pps}"))
-            .arg(pcap)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "tcpreplay: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn in_sensor_ns(&self, cmd: &[&str]) -> Output {
-        Command::new("ip")
-            .args(["netns", "exec", &self.sensor_ns])
-            .args(cmd)
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = sh(&["ip", "netns", "del", &self.sensor_ns]);
-        let _ = sh(&["ip", "netns", "del", &self.traffic_ns]);
-    }
+/// Starts the sensor inside the lab's sensor namespace; its stdout is read as it comes.
+fn start_sensor(lab: &Lab, args: &[&str]) -> Sensor {
+    let mut child = lab
+        .in_sensor(&[bin()])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut s);
+        s
+    });
+    Sensor { child, reader }
 }
 
 /// A running sensor and the thread collecting its records.
@@ -254,16 +128,19 @@ fn live_capture_prints_what_replay_prints_and_serves_metrics() {
     let pcap = Path::new(CAPTURE);
     let expected = replay_records(pcap);
     assert!(!expected.is_empty());
-    let mut child = lab.sensor(&[
-        "live",
-        "-i",
-        &lab.sensor_if,
-        "--promisc",
-        "--metrics",
-        "127.0.0.1:9469",
-        "--stats-interval",
-        "1",
-    ]);
+    let mut child = start_sensor(
+        &lab,
+        &[
+            "live",
+            "-i",
+            &lab.sensor_if,
+            "--promisc",
+            "--metrics",
+            "127.0.0.1:9469",
+            "--stats-interval",
+            "1",
+        ],
+    );
     let _err = wait_capturing(&mut child);
     lab.send(pcap, 2000);
     std::thread::sleep(Duration::from_millis(500));
@@ -303,7 +180,7 @@ fn run_with_a_config_in_mirror_mode_and_hup_reload_lose_nothing() {
     write_cfg("");
     let first = Path::new("testdata-pcaps/lab/01_benign_kerberos_logon.pcap");
     let second = Path::new("testdata-pcaps/lab/05_benign_dns.pcap");
-    let mut child = lab.sensor(&["run", "--config", cfg.to_str().unwrap()]);
+    let mut child = start_sensor(&lab, &["run", "--config", cfg.to_str().unwrap()]);
     let _err = wait_capturing(&mut child);
     lab.send(first, 2000);
     std::thread::sleep(Duration::from_millis(500));
@@ -337,7 +214,7 @@ fn over_budget_the_guard_sheds_load_but_authentication_still_arrives() {
     .unwrap();
     let heavy = Path::new("testdata-pcaps/lab/07_dns_many_lookups.pcap");
     let auth = Path::new("testdata-pcaps/lab/01_benign_kerberos_logon.pcap");
-    let mut sensor = lab.sensor(&["run", "--config", cfg.to_str().unwrap()]);
+    let mut sensor = start_sensor(&lab, &["run", "--config", cfg.to_str().unwrap()]);
     let _err = wait_capturing(&mut sensor);
     // About four seconds of load: the guard raises the level every 0.2 s while over budget.
     let out = Command::new("ip")
@@ -383,14 +260,17 @@ fn started_as_root_it_captures_as_the_user_it_was_told_to_become() {
     let Some(lab) = Lab::new("u") else { return };
     let pcap = Path::new("testdata-pcaps/lab/05_benign_dns.pcap");
     let expected = replay_records(pcap);
-    let mut sensor = lab.sensor(&[
-        "live",
-        "-i",
-        &lab.sensor_if,
-        "--promisc",
-        "--user",
-        "nobody",
-    ]);
+    let mut sensor = start_sensor(
+        &lab,
+        &[
+            "live",
+            "-i",
+            &lab.sensor_if,
+            "--promisc",
+            "--user",
+            "nobody",
+        ],
+    );
     let _err = wait_capturing(&mut sensor);
     let status = std::fs::read_to_string(format!("/proc/{}/status", sensor.child.id())).unwrap();
     let ids = |key: &str| -> Vec<u32> {
