@@ -42,6 +42,18 @@ pub fn sniff(head: &[u8]) -> InputKind {
     }
 }
 
+/// A record as it was read, for `--records`: written out unchanged (the engine's [`Rec`] keeps
+/// only the fields it reads, so it is never what is written).
+#[derive(Clone, Copy)]
+pub enum Raw<'a> {
+    /// A JSON line as read (written byte for byte).
+    Line(&'a str),
+    /// A record of the in-process pipeline (written as the sensor writes it).
+    Record(&'a Record),
+    /// A record of a batch, every field it had.
+    Value(&'a serde_json::Value),
+}
+
 /// The engine with where its output goes.
 pub struct Detector {
     pub engine: Engine,
@@ -110,12 +122,22 @@ impl Detector {
         Ok(())
     }
 
-    /// One record from sensor `sensor` (None: this detector's own id).
-    pub fn feed(&mut self, sensor: Option<&str>, rec: &Rec) -> std::io::Result<()> {
+    /// One record from sensor `sensor` (None: this detector's own id); `raw` is the record as
+    /// it was read, which `--records` writes unchanged (every field, the engine's or not).
+    pub fn feed(&mut self, sensor: Option<&str>, rec: &Rec, raw: Raw<'_>) -> std::io::Result<()> {
         self.read += 1;
         if self.records {
             match self.format {
-                Format::Json => self.write_value(rec)?,
+                Format::Json => match raw {
+                    Raw::Line(l) => {
+                        self.line.clear();
+                        self.line.extend_from_slice(l.as_bytes());
+                        self.line.push(b'\n');
+                        self.out.write_all(&self.line)?
+                    }
+                    Raw::Record(r) => self.write_value(r)?,
+                    Raw::Value(v) => self.write_value(v)?,
+                },
                 Format::Ecs => {
                     let s = sensor.unwrap_or(&self.sensor).to_string();
                     self.write_value(&output::ecs_record(rec, &s))?
@@ -167,7 +189,7 @@ impl Detector {
                 continue;
             }
             match Rec::from_json(t) {
-                Ok(rec) => self.feed(None, &rec)?,
+                Ok(rec) => self.feed(None, &rec, Raw::Line(t))?,
                 Err(e) => {
                     self.skipped += 1;
                     if self.skipped <= 10 {
@@ -182,13 +204,15 @@ impl Detector {
     }
 }
 
+/// A batch as the sensor ships it; its records are kept whole (for `--records`) and read into
+/// the engine's [`Rec`] one by one.
 #[derive(Deserialize)]
 struct Batch {
     #[serde(default)]
     sensor: String,
     #[serde(default)]
     seq: u64,
-    records: Vec<Rec>,
+    records: Vec<serde_json::Value>,
 }
 
 /// Reads the batches in `paths` (files, or directories of `.msgpack` files) in (sensor, seq)
@@ -226,8 +250,20 @@ pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
         } else {
             Some(b.sensor.as_str())
         };
-        for r in &b.records {
-            d.feed(sensor, r).map_err(|e| e.to_string())?;
+        for v in &b.records {
+            match Rec::deserialize(v) {
+                Ok(r) => d
+                    .feed(sensor, &r, Raw::Value(v))
+                    .map_err(|e| e.to_string())?,
+                Err(e) => {
+                    d.skipped += 1;
+                    tracing::warn!(
+                        "a record of sensor {:?} batch {} was not read, skipped: {e}",
+                        b.sensor,
+                        b.seq
+                    );
+                }
+            }
         }
     }
     Ok(())
@@ -250,7 +286,7 @@ impl Output for DetectOutput {
         match Rec::from_record(rec) {
             Ok(r) => {
                 let mut d = self.detector.lock().map_err(|_| "detector lock poisoned")?;
-                d.feed(None, &r)?;
+                d.feed(None, &r, Raw::Record(rec))?;
             }
             Err(e) => {
                 self.bad += 1;
