@@ -5,7 +5,8 @@
 //!   length before each message), split anywhere across segments, several per segment; a
 //!   message over [`DecoderConfig::kerberos_max_message`](super::DecoderConfig) is skipped by
 //!   its length and counted ([`Counter::DropDecoderCap`]); after a gap or garbage the stream is
-//!   scanned for the next plausible record mark.
+//!   scanned for the next plausible record mark. The kit's framer does the cutting
+//!   ([`super::kit::framer`], with the record marking of [`KrbFraming`]).
 //! - kpasswd (RFC 3244) on 464: its AP-REQ becomes an `AP-REQ` record paired with the AP-REP or
 //!   KRB-ERROR of the answer; the KRB-PRIV it carries is encrypted and not decoded.
 //! - Requests wait in a queue per flow (UDP: one client port; TCP: one connection) and are
@@ -21,6 +22,7 @@
 pub mod parse;
 pub mod pkinit;
 
+use super::kit::framer::{self, Event, Framer, Framing};
 use super::{Ctx, Dir, TcpApp, UdpApp};
 use crate::record::{Body, Carrier, Kerberos, Ts};
 use crate::stats::Counter;
@@ -172,165 +174,43 @@ fn check_head(h: &[u8], kpasswd: bool) -> Head {
     Head::Bad
 }
 
-/// Bytes of a record gathered before deciding whether it is plausible: the mark and 2 more.
+/// Bytes of a record judged before deciding whether it is plausible: the mark and 2 more.
 const HEAD: usize = 6;
-/// Bytes scanned ahead for a record mark while resynchronising.
+/// Bytes looked at while resynchronising on a record mark.
 const SCAN: usize = 12;
 
-/// One direction of a TCP connection: record-marking state.
-#[derive(Default)]
-struct Framer {
-    head: [u8; HEAD],
-    head_len: usize,
-    /// Length of the message being gathered in `buf`, when one is.
-    want: Option<usize>,
-    buf: Vec<u8>,
-    /// Bytes still to skip (the rest of a message over the cap or cut by a gap).
-    skip: u64,
-    /// Lost our place (gap, garbage): scanning for the next record mark.
-    resync: bool,
-    /// When the first byte of the message being gathered arrived.
-    start: Ts,
+/// Kerberos' record marking for the kit's framer ([`framer::Framer`]): the 4-byte mark checked
+/// with the 2 bytes after it (an `[APPLICATION n]` tag whose DER length agrees, or a kpasswd
+/// header on port 464); a bad header is passed over whole; resynchronisation looks for a mark
+/// whose whole DER header agrees, of at most [`DecoderConfig::kerberos_max_message`](super::DecoderConfig)
+/// (or 1 MiB, whichever is larger).
+struct KrbFraming {
+    kpasswd: bool,
+    max: usize,
 }
 
-impl Framer {
-    /// Feeds in-order bytes; calls `msg` with each complete message and its start time.
-    fn data(
-        &mut self,
-        cx: &mut Ctx<'_>,
-        kpasswd: bool,
-        mut d: &[u8],
-        msg: &mut dyn FnMut(&mut Ctx<'_>, Ts, &[u8]),
-    ) {
-        let max = cx.config.kerberos_max_message;
-        while !d.is_empty() {
-            if self.skip > 0 {
-                let n = d
-                    .len()
-                    .min(usize::try_from(self.skip).unwrap_or(usize::MAX));
-                self.skip -= n as u64;
-                // Counted as seen: a mark may claim far more than ever comes.
-                cx.count_n(Counter::DropDecoderCap, n as u64);
-                d = &d[n..];
-                continue;
-            }
-            if self.resync {
-                match find_mark(d, kpasswd, max) {
-                    Some(off) => {
-                        self.resync = false;
-                        d = &d[off..];
-                    }
-                    None => {
-                        // A mark split across the end of this chunk is missed; the next
-                        // complete one is found.
-                        d = &[];
-                    }
-                }
-                continue;
-            }
-            if let Some(want) = self.want {
-                let n = (want - self.buf.len()).min(d.len());
-                self.buf.extend_from_slice(&d[..n]);
-                d = &d[n..];
-                if self.buf.len() == want {
-                    self.want = None;
-                    msg(cx, self.start, &self.buf);
-                    self.release();
-                }
-                continue;
-            }
-            // Fast path: a whole record at the start of the chunk is decoded in place.
-            if self.head_len == 0 && d.len() >= HEAD {
-                if let Head::Ok(len) = check_head(&d[..HEAD.max(SCAN).min(d.len())], kpasswd) {
-                    if len <= max && d.len() - 4 >= len {
-                        msg(cx, cx.now, &d[4..4 + len]);
-                        d = &d[4 + len..];
-                        continue;
-                    }
-                }
-            }
-            if self.head_len == 0 {
-                self.start = cx.now;
-            }
-            let n = (HEAD - self.head_len).min(d.len());
-            self.head[self.head_len..self.head_len + n].copy_from_slice(&d[..n]);
-            self.head_len += n;
-            d = &d[n..];
-            if self.head_len < HEAD {
-                continue;
-            }
-            self.head_len = 0;
-            match check_head(&self.head, kpasswd) {
-                Head::Bad => {
-                    cx.count(Counter::MalformedKerberos);
-                    self.resync = true;
-                }
-                Head::Ok(len) if len > max => {
-                    cx.count_n(Counter::DropDecoderCap, HEAD as u64 - 4);
-                    self.skip = len as u64 - (HEAD as u64 - 4);
-                }
-                Head::Ok(len) => {
-                    self.buf.clear();
-                    self.buf.extend_from_slice(&self.head[4..]);
-                    self.want = Some(len);
-                    if self.buf.len() == len {
-                        self.want = None;
-                        msg(cx, self.start, &self.buf);
-                        self.release();
-                    }
-                }
-            }
+impl Framing for KrbFraming {
+    fn head(&mut self, d: &[u8]) -> framer::Head {
+        match d.get(..HEAD).map(|h| check_head(h, self.kpasswd)) {
+            None => framer::Head::Need(HEAD),
+            Some(Head::Ok(len)) => framer::Head::Len(4 + len),
+            Some(Head::Bad) => framer::Head::Bad,
         }
     }
 
-    /// Forgets a gathered message, returning a large buffer's memory.
-    fn release(&mut self) {
-        self.buf.clear();
-        if self.buf.capacity() > 16 * 1024 {
-            self.buf = Vec::new();
-        }
+    fn probe(&mut self, d: &[u8]) -> bool {
+        d.len() >= HEAD
+            && matches!(check_head(&d[..d.len().min(SCAN)], self.kpasswd),
+                Head::Ok(len) if len <= self.max.max(PROBE_MAX))
     }
 
-    /// `len` bytes were lost.
-    fn gap(&mut self, len: u64) {
-        if self.skip > 0 {
-            if len <= self.skip {
-                self.skip -= len;
-                return;
-            }
-            self.skip = 0;
-            self.resync = true;
-            return;
-        }
-        if let Some(want) = self.want.take() {
-            let need = (want - self.buf.len()) as u64;
-            self.release();
-            if len <= need {
-                // The message is lost; the next one starts right after it.
-                self.skip = need - len;
-                return;
-            }
-        }
-        self.head_len = 0;
-        self.resync = true;
+    fn probe_len(&self) -> usize {
+        HEAD
     }
 
-    /// End of the stream: a message cut short is counted.
-    fn close(&mut self, cx: &Ctx<'_>) {
-        if self.want.take().is_some() || self.head_len > 0 {
-            cx.count(Counter::MalformedKerberos);
-        }
-        self.head_len = 0;
-        self.release();
+    fn bad_len(&self) -> usize {
+        HEAD
     }
-}
-
-/// The offset of the first plausible record mark in `d` (one whose whole DER header is here).
-fn find_mark(d: &[u8], kpasswd: bool, max: usize) -> Option<usize> {
-    (0..d.len().saturating_sub(HEAD - 1)).find(|&i| {
-        let h = &d[i..d.len().min(i + SCAN)];
-        matches!(check_head(h, kpasswd), Head::Ok(len) if len <= max.max(PROBE_MAX))
-    })
 }
 
 /// A request waiting for its answer.
@@ -475,22 +355,55 @@ impl Exchanges {
     }
 }
 
-/// Kerberos over TCP.
+/// Kerberos over TCP: a kit framer per direction (created with the configured cap on first
+/// use), one exchange table.
 #[derive(Default)]
 struct KrbTcp {
-    dirs: [Framer; 2],
+    dirs: Option<[Framer; 2]>,
     ex: Exchanges,
+}
+
+impl KrbTcp {
+    fn framer(&mut self, cx: &Ctx<'_>, dir: Dir) -> &mut Framer {
+        let cap = cx.config.kerberos_max_message.saturating_add(4);
+        &mut self
+            .dirs
+            .get_or_insert_with(|| [Framer::new(cap), Framer::new(cap)])[dir.idx()]
+    }
 }
 
 impl TcpApp for KrbTcp {
     fn data(&mut self, cx: &mut Ctx<'_>, dir: Dir, data: &[u8]) {
-        let kpasswd = cx.flow.server_port == 464;
+        let mut framing = KrbFraming {
+            kpasswd: cx.flow.server_port == 464,
+            max: cx.config.kerberos_max_message,
+        };
+        let now = cx.now;
+        let fr = self.framer(cx, dir);
+        // The rest of a message a gap cut is skipped and counted as seen, as a message over
+        // the cap is.
+        let quiet = fr.unreported_skip().min(data.len() as u64);
+        cx.count_n(Counter::DropDecoderCap, quiet);
+        let Some(dirs) = self.dirs.as_mut() else {
+            return;
+        };
         let ex = &mut self.ex;
-        self.dirs[dir.idx()].data(cx, kpasswd, data, &mut |cx, ts, m| ex.message(cx, ts, m));
+        // A message over the cap is counted from the byte after its record mark.
+        let mut mark = 0;
+        dirs[dir.idx()].data(now, data, &mut framing, &mut |ev| match ev {
+            Event::Pdu { start, pdu } => ex.message(cx, start, &pdu[4..]),
+            Event::Oversize { .. } => mark = 4,
+            Event::Skipped { bytes } => {
+                cx.count_n(Counter::DropDecoderCap, (bytes - mark.min(bytes)) as u64);
+                mark = 0;
+            }
+            Event::Bad => cx.count(Counter::MalformedKerberos),
+            Event::Cut { .. } | Event::Resync { .. } => {}
+        });
     }
 
-    fn gap(&mut self, _cx: &mut Ctx<'_>, dir: Dir, len: u64) {
-        self.dirs[dir.idx()].gap(len);
+    fn gap(&mut self, cx: &mut Ctx<'_>, dir: Dir, len: u64) {
+        self.framer(cx, dir).gap(len, &mut |_| {});
     }
 
     fn tick(&mut self, cx: &mut Ctx<'_>) {
@@ -498,14 +411,18 @@ impl TcpApp for KrbTcp {
     }
 
     fn close(&mut self, cx: &mut Ctx<'_>) {
-        for f in &mut self.dirs {
-            f.close(cx);
+        for f in self.dirs.iter_mut().flatten() {
+            f.close(&mut |ev| {
+                if let Event::Cut { .. } = ev {
+                    cx.count(Counter::MalformedKerberos);
+                }
+            });
         }
         self.ex.flush(cx);
     }
 
     fn buffered(&self) -> usize {
-        self.dirs.iter().map(|f| f.buf.capacity()).sum()
+        self.dirs.iter().flatten().map(Framer::buffered).sum()
     }
 }
 

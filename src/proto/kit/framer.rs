@@ -76,6 +76,14 @@ pub trait Framing {
     fn scan(&self) -> bool {
         true
     }
+
+    /// Bytes of a header [`Framing::head`] called bad at the start of a chunk that are passed
+    /// over before resynchronisation starts (the default, 0, resynchronises from the bad
+    /// header's first byte; a framing that judges a fixed-size header, as Kerberos' record mark
+    /// and the two bytes after it, passes the whole header over as when it was gathered).
+    fn bad_len(&self) -> usize {
+        0
+    }
 }
 
 /// What the framer found, handed to the decoder's callback in stream order.
@@ -129,6 +137,16 @@ impl Framer {
     /// Bytes held in the buffer (for the flow layer's memory accounting).
     pub fn buffered(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Bytes of a PDU a gap cut that are still to be skipped without being reported as
+    /// [`Event::Skipped`] (a decoder that counts them as drops counts what it feeds, up to this).
+    pub fn unreported_skip(&self) -> u64 {
+        if self.skip_counted {
+            0
+        } else {
+            self.skip
+        }
     }
 
     /// Whether the framer lost its place and is looking for a PDU start.
@@ -186,6 +204,7 @@ impl Framer {
                         continue;
                     }
                     Head::Len(0) | Head::Bad => {
+                        d = &d[f.bad_len().min(d.len())..];
                         self.bad(on);
                         continue;
                     }

@@ -48,6 +48,70 @@ fn pdus(ev: &[Ev]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Headers of 2 bytes, `0xaa LEN`; anything else is bad, and `bad_len` bytes of a bad header
+/// are passed over before resynchronising.
+struct Tagged {
+    bad_len: usize,
+}
+
+impl Framing for Tagged {
+    fn head(&mut self, d: &[u8]) -> Head {
+        match d {
+            [0xaa, l, ..] => Head::Len(2 + usize::from(*l)),
+            [] | [0xaa] => Head::Need(2),
+            _ => Head::Bad,
+        }
+    }
+
+    fn bad_len(&self) -> usize {
+        self.bad_len
+    }
+}
+
+#[test]
+fn a_bad_header_is_passed_over_by_bad_len_before_resynchronising() {
+    let stream: &[u8] = b"\x01\xaa\x00\xaa\x01x";
+    let mut fr = Framer::new(64);
+    let ev = feed(&mut fr, &mut Tagged { bad_len: 0 }, &[(1, stream)]);
+    assert_eq!(
+        ev,
+        vec![
+            Ev::Bad,
+            Ev::Resync(1),
+            Ev::Pdu(1, b"\xaa\x00".to_vec()),
+            Ev::Pdu(1, b"\xaa\x01x".to_vec())
+        ]
+    );
+    let mut fr = Framer::new(64);
+    let ev = feed(&mut fr, &mut Tagged { bad_len: 2 }, &[(1, stream)]);
+    assert_eq!(
+        ev,
+        vec![Ev::Bad, Ev::Resync(1), Ev::Pdu(1, b"\xaa\x01x".to_vec())]
+    );
+}
+
+#[test]
+fn the_unreported_rest_of_a_cut_pdu_is_known() {
+    let mut fr = Framer::new(64);
+    let ev = feed(&mut fr, &mut Prefix::Be16, &[(1, &[0, 10, 1, 2, 3])]);
+    assert!(ev.is_empty());
+    assert_eq!(fr.unreported_skip(), 0);
+    fr.gap(3, &mut |_| {});
+    // 12 bytes in all, 5 seen, 3 lost: 4 still to skip, not reported as skipped.
+    assert_eq!(fr.unreported_skip(), 4);
+    let ev = feed(
+        &mut fr,
+        &mut Prefix::Be16,
+        &[(2, &[9, 9]), (3, &[9, 9, 0, 1, 7])],
+    );
+    assert_eq!(ev, vec![Ev::Pdu(3, vec![0, 1, 7])]);
+    assert_eq!(fr.unreported_skip(), 0);
+    // The rest of a PDU over the cap is reported as it comes: nothing unreported.
+    let ev = feed(&mut fr, &mut Prefix::Be16, &[(4, &[0, 100, 1])]);
+    assert_eq!(ev, vec![Ev::Oversize(102), Ev::Skipped(3)]);
+    assert_eq!(fr.unreported_skip(), 0);
+}
+
 #[test]
 fn split_at_every_byte_gives_the_same_pdus_with_their_start_time() {
     let a = dns(b"first message");
