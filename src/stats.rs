@@ -55,6 +55,8 @@ counters! {
     SmbEncrypted => ("", "smb_encrypted", "SMB3 encrypted messages, counted and skipped", false),
     SmbCompressed => ("", "smb_compressed", "SMB3 compressed messages, counted and skipped", false),
     LdapSealed => ("", "ldap_sealed", "LDAP messages signed or sealed by a SASL security layer, or TLS records after StartTLS, counted and skipped", false),
+    RequestsEvicted => ("", "requests_evicted", "requests no longer awaited, oldest first, because max_pending requests of their flow already waited for answers (emitted alone; HTTP, which has no record of its own, forgets them)", false),
+    RequestsTimedOut => ("", "requests_timed_out", "requests emitted alone because no answer came within request_timeout (decoders on the kit's transaction table)", false),
 
     DropKernel => ("drops", "kernel", "packets dropped by the kernel (libpcap ps_drop)", false),
     DropInterface => ("drops", "interface", "packets dropped by the interface or driver (libpcap ps_ifdrop)", false),

@@ -362,12 +362,14 @@ impl Matcher {
         for t in self.pending.expire(cx.now, cx.config.request_timeout) {
             t.value.emit(cx, t.since);
         }
+        self.pending.report(cx.counters);
     }
 
     fn close(&mut self, cx: &mut Ctx<'_>) {
         for t in self.pending.drain() {
             t.value.emit(cx, t.since);
         }
+        self.pending.report(cx.counters);
     }
 }
 

@@ -156,8 +156,10 @@ fn nxdomain_and_lone_response_and_unanswered_query() {
     let t0 = NX[0].0;
     d.tick(&mut h.cx(t0 + 29 * NS));
     assert_eq!(h.out.len(), 1);
+    assert_eq!(h.counters.get(Counter::RequestsTimedOut), 0);
     d.tick(&mut h.cx(t0 + 30 * NS));
     assert_eq!(h.out.len(), 2);
+    assert_eq!(h.counters.get(Counter::RequestsTimedOut), 1);
     let x = dns(&h.out[1]);
     assert_eq!(h.out[1].ts, t0);
     assert_eq!(
@@ -175,6 +177,9 @@ fn nxdomain_and_lone_response_and_unanswered_query() {
     );
     d.close(&mut h.cx(t0 + 32 * NS));
     assert_eq!(h.out.len(), 3);
+    // The query flushed at close was neither evicted nor timed out.
+    assert_eq!(h.counters.get(Counter::RequestsTimedOut), 1);
+    assert_eq!(h.counters.get(Counter::RequestsEvicted), 0);
 }
 
 #[test]
@@ -186,6 +191,10 @@ fn pending_is_capped_oldest_first() {
     udp_feed(&mut h, d.as_mut(), &queries);
     assert_eq!(h.out.len(), 1);
     assert_eq!((dns(&h.out[0]).id, dns(&h.out[0]).rcode), (0xf138, None));
+    // The eviction reaches the thread's counters at the next tick.
+    assert_eq!(h.counters.get(Counter::RequestsEvicted), 0);
+    d.tick(&mut h.cx(queries[2].0));
+    assert_eq!(h.counters.get(Counter::RequestsEvicted), 1);
     // The two still waiting pair with their responses, out of order.
     udp_feed(&mut h, d.as_mut(), &[BENIGN[5], BENIGN[3]]);
     let ids: Vec<(u16, Option<Code>)> = h.out.iter().map(|r| (dns(r).id, dns(r).rcode)).collect();

@@ -175,8 +175,10 @@ impl Http {
             connect: method == b"CONNECT",
             auth: !tokens.is_empty(),
         };
-        // Over the cap the oldest request is forgotten (its response will find none).
+        // Over the cap the oldest request is forgotten (its response will find none), and
+        // counted.
         let _evicted = self.requests.insert(cx.now, (), p);
+        self.requests.report(cx.counters);
         if framing.chunked {
             State::ChunkSize
         } else {

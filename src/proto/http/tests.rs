@@ -225,3 +225,27 @@ fn probe_by_request_line() {
     assert!(!probe(Dir::ToClient, b"GET / HTTP/1.1\r\n"));
     assert!(!probe(Dir::ToServer, b"\x00\x00\x00\x85\xffSMB"));
 }
+
+#[test]
+fn requests_over_max_pending_are_counted() {
+    let mut h = Harness::new(Transport::Tcp, 80);
+    h.config.max_pending = 2;
+    let mut app = tcp();
+    for k in 0..5u64 {
+        app.data(
+            &mut h.cx((k + 1) * NS),
+            Dir::ToServer,
+            b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n",
+        );
+    }
+    // Five pipelined requests, two may wait: the three oldest were forgotten, and counted.
+    assert_eq!(h.counters.get(Counter::RequestsEvicted), 3);
+    app.data(
+        &mut h.cx(6 * NS),
+        Dir::ToClient,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    );
+    app.close(&mut h.cx(7 * NS));
+    assert_eq!(h.counters.get(Counter::RequestsEvicted), 3);
+    assert_eq!(h.counters.get(Counter::RequestsTimedOut), 0);
+}

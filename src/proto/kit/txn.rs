@@ -26,9 +26,11 @@
 //! ```
 //!
 //! [`TxnStats`] accumulates what the table evicted and timed out; a decoder adds them to the
-//! thread's counters with [`Txns::take_stats`] (or reads them in tests).
+//! thread's counters with [`Txns::report`] (reported in `stats` as `requests_evicted` and
+//! `requests_timed_out`), or reads them with [`Txns::take_stats`] in tests.
 
 use crate::record::Ts;
+use crate::stats::{Counter, Counters};
 use std::collections::VecDeque;
 
 /// One waiting request.
@@ -189,6 +191,15 @@ impl<K: PartialEq, V> Txns<K, V> {
     /// Hands back everything still waiting, oldest first (the flow closed).
     pub fn drain(&mut self) -> impl Iterator<Item = Txn<K, V>> + '_ {
         self.q.drain(..)
+    }
+
+    /// Adds what was evicted and timed out since the last call to the thread's counters
+    /// ([`Counter::RequestsEvicted`], [`Counter::RequestsTimedOut`]), then zero: decoders call
+    /// it from [`TcpApp::tick`](crate::proto::TcpApp::tick) and `close`.
+    pub fn report(&mut self, counters: &Counters) {
+        let s = self.take_stats();
+        counters.add(Counter::RequestsEvicted, s.evicted);
+        counters.add(Counter::RequestsTimedOut, s.timed_out);
     }
 
     /// What was evicted and timed out since the last call, then zero.
