@@ -12,14 +12,9 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_dcsensor"))
 }
 
-fn shared() -> Option<PathBuf> {
-    let p = Path::new("../shared/pcaps");
-    if p.is_dir() {
-        Some(p.to_path_buf())
-    } else {
-        eprintln!("skipping: ../shared/pcaps is absent");
-        None
-    }
+/// The shared corpus, or None after reporting the skip (a failure under `CI=true`).
+fn shared(test: &str) -> Option<PathBuf> {
+    skip::need_shared(test).then(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/pcaps"))
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -67,7 +62,10 @@ fn record_set(out: &Output) -> Vec<String> {
 
 #[test]
 fn every_shared_capture_replays_with_exit_0_and_a_final_stats_record() {
-    let Some(root) = shared() else { return };
+    let Some(root) = shared("every_shared_capture_replays_with_exit_0_and_a_final_stats_record")
+    else {
+        return;
+    };
     let mut files = Vec::new();
     captures_under(&root, &mut files);
     assert!(
