@@ -9,10 +9,11 @@
 //!   ([`super::kit::framer`], with the record marking of [`KrbFraming`]).
 //! - kpasswd (RFC 3244) on 464: its AP-REQ becomes an `AP-REQ` record paired with the AP-REP or
 //!   KRB-ERROR of the answer; the KRB-PRIV it carries is encrypted and not decoded.
-//! - Requests wait in a queue per flow (UDP: one client port; TCP: one connection) and are
-//!   paired in order with the next answer of a compatible type; a request with no answer is
-//!   emitted alone after [`DecoderConfig::request_timeout`](super::DecoderConfig) or at close,
-//!   an answer with no request alone at once.
+//! - Requests wait per flow (UDP: one client port; TCP: one connection) on the kit's
+//!   transaction table ([`super::kit::txn`]) and are paired in order with the next answer of a
+//!   compatible type; a request with no answer is emitted alone after
+//!   [`DecoderConfig::request_timeout`](super::DecoderConfig) (counted in `requests_timed_out`)
+//!   or at close, an answer with no request alone at once.
 //!
 //! - What a waiting request holds is bounded: [`DecoderConfig::max_pending`](super::DecoderConfig)
 //!   requests per flow, names cut at 1 KiB and lists at 64 entries (no real message comes near).
@@ -23,11 +24,11 @@ pub mod parse;
 pub mod pkinit;
 
 use super::kit::framer::{self, Event, Framer, Framing};
+use super::kit::txn::Txns;
 use super::{Ctx, Dir, TcpApp, UdpApp};
 use crate::record::{Body, Carrier, Kerberos, Ts};
 use crate::stats::Counter;
 use parse::Message;
-use std::collections::VecDeque;
 
 /// A decoder for a Kerberos TCP connection.
 pub fn tcp() -> Box<dyn TcpApp> {
@@ -213,18 +214,19 @@ impl Framing for KrbFraming {
     }
 }
 
-/// A request waiting for its answer.
+/// A request waiting for its answer (its time is the transaction's `since`).
 struct Pending {
-    ts: Ts,
     /// The request's message type (for pairing with a compatible answer).
     msg_type: u32,
     rec: Kerberos,
 }
 
-/// Requests waiting for their answers, in order.
+/// Requests waiting for their answers, in order, on the kit's transaction table (cap with the
+/// oldest emitted alone, timeout by packet time, flush at close, evictions and timeouts
+/// counted).
 #[derive(Default)]
 struct Exchanges {
-    pending: VecDeque<Pending>,
+    pending: Txns<(), Pending>,
 }
 
 impl Exchanges {
@@ -259,12 +261,10 @@ impl Exchanges {
     }
 
     fn request(&mut self, cx: &mut Ctx<'_>, ts: Ts, msg_type: u32, rec: Kerberos) {
-        if self.pending.len() >= cx.config.max_pending.max(1) {
-            if let Some(old) = self.pending.pop_front() {
-                cx.emit(old.ts, Body::Kerberos(Box::new(old.rec)));
-            }
+        self.pending.set_cap(cx.config.max_pending);
+        if let Some(old) = self.pending.insert(ts, (), Pending { msg_type, rec }) {
+            cx.emit(old.since, Body::Kerberos(Box::new(old.value.rec)));
         }
-        self.pending.push_back(Pending { ts, msg_type, rec });
     }
 
     /// An answer of type `msg_type` at `ts`: completes the oldest compatible request, or is
@@ -276,16 +276,16 @@ impl Exchanges {
         msg_type: u32,
         fill: impl FnOnce(&mut Kerberos),
     ) {
-        let pos = self.pending.iter().position(|p| match msg_type {
+        let req = self.pending.take_where(|t| match msg_type {
             parse::KRB_ERROR => true,
-            t => p.msg_type + 1 == t,
+            m => t.value.msg_type + 1 == m,
         });
-        match pos.and_then(|i| self.pending.remove(i)) {
-            Some(p) => {
-                let mut k = p.rec;
+        match req {
+            Some(t) => {
+                let mut k = t.value.rec;
                 fill(&mut k);
-                k.rtt = Some(ts.saturating_sub(p.ts));
-                cx.emit(p.ts, Body::Kerberos(Box::new(k)));
+                k.rtt = Some(ts.saturating_sub(t.since));
+                cx.emit(t.since, Body::Kerberos(Box::new(k)));
             }
             None => {
                 let mut k = Kerberos::default();
@@ -335,23 +335,18 @@ impl Exchanges {
 
     /// Emits requests older than the timeout.
     fn expire(&mut self, cx: &mut Ctx<'_>) {
-        let timeout = cx.config.request_timeout;
-        while self
-            .pending
-            .front()
-            .is_some_and(|p| cx.now.saturating_sub(p.ts) >= timeout)
-        {
-            if let Some(p) = self.pending.pop_front() {
-                cx.emit(p.ts, Body::Kerberos(Box::new(p.rec)));
-            }
+        for t in self.pending.expire(cx.now, cx.config.request_timeout) {
+            cx.emit(t.since, Body::Kerberos(Box::new(t.value.rec)));
         }
+        self.pending.report(cx.counters);
     }
 
     /// Emits every request still waiting.
     fn flush(&mut self, cx: &mut Ctx<'_>) {
-        while let Some(p) = self.pending.pop_front() {
-            cx.emit(p.ts, Body::Kerberos(Box::new(p.rec)));
+        for t in self.pending.drain() {
+            cx.emit(t.since, Body::Kerberos(Box::new(t.value.rec)));
         }
+        self.pending.report(cx.counters);
     }
 }
 

@@ -460,6 +460,7 @@ fn lone_request_at_timeout_and_lone_answer() {
     u.tick(&mut h.cx(t));
     assert_eq!(h.out.len(), 1);
     assert_eq!(h.out[0].ts, NS);
+    assert_eq!(h.counters.get(Counter::RequestsTimedOut), 1);
     let b = body(&h.out[0]);
     assert_eq!(b["request"], "AS-REQ");
     assert_eq!(b.get("reply"), None);
@@ -515,6 +516,9 @@ fn requests_beyond_max_pending_are_emitted_alone() {
     u.close(&mut h.cx(6 * NS));
     assert_eq!(body(&h.out[2])["client"], "bob");
     assert_eq!(body(&h.out[2]).get("reply"), None);
+    // One eviction, counted; bob's request flushed at close is neither evicted nor timed out.
+    assert_eq!(h.counters.get(Counter::RequestsEvicted), 1);
+    assert_eq!(h.counters.get(Counter::RequestsTimedOut), 0);
 }
 
 #[test]
