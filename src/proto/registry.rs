@@ -132,30 +132,8 @@ pub const PROTOCOLS: &[Protocol] = &[
         tcp: Some(http::tcp),
         udp: None,
     },
-    Protocol {
-        name: "ntlm",
-        tcp_ports: &[],
-        udp_ports: &[],
-        probe_tcp: None,
-        probe_udp: None,
-        shed: Shed::At(OTHER_SHED_LEVEL),
-        reserved: &[],
-        malformed: Counter::MalformedNtlm,
-        tcp: None,
-        udp: None,
-    },
-    Protocol {
-        name: "gssapi",
-        tcp_ports: &[],
-        udp_ports: &[],
-        probe_tcp: None,
-        probe_udp: None,
-        shed: Shed::At(OTHER_SHED_LEVEL),
-        reserved: &[],
-        malformed: Counter::MalformedGssapi,
-        tcp: None,
-        udp: None,
-    },
+    Protocol::inner("ntlm", Counter::MalformedNtlm),
+    Protocol::inner("gssapi", Counter::MalformedGssapi),
 ];
 
 /// The shedding level of a packet on no registered port (and of DCE-RPC on its dynamic ports).
@@ -165,6 +143,23 @@ pub const OTHER_SHED_LEVEL: u8 = 3;
 pub const NEVER_SHED: u8 = 4;
 
 impl Protocol {
+    /// A protocol reached only inside others: no port, probe or decoder of its own, shed with
+    /// its carrier's packets.
+    const fn inner(name: &'static str, malformed: Counter) -> Protocol {
+        Protocol {
+            name,
+            tcp_ports: &[],
+            udp_ports: &[],
+            probe_tcp: None,
+            probe_udp: None,
+            shed: Shed::At(OTHER_SHED_LEVEL),
+            reserved: &[],
+            malformed,
+            tcp: None,
+            udp: None,
+        }
+    }
+
     /// Its server ports over `transport`.
     pub fn ports(&self, transport: Transport) -> &'static [u16] {
         match transport {
