@@ -79,7 +79,13 @@ pub fn alert_id(detection: &str, key: &str, first_ts: f64) -> String {
     h.update([0]);
     h.update((first_ts.floor() as i64).to_be_bytes());
     let d = h.finalize();
-    d[..12].iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(24);
+    for b in &d[..12] {
+        id.push(HEX[usize::from(b >> 4)] as char);
+        id.push(HEX[usize::from(b & 15)] as char);
+    }
+    id
 }
 
 /// A duration in plain words (`4 seconds`, `12 minutes`, `3 hours`).

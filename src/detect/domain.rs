@@ -84,7 +84,7 @@ pub struct Domain {
     sensitive_accounts: Vec<String>,
     sensitive_groups: Vec<String>,
     honeytokens: Vec<String>,
-    hosts: Capped<Names>,
+    hosts: Capped<Names, IpAddr>,
     /// Realm (upper case) to its AS-REQs' encryption types.
     pub realms: FxHashMap<String, EtypeUse>,
     /// First record time seen per KDC address (how long its tickets were watched).
@@ -203,8 +203,7 @@ impl Domain {
         if name.is_empty() || name.len() > 255 {
             return;
         }
-        let key = ip.to_string();
-        let names = self.hosts.entry(&key, Names::default);
+        let names = self.hosts.entry(&ip, Names::default);
         if let Some(last) = names.v.last_mut() {
             if last.name.eq_ignore_ascii_case(name) {
                 last.ts = last.ts.max(ts);
@@ -227,7 +226,7 @@ impl Domain {
     /// The host name `ip` had at `ts`: the latest name seen at or before `ts`, else the first
     /// one seen after it.
     pub fn host_at(&self, ip: IpAddr, ts: f64) -> Option<&HostName> {
-        let names = self.hosts.get(&ip.to_string())?;
+        let names = self.hosts.get(&ip)?;
         names
             .v
             .iter()

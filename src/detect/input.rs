@@ -9,6 +9,7 @@
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -248,11 +249,16 @@ impl Rec {
 
     /// An argument of a DCE-RPC call as text (strings as they are, numbers and booleans printed).
     pub fn arg(&self, key: &str) -> Option<String> {
+        self.arg_cow(key).map(Cow::into_owned)
+    }
+
+    /// [`Rec::arg`] without copying a string argument.
+    pub fn arg_cow(&self, key: &str) -> Option<Cow<'_, str>> {
         let v = self.args.as_ref()?.get(key)?;
         match v {
-            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::String(s) => Some(Cow::Borrowed(s)),
             serde_json::Value::Null => None,
-            other => Some(other.to_string()),
+            other => Some(Cow::Owned(other.to_string())),
         }
     }
 

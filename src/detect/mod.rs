@@ -39,6 +39,7 @@ pub use tickets::{MemoryTickets, Ticket, TicketStore};
 
 use alert::{alert_id, span_words, MAX_EVIDENCE, MAX_TARGETS};
 use domain::Domain;
+use std::borrow::Cow;
 use std::net::IpAddr;
 use table::{Capped, Tally, Touched};
 
@@ -296,32 +297,57 @@ impl Engine {
             mdi: None,
         };
         if first {
-            self.raise(sensor, hit, &ev, n);
+            self.raise(sensor, hit, Cow::Owned(ev), n);
         } else {
-            self.raise(sensor, hit, std::slice::from_ref(rec), 1);
+            self.raise(sensor, hit, Cow::Borrowed(std::slice::from_ref(rec)), 1);
         }
         if let Some(t) = self.tables[d as usize].get_mut(key) {
             t.targets = targets;
         }
     }
 
-    /// Raises or updates an alert.
-    fn raise(&mut self, sensor: &str, h: Hit<'_>, evidence: &[Rec], added: u64) {
+    /// Raises or updates an alert. Evidence handed over owned (a tally's first records) is moved
+    /// into the alert, borrowed evidence copied.
+    fn raise(&mut self, sensor: &str, h: Hit<'_>, evidence: Cow<'_, [Rec]>, added: u64) {
         let def = h.d.def();
         let last_ts = evidence.iter().map(|r| r.ts).fold(h.first_ts, f64::max);
-        let map_key = format!("{}\u{0}{}", def.name, h.key);
+        let mut map_key = String::with_capacity(def.name.len() + 1 + h.key.len());
+        map_key.push_str(def.name);
+        map_key.push('\u{0}');
+        map_key.push_str(h.key);
         let ttl = self.tuning.alert_ttl;
-        let expired = self
-            .alerts
-            .get(&map_key)
-            .is_some_and(|o| last_ts - o.alert.last_ts > ttl);
+        // an open alert takes the user and host name it still misses (looked up only then); an
+        // alert quiet for `alert_ttl` is closed, and the same activity opens a new one
+        let mut expired = false;
+        let missing = match self.alerts.get(&map_key) {
+            Some(o) if last_ts - o.alert.last_ts > ttl => {
+                expired = true;
+                None
+            }
+            Some(o) => {
+                let s = &o.alert.source;
+                let host = if s.host.is_none() {
+                    h.src.and_then(|ip| self.domain.host_at(ip, last_ts))
+                } else {
+                    None
+                };
+                let user = if s.user.is_none() { h.user } else { None };
+                Some((host.is_some() || user.is_some()).then(|| Source {
+                    ip: None,
+                    host: host.map(|h| h.name.clone()),
+                    host_by: host.map(|h| format!("{} at {}", h.by, h.ts)),
+                    user: user.map(str::to_string),
+                }))
+            }
+            None => None,
+        };
         if expired {
             self.alerts.remove(&map_key);
         }
-        // the source is resolved when the alert is made or still misses a user or host name
-        let source = match self.alerts.get(&map_key) {
-            Some(o) if o.alert.source.user.is_some() && o.alert.source.host.is_some() => None,
-            _ => Some(self.source(h.src, h.user, last_ts)),
+        // a new alert's source is resolved whole
+        let mut source = match missing {
+            Some(m) => m,
+            None => Some(self.source(h.src, h.user, last_ts)),
         };
         let every = self.tuning.update_every;
         let mut created = false;
@@ -339,7 +365,7 @@ impl Engine {
                     attack: def.attack.iter().map(|s| s.to_string()).collect(),
                     phase: def.phase.into(),
                     severity: def.severity.into(),
-                    source: source.clone().unwrap_or_default(),
+                    source: source.take().unwrap_or_default(),
                     targets: Vec::new(),
                     target_count: None,
                     summary: String::new(),
@@ -355,11 +381,15 @@ impl Engine {
         let a = &mut open.alert;
         a.last_ts = a.last_ts.max(last_ts);
         a.count += added;
-        for r in evidence {
-            if a.evidence.len() >= MAX_EVIDENCE {
-                break;
+        let room = MAX_EVIDENCE.saturating_sub(a.evidence.len());
+        match evidence {
+            // a new alert takes the tally's records as they are (no copy)
+            Cow::Owned(mut v) if a.evidence.is_empty() => {
+                v.truncate(room);
+                a.evidence = v;
             }
-            a.evidence.push(r.clone());
+            Cow::Owned(v) => a.evidence.extend(v.into_iter().take(room)),
+            Cow::Borrowed(v) => a.evidence.extend(v.iter().take(room).cloned()),
         }
         // a new alert takes every target of the hit, an open one those it did not have yet
         let new = if created {

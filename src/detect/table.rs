@@ -4,22 +4,24 @@
 
 use super::input::Rec;
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::hash::Hasher;
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
 
 /// A value with the time it was last touched.
 pub trait Touched {
     fn last(&self) -> f64;
 }
 
-/// A map from text keys with a hard cap on its entries.
-pub struct Capped<V> {
-    map: FxHashMap<String, V>,
+/// A map with a hard cap on its entries, keyed by text (the default) or by anything hashable and
+/// ordered (addresses: no text made per lookup).
+pub struct Capped<V, K = String> {
+    map: FxHashMap<K, V>,
     cap: usize,
     /// Entries dropped because the table was full.
     pub evictions: u64,
 }
 
-impl<V: Touched> Capped<V> {
+impl<V: Touched, K: Hash + Eq + Ord + Clone> Capped<V, K> {
     pub fn new(cap: usize) -> Self {
         Capped {
             map: FxHashMap::default(),
@@ -36,25 +38,38 @@ impl<V: Touched> Capped<V> {
         self.map.is_empty()
     }
 
-    pub fn get(&self, key: &str) -> Option<&V> {
+    pub fn get<Q: ?Sized + Hash + Eq>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         self.map.get(key)
     }
 
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+    pub fn get_mut<Q: ?Sized + Hash + Eq>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
         self.map.get_mut(key)
     }
 
-    pub fn remove(&mut self, key: &str) -> Option<V> {
+    pub fn remove<Q: ?Sized + Hash + Eq>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         self.map.remove(key)
     }
 
     /// The entry of `key`, made with `make` when absent (evicting first when full).
-    pub fn entry(&mut self, key: &str, make: impl FnOnce() -> V) -> &mut V {
+    pub fn entry<Q>(&mut self, key: &Q, make: impl FnOnce() -> V) -> &mut V
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
+    {
         if !self.map.contains_key(key) {
             if self.map.len() >= self.cap {
                 self.evict();
             }
-            self.map.insert(key.to_string(), make());
+            return self.map.entry(key.to_owned()).or_insert_with(make);
         }
         self.map.get_mut(key).expect("present")
     }
@@ -87,7 +102,7 @@ impl<V: Touched> Capped<V> {
         self.map.values()
     }
 
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut V)> {
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
         self.map.iter_mut()
     }
 }
@@ -144,7 +159,8 @@ impl Tally {
         }
         self.last = self.last.max(ts);
         self.n += 1;
-        if self.evidence.len() < keep.min(PRE_EVIDENCE) {
+        // once raised, the alert takes later records itself: the tally keeps none
+        if !self.raised && self.evidence.len() < keep.min(PRE_EVIDENCE) {
             self.evidence.push(rec.clone());
         }
         let Some(t) = target else { return false };

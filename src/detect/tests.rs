@@ -187,6 +187,29 @@ fn capped_table_evicts_and_counts() {
 }
 
 #[test]
+fn table_keys_write_addresses_as_display_does() {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let mut ips: Vec<IpAddr> = Vec::new();
+    for a in [0u8, 1, 9, 10, 99, 100, 199, 200, 255] {
+        for b in [0u8, 7, 42, 255] {
+            ips.push(IpAddr::V4(Ipv4Addr::new(a, b, 255 - b, a ^ b)));
+        }
+    }
+    ips.push("::1".parse().unwrap());
+    ips.push("fe80::1:2".parse().unwrap());
+    ips.push(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 1, 0, 0, 1)));
+    ips.push("::ffff:10.1.2.3".parse().unwrap());
+    for ip in ips {
+        let mut k = String::from("x");
+        super::rules::push_ip(&mut k, Some(ip), "-");
+        assert_eq!(k, format!("x{ip}"));
+    }
+    let mut k = String::new();
+    super::rules::push_ip(&mut k, None, "-");
+    assert_eq!(k, "-");
+}
+
+#[test]
 fn the_example_configuration_holds_every_default() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/dcsensor.toml");
     let text = std::fs::read_to_string(path).unwrap();

@@ -2,9 +2,10 @@
 //! saves, gMSA keys, SAM-R reconnaissance and group changes, session enumeration, remote code
 //! execution, ZeroLogon, coercion and PrintNightmare, honeytokens in name lookups.
 
-use super::{ip_key, Seen};
+use super::{ip_key, ip_pair_key, Seen};
 use crate::detect::domain::SENSITIVE_RIDS;
 use crate::detect::{Engine, Rec, D};
+use std::fmt::Write;
 
 /// The host named in a UNC path or a `\\host` argument.
 fn unc_host(s: &str) -> Option<&str> {
@@ -98,12 +99,20 @@ impl Engine {
     }
 
     fn samr_lsa(&mut self, sensor: &str, r: &Rec, op: &str) {
-        let conn = format!(
-            "{}|{}|{}",
-            ip_key(r),
-            r.sport.unwrap_or(0),
-            r.named_pipe.as_deref().unwrap_or("")
-        );
+        // the connection (source, source port, pipe), for the calls that open or use a group
+        let conn = if op.starts_with("SamrOpen")
+            || op.starts_with("SamrGetMembersIn")
+            || op.starts_with("SamrAddMemberTo")
+        {
+            let mut conn = ip_key(r);
+            conn.push('|');
+            let _ = write!(conn, "{}", r.sport.unwrap_or(0));
+            conn.push('|');
+            conn.push_str(r.named_pipe.as_deref().unwrap_or(""));
+            conn
+        } else {
+            String::new()
+        };
         match op {
             "SamrOpenGroup" | "SamrOpenAlias" => {
                 if let Some(rid) = r.arg_u64("rid") {
@@ -217,19 +226,27 @@ impl Engine {
         if !self.on(D::Zerologon) || self.excluded(D::Zerologon, r.src, None, r.ts) {
             return;
         }
-        let key = format!(
-            "{}|{}",
-            ip_key(r),
-            r.dst.map(|d| d.to_string()).unwrap_or_default()
-        );
-        let account = r.arg("account");
-        if op.starts_with("NetrServerAuthenticate") {
+        let auth = op.starts_with("NetrServerAuthenticate");
+        if !auth && op != "NetrServerPasswordSet2" {
+            return;
+        }
+        let key = ip_pair_key(r);
+        let account = r.arg_cow("account");
+        if auth {
             match r.arg_bool("credential_zero") {
                 Some(true) => {
                     let s = self.rules.zero_creds.entry(&key, Seen::default);
                     s.last = r.ts;
                     s.flag = true;
-                    let what = format!("sent Netlogon authentications with an all-zero client credential{} (ZeroLogon)", account.as_deref().map(|a| format!(" for {a}")).unwrap_or_default());
+                    let mut what = String::with_capacity(128);
+                    what.push_str(
+                        "sent Netlogon authentications with an all-zero client credential",
+                    );
+                    if let Some(a) = account.as_deref() {
+                        what.push_str(" for ");
+                        what.push_str(a);
+                    }
+                    what.push_str(" (ZeroLogon)");
                     self.single(
                         sensor,
                         D::Zerologon,
@@ -309,8 +326,7 @@ impl Engine {
         {
             return;
         }
-        let dst = r.dst.map(|d| d.to_string()).unwrap_or_default();
-        let key = format!("{}|{dst}", ip_key(r));
+        let key = ip_pair_key(r);
         let target = self.domain.host_at_or_ip(r.dst, r.ts);
         let failed = if r.fault.is_some() {
             " (the call failed)"
@@ -369,11 +385,7 @@ impl Engine {
             return;
         }
         let dst = self.domain.host_at_or_ip(r.dst, r.ts).unwrap_or_default();
-        let key = format!(
-            "{}|{}",
-            ip_key(r),
-            r.dst.map(|x| x.to_string()).unwrap_or_default()
-        );
+        let key = ip_pair_key(r);
         let what =
             if d == D::PrintNightmare {
                 format!(

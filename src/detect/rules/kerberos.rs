@@ -2,10 +2,11 @@
 //! force and spray, overpass-the-hash, pass-the-ticket, golden and silver tickets, skeleton key,
 //! S4U delegation, PKINIT certificates for another principal, honeytokens.
 
-use super::{ip_key, no_aes, rc4_first, Seen};
+use super::{ip_key, ip_key_and, ip_key_lower, no_aes, rc4_first, Seen};
 use crate::detect::config::bare_account;
 use crate::detect::tickets::Ticket;
 use crate::detect::{Engine, Hit, Rec, D};
+use std::borrow::Cow;
 
 fn err_is(r: &Rec, name: &str, num: i64) -> bool {
     r.error.as_ref().is_some_and(|e| e.is(name, num))
@@ -77,7 +78,7 @@ impl Engine {
             let (key, th) = if no_aes(&r.etypes) {
                 (ip_key(r), "accounts")
             } else {
-                (format!("{}|aes", ip_key(r)), "aes_accounts")
+                (ip_key_and(r, "aes"), "aes_accounts")
             };
             let w = self.th(D::AsrepRoasting, "window");
             let (n, _) = self.tally(D::AsrepRoasting, &key, w, Some(client), r);
@@ -93,7 +94,7 @@ impl Engine {
         {
             let aes_realm = self.realm_is_aes(r.realm.as_deref());
             if aes_realm && !self.excluded(D::OverpassTheHash, r.src, Some(client), r.ts) {
-                let key = format!("{}|{}", ip_key(r), client.to_ascii_lowercase());
+                let key = ip_key_lower(r, client);
                 let what = format!("logged on to Kerberos as {client} with an RC4 key alone, no AES type offered, in a realm whose clients use AES");
                 self.single(
                     sensor,
@@ -250,9 +251,9 @@ impl Engine {
             mdi: Some(mdi),
         };
         if first {
-            self.raise(sensor, hit, &ev, n);
+            self.raise(sensor, hit, Cow::Owned(ev), n);
         } else {
-            self.raise(sensor, hit, std::slice::from_ref(r), 1);
+            self.raise(sensor, hit, Cow::Borrowed(std::slice::from_ref(r)), 1);
         }
     }
 
@@ -369,7 +370,7 @@ impl Engine {
         }
         let service = r.service.as_deref().unwrap_or("?");
         let ticket = r.presented_hash.as_deref().or(client).unwrap_or("?");
-        let key = format!("{}|{}", ip_key(r), ticket.to_ascii_lowercase());
+        let key = ip_key_lower(r, ticket);
         let why: Vec<&str> = reasons.iter().map(|x| x.1.as_str()).collect();
         let what = format!(
             "presented a TGT{} {}, asking for {service}",
@@ -388,7 +389,7 @@ impl Engine {
             return;
         }
         let service = r.service.as_deref().unwrap_or("?");
-        let key = format!("{}|{}", ip_key(r), service.to_ascii_lowercase());
+        let key = ip_key_lower(r, service);
         let etype = r
             .ticket_etype
             .map(|e| format!(" (etype {e})"))

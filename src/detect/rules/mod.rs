@@ -9,6 +9,8 @@ mod other;
 
 use super::table::{Capped, Touched};
 use super::{Engine, Rec, D};
+use std::fmt::Write;
+use std::net::IpAddr;
 
 /// A remembered fact with the time it was last seen.
 #[derive(Debug, Clone, Default)]
@@ -75,9 +77,71 @@ impl State {
     }
 }
 
-/// An address or `-` as part of a table key.
+/// Writes an address as its `Display` does (IPv4 without the formatting machinery: table keys
+/// are made for most records), or `none` when there is no address.
+pub(in crate::detect) fn push_ip(k: &mut String, ip: Option<IpAddr>, none: &str) {
+    match ip {
+        Some(IpAddr::V4(a)) => {
+            // at most 15 bytes, written on the stack and appended once
+            let mut b = [0u8; 15];
+            let mut n = 0;
+            for (i, o) in a.octets().into_iter().enumerate() {
+                if i > 0 {
+                    b[n] = b'.';
+                    n += 1;
+                }
+                if o >= 100 {
+                    b[n] = b'0' + o / 100;
+                    n += 1;
+                }
+                if o >= 10 {
+                    b[n] = b'0' + o / 10 % 10;
+                    n += 1;
+                }
+                b[n] = b'0' + o % 10;
+                n += 1;
+            }
+            k.push_str(std::str::from_utf8(&b[..n]).unwrap_or_default());
+        }
+        Some(ip) => {
+            let _ = write!(k, "{ip}");
+        }
+        None => k.push_str(none),
+    }
+}
+
+/// The source address (or `-`) as a table key.
 pub(super) fn ip_key(r: &Rec) -> String {
-    r.src.map(|i| i.to_string()).unwrap_or_else(|| "-".into())
+    let mut k = String::with_capacity(48);
+    push_ip(&mut k, r.src, "-");
+    k
+}
+
+/// `<source>|<rest>` as a table key.
+pub(super) fn ip_key_and(r: &Rec, rest: &str) -> String {
+    let mut k = String::with_capacity(48 + rest.len());
+    push_ip(&mut k, r.src, "-");
+    k.push('|');
+    k.push_str(rest);
+    k
+}
+
+/// `<source>|<rest in lower case>` as a table key.
+pub(super) fn ip_key_lower(r: &Rec, rest: &str) -> String {
+    let mut k = String::with_capacity(48 + rest.len());
+    push_ip(&mut k, r.src, "-");
+    k.push('|');
+    k.extend(rest.chars().map(|c| c.to_ascii_lowercase()));
+    k
+}
+
+/// `<source>|<destination or nothing>` as a table key.
+pub(super) fn ip_pair_key(r: &Rec) -> String {
+    let mut k = String::with_capacity(48);
+    push_ip(&mut k, r.src, "-");
+    k.push('|');
+    push_ip(&mut k, r.dst, "");
+    k
 }
 
 /// Whether etypes offer RC4 first or alone and no AES ahead of it.
@@ -99,7 +163,7 @@ impl Engine {
             return;
         }
         if self.on(D::BruteForce) && !self.excluded(D::BruteForce, r.src, Some(account), r.ts) {
-            let key = format!("{}|{}", ip_key(r), account.to_ascii_lowercase());
+            let key = ip_key_lower(r, account);
             let w = self.th(D::BruteForce, "window");
             let (_, n) = self.tally(D::BruteForce, &key, w, Some(account), r);
             if n as f64 >= self.th(D::BruteForce, "failures") {
@@ -129,7 +193,7 @@ impl Engine {
         if self.excluded(D::HoneytokenActivity, r.src, Some(&token), r.ts) {
             return;
         }
-        let key = format!("{}|{}", ip_key(r), token.to_ascii_lowercase());
+        let key = ip_key_lower(r, &token);
         let w = f64::INFINITY;
         self.tally(D::HoneytokenActivity, &key, w, Some(&token), r);
         let what = format!("used the honeytoken account {token} ({how})");

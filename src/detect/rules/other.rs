@@ -3,7 +3,7 @@
 //! groups, resource-based delegation, DCShadow), DNS mapping, executables on DC shares, SMB
 //! exfiltration, honeytokens.
 
-use super::{ip_key, Seen};
+use super::{ip_key, ip_key_and, ip_key_lower, ip_pair_key, Seen};
 use crate::detect::config::bare_account;
 use crate::detect::{Engine, Rec, D};
 
@@ -203,7 +203,7 @@ impl Engine {
         if self.excluded(D::NtlmRelay, r.src, Some(user), r.ts) {
             return;
         }
-        let key = format!("{}|{}", ip_key(r), user.to_ascii_lowercase());
+        let key = ip_key_lower(r, user);
         self.single(
             sensor,
             D::NtlmRelay,
@@ -300,7 +300,7 @@ impl Engine {
                     && self.on(D::AccountEnumeration)
                     && !self.excluded(D::AccountEnumeration, r.src, None, r.ts)
                 {
-                    let key = format!("{}|cldap", ip_key(r));
+                    let key = ip_key_and(r, "cldap");
                     let w = self.th(D::AccountEnumeration, "window");
                     let (n, _) = self.tally(D::AccountEnumeration, &key, w, Some(&name), r);
                     if n as f64 >= self.th(D::AccountEnumeration, "unknown_names") {
@@ -356,7 +356,7 @@ impl Engine {
                 .unwrap_or(dn)
                 .trim_start_matches("CN=")
                 .to_string();
-            let key = format!("{}|{}", ip_key(r), dn.to_ascii_lowercase());
+            let key = ip_key_lower(r, dn);
             let what = format!("added a member to the sensitive group {group} over LDAP");
             self.single(
                 sensor,
@@ -399,7 +399,7 @@ impl Engine {
             if self.excluded(D::DnsReconnaissance, r.src, None, r.ts) {
                 return;
             }
-            let key = format!("{}|xfr", ip_key(r));
+            let key = ip_key_and(r, "xfr");
             let what = "asked zone transfers, though it is not a DNS server".to_string();
             self.single(sensor, D::DnsReconnaissance, &key, r, None, Some(q), what);
             return;
@@ -414,7 +414,7 @@ impl Engine {
         if self.excluded(D::DnsReconnaissance, r.src, None, r.ts) {
             return;
         }
-        let key = format!("{}|{kind}", ip_key(r));
+        let key = ip_key_and(r, kind);
         let w = self.th(D::DnsReconnaissance, "window");
         let (n, _) = self.tally(D::DnsReconnaissance, &key, w, Some(q), r);
         if n as f64 >= self.th(D::DnsReconnaissance, th) {
@@ -445,11 +445,7 @@ impl Engine {
                     && self.on(D::AdminShareExecutable)
                     && !self.excluded(D::AdminShareExecutable, r.src, r.user.as_deref(), r.ts)
                 {
-                    let key = format!(
-                        "{}|{}",
-                        ip_key(r),
-                        r.dst.map(|d| d.to_string()).unwrap_or_default()
-                    );
+                    let key = ip_pair_key(r);
                     let target = format!("{share}\\{path}");
                     let what = format!("wrote the executable {target} on a domain controller");
                     self.single(
@@ -472,11 +468,7 @@ impl Engine {
                     && self.on(D::SmbExfiltration)
                     && !self.excluded(D::SmbExfiltration, r.src, r.user.as_deref(), r.ts)
                 {
-                    let key = format!(
-                        "{}|{}",
-                        ip_key(r),
-                        r.dst.map(|d| d.to_string()).unwrap_or_default()
-                    );
+                    let key = ip_pair_key(r);
                     let target = format!("{share}\\{path}");
                     let what = format!("copied {target} ({read} bytes) from a domain controller");
                     self.single(
