@@ -42,37 +42,60 @@ pub trait Output: Send {
     fn finish(&mut self) -> Result<(), OutputError>;
 }
 
+/// Bytes of JSON lines gathered before they are written (one `write(2)` per this much).
+pub const JSON_BUFFER: usize = 256 * 1024;
+
 /// Records as JSON lines on any writer (stdout, a file).
+///
+/// Each record is encoded straight into one reused buffer, written out whenever it holds
+/// [`JSON_BUFFER`] bytes and on every tick, so a record costs no allocation and no copy of its
+/// own.
 pub struct JsonLines<W: Write + Send> {
-    w: io::BufWriter<W>,
-    line: Vec<u8>,
+    w: W,
+    buf: Vec<u8>,
 }
 
 impl<W: Write + Send> JsonLines<W> {
     pub fn new(w: W) -> Self {
         JsonLines {
-            w: io::BufWriter::with_capacity(256 * 1024, w),
-            line: Vec::with_capacity(1024),
+            w,
+            buf: Vec::with_capacity(JSON_BUFFER + 4096),
         }
+    }
+
+    fn write_out(&mut self) -> Result<(), OutputError> {
+        if !self.buf.is_empty() {
+            let r = self.w.write_all(&self.buf);
+            self.buf.clear();
+            r?;
+        }
+        self.w.flush()?;
+        Ok(())
     }
 }
 
 impl<W: Write + Send> Output for JsonLines<W> {
     fn record(&mut self, rec: &Record) -> Result<(), OutputError> {
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, rec)?;
-        self.line.push(b'\n');
-        self.w.write_all(&self.line)?;
+        let at = self.buf.len();
+        if let Err(e) = serde_json::to_writer(&mut self.buf, rec) {
+            // Nothing of a record that failed to encode is written.
+            self.buf.truncate(at);
+            return Err(e.into());
+        }
+        self.buf.push(b'\n');
+        if self.buf.len() >= JSON_BUFFER {
+            let r = self.w.write_all(&self.buf);
+            self.buf.clear();
+            r?;
+        }
         Ok(())
     }
 
     fn tick(&mut self) -> Result<(), OutputError> {
-        self.w.flush()?;
-        Ok(())
+        self.write_out()
     }
 
     fn finish(&mut self) -> Result<(), OutputError> {
-        self.w.flush()?;
-        Ok(())
+        self.write_out()
     }
 }

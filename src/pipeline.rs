@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! capture thread ──batches of packets──▶ worker 0..N ──Vec<Record>──▶ output thread ──▶ Output
-//!  (read, decode      (bounded crossbeam    (flow table, TCP           (stats, per-type
-//!   to TCP/UDP,        channel per worker;   reassembly, decoders)      counts, JSON or
+//!  (read, decode      (bounded queue per    (flow table, TCP           (stats, per-type
+//!   to TCP/UDP,        worker, parking;      reassembly, decoders)      counts, JSON or
 //!   defragment,        back-pressure in                                 upstream batches)
 //!   shard by a         replay, counted
 //!   symmetric hash)    drops live)
@@ -27,12 +27,14 @@ use crate::packet::{flow_hash, Decoder, PacketConfig, PacketMeta};
 use crate::proto::{DecoderConfig, Shared};
 use crate::record::{Body, Record, RecordType, Ts, NS};
 use crate::stats::{Counter, Counters, Snapshot, StatsRecord};
-use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use queue::{bounded, Receiver, Sender, TrySendError};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+mod queue;
 
 /// Packets per batch handed to a worker.
 const BATCH_PACKETS: usize = 256;
@@ -44,6 +46,9 @@ const QUEUE_BATCHES: usize = 8;
 const QUEUE_RECORDS: usize = 16;
 /// Records per message to the output, at most.
 const RECORDS_PER_MESSAGE: usize = 256;
+/// The capacity of every vector of records between a worker and the output: room for one
+/// message and the records a packet may add past it before the worker sends.
+const MESSAGE_CAPACITY: usize = 2 * RECORDS_PER_MESSAGE;
 
 /// The sensor's memory budget when none is configured: 1 GiB, half the systemd unit's
 /// `MemoryMax=2G`, which leaves room for the capture rings and the upstream spool.
@@ -393,7 +398,7 @@ impl Dispatch {
 
     /// Sends worker `w`'s batch (even an empty one, which carries the time) and takes a fresh one.
     fn send(&mut self, w: usize, now: Ts, counters: &Counters) {
-        let fresh = self.free.try_recv().unwrap_or_else(|_| Batch::new());
+        let fresh = self.free.try_recv().unwrap_or_else(Batch::new);
         let mut b = std::mem::replace(&mut self.batches[w], fresh);
         b.now = now;
         if self.drop_when_full {
@@ -503,6 +508,7 @@ fn capture_loop<S: FrameSource>(
     let mut now: Ts = 0;
     let mut next_mark: Ts = 0;
     let mut next_drop_poll = Instant::now();
+    let mut next_live_poll: Ts = 0;
     let mut seen: u64 = 0;
     let started = Instant::now();
     loop {
@@ -572,9 +578,12 @@ fn capture_loop<S: FrameSource>(
                 ));
             }
         }
-        // Reading the clock costs about as much as a packet's dispatch: in replay, look every
-        // 1024 frames; live, where rates are lower and the watchdog waits on it, every frame.
-        if (!replay || seen % 1024 == 0 || step == Step::Idle) && Instant::now() >= next_drop_poll {
+        // Reading the clock costs about as much as a packet's dispatch: look every 1024 frames,
+        // when the source is idle, and live when the packets' own time (the wall clock) says a
+        // second passed, so the watchdog's heartbeat keeps its pace at any rate.
+        let due = seen % 1024 == 0 || step == Step::Idle || (!replay && now >= next_live_poll);
+        if due && Instant::now() >= next_drop_poll {
+            next_live_poll = now.saturating_add(NS);
             if let Some((kernel, iface)) = src.drops() {
                 counters.set(Counter::DropKernel, kernel);
                 counters.set(Counter::DropInterface, iface);
@@ -598,26 +607,45 @@ fn capture_loop<S: FrameSource>(
 }
 
 /// A worker: owns the flows its queue brings, runs them through the flow table and decoders.
+///
+/// Its records go to the output in messages of [`RECORDS_PER_MESSAGE`], or sooner when its
+/// queue is empty (before it sleeps), so that the output thread wakes once per message, not
+/// once per batch.
 fn worker_loop(
     rx: Receiver<Batch>,
     free: Sender<Batch>,
-    records: Sender<Vec<Record>>,
+    records: RecordPipe,
     mut table: FlowTable,
 ) {
-    let mut out = Vec::new();
+    let mut out = records.fresh();
     let mut last_advance: Ts = 0;
-    for mut b in rx.iter() {
+    loop {
+        let mut b = match rx.try_recv() {
+            Some(b) => b,
+            None => {
+                if !out.is_empty() && records.send(&mut out).is_err() {
+                    return;
+                }
+                match rx.recv() {
+                    Some(b) => b,
+                    None => break,
+                }
+            }
+        };
         let mut start = 0usize;
         for (meta, &end) in b.metas.iter().zip(&b.ends) {
             let end = end as usize;
             table.packet(meta, b.data.get(start..end).unwrap_or(&[]), &mut out);
             start = end;
+            if out.len() >= RECORDS_PER_MESSAGE && records.send(&mut out).is_err() {
+                return;
+            }
         }
         if b.now >= last_advance.saturating_add(NS / 10) || b.metas.is_empty() {
             table.advance(b.now, &mut out);
             last_advance = b.now;
         }
-        if !out.is_empty() && send_records(&records, &mut out).is_err() {
+        if out.len() >= RECORDS_PER_MESSAGE && records.send(&mut out).is_err() {
             return;
         }
         b.clear();
@@ -625,32 +653,80 @@ fn worker_loop(
     }
     table.finish(&mut out);
     if !out.is_empty() {
-        let _ = send_records(&records, &mut out);
+        let _ = records.send(&mut out);
     }
 }
 
-/// Sends a worker's records to the output in messages of at most [`RECORDS_PER_MESSAGE`], so
-/// that the records in flight (the channel holds [`QUEUE_RECORDS`] messages per worker) stay
-/// bounded in memory even when an eviction or a timeout closes thousands of flows at once.
-/// Each message is a vector of its own length: a message must not carry the capacity of the
-/// whole burst (16 queued messages, each holding the buffer of a 10,000-record eviction, were
-/// the largest allocation under a flood). `out` keeps its buffer for the next burst, shrunk
-/// when a burst left it large.
-fn send_records(
-    tx: &Sender<Vec<Record>>,
-    out: &mut Vec<Record>,
-) -> Result<(), crossbeam_channel::SendError<Vec<Record>>> {
-    let mut rest = out.drain(..);
-    loop {
-        let msg: Vec<Record> = rest.by_ref().take(RECORDS_PER_MESSAGE).collect();
-        if msg.is_empty() {
-            break;
+/// One worker's records on their way to the output thread.
+struct RecordMsg {
+    worker: usize,
+    records: Vec<Record>,
+}
+
+/// A worker's way to the output, and back: the output returns every message's vector, records
+/// and all, so that the records are freed by the thread that allocated them (no cross-thread
+/// frees contending for the allocator's arenas) and the vector is reused.
+struct RecordPipe {
+    worker: usize,
+    tx: Sender<RecordMsg>,
+    back: Receiver<Vec<Record>>,
+}
+
+impl RecordPipe {
+    /// An empty vector of capacity [`MESSAGE_CAPACITY`]: one the output gave back, or a new one.
+    /// Every returned vector is emptied here (its records freed on this thread); only one is
+    /// kept, so the vectors a worker holds stay bounded by the queues' depth.
+    fn fresh(&self) -> Vec<Record> {
+        let mut spare: Option<Vec<Record>> = None;
+        while let Some(mut v) = self.back.try_recv() {
+            v.clear();
+            if spare.is_none() && v.capacity() == MESSAGE_CAPACITY {
+                spare = Some(v);
+            }
         }
-        tx.send(msg)?;
+        spare.unwrap_or_else(|| Vec::with_capacity(MESSAGE_CAPACITY))
     }
-    drop(rest);
-    out.shrink_to(4 * RECORDS_PER_MESSAGE);
-    Ok(())
+
+    /// Sends `out` to the output in messages of at most [`RECORDS_PER_MESSAGE`] records, so
+    /// that the records in flight (the channel holds [`QUEUE_RECORDS`] messages per worker)
+    /// stay bounded in memory even when an eviction or a timeout closes thousands of flows at
+    /// once; `out` is left empty. Each message is a vector of capacity [`MESSAGE_CAPACITY`]: a
+    /// message must not carry the capacity of the whole burst (16 queued messages, each holding
+    /// the buffer of a 10,000-record eviction, were the largest allocation under a flood).
+    /// `out` itself goes as the message when it fits (no copy, the common case); after a burst
+    /// it is cut back to that capacity. Err when the output thread is gone.
+    fn send(&self, out: &mut Vec<Record>) -> Result<(), ()> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        if out.len() <= RECORDS_PER_MESSAGE && out.capacity() == MESSAGE_CAPACITY {
+            let records = std::mem::replace(out, self.fresh());
+            return self.push(records);
+        }
+        let mut rest = out.drain(..);
+        loop {
+            let mut records = self.fresh();
+            records.extend(rest.by_ref().take(RECORDS_PER_MESSAGE));
+            if records.is_empty() {
+                break;
+            }
+            self.push(records)?;
+        }
+        drop(rest);
+        if out.capacity() != MESSAGE_CAPACITY {
+            *out = self.fresh();
+        }
+        Ok(())
+    }
+
+    fn push(&self, records: Vec<Record>) -> Result<(), ()> {
+        self.tx
+            .send(RecordMsg {
+                worker: self.worker,
+                records,
+            })
+            .map_err(|_| ())
+    }
 }
 
 /// Everything the output thread needs to make `stats` records, besides the run's [`Telemetry`]
@@ -679,7 +755,8 @@ impl StatsSource {
 
 /// The output thread: counts records per type, hands them to the output, emits `stats`.
 fn output_loop(
-    rx: Receiver<Vec<Record>>,
+    rx: Receiver<RecordMsg>,
+    back: &[Sender<Vec<Record>>],
     output: &mut Box<dyn Output>,
     stats: &StatsSource,
     interval: Option<Duration>,
@@ -694,11 +771,11 @@ fn output_loop(
     loop {
         let deadline = next_stats.map_or(next_tick, |s| s.min(next_tick));
         match rx.recv_deadline(deadline) {
-            Ok(records) => {
+            Ok(msg) => {
                 if failed.is_some() {
                     continue; // drain so that workers can finish
                 }
-                for r in &records {
+                for r in &msg.records {
                     telemetry.by_type[r.kind as usize].fetch_add(1, Ordering::Relaxed);
                     if let Err(e) = output.record(r) {
                         stop.store(true, Ordering::Relaxed);
@@ -706,9 +783,14 @@ fn output_loop(
                         break;
                     }
                 }
+                // Back to the worker, which frees the records (when its return queue is full,
+                // they are freed here).
+                if let Some(b) = back.get(msg.worker) {
+                    let _ = b.try_send(msg.records);
+                }
             }
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            Err(queue::RecvTimeoutError::Timeout) => {}
+            Err(queue::RecvTimeoutError::Disconnected) => break,
         }
         if failed.is_some() {
             continue;
@@ -825,7 +907,8 @@ pub fn run<S: FrameSource + Send>(
         last_ts: last_ts.clone(),
     };
 
-    let (rec_tx, rec_rx) = bounded::<Vec<Record>>(QUEUE_RECORDS * n);
+    let (rec_tx, rec_rx) = bounded::<RecordMsg>(QUEUE_RECORDS * n);
+    let mut back_txs = Vec::with_capacity(n);
     let (free_tx, free_rx) = bounded::<Batch>(n * (QUEUE_BATCHES + 2) * sources.len().max(1));
     let mut queues = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
@@ -838,7 +921,14 @@ pub fn run<S: FrameSource + Send>(
             shared.clone(),
             wc.clone(),
         );
-        let (free, records) = (free_tx.clone(), rec_tx.clone());
+        let (back_tx, back_rx) = bounded::<Vec<Record>>(QUEUE_RECORDS + 2);
+        back_txs.push(back_tx);
+        let records = RecordPipe {
+            worker: i,
+            tx: rec_tx.clone(),
+            back: back_rx,
+        };
+        let free = free_tx.clone();
         let h = std::thread::Builder::new()
             .name(format!("dcsensor-worker-{i}"))
             .spawn(move || worker_loop(rx, free, records, table))
@@ -858,6 +948,7 @@ pub fn run<S: FrameSource + Send>(
         .spawn(move || {
             let r = output_loop(
                 rec_rx,
+                &back_txs,
                 &mut output,
                 &stats,
                 interval,

@@ -1,14 +1,18 @@
 //! Capture files: pcap (microsecond and nanosecond, either byte order) and pcapng (several
 //! sections, several interfaces with their own link types, time resolutions and offsets).
 //!
-//! The reader is our own, not libpcap's: it reads through one large reusable buffer and hands
-//! out frames that borrow it, so reading allocates nothing per packet. Every length in the file
+//! The reader is our own, not libpcap's. A regular file is memory-mapped ([`map`]) and frames
+//! borrow the map, so no byte is copied to read it; a FIFO or standard input is read through one
+//! large reusable buffer that frames borrow. Either way reading allocates nothing per packet. Every length in the file
 //! is checked against a cap before anything is sized by it. A file cut short (a capture copied
 //! while it was written, a disk full) yields every complete frame, then ends with
 //! [`FileSource::warning`] naming the byte where it stopped.
 
+pub mod map;
+
 use super::{CaptureError, Frame, LinkType};
 use crate::record::Ts;
+use map::Map;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
@@ -78,7 +82,10 @@ pub struct FileSource {
     name: String,
     reader: Box<dyn Read + Send>,
     buf: Vec<u8>,
-    /// Unconsumed bytes are `buf[pos..end]`.
+    /// The whole file when it is mapped; then `buf` stays empty, `end` is the file's length and
+    /// `eof` is set from the start.
+    map: Option<Map>,
+    /// Unconsumed bytes are `data()[pos..end]` (`data()` is the map or `buf`).
     pos: usize,
     end: usize,
     /// File offset of `buf[0]`.
@@ -194,7 +201,10 @@ impl FileSource {
             return Self::from_reader(name, io::stdin());
         }
         match File::open(path) {
-            Ok(f) => Self::from_reader(name, f),
+            Ok(f) => match Map::of(&f) {
+                Some(map) => Self::from_map(name, map),
+                None => Self::from_reader(name, f),
+            },
             Err(e) => {
                 let hint = match e.kind() {
                     io::ErrorKind::NotFound => "; check the path",
@@ -224,19 +234,37 @@ impl FileSource {
         Self::with_buffer(name.into(), Box::new(io::Cursor::new(bytes)), size)
     }
 
+    /// Reads a mapped file: frames borrow the map.
+    fn from_map(name: String, map: Map) -> Result<Self, CaptureError> {
+        let len = map.bytes().len();
+        Self::build(name, Box::new(io::empty()), Vec::new(), Some(map), len)
+    }
+
     fn with_buffer(
         name: String,
         reader: Box<dyn Read + Send>,
         size: usize,
     ) -> Result<Self, CaptureError> {
+        Self::build(name, reader, vec![0; size], None, 0)
+    }
+
+    fn build(
+        name: String,
+        reader: Box<dyn Read + Send>,
+        buf: Vec<u8>,
+        map: Option<Map>,
+        end: usize,
+    ) -> Result<Self, CaptureError> {
+        let eof = map.is_some();
         let mut s = FileSource {
             name,
             reader,
-            buf: vec![0; size],
+            buf,
+            map,
             pos: 0,
-            end: 0,
+            end,
             base: 0,
-            eof: false,
+            eof,
             done: false,
             format: Format::Pcapng {
                 be: false,
@@ -274,7 +302,14 @@ impl FileSource {
             }
         };
         self.last_ts = loc.ts;
-        let data = self.buf.get(loc.start..loc.start + loc.len).unwrap_or(&[]);
+        if let Some(map) = &mut self.map {
+            // Nothing before this frame is looked at again.
+            map.release_to(loc.start);
+        }
+        let data = self
+            .data()
+            .get(loc.start..loc.start + loc.len)
+            .unwrap_or(&[]);
         Ok(Some(Frame {
             ts: loc.ts,
             link: loc.link,
@@ -309,6 +344,20 @@ impl FileSource {
             Format::Pcap { link, .. } => Some(*link),
             Format::Pcapng { ifaces, .. } => ifaces.iter().map(|i| i.link).find(|l| l.supported()),
         }
+    }
+
+    /// The bytes `pos` and `end` index: the map, or the read buffer.
+    #[inline]
+    fn data(&self) -> &[u8] {
+        match &self.map {
+            Some(m) => m.bytes(),
+            None => &self.buf,
+        }
+    }
+
+    /// Whether the file is read through a memory map (see [`map`]).
+    pub fn is_mapped(&self) -> bool {
+        self.map.is_some()
     }
 
     fn avail(&self) -> usize {
@@ -400,10 +449,10 @@ impl FileSource {
             return Err(self.not_a_capture(reason));
         }
         let magic = [
-            self.buf[self.pos],
-            self.buf[self.pos + 1],
-            self.buf[self.pos + 2],
-            self.buf[self.pos + 3],
+            self.data()[self.pos],
+            self.data()[self.pos + 1],
+            self.data()[self.pos + 2],
+            self.data()[self.pos + 3],
         ];
         let pcap = match magic {
             [0xd4, 0xc3, 0xb2, 0xa1] => Some((false, false)),
@@ -419,7 +468,7 @@ impl FileSource {
                     self.avail()
                 )));
             }
-            let h = &self.buf[self.pos..self.pos + 24];
+            let h = &self.data()[self.pos..self.pos + 24];
             let major = rd16(h, 4, be);
             let snaplen = rd32(h, 16, be);
             let link = LinkType(rd32(h, 20, be) & 0xFFFF);
@@ -507,7 +556,7 @@ impl FileSource {
         if !self.fill(16)? {
             return Ok(self.ended("pcap record header", 16));
         }
-        let h = &self.buf[self.pos..self.pos + 16];
+        let h = &self.data()[self.pos..self.pos + 16];
         let secs = rd32(h, 0, be) as u64;
         let frac = rd32(h, 4, be) as u64;
         let incl = rd32(h, 8, be) as usize;

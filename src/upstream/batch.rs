@@ -103,17 +103,24 @@ impl Batcher {
         rec: &T,
         now: Instant,
     ) -> Result<(), rmp_serde::encode::Error> {
-        self.scratch.clear();
-        rec.serialize(&mut rmp_serde::Serializer::new(&mut self.scratch).with_struct_map())?;
-        if self.count > 0
-            && self.header_max + self.body.len() + self.scratch.len() > self.limits.max_bytes
+        // Encoded straight onto the open batch; moved to the next one only when it does not fit.
+        let at = self.body.len();
+        if let Err(e) =
+            rec.serialize(&mut rmp_serde::Serializer::new(&mut self.body).with_struct_map())
         {
+            self.body.truncate(at);
+            return Err(e);
+        }
+        if self.count > 0 && self.header_max + self.body.len() > self.limits.max_bytes {
+            self.scratch.clear();
+            self.scratch.extend_from_slice(&self.body[at..]);
+            self.body.truncate(at);
             self.close();
+            self.body.extend_from_slice(&self.scratch);
         }
         if self.count == 0 {
             self.opened = Some(now);
         }
-        self.body.extend_from_slice(&self.scratch);
         self.count += 1;
         if self.count >= self.limits.max_records
             || self.header_max + self.body.len() >= self.limits.max_bytes

@@ -17,12 +17,12 @@ impl FileSource {
             return Ok(Step::End);
         };
         let mut be = be;
-        let btype = rd32(&self.buf, self.pos, be);
+        let btype = rd32(self.data(), self.pos, be);
         if btype == PCAPNG_SHB {
             if !self.fill(12)? {
                 return Ok(self.ended("pcapng section header", 12));
             }
-            be = match self.buf.get(self.pos + 8..self.pos + 12) {
+            be = match self.data().get(self.pos + 8..self.pos + 12) {
                 Some([0x4d, 0x3c, 0x2b, 0x1a]) => false,
                 Some([0x1a, 0x2b, 0x3c, 0x4d]) => true,
                 _ => {
@@ -34,7 +34,7 @@ impl FileSource {
         } else if opening && matches!(btype, PCAPNG_EPB | PCAPNG_SPB | PCAPNG_PB) {
             return Ok(Step::PacketAhead);
         }
-        let blen = rd32(&self.buf, self.pos + 4, be) as usize;
+        let blen = rd32(self.data(), self.pos + 4, be) as usize;
         if blen < 12 || blen % 4 != 0 || blen > MAX_BLOCK {
             return Err(self.corrupt(format!(
                 "a pcapng block of type {btype:#x} claims {blen} bytes: the file is corrupt"
@@ -44,14 +44,14 @@ impl FileSource {
             return Ok(self.ended("pcapng block", blen));
         }
         let start = self.pos;
-        if rd32(&self.buf, start + blen - 4, be) as usize != blen {
+        if rd32(self.data(), start + blen - 4, be) as usize != blen {
             return Err(self.corrupt(format!(
                 "a pcapng block of type {btype:#x} has different lengths at its start and end: the file is corrupt"
             )));
         }
         let body_start = start + 8;
         let body_len = blen - 12;
-        let body = &self.buf[body_start..body_start + body_len];
+        let body = &self.data()[body_start..body_start + body_len];
         let step = match btype {
             PCAPNG_SHB => {
                 let major = rd16(body, 4, be);

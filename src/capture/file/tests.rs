@@ -569,3 +569,88 @@ fn large_records_grow_the_buffer() {
     let mut src = FileSource::from_reader("slow", Slow(io::Cursor::new(bytes))).unwrap();
     assert_eq!(read_all(&mut src), frames);
 }
+
+/// What reading a whole source gives: its frames and its warning, or the error that ended it.
+fn outcome(r: Result<FileSource, CaptureError>) -> Result<(Vec<Owned>, Option<String>), String> {
+    let mut src = r.map_err(|e| e.to_string())?;
+    let mut v = Vec::new();
+    loop {
+        match src.next_frame() {
+            Ok(Some(f)) => v.push((f.ts, f.link, f.data.to_vec(), f.orig_len)),
+            Ok(None) => break,
+            Err(e) => return Err(format!("after {} frames: {e}", v.len())),
+        }
+    }
+    Ok((v, src.warning()))
+}
+
+#[test]
+fn a_mapped_file_reads_like_a_stream_at_every_cut_and_corruption() {
+    let frames = read_path(&lab("05_benign_dns.pcap"));
+    let few = &frames[..3];
+    let pcap = pcap_bytes(false, true, LinkType::ETHERNET, 65535, few);
+    let mut ng = Vec::new();
+    shb(&mut ng, false);
+    idb(&mut ng, false, LinkType::ETHERNET, 0, Some(9), None);
+    for f in few {
+        epb(&mut ng, false, 0, f.0, &f.2, f.3);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, bytes) in [("pcap", pcap), ("pcapng", ng)] {
+        // Every cut, and every byte of the file set to 0xff in turn (corrupt lengths, magics).
+        let mut variants: Vec<Vec<u8>> = (1..=bytes.len()).map(|c| bytes[..c].to_vec()).collect();
+        for at in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[at] = 0xff;
+            variants.push(b);
+        }
+        for (i, v) in variants.iter().enumerate() {
+            let path = dir.path().join(format!("{kind}-{i}"));
+            std::fs::write(&path, v).unwrap();
+            let name = path.display().to_string();
+            let opened = FileSource::open(&path);
+            if let Ok(src) = &opened {
+                assert!(src.is_mapped(), "{name} was not mapped");
+            }
+            let mapped = outcome(opened);
+            let streamed = outcome(FileSource::from_reader(
+                name.clone(),
+                io::Cursor::new(v.clone()),
+            ));
+            assert_eq!(mapped, streamed, "{name}");
+        }
+        // The whole file through the map gives every frame.
+        let path = dir.path().join(format!("{kind}-whole"));
+        std::fs::write(&path, &bytes).unwrap();
+        let (got, warning) = outcome(FileSource::open(&path)).unwrap();
+        assert_eq!(got, few, "{kind}");
+        assert_eq!(warning, None);
+    }
+}
+
+#[test]
+fn an_empty_file_and_a_fifo_are_read_without_a_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pcap");
+    std::fs::write(&empty, b"").unwrap();
+    let err = FileSource::open(&empty)
+        .err()
+        .expect("an empty file opened");
+    assert!(err.to_string().contains("the file is empty"), "{err}");
+    // A FIFO cannot be mapped: it is read with read(2), frame for frame the same.
+    let frames = read_path(&lab("05_benign_dns.pcap"));
+    let bytes = pcap_bytes(false, false, LinkType::ETHERNET, 65535, &frames);
+    let fifo = dir.path().join("fifo.pcap");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let writer = {
+        let fifo = fifo.clone();
+        let bytes = bytes.clone();
+        std::thread::spawn(move || std::fs::write(fifo, bytes).unwrap())
+    };
+    let mut src = FileSource::open(&fifo).unwrap();
+    assert!(!src.is_mapped());
+    assert_eq!(read_all(&mut src), frames);
+    writer.join().unwrap();
+}
