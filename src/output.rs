@@ -2,7 +2,7 @@
 //! a file ([`JsonLines`]). The upstream batcher and spool implement [`Output`] too.
 
 use crate::record::Record;
-use std::io::{self, Write};
+use std::io::Write;
 
 /// An error from an output, said so that the user knows what to do.
 pub type OutputError = Box<dyn std::error::Error + Send + Sync>;

@@ -657,6 +657,12 @@ fn worker_loop(
     }
 }
 
+/// The output thread's side of the records: the messages, and a way back to each worker.
+struct RecordInbox {
+    rx: Receiver<RecordMsg>,
+    back: Vec<Sender<Vec<Record>>>,
+}
+
 /// One worker's records on their way to the output thread.
 struct RecordMsg {
     worker: usize,
@@ -755,8 +761,7 @@ impl StatsSource {
 
 /// The output thread: counts records per type, hands them to the output, emits `stats`.
 fn output_loop(
-    rx: Receiver<RecordMsg>,
-    back: &[Sender<Vec<Record>>],
+    inbox: RecordInbox,
     output: &mut Box<dyn Output>,
     stats: &StatsSource,
     interval: Option<Duration>,
@@ -768,6 +773,7 @@ fn output_loop(
     let mut next_tick = Instant::now() + tick;
     let mut next_stats = interval.map(|d| Instant::now() + d);
     let mut failed: Option<OutputError> = None;
+    let RecordInbox { rx, back } = inbox;
     loop {
         let deadline = next_stats.map_or(next_tick, |s| s.min(next_tick));
         match rx.recv_deadline(deadline) {
@@ -795,7 +801,7 @@ fn output_loop(
         if failed.is_some() {
             continue;
         }
-        if let Ok(mut new) = swap.try_recv() {
+        if let Some(mut new) = swap.try_recv() {
             // A reload: the old output delivers what it holds before the new one takes over.
             std::mem::swap(output, &mut new);
             if let Err(e) = new.finish() {
@@ -946,9 +952,12 @@ pub fn run<S: FrameSource + Send>(
     let out_handle = std::thread::Builder::new()
         .name("dcsensor-output".into())
         .spawn(move || {
+            let inbox = RecordInbox {
+                rx: rec_rx,
+                back: back_txs,
+            };
             let r = output_loop(
-                rec_rx,
-                &back_txs,
+                inbox,
                 &mut output,
                 &stats,
                 interval,

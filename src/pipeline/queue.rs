@@ -5,7 +5,7 @@
 //! full sleeps until the receiver has drained it to half ([`Sender::send`]), so that a fast
 //! producer and a slow consumer trade one wake-up per half queue, not one per message. A message
 //! pushed while nobody waits costs a lock and no system call. Dropping every sender ends the
-//! receiver's iteration once the queue is empty; dropping every receiver makes sends fail.
+//! receiver's `recv` (None) once the queue is empty; dropping every receiver makes sends fail.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -187,11 +187,6 @@ impl<T> Receiver<T> {
         }
     }
 
-    /// Every message until the queue is empty and every sender gone.
-    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
-        std::iter::from_fn(move || self.recv())
-    }
-
     /// Wakes the senders asleep on a full queue once it has drained to half.
     fn popped(&self, s: MutexGuard<'_, State<T>>) {
         let wake = s.tx_waiting > 0 && s.items.len() <= s.cap / 2;
@@ -240,7 +235,7 @@ mod tests {
                 tx2.send(i).unwrap();
             }
         });
-        let got: Vec<u32> = rx.iter().collect();
+        let got: Vec<u32> = std::iter::from_fn(|| rx.recv()).collect();
         a.join().unwrap();
         b.join().unwrap();
         assert_eq!(got.len(), 20_000);
@@ -282,7 +277,10 @@ mod tests {
         assert_eq!(rx.recv(), Some(1));
         let (r, tx) = t.join().unwrap();
         assert_eq!(r, Ok(()));
-        assert_eq!(rx.iter().take(3).collect::<Vec<_>>(), vec![2, 3, 4]);
+        assert_eq!(
+            std::iter::from_fn(|| rx.recv()).take(3).collect::<Vec<_>>(),
+            vec![2, 3, 4]
+        );
         // A sender asleep on a full queue is woken with an error when the receiver goes.
         for i in 0..4 {
             tx.send(i).unwrap();
