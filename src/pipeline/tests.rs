@@ -4,22 +4,55 @@ use super::*;
 
 #[test]
 fn a_burst_of_records_goes_out_in_messages_of_their_own_size() {
-    let (tx, rx) = bounded::<Vec<Record>>(1000);
+    let (tx, rx) = bounded::<RecordMsg>(1000);
+    let (back_tx, back_rx) = bounded::<Vec<Record>>(4);
+    let pipe = RecordPipe {
+        worker: 3,
+        tx,
+        back: back_rx,
+    };
+    // A vector given back by the output is reused, its records freed.
+    let mut given = Vec::with_capacity(MESSAGE_CAPACITY);
+    given.push(Record::new(0, None, Body::Stats(Box::default())));
+    back_tx.try_send(given).unwrap();
     let mut out: Vec<Record> = (0..10_000)
         .map(|i| Record::new(i, None, Body::Stats(Box::default())))
         .collect();
-    send_records(&tx, &mut out).unwrap();
-    drop(tx);
-    let msgs: Vec<Vec<Record>> = rx.iter().collect();
-    assert_eq!(msgs.iter().map(Vec::len).sum::<usize>(), 10_000);
+    pipe.send(&mut out).unwrap();
+    drop(pipe);
+    let msgs: Vec<RecordMsg> = std::iter::from_fn(|| rx.recv()).collect();
+    assert_eq!(msgs.iter().map(|m| m.records.len()).sum::<usize>(), 10_000);
     for m in &msgs {
-        assert!(m.len() <= RECORDS_PER_MESSAGE);
-        assert!(m.capacity() <= RECORDS_PER_MESSAGE, "{}", m.capacity());
+        assert_eq!(m.worker, 3);
+        assert!(m.records.len() <= RECORDS_PER_MESSAGE);
+        assert_eq!(m.records.capacity(), MESSAGE_CAPACITY);
     }
     // In order, and the worker's buffer does not keep the burst's size.
-    let ts: Vec<Ts> = msgs.iter().flatten().map(|r| r.ts).collect();
-    assert!(ts.windows(2).all(|w| w[0] < w[1]));
-    assert!(out.is_empty() && out.capacity() <= 4 * RECORDS_PER_MESSAGE);
+    let ts: Vec<Ts> = msgs.iter().flat_map(|m| &m.records).map(|r| r.ts).collect();
+    assert_eq!(ts, (0..10_000).collect::<Vec<Ts>>());
+    assert!(out.is_empty() && out.capacity() == MESSAGE_CAPACITY);
+}
+
+#[test]
+fn a_message_within_its_capacity_goes_without_a_copy() {
+    let (tx, rx) = bounded::<RecordMsg>(4);
+    let (_back_tx, back_rx) = bounded::<Vec<Record>>(4);
+    let pipe = RecordPipe {
+        worker: 0,
+        tx,
+        back: back_rx,
+    };
+    let mut out = pipe.fresh();
+    out.extend((0..10).map(|i| Record::new(i, None, Body::Stats(Box::default()))));
+    let at = out.as_ptr();
+    pipe.send(&mut out).unwrap();
+    let m = rx.try_recv().unwrap();
+    assert_eq!(m.records.as_ptr(), at);
+    assert_eq!(m.records.len(), 10);
+    assert!(out.is_empty() && out.capacity() == MESSAGE_CAPACITY);
+    // Nothing is sent for nothing.
+    pipe.send(&mut out).unwrap();
+    assert!(rx.try_recv().is_none());
 }
 
 #[test]
