@@ -6,6 +6,9 @@
 # as fast as this machine can (--topspeed).
 #
 #   benches/live-cost.sh [PCAP] [SECONDS] [RATE...]      (root; default 10 s at 10k 50k 100k pps)
+#
+# DCSENSOR_BIN=path measures that binary instead of building this tree's (to compare two builds,
+# as in benches/e2e-replay.sh); extra `dcsensor live` options go in DCSENSOR_ARGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "live-cost: needs root (network namespaces)" >&2; exit 2; }
@@ -15,8 +18,12 @@ shift $(( $# >= 2 ? 2 : $# ))
 rates=("$@")
 [ ${#rates[@]} -gt 0 ] || rates=(10000 50000 100000 top)
 [ -f "$pcap" ] || ../shared/bench/make-bench-pcap.sh "$pcap" >&2
-cargo build --release --quiet
-bin=$PWD/target/release/dcsensor
+if [ -n "${DCSENSOR_BIN:-}" ]; then
+  bin=$(realpath "$DCSENSOR_BIN")
+else
+  cargo build --release --quiet
+  bin=$PWD/target/release/dcsensor
+fi
 ns_s=dcscost-s ns_t=dcscost-t
 cleanup() { ip netns del "$ns_s" 2>/dev/null || true; ip netns del "$ns_t" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -29,7 +36,7 @@ hz=$(getconf CLK_TCK)
 printf '%-8s %10s %8s %10s %10s  %s\n' rate "sent pps" "cpu %" "peak MiB" packets drops
 for rate in "${rates[@]}"; do
   out=$(mktemp)
-  ip netns exec "$ns_s" "$bin" live -i dcscost-a --promisc --log-level warn > "$out" 2>/dev/null &
+  ip netns exec "$ns_s" "$bin" live -i dcscost-a --promisc --log-level warn ${DCSENSOR_ARGS:-} > "$out" 2>/dev/null &
   pid=$!
   sleep 1
   t0=$(awk '{print $14+$15}' /proc/$pid/stat); w0=$(date +%s.%N)

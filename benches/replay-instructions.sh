@@ -30,6 +30,6 @@ packets=$(capinfos -c -M "$pcap" | awk -F: '/Number of packets/ {gsub(/ /,"",$2)
 out=${CALLGRIND_OUT:-$(mktemp)}
 [ -n "${CALLGRIND_OUT:-}" ] || trap 'rm -f "$out"' EXIT
 valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" replay --no-progress --workers 1 "$pcap" -o /dev/null "$@" 2>/dev/null >/dev/null
-ir=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(/,/,"",$1); print $1; exit}')
+ir=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(/,/,"",$1); print $1; done = 1}')
 echo "capture: $pcap ($packets packets), binary: $bin"
 python3 -c "print(f'instructions: {$ir:,}  per packet: {$ir/$packets:,.0f}')"
