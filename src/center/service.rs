@@ -105,11 +105,14 @@ impl NatsSource {
         }
         let mut unacked_at_start = 0;
         for c in &mut consumers {
-            let info = c
-                .info()
-                .await
-                .map_err(|e| format!("NATS {urls}: consumer info: {e}"))?;
-            unacked_at_start += info.num_ack_pending as u64;
+            match c.info().await {
+                Ok(info) => unacked_at_start += info.num_ack_pending as u64,
+                // Not a reason to stay down: only the order of a restart's first batches suffers.
+                Err(e) => tracing::warn!(
+                    "NATS {urls}: consumer info: {e}; batches a stopped center had fetched are \
+                     applied as they come again, not in the stream's order"
+                ),
+            }
         }
         Ok(NatsSource {
             consumers,
