@@ -44,24 +44,7 @@ const SENSOR_B: &[&str] = &[
 /// per capture; the batches' seq goes on from run to run.
 fn replay(id: &str, pcaps: &[&str], sinks: &[String]) {
     for p in pcaps {
-        let mut c = Command::new(bin());
-        c.args([
-            "replay",
-            "--no-progress",
-            "--workers",
-            "1",
-            "--sensor-id",
-            id,
-        ]);
-        for s in sinks {
-            c.args(["--sink", s]);
-        }
-        let out = c.arg(lab(p)).output().unwrap();
-        assert!(
-            out.status.success(),
-            "replay: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        replay_file_to(id, &lab(p), sinks);
     }
 }
 
