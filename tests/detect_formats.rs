@@ -280,26 +280,7 @@ fn dictionary(key: &str) -> Option<Ty> {
         "cs1" | "cs2" | "cs3" | "cs4" | "cs5" | "cs6" => Ty::Str(4000),
         "cn1" | "cn2" | "cn3" => Ty::Long,
         "c6a1" | "c6a2" | "c6a3" | "c6a4" => Ty::Ipv6,
-        k if k.ends_with("Label")
-            && matches!(
-                &k[..k.len() - 5],
-                "cs1"
-                    | "cs2"
-                    | "cs3"
-                    | "cs4"
-                    | "cs5"
-                    | "cs6"
-                    | "cn1"
-                    | "cn2"
-                    | "cn3"
-                    | "c6a1"
-                    | "c6a2"
-                    | "c6a3"
-                    | "c6a4"
-            ) =>
-        {
-            Ty::Str(1023)
-        }
+        k if k.strip_suffix("Label").is_some_and(is_custom_key) => Ty::Str(1023),
         _ => return None,
     };
     Some(t)
@@ -347,22 +328,7 @@ fn check_cef(line: &str) -> Cef {
         }
         // a custom key goes with its label
         let base = k.strip_suffix("Label").unwrap_or(k);
-        if matches!(
-            base,
-            "cs1"
-                | "cs2"
-                | "cs3"
-                | "cs4"
-                | "cs5"
-                | "cs6"
-                | "cn1"
-                | "cn2"
-                | "cn3"
-                | "c6a1"
-                | "c6a2"
-                | "c6a3"
-                | "c6a4"
-        ) {
+        if is_custom_key(base) {
             if !k.ends_with("Label") {
                 let label = c.get(&format!("{k}Label"));
                 assert!(label.is_some_and(|l| !l.is_empty()), "{k} without label");
@@ -1185,4 +1151,24 @@ fn iso8601_agrees_with_an_independent_calendar() {
         let back = rfc3339(&s, 6).unwrap_or_else(|| panic!("{s}"));
         assert!((back - ts).abs() < 1e-6, "{ts} -> {s} -> {back}");
     }
+}
+
+/// Whether `k` is one of CEF's custom extension keys (each goes with a `<key>Label`).
+fn is_custom_key(k: &str) -> bool {
+    matches!(
+        k,
+        "cs1"
+            | "cs2"
+            | "cs3"
+            | "cs4"
+            | "cs5"
+            | "cs6"
+            | "cn1"
+            | "cn2"
+            | "cn3"
+            | "c6a1"
+            | "c6a2"
+            | "c6a3"
+            | "c6a4"
+    )
 }
