@@ -45,8 +45,11 @@ fn framer(data: &[u8]) {
             Event::Skipped { bytes } | Event::Cut { bytes } | Event::Resync { bytes } => {
                 reported += bytes
             }
-            Event::Oversize { len } => assert!(len > cap as u64),
-            Event::Bad => {}
+            Event::Oversize { len, head } => {
+                assert!(len > cap as u64);
+                assert!(head.len() as u64 <= len);
+            }
+            Event::Bad { .. } => {}
         };
         if op % 8 == 0 {
             fr.gap(n as u64, &mut on);

@@ -455,7 +455,7 @@ impl TcpApp for DnsTcp {
         fr.data(cx.now, data, &mut DnsFraming, &mut |ev| match ev {
             Event::Pdu { pdu, .. } => m.message(cx, dir, pdu.get(2..).unwrap_or_default(), true),
             // Data passed over while looking for a message start after a gap.
-            Event::Resync { .. } | Event::Bad => cx.count(Counter::MalformedDns),
+            Event::Resync { .. } | Event::Bad { .. } => cx.count(Counter::MalformedDns),
             Event::Skipped { bytes } => cx.count_n(Counter::DropDecoderCap, bytes as u64),
             Event::Oversize { .. } | Event::Cut { .. } => {}
         });

@@ -392,7 +392,7 @@ impl TcpApp for KrbTcp {
                 cx.count_n(Counter::DropDecoderCap, (bytes - mark.min(bytes)) as u64);
                 mark = 0;
             }
-            Event::Bad => cx.count(Counter::MalformedKerberos),
+            Event::Bad { .. } => cx.count(Counter::MalformedKerberos),
             Event::Cut { .. } | Event::Resync { .. } => {}
         });
     }

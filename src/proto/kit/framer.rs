@@ -19,7 +19,16 @@
 //!   one looks like a PDU start (or only the start of each chunk, [`Framing::scan`]); what is
 //!   passed over is reported with [`Event::Resync`].
 //!   A framing whose protocol has no marker to resynchronise on (LDAP) answers `false` and the
-//!   direction stays lost (every byte reported as passed over).
+//!   direction stays lost (every byte reported as passed over). A framing that keeps partial
+//!   headers ([`Framing::keep_partial`], DCE-RPC) has a header start cut by the end of a chunk
+//!   kept and judged again with the next chunk, and the bytes gathered for a header that turns
+//!   out bad searched again instead of dropped;
+//! - **lose on demand**: [`Framer::lose`] forgets the PDU in progress and searches for the next
+//!   header, for a protocol that does not trust a length across a gap (DCE-RPC).
+//!
+//! A PDU over the cap is reported with its first bytes ([`Framing::peek_len`] of them, or all
+//! that came in the chunk), so that a decoder can still tell what it was (LDAP counts a search
+//! entry too large to keep for its search).
 //!
 //! A decoder keeps one `Framer` per direction and its own framing, and turns events into
 //! records and counters:
@@ -28,7 +37,7 @@
 //! self.framers[dir.idx()].data(cx.now, data, &mut DnsFraming, &mut |ev| match ev {
 //!     Event::Pdu { start, pdu } => matcher.message(cx, start, &pdu[2..]),
 //!     Event::Skipped { bytes } => cx.count_n(Counter::DropDecoderCap, bytes as u64),
-//!     Event::Bad | Event::Cut { .. } => cx.count(Counter::MalformedDns),
+//!     Event::Bad { .. } | Event::Cut { .. } => cx.count(Counter::MalformedDns),
 //!     Event::Resync { .. } => {}
 //! });
 //! ```
@@ -84,6 +93,21 @@ pub trait Framing {
     fn bad_len(&self) -> usize {
         0
     }
+
+    /// Bytes of a PDU over the cap gathered before it is reported ([`Event::Oversize`]'s
+    /// `head`; never more than the cap): 0 (the default) reports it as soon as its header says
+    /// so.
+    fn peek_len(&self) -> usize {
+        0
+    }
+
+    /// Whether a header start cut by the end of a chunk while resynchronising is kept and judged
+    /// again with the next chunk (instead of passed over), and the bytes gathered for a header
+    /// that [`Framing::head`] then calls bad are searched again from [`Framing::bad_len`] on
+    /// (instead of dropped). Off by default.
+    fn keep_partial(&self) -> bool {
+        false
+    }
 }
 
 /// What the framer found, handed to the decoder's callback in stream order.
@@ -93,10 +117,13 @@ pub enum Event<'a> {
     Pdu { start: Ts, pdu: &'a [u8] },
     /// `bytes` of a PDU over the cap went by unread (reported as they arrive).
     Skipped { bytes: usize },
-    /// A PDU whose header said `len` (over the cap) begins: its bytes will be skipped.
-    Oversize { len: u64 },
-    /// A header that is no header: the framer lost its place and resynchronises.
-    Bad,
+    /// A PDU whose header said `len` (over the cap) begins: its bytes will be skipped. `head`
+    /// is its first bytes: at least [`Framing::peek_len`] (or `len`) of them when the framing
+    /// asks for some, and all of it that came with the chunk when the header was read in place.
+    Oversize { len: u64, head: &'a [u8] },
+    /// A header that is no header: the framer lost its place and resynchronises. `at` is the
+    /// bytes from the bad header on (the rest of the chunk, or what was gathered of the header).
+    Bad { at: &'a [u8] },
     /// A gap cut a PDU that was being gathered; `bytes` of it had been seen (dropped).
     Cut { bytes: usize },
     /// `bytes` were passed over while looking for the next PDU start.
@@ -175,6 +202,14 @@ impl Framer {
                 continue;
             }
             if self.lost {
+                if !self.buf.is_empty() {
+                    // A header start kept from the last chunk (keep_partial): search it and
+                    // this chunk as one.
+                    let mut joined = std::mem::take(&mut self.buf);
+                    joined.extend_from_slice(d);
+                    self.data(now, &joined, f, on);
+                    return;
+                }
                 // Offsets past the chunk's start are judged only with `probe_len` bytes.
                 let need = f.probe_len().max(1);
                 let at = if f.scan() {
@@ -188,6 +223,12 @@ impl Framer {
                 }
                 d = &d[passed..];
                 if at.is_some() {
+                    if f.keep_partial() && matches!(f.head(d), Head::Need(_)) {
+                        // Too short to judge: keep it for the next chunk, still lost.
+                        self.buf.extend_from_slice(d);
+                        self.start = now;
+                        return;
+                    }
                     self.lost = false;
                 }
                 continue;
@@ -204,18 +245,21 @@ impl Framer {
                         continue;
                     }
                     Head::Len(0) | Head::Bad => {
+                        self.bad(d, on);
                         d = &d[f.bad_len().min(d.len())..];
-                        self.bad(on);
                         continue;
                     }
-                    Head::Len(len) if len > self.cap => {
-                        on(Event::Oversize { len: len as u64 });
+                    Head::Len(len) if len > self.cap && d.len() >= self.peek(f, len) => {
+                        on(Event::Oversize {
+                            len: len as u64,
+                            head: &d[..len.min(d.len())],
+                        });
                         self.skip = len as u64;
                         self.skip_counted = true;
                         continue;
                     }
                     Head::Need(n) if n > MAX_HEAD => {
-                        self.bad(on);
+                        self.bad(d, on);
                         continue;
                     }
                     // A PDU (or its header) continues in a later chunk: gather it.
@@ -224,15 +268,32 @@ impl Framer {
             }
             let want = match f.head(&self.buf) {
                 Head::Len(0) | Head::Bad => {
+                    let gathered = std::mem::take(&mut self.buf);
                     self.release();
-                    self.bad(on);
+                    self.bad(&gathered, on);
+                    if f.keep_partial() {
+                        // Search what was gathered after the bad header's first bytes, then
+                        // the rest of this chunk.
+                        let mut joined = gathered;
+                        joined.drain(..f.bad_len().min(joined.len()));
+                        joined.extend_from_slice(d);
+                        self.data(now, &joined, f, on);
+                        return;
+                    }
                     continue;
+                }
+                Head::Len(len) if len > self.cap && self.buf.len() < self.peek(f, len) => {
+                    // Over the cap, but the framing wants to see its first bytes.
+                    self.peek(f, len)
                 }
                 Head::Len(len) if len > self.cap => {
                     // The header said too much once its last byte came: skip the rest.
                     let seen = self.buf.len();
+                    on(Event::Oversize {
+                        len: len as u64,
+                        head: &self.buf,
+                    });
                     self.release();
-                    on(Event::Oversize { len: len as u64 });
                     on(Event::Skipped { bytes: seen });
                     self.skip = (len - seen) as u64;
                     self.skip_counted = true;
@@ -245,8 +306,9 @@ impl Framer {
                 Head::Need(n) => {
                     let w = n.max(self.buf.len() + 1);
                     if w > MAX_HEAD {
+                        let gathered = std::mem::take(&mut self.buf);
                         self.release();
-                        self.bad(on);
+                        self.bad(&gathered, on);
                         continue;
                     }
                     w
@@ -274,6 +336,13 @@ impl Framer {
     /// `len` bytes of this direction are missing before the next [`Framer::data`].
     pub fn gap(&mut self, len: u64, on: &mut dyn FnMut(Event<'_>)) {
         if self.lost {
+            // A header start kept while resynchronising is not followed by what it needs.
+            if !self.buf.is_empty() {
+                on(Event::Resync {
+                    bytes: self.buf.len(),
+                });
+                self.release();
+            }
             return;
         }
         if self.skip > 0 {
@@ -306,21 +375,50 @@ impl Framer {
         }
     }
 
-    /// The connection ended: a PDU cut short is reported ([`Event::Cut`]) and forgotten.
-    pub fn close(&mut self, on: &mut dyn FnMut(Event<'_>)) {
+    /// Forgets the PDU in progress (reported as [`Event::Cut`]) and what was to be skipped, and
+    /// looks for the next PDU start in the following data: for a protocol that does not trust a
+    /// length across a gap, [`Framer::lose`] instead of [`Framer::gap`] (DCE-RPC searches for a
+    /// header after every gap).
+    pub fn lose(&mut self, on: &mut dyn FnMut(Event<'_>)) {
         if !self.buf.is_empty() {
-            on(Event::Cut {
-                bytes: self.buf.len(),
+            let bytes = self.buf.len();
+            on(if self.lost {
+                Event::Resync { bytes }
+            } else {
+                Event::Cut { bytes }
             });
         }
+        self.release();
+        self.skip = 0;
+        self.lost = true;
+    }
+
+    /// The connection ended: a PDU cut short is reported ([`Event::Cut`]; a header start kept
+    /// while resynchronising, [`Event::Resync`]) and forgotten.
+    pub fn close(&mut self, on: &mut dyn FnMut(Event<'_>)) {
+        if !self.buf.is_empty() {
+            let bytes = self.buf.len();
+            on(if self.lost {
+                Event::Resync { bytes }
+            } else {
+                Event::Cut { bytes }
+            });
+        }
+        self.known = None;
         self.buf = Vec::new();
         self.skip = 0;
         self.lost = false;
     }
 
-    fn bad(&mut self, on: &mut dyn FnMut(Event<'_>)) {
+    /// Bytes of a PDU of `len` over the cap gathered before it is reported (never more than
+    /// the cap).
+    fn peek<F: Framing + ?Sized>(&self, f: &F, len: usize) -> usize {
+        f.peek_len().min(len).min(self.cap)
+    }
+
+    fn bad(&mut self, at: &[u8], on: &mut dyn FnMut(Event<'_>)) {
         self.lost = true;
-        on(Event::Bad);
+        on(Event::Bad { at });
     }
 
     /// Forgets the gathered bytes, returning a large buffer's memory.

@@ -19,8 +19,8 @@ fn own(e: Event<'_>) -> Ev {
     match e {
         Event::Pdu { start, pdu } => Ev::Pdu(start, pdu.to_vec()),
         Event::Skipped { bytes } => Ev::Skipped(bytes),
-        Event::Oversize { len } => Ev::Oversize(len),
-        Event::Bad => Ev::Bad,
+        Event::Oversize { len, .. } => Ev::Oversize(len),
+        Event::Bad { .. } => Ev::Bad,
         Event::Cut { bytes } => Ev::Cut(bytes),
         Event::Resync { bytes } => Ev::Resync(bytes),
     }
@@ -167,6 +167,91 @@ fn oversized_pdus_are_skipped_and_counted_by_the_bytes_that_came() {
     let mut closed = Vec::new();
     fr.close(&mut |e| closed.push(own(e)));
     assert!(closed.is_empty());
+}
+
+/// Be16 framing that wants to see the first `peek` bytes of a PDU over the cap.
+struct Peeking {
+    peek: usize,
+}
+
+impl Framing for Peeking {
+    fn head(&mut self, d: &[u8]) -> Head {
+        Prefix::Be16.head(d)
+    }
+
+    fn peek_len(&self) -> usize {
+        self.peek
+    }
+}
+
+#[test]
+fn an_oversized_pdu_is_reported_with_its_first_bytes() {
+    let big = dns(&(0..=255u8).cycle().take(300).collect::<Vec<_>>());
+    let small = dns(b"ok");
+    let stream = [big.clone(), small.clone()].concat();
+    for cut in [0, 1, 2, 5, 9, 10, 11, 100, 302] {
+        for step in [1, 3, 1000] {
+            let mut fr = Framer::new(100);
+            let mut f = Peeking { peek: 10 };
+            let (mut heads, mut skipped, mut got) = (Vec::new(), 0, Vec::new());
+            let chunks = [&stream[..cut], &stream[cut..]];
+            for c in chunks.iter().flat_map(|c| c.chunks(step)) {
+                fr.data(1, c, &mut f, &mut |e| match e {
+                    Event::Oversize { len, head } => heads.push((len, head.to_vec())),
+                    Event::Skipped { bytes } => skipped += bytes,
+                    Event::Pdu { pdu, .. } => got.push(pdu.to_vec()),
+                    e => panic!("{e:?}"),
+                });
+            }
+            assert_eq!(heads.len(), 1, "cut {cut} step {step}");
+            let (len, head) = &heads[0];
+            assert_eq!(*len, 302);
+            // At least the 10 bytes asked for, all of them the PDU's own first bytes.
+            assert!(
+                head.len() >= 10 && head[..] == big[..head.len()],
+                "{head:?}"
+            );
+            assert_eq!(skipped, 302, "cut {cut} step {step}");
+            assert_eq!(got, vec![small.clone()]);
+        }
+    }
+    // A framing that would peek past the cap sees the cap's worth.
+    let mut fr = Framer::new(64);
+    let mut heads = Vec::new();
+    let pdu = dns(&[7; 70]);
+    fr.data(1, &pdu[..5], &mut Peeking { peek: 1000 }, &mut |_| {});
+    fr.data(2, &pdu[5..], &mut Peeking { peek: 1000 }, &mut |e| {
+        if let Event::Oversize { head, .. } = e {
+            heads.push(head.len())
+        }
+    });
+    assert_eq!(heads, vec![64]);
+    assert_eq!(fr.buffered(), 0);
+}
+
+#[test]
+fn a_bad_header_comes_with_the_bytes_from_it_on() {
+    let mut fr = Framer::new(64);
+    let mut at = Vec::new();
+    let stream = [dns(b"ok"), b"\x01zz".to_vec()].concat();
+    fr.data(1, &stream, &mut Tagged { bad_len: 0 }, &mut |e| {
+        if let Event::Bad { at: a } = e {
+            at.push(a.to_vec())
+        }
+    });
+    // The DNS prefix is no Tagged header: bad from the first byte.
+    assert_eq!(at, vec![stream.clone()]);
+    let mut fr = Framer::new(64);
+    let mut f = BerFraming { tag: 0x30 };
+    let mut at = Vec::new();
+    let msg = [0x30, 0x01, 0x00];
+    fr.data(1, &[&msg[..], b"\x17\x03\x03"].concat(), &mut f, &mut |e| {
+        if let Event::Bad { at: a } = e {
+            at.push(a.to_vec())
+        }
+    });
+    // After a whole message, what is no message is handed over from its first byte.
+    assert_eq!(at, vec![b"\x17\x03\x03".to_vec()]);
 }
 
 #[test]

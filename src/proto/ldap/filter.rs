@@ -8,7 +8,7 @@
 //! a binary value (not UTF-8, or with control characters: an objectSid) is written octet by
 //! octet as `\XX`, so the string is always printable.
 
-use crate::proto::gssapi::parse::{elements, tlv, Tlv};
+use crate::proto::kit::ber::{elements, tlv, Tlv};
 use std::fmt::Write;
 
 /// Longest filter string kept, in bytes (a longer one is cut and ends with `...`).

@@ -18,12 +18,14 @@ pub mod filter;
 pub mod ops;
 pub mod parse;
 
-use super::gssapi::parse::{header, header_incomplete};
+use super::kit::ber::{self, header, BerFraming};
+use super::kit::framer::{Event, Framer, Framing, Head};
 use super::{Ctx, Dir, TcpApp, UdpApp};
 use crate::record::{Body, Ldap, Ts};
 use crate::stats::Counter;
 use ops::{Answer, Ops};
 use parse::{tag, Op};
+use std::cell::Cell;
 
 /// Bytes of a message too large to buffer looked at before skipping it (its id and op tag).
 const PEEK: usize = 32;
@@ -54,19 +56,35 @@ pub fn probe(dir: Dir, data: &[u8]) -> bool {
         // A first segment may hold only the start of the message: look for the id and the tag.
         Err(_) => {
             dir == Dir::ToServer
-                && matches!(super::gssapi::parse::tlv(after), Ok((rest, id)) if id.tag == 0x02 && rest.first() == Some(&0x60))
+                && matches!(ber::tlv(after), Ok((rest, id)) if id.tag == 0x02 && rest.first() == Some(&0x60))
         }
     }
 }
 
-#[derive(Debug, Default)]
-struct Side {
-    buf: Vec<u8>,
-    /// Bytes of an oversized message still to skip.
-    skip: u64,
-    /// Whether those bytes are a drop, counted as they arrive ([`Counter::DropDecoderCap`]):
-    /// a BER length may claim far more than ever comes.
-    skip_counted: bool,
+/// LDAP's framing for the kit's framer: one BER SEQUENCE per message ([`BerFraming`]), no
+/// resynchronisation (BER has no marker), and the first [`PEEK`] bytes of a message over the cap
+/// handed over with it. It notes in `seen` when the header of a message in clear was read,
+/// which releases a held bind record as soon as the next message starts.
+struct LdapFraming<'a> {
+    seen: &'a Cell<bool>,
+}
+
+impl Framing for LdapFraming<'_> {
+    fn head(&mut self, d: &[u8]) -> Head {
+        let h = BerFraming { tag: 0x30 }.head(d);
+        if let Head::Len(_) = h {
+            self.seen.set(true);
+        }
+        h
+    }
+
+    fn probe(&mut self, _d: &[u8]) -> bool {
+        false
+    }
+
+    fn peek_len(&self) -> usize {
+        PEEK
+    }
 }
 
 /// The framing of one direction once the stream is wrapped: SASL buffers (a 4-byte length) or
@@ -131,7 +149,15 @@ struct Held {
 /// The decoder of one LDAP connection.
 #[derive(Debug, Default)]
 pub struct LdapConn {
-    sides: [Side; 2],
+    /// The kit's framer of each direction, made with the configured cap on first use (dropped
+    /// once the stream is wrapped or no longer readable).
+    framers: Option<[Framer; 2]>,
+    s: Session,
+}
+
+/// What one LDAP connection knows besides its framing.
+#[derive(Debug, Default)]
+struct Session {
     ops: Ops,
     /// A SASL or sicily bind succeeded, or StartTLS was asked for: the stream may turn into
     /// wrapped or TLS bytes.
@@ -141,9 +167,13 @@ pub struct LdapConn {
     wrapped: Option<[WrapSide; 2]>,
     /// The stream is no longer readable (lost after an error or a gap): ignore it.
     stopped: bool,
+    /// Per direction: whether the bytes of the message over the cap being skipped are a drop
+    /// ([`Counter::DropDecoderCap`], counted as they arrive: a BER length may claim far more
+    /// than ever comes); a search entry or reference is not.
+    dropping: [bool; 2],
 }
 
-impl LdapConn {
+impl Session {
     /// Emits the held record, saying whether the session turned sealed.
     fn release(&mut self, cx: &mut Ctx<'_>, sealed: bool) {
         if let Some(h) = self.held.take() {
@@ -179,177 +209,148 @@ impl LdapConn {
         }
     }
 
-    /// The stream turned into wrapped bytes (first seen in `dir`).
-    fn wrap(&mut self, cx: &mut Ctx<'_>, dir: Dir) {
-        self.release(cx, true);
-        let mut w: [WrapSide; 2] = Default::default();
-        let other = dir.flip().idx();
-        let pending = std::mem::take(&mut self.sides[other].buf);
-        if !w[other].feed(cx, &pending) {
-            self.stopped = true;
-        }
-        self.sides = Default::default();
-        self.wrapped = Some(w);
+    /// A message too large to buffer begins (`head` is its first bytes): an entry still counts
+    /// for its search, anything else is a drop.
+    fn oversize(&mut self, dir: Dir, head: &[u8]) {
+        self.dropping[dir.idx()] = match parse::peek(head) {
+            Some((id, tag::SEARCH_ENTRY)) => {
+                self.ops.entry_skipped(id);
+                false
+            }
+            Some((_, tag::SEARCH_REFERENCE)) => false,
+            _ => true,
+        };
     }
 
-    /// Decodes the complete messages at the start of `view`; returns how many bytes were used.
-    /// An oversized message is consumed as far as present and the rest left to skip.
-    fn frames(&mut self, cx: &mut Ctx<'_>, dir: Dir, view: &[u8]) -> usize {
-        let cap = cx.config.max_header;
-        let mut used = 0;
-        while let Some(rest) = view.get(used..).filter(|r| !r.is_empty()) {
-            if rest[0] != 0x30 {
-                if self.may_wrap {
-                    self.wrap(cx, dir);
-                } else {
-                    cx.count(Counter::MalformedLdap);
-                    self.stopped = true;
-                }
-                break;
-            }
-            let Some((_, hl, len)) = header(rest) else {
-                if !header_incomplete(rest) {
-                    cx.count(Counter::MalformedLdap);
-                    self.stopped = true;
-                }
-                break;
-            };
-            // A message in clear: the session is not sealed.
-            self.release(cx, false);
-            let total = hl.saturating_add(len);
-            if total > cap {
-                if rest.len() < PEEK {
-                    break;
-                }
-                // Too large to buffer: skip it; an entry still counts for its search, anything
-                // else is a drop.
-                let have = rest.len().min(total);
-                let dropped = match parse::peek(rest) {
-                    Some((id, tag::SEARCH_ENTRY)) => {
-                        self.ops.entry_skipped(id);
-                        false
-                    }
-                    Some((_, tag::SEARCH_REFERENCE)) => false,
-                    _ => true,
-                };
-                // Only the bytes seen count: the rest as it arrives (a gap is no drop).
-                if dropped {
-                    cx.count_n(Counter::DropDecoderCap, have as u64);
-                }
-                let side = &mut self.sides[dir.idx()];
-                side.skip = (total - have) as u64;
-                side.skip_counted = dropped;
-                return used + have;
-            }
-            if rest.len() < total {
-                break;
-            }
-            self.message(cx, dir, &rest[..total]);
-            used += total;
-            if self.stopped {
-                break;
-            }
-        }
-        used
+    /// The stream turned into wrapped bytes, from `rest` on in `dir`. When the other direction
+    /// holds the start of a message in clear (which no wrapped buffer starts like), the stream
+    /// is no longer readable.
+    fn wrap(&mut self, cx: &mut Ctx<'_>, dir: Dir, other_pending: bool, rest: &[u8]) {
+        self.release(cx, true);
+        let mut w: [WrapSide; 2] = Default::default();
+        self.stopped = other_pending || !w[dir.idx()].feed(cx, rest);
+        self.wrapped = Some(w);
     }
 }
 
 impl TcpApp for LdapConn {
-    fn data(&mut self, cx: &mut Ctx<'_>, dir: Dir, mut data: &[u8]) {
-        let cap = cx.config.max_header;
-        while !data.is_empty() && !self.stopped {
-            if let Some(w) = &mut self.wrapped {
-                if !w[dir.idx()].feed(cx, data) {
-                    self.stopped = true;
-                }
-                break;
-            }
-            let side = &mut self.sides[dir.idx()];
-            if side.skip > 0 {
-                let k = side.skip.min(data.len() as u64);
-                side.skip -= k;
-                if side.skip_counted {
-                    cx.count_n(Counter::DropDecoderCap, k);
-                }
-                data = &data[k as usize..];
-                continue;
-            }
-            if side.buf.is_empty() {
-                let used = self.frames(cx, dir, data);
-                data = &data[used..];
-                if self.wrapped.is_some() {
-                    continue;
-                }
-                let side = &mut self.sides[dir.idx()];
-                if !self.stopped && side.skip == 0 {
-                    // An incomplete message (at most `cap` bytes, or its header is incomplete).
-                    side.buf.extend_from_slice(data);
-                    return;
-                }
-            } else {
-                let room = cap.saturating_add(8).saturating_sub(side.buf.len());
-                let take = data.len().min(room);
-                side.buf.extend_from_slice(&data[..take]);
-                data = &data[take..];
-                let buf = std::mem::take(&mut side.buf);
-                let used = self.frames(cx, dir, &buf);
-                if let Some(w) = &mut self.wrapped {
-                    if !w[dir.idx()].feed(cx, &buf[used..]) {
-                        self.stopped = true;
-                    }
-                    continue;
-                }
-                let side = &mut self.sides[dir.idx()];
-                if !self.stopped && side.skip == 0 {
-                    side.buf = buf;
-                    side.buf.drain(..used);
-                }
-            }
+    fn data(&mut self, cx: &mut Ctx<'_>, dir: Dir, data: &[u8]) {
+        let s = &mut self.s;
+        if s.stopped || data.is_empty() {
+            return;
         }
-        if self.stopped {
-            self.sides = Default::default();
+        if let Some(w) = &mut s.wrapped {
+            s.stopped = !w[dir.idx()].feed(cx, data);
+            return;
+        }
+        let cap = cx.config.max_header;
+        let framers = self
+            .framers
+            .get_or_insert_with(|| [Framer::new(cap), Framer::new(cap)]);
+        let seen = Cell::new(false);
+        let mut wrap_at: Option<Vec<u8>> = None;
+        let now = cx.now;
+        let mut framing = LdapFraming { seen: &seen };
+        framers[dir.idx()].data(now, data, &mut framing, &mut |ev| {
+            if s.stopped || wrap_at.is_some() {
+                return;
+            }
+            match ev {
+                Event::Pdu { pdu, .. } => {
+                    // A message in clear: the session is not sealed.
+                    seen.set(false);
+                    s.release(cx, false);
+                    s.message(cx, dir, pdu);
+                }
+                Event::Oversize { head, .. } => {
+                    seen.set(false);
+                    s.release(cx, false);
+                    s.oversize(dir, head);
+                }
+                Event::Skipped { bytes } => {
+                    if s.dropping[dir.idx()] {
+                        cx.count_n(Counter::DropDecoderCap, bytes as u64);
+                    }
+                }
+                Event::Bad { at } if s.may_wrap && at.first() != Some(&0x30) => {
+                    wrap_at = Some(at.to_vec());
+                }
+                Event::Bad { .. } => {
+                    cx.count(Counter::MalformedLdap);
+                    s.stopped = true;
+                }
+                Event::Cut { .. } | Event::Resync { .. } => {}
+            }
+        });
+        if seen.get() {
+            // The header of a message still incomplete (or over the cap) was read.
+            s.release(cx, false);
+        }
+        if let Some(rest) = wrap_at {
+            let other_pending = framers[dir.flip().idx()].buffered() > 0;
+            s.wrap(cx, dir, other_pending, &rest);
+            self.framers = None;
+        }
+        if s.stopped {
+            self.framers = None;
         }
     }
 
     fn gap(&mut self, cx: &mut Ctx<'_>, dir: Dir, len: u64) {
-        if let Some(w) = &mut self.wrapped {
+        let s = &mut self.s;
+        if let Some(w) = &mut s.wrapped {
             let w = &mut w[dir.idx()];
             if w.n == 0 && w.skip >= len {
                 w.skip -= len;
             } else {
-                self.stopped = true;
+                s.stopped = true;
             }
             return;
         }
-        let side = &mut self.sides[dir.idx()];
-        if side.skip >= len && side.buf.is_empty() {
-            side.skip -= len;
-        } else {
-            // Message boundaries are lost: LDAP has no resynchronisation marker.
-            self.stopped = true;
-            side.buf = Vec::new();
-            self.release(cx, false);
+        if s.stopped {
+            if len > 0 {
+                s.release(cx, false);
+            }
+            return;
+        }
+        let cap = cx.config.max_header;
+        let fr = &mut self
+            .framers
+            .get_or_insert_with(|| [Framer::new(cap), Framer::new(cap)])[dir.idx()];
+        let mut cut = false;
+        fr.gap(len, &mut |ev| cut |= matches!(ev, Event::Cut { .. }));
+        if cut || fr.is_lost() {
+            // Message boundaries are lost: LDAP has no resynchronisation marker (a message the
+            // gap cut is not skipped to its end either: the stream is given up).
+            s.stopped = true;
+            self.framers = None;
+            s.release(cx, false);
         }
     }
 
     fn tick(&mut self, cx: &mut Ctx<'_>) {
-        if self
-            .held
+        let s = &mut self.s;
+        if s.held
             .as_ref()
-            .is_some_and(|h| cx.now.saturating_sub(h.answered) > cx.config.request_timeout)
+            .is_some_and(|h| cx.now.saturating_sub(h.answered) >= cx.config.request_timeout)
         {
-            self.release(cx, false);
+            s.release(cx, false);
         }
-        self.ops.tick(cx);
+        s.ops.tick(cx);
     }
 
     fn close(&mut self, cx: &mut Ctx<'_>) {
-        self.release(cx, false);
-        self.ops.close(cx);
+        self.s.release(cx, false);
+        self.s.ops.close(cx);
     }
 
     fn buffered(&self) -> usize {
-        self.sides.iter().map(|s| s.buf.capacity()).sum::<usize>() + self.ops.held()
+        self.framers
+            .iter()
+            .flatten()
+            .map(Framer::buffered)
+            .sum::<usize>()
+            + self.s.ops.held()
     }
 }
 

@@ -1,13 +1,16 @@
 //! LDAP operations and their answers, for TCP connections and CLDAP conversations alike: each
-//! request waits (capped at `max_pending`, timed out by packet time) for its answer by
-//! messageID, and becomes one `ldap` record with its result, `rtt` and, for a search, the
-//! number of entries returned.
+//! request waits in the kit's transaction table ([`Txns`], keyed by messageID, capped at
+//! `max_pending` with the oldest emitted alone, timed out by packet time) for its answer, and
+//! becomes one `ldap` record with its result, `rtt` and, for a search, the number of entries
+//! returned. The table's evictions and timeouts reach `stats` (`requests_evicted`,
+//! `requests_timed_out`).
 //!
 //! Binds also carry authentication: their NTLM or Kerberos tokens go to
 //! [`crate::proto::gssapi::inspect`] (carrier `ldap`), the bind's result is the verdict.
 
 use super::filter;
 use super::parse::{self, tag, Auth, Message, Op};
+use crate::proto::kit::txn::{Txn, Txns};
 use crate::proto::ntlm::NtlmAuth;
 use crate::proto::{Ctx, Dir};
 use crate::record::{Body, Carrier, Code, Ldap, Ts};
@@ -40,11 +43,10 @@ const SHOWN: &[&str] = &[
 /// The attribute whose value is shown as its length in bytes (a security descriptor).
 const SHOWN_AS_LENGTH: &str = "msDS-AllowedToActOnBehalfOfOtherIdentity";
 
-/// An operation waiting for its answer.
+/// An operation waiting for its answer (its messageID is the table's key, its time the
+/// table's `since`).
 #[derive(Debug)]
 struct Pending {
-    id: i64,
-    ts: Ts,
     rec: Ldap,
     /// SearchResultEntry messages seen so far.
     entries: u64,
@@ -64,7 +66,7 @@ pub enum Answer {
 /// The operations in flight on one connection or conversation.
 #[derive(Debug, Default)]
 pub struct Ops {
-    pending: Vec<Pending>,
+    pending: Txns<i64, Pending>,
     pub auth: NtlmAuth,
 }
 
@@ -81,8 +83,8 @@ impl Ops {
     pub fn held(&self) -> usize {
         self.pending
             .iter()
-            .map(|p| {
-                let r = &p.rec;
+            .map(|t| {
+                let r = &t.value.rec;
                 std::mem::size_of::<Pending>()
                     + r.filter.as_ref().map_or(0, String::len)
                     + r.attributes.iter().map(String::len).sum::<usize>()
@@ -94,10 +96,10 @@ impl Ops {
             .sum()
     }
 
-    fn emit(cx: &mut Ctx<'_>, p: Pending, result: Option<i64>) {
-        let mut rec = p.rec;
-        Self::finish(cx.now, p.ts, &mut rec, p.entries, result);
-        cx.emit(p.ts, Body::Ldap(Box::new(rec)));
+    fn emit(cx: &mut Ctx<'_>, t: Txn<i64, Pending>, result: Option<i64>) {
+        let mut rec = t.value.rec;
+        Self::finish(cx.now, t.since, &mut rec, t.value.entries, result);
+        cx.emit(t.since, Body::Ldap(Box::new(rec)));
     }
 
     fn finish(now: Ts, ts: Ts, rec: &mut Ldap, entries: u64, result: Option<i64>) {
@@ -116,21 +118,13 @@ impl Ops {
     /// Starts waiting for the answer to `id`; a request reusing an id still waiting, or one
     /// over the cap (the oldest), is emitted without an answer.
     fn wait(&mut self, cx: &mut Ctx<'_>, id: i64, rec: Ldap) {
-        if let Some(k) = self.pending.iter().position(|p| p.id == id) {
-            let p = self.pending.remove(k);
-            Self::emit(cx, p, None);
+        if let Some(t) = self.pending.take(&id) {
+            Self::emit(cx, t, None);
         }
-        let cap = cx.config.max_pending.max(1);
-        while self.pending.len() >= cap {
-            let p = self.pending.remove(0);
-            Self::emit(cx, p, None);
+        self.pending.set_cap(cx.config.max_pending);
+        if let Some(t) = self.pending.insert(cx.now, id, Pending { rec, entries: 0 }) {
+            Self::emit(cx, t, None);
         }
-        self.pending.push(Pending {
-            id,
-            ts: cx.now,
-            rec,
-            entries: 0,
-        });
     }
 
     /// One decoded message.
@@ -248,11 +242,7 @@ impl Ops {
                 };
                 self.wait(cx, m.id, rec);
             }
-            (Dir::ToClient, Op::SearchEntry) => {
-                if let Some(p) = self.pending.iter_mut().find(|p| p.id == m.id) {
-                    p.entries += 1;
-                }
-            }
+            (Dir::ToClient, Op::SearchEntry) => self.entry_skipped(m.id),
             (Dir::ToClient, Op::Result { op, result }) => {
                 let starttls = op == tag::EXTENDED_RESPONSE;
                 return self.answer(cx, m.id, result, |r| {
@@ -264,10 +254,10 @@ impl Ops {
         Answer::Plain
     }
 
-    /// A SearchResultEntry too large to buffer: counted by its id.
+    /// A SearchResultEntry (read, or too large to buffer): counted for the search `id`.
     pub fn entry_skipped(&mut self, id: i64) {
-        if let Some(p) = self.pending.iter_mut().find(|p| p.id == id) {
-            p.entries += 1;
+        if let Some(t) = self.pending.get_mut(&id) {
+            t.value.entries += 1;
         }
     }
 
@@ -290,39 +280,32 @@ impl Ops {
         result: i64,
         wraps: impl Fn(&Ldap) -> bool,
     ) -> Answer {
-        let Some(k) = self.pending.iter().position(|p| p.id == id) else {
+        let Some(t) = self.pending.take(&id) else {
             return Answer::Plain;
         };
-        let p = self.pending.remove(k);
-        if result == 0 && wraps(&p.rec) {
-            let mut rec = p.rec;
-            Self::finish(cx.now, p.ts, &mut rec, p.entries, Some(result));
-            return Answer::MayWrap(p.ts, Box::new(rec));
+        if result == 0 && wraps(&t.value.rec) {
+            let mut rec = t.value.rec;
+            Self::finish(cx.now, t.since, &mut rec, t.value.entries, Some(result));
+            return Answer::MayWrap(t.since, Box::new(rec));
         }
-        Self::emit(cx, p, Some(result));
+        Self::emit(cx, t, Some(result));
         Answer::Plain
     }
 
-    /// Emits what waited past the request timeout.
+    /// Emits what waited the request timeout or longer (`now - since >= request_timeout`).
     pub fn tick(&mut self, cx: &mut Ctx<'_>) {
-        let timeout = cx.config.request_timeout;
-        let now = cx.now;
-        while let Some(k) = self
-            .pending
-            .iter()
-            .position(|p| now.saturating_sub(p.ts) > timeout)
-        {
-            let p = self.pending.remove(k);
-            Self::emit(cx, p, None);
+        for t in self.pending.expire(cx.now, cx.config.request_timeout) {
+            Self::emit(cx, t, None);
         }
     }
 
-    /// Emits everything in flight (the connection ended).
+    /// Emits everything in flight (the connection ended), in the order of their requests'
+    /// packet times.
     pub fn close(&mut self, cx: &mut Ctx<'_>) {
-        let mut all = std::mem::take(&mut self.pending);
-        all.sort_by_key(|p| p.ts);
-        for p in all {
-            Self::emit(cx, p, None);
+        let mut all: Vec<_> = self.pending.drain().collect();
+        all.sort_by_key(|t| t.since);
+        for t in all {
+            Self::emit(cx, t, None);
         }
         self.auth.flush(cx);
     }

@@ -7,11 +7,13 @@
 //! Nothing here recurses on input: filters are rendered by [`super::filter`] with an explicit
 //! stack; lists (attributes, changes) are walked by iterators over one level.
 
-use crate::proto::gssapi::parse::{elements, header, tlv, Tlv};
+use crate::proto::kit::ber::{elements, header, tlv, Tlv};
 use nom::IResult;
 
 /// The elements of a constructed value (attributes, changes, values).
-pub use crate::proto::gssapi::parse::elements as elements_of;
+pub use crate::proto::kit::ber::elements as elements_of;
+/// A BER INTEGER or ENUMERATED content (at most 8 octets, two's complement).
+pub use crate::proto::kit::ber::integer;
 
 /// The StartTLS extended operation's OID.
 pub const OID_STARTTLS: &[u8] = b"1.3.6.1.4.1.1466.20037";
@@ -133,16 +135,6 @@ type Fail<'a> = nom::Err<nom::error::Error<&'a [u8]>>;
 
 fn err(i: &[u8]) -> Fail<'_> {
     nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Verify))
-}
-
-/// A BER INTEGER or ENUMERATED content (at most 8 octets, two's complement).
-pub fn integer(v: &[u8]) -> Option<i64> {
-    if v.is_empty() || v.len() > 8 {
-        return None;
-    }
-    let neg = v[0] & 0x80 != 0;
-    let init: i64 = if neg { -1 } else { 0 };
-    Some(v.iter().fold(init, |acc, &b| (acc << 8) | i64::from(b)))
 }
 
 fn expect(i: &[u8], tag: u8) -> IResult<&[u8], Tlv<'_>> {
