@@ -297,6 +297,7 @@ impl Ops {
         for t in self.pending.expire(cx.now, cx.config.request_timeout) {
             Self::emit(cx, t, None);
         }
+        self.pending.report(cx.counters);
     }
 
     /// Emits everything in flight (the connection ended), in the order of their requests'
@@ -307,6 +308,7 @@ impl Ops {
         for t in all {
             Self::emit(cx, t, None);
         }
+        self.pending.report(cx.counters);
         self.auth.flush(cx);
     }
 }

@@ -543,6 +543,37 @@ fn a_bind_followed_by_clear_text_is_not_sealed_and_caps_hold() {
     assert!(out[0].get("sealed").is_none());
     assert_eq!(out[1]["filter"], "(objectClass=*)");
     assert!(out[1].get("result").is_none());
+    // The first search was evicted by the second (a cap of 0 holds one); the second was
+    // flushed at close, which is no loss.
+    assert_eq!(h.counters.get(Counter::RequestsEvicted), 1);
+    assert_eq!(h.counters.get(Counter::RequestsTimedOut), 0);
+}
+
+#[test]
+fn requests_time_out_at_the_timeout_and_are_counted() {
+    let mut h = Harness::new(Transport::Tcp, 389);
+    let timeout = h.config.request_timeout;
+    let mut app = tcp();
+    let search = |id| search_request(id, ber(0x87, b"objectClass"), &[]);
+    app.data(&mut h.cx(NS), Dir::ToServer, &search(1));
+    app.data(&mut h.cx(2 * NS), Dir::ToServer, &search(2));
+    // One nanosecond short of the timeout: nothing yet.
+    app.tick(&mut h.cx(NS + timeout - 1));
+    assert!(h.out.is_empty());
+    // At the timeout exactly (now - request >= request_timeout): the first, alone.
+    app.tick(&mut h.cx(NS + timeout));
+    assert_eq!(json(&h).len(), 1);
+    assert_eq!(h.counters.get(Counter::RequestsTimedOut), 1);
+    // An answer to the timed-out request pairs with nothing; the second is answered.
+    app.data(&mut h.cx(NS + timeout), Dir::ToClient, &resp(1, 0x65, 0));
+    app.data(&mut h.cx(NS + timeout), Dir::ToClient, &resp(2, 0x65, 0));
+    app.close(&mut h.cx(NS + timeout));
+    let out = json(&h);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(out[0].get("result").is_none());
+    assert_eq!(out[1]["result"], "success");
+    assert_eq!(h.counters.get(Counter::RequestsTimedOut), 1);
+    assert_eq!(h.counters.get(Counter::RequestsEvicted), 0);
 }
 
 #[test]
