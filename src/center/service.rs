@@ -241,6 +241,7 @@ pub async fn run(
             replicas: cfg.tickets.replicas,
             max_age: Duration::from_secs_f64(life.max(3600.0)),
             max_entries,
+            origin: center_origin(&cfg.ingest.consumer),
         };
         let (kv, table) = super::tickets::KvTickets::open(js, &settings).await?;
         if engine.share_tickets(Box::new(table)) {
@@ -510,4 +511,15 @@ pub async fn silent_sensors(store: &Store, after: i64) -> Result<(), String> {
         tracing::warn!(sensor = %id, minutes, "sensor silent: health alert raised");
     }
     Ok(())
+}
+
+/// This center as the facts it shares name it: its consumer, host and process, and start time
+/// (centers may share a consumer name to share its work).
+fn center_origin(consumer: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{consumer}/{}/{}/{nanos}", host.trim(), std::process::id())
 }

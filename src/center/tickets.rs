@@ -17,8 +17,22 @@
 //!
 //! After a restart the engine is fed the recent batches again; the tickets it writes then were
 //! put when those batches were first applied, and are dropped ([`KvTickets::discard_pending`]).
+//!
+//! The same bucket carries what each center's engine learned that the others need ([`Fact`]:
+//! domain controllers, DNS servers, host names, MIC senders, the NTLM baseline), under keys
+//! `f.<hash of what the fact is about>`, each with the center that learned it:
+//! - the engine's new facts are queued and put with its tickets before the group commits;
+//! - the watch hands every other center's facts to the engine, which takes them before its next
+//!   record;
+//! - before a group goes to the engine, the center waits (at most `catch_up`, 5 s) until its
+//!   watch has delivered everything the bucket held when the group began
+//!   ([`KvTickets::catch_up`]), so a fact another center committed before is known.
+//!
+//! What stays per center: the windowed tallies (counts of failures, lookups, tickets asked over a
+//! window) and the realm's learned encryption types: one attack whose records are split over
+//! two centers' shares is counted by each with its share's records.
 
-use crate::detect::{MemoryTickets, Ticket, TicketStore};
+use crate::detect::{Fact, MemoryTickets, Ticket, TicketStore};
 use async_nats::jetstream::{self, kv};
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,11 +50,51 @@ pub struct TicketStats {
     pub watched: AtomicU64,
     /// Hashes that cannot be a bucket key (kept in the local table only).
     pub bad_keys: AtomicU64,
+    /// Facts put into the bucket by this center.
+    pub facts_put: AtomicU64,
+    /// Facts of other centers received from the watch.
+    pub facts_received: AtomicU64,
+    /// Facts of other centers dropped because the engine had not taken the earlier ones
+    /// (`MAX_INCOMING` waiting).
+    pub facts_dropped: AtomicU64,
+    /// Groups that went to the engine before the watch had caught up with the bucket (after
+    /// waiting `catch_up`).
+    pub behind: AtomicU64,
 }
+
+/// Facts of other centers waiting for the engine, at most.
+const MAX_INCOMING: usize = 100_000;
 
 struct Inner {
     mem: MemoryTickets,
     pending: Vec<(String, Ticket)>,
+    /// This engine's new facts, to be put.
+    facts_out: Vec<Fact>,
+    /// Other centers' facts, for the engine.
+    facts_in: Vec<Fact>,
+    /// The bucket's latest sequence the watch delivered.
+    seen: u64,
+}
+
+/// A fact as the bucket holds it: with the center that learned it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SharedFact {
+    origin: String,
+    #[serde(flatten)]
+    fact: Fact,
+}
+
+/// The bucket key of a fact: `f.` and the hash of what it is about (a name or an account can
+/// hold any character; a key cannot).
+fn fact_key(f: &Fact) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(f.identity().as_bytes());
+    let mut k = String::with_capacity(2 + 32);
+    k.push_str("f.");
+    for b in &d[..16] {
+        k.push_str(&format!("{b:02x}"));
+    }
+    k
 }
 
 /// The engine's side: a [`TicketStore`] over the local table, queueing its writes.
@@ -76,6 +130,22 @@ impl TicketStore for SharedTickets {
     fn last_eviction(&self) -> Option<f64> {
         lock(&self.0).mem.last_eviction()
     }
+
+    fn shares(&self) -> bool {
+        true
+    }
+
+    fn share(&mut self, fact: Fact) {
+        lock(&self.0).facts_out.push(fact);
+    }
+
+    fn learned(&mut self) -> Vec<Fact> {
+        let mut i = lock(&self.0);
+        if i.facts_in.is_empty() {
+            return Vec::new();
+        }
+        std::mem::take(&mut i.facts_in)
+    }
 }
 
 /// A bucket key: KV keys are `[-/_=.a-zA-Z0-9]+`, not starting or ending with a dot.
@@ -96,6 +166,8 @@ pub struct KvTickets {
     pub stats: Arc<TicketStats>,
     /// How long a put may keep failing (a cluster electing a leader) before the group fails.
     put_deadline: Duration,
+    /// This center, as its facts name it.
+    origin: String,
 }
 
 impl Drop for KvTickets {
@@ -113,6 +185,9 @@ pub struct BucketSettings {
     pub max_age: Duration,
     /// Tickets held in the local table at most (the oldest go first, counted as evictions).
     pub max_entries: usize,
+    /// This center, as its facts name it (unique per process: two centers may share a
+    /// consumer name).
+    pub origin: String,
 }
 
 impl KvTickets {
@@ -162,9 +237,17 @@ impl KvTickets {
         let inner = Arc::new(Mutex::new(Inner {
             mem: MemoryTickets::new(s.max_entries.max(1)),
             pending: Vec::new(),
+            facts_out: Vec::new(),
+            facts_in: Vec::new(),
+            seen: 0,
         }));
         let stats = Arc::new(TicketStats::default());
-        let watch = tokio::spawn(watch(kv.clone(), inner.clone(), stats.clone()));
+        let watch = tokio::spawn(watch(
+            kv.clone(),
+            inner.clone(),
+            stats.clone(),
+            s.origin.clone(),
+        ));
         Ok((
             KvTickets {
                 kv,
@@ -172,6 +255,7 @@ impl KvTickets {
                 watch,
                 stats,
                 put_deadline: Duration::from_secs(60),
+                origin: s.origin.clone(),
             },
             SharedTickets(inner),
         ))
@@ -221,6 +305,7 @@ impl KvTickets {
     /// Puts the engine's queued writes into the bucket; an error when the bucket kept refusing
     /// them (then nothing of the group may be acknowledged).
     pub async fn flush(&self) -> Result<(), String> {
+        self.flush_facts().await?;
         let pending = std::mem::take(&mut lock(&self.inner).pending);
         let pending: Vec<(String, Ticket)> = pending
             .into_iter()
@@ -245,17 +330,82 @@ impl KvTickets {
         Ok(())
     }
 
+    /// Puts the engine's new facts (the last of each identity).
+    async fn flush_facts(&self) -> Result<(), String> {
+        let facts = std::mem::take(&mut lock(&self.inner).facts_out);
+        if facts.is_empty() {
+            return Ok(());
+        }
+        let mut latest: std::collections::BTreeMap<String, Vec<u8>> = Default::default();
+        for f in facts.iter() {
+            let body = serde_json::to_vec(&SharedFact {
+                origin: self.origin.clone(),
+                fact: f.clone(),
+            })
+            .map_err(|e| format!("tickets: {e}"))?;
+            latest.insert(fact_key(f), body);
+        }
+        let all: Vec<(String, Vec<u8>)> = latest.into_iter().collect();
+        for chunk in all.chunks(64) {
+            let done = futures_util::future::join_all(
+                chunk.iter().map(|(k, b)| self.put_body(k, b.clone())),
+            )
+            .await;
+            if let Some(e) = done.into_iter().find_map(Result::err) {
+                // Keep them all for the next try (putting one twice changes nothing).
+                lock(&self.inner).facts_out.extend(facts);
+                return Err(e);
+            }
+        }
+        self.stats
+            .facts_put
+            .fetch_add(all.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Waits until the watch has delivered every entry the bucket holds now (at most
+    /// `limit`; a group that goes on before is counted in `behind`).
+    pub async fn catch_up(&self, limit: Duration) {
+        let last = match self.kv.stream.get_info().await {
+            Ok(i) if i.state.messages > 0 => i.state.last_sequence,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::debug!("tickets: bucket info: {e}");
+                self.stats.behind.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
+        let end = Instant::now() + limit;
+        while lock(&self.inner).seen < last {
+            if Instant::now() >= end {
+                self.stats.behind.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    "tickets: the bucket's watch is behind after {} ms; going on (facts of \
+                     other centers may come after the records that needed them)",
+                    limit.as_millis()
+                );
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     async fn put(&self, hash: &str, t: &Ticket) -> Result<(), String> {
         let body = serde_json::to_vec(t).map_err(|e| format!("tickets: {e}"))?;
+        self.put_body(hash, body).await?;
+        self.stats.puts.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn put_body(&self, key: &str, body: Vec<u8>) -> Result<(), String> {
         let end = Instant::now() + self.put_deadline;
         loop {
-            match self.kv.put(hash, body.clone().into()).await {
+            match self.kv.put(key, body.clone().into()).await {
                 Ok(_) => {
-                    self.stats.puts.fetch_add(1, Ordering::Relaxed);
                     return Ok(());
                 }
                 Err(e) if Instant::now() < end => {
-                    tracing::debug!("tickets: put {hash}: {e}; again");
+                    tracing::debug!("tickets: put {key}: {e}; again");
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
                 Err(e) => {
@@ -270,25 +420,45 @@ impl KvTickets {
 
     /// Drops the queued writes (made while the engine was fed batches applied before).
     pub fn discard_pending(&self) {
-        lock(&self.inner).pending.clear();
+        let mut i = lock(&self.inner);
+        i.pending.clear();
+        i.facts_out.clear();
     }
 }
 
 /// Keeps the local table up to date with the bucket: the last value of every key, then every
 /// change; started again after an error (a node stopped, a leader elected).
-async fn watch(kv: kv::Store, inner: Arc<Mutex<Inner>>, stats: Arc<TicketStats>) {
+async fn watch(kv: kv::Store, inner: Arc<Mutex<Inner>>, stats: Arc<TicketStats>, origin: String) {
     loop {
         match kv.watch_with_history(">").await {
             Ok(mut w) => {
                 while let Some(e) = w.next().await {
                     match e {
                         Ok(e) if e.operation == kv::Operation::Put => {
-                            if let Ok(t) = serde_json::from_slice::<Ticket>(&e.value) {
-                                lock(&inner).mem.put(&e.key, t);
+                            let mut i = lock(&inner);
+                            i.seen = i.seen.max(e.revision);
+                            if e.key.starts_with("f.") {
+                                let Ok(f) = serde_json::from_slice::<SharedFact>(&e.value) else {
+                                    continue;
+                                };
+                                if f.origin == origin {
+                                    continue;
+                                }
+                                if i.facts_in.len() >= MAX_INCOMING {
+                                    stats.facts_dropped.fetch_add(1, Ordering::Relaxed);
+                                    continue;
+                                }
+                                i.facts_in.push(f.fact);
+                                stats.facts_received.fetch_add(1, Ordering::Relaxed);
+                            } else if let Ok(t) = serde_json::from_slice::<Ticket>(&e.value) {
+                                i.mem.put(&e.key, t);
                                 stats.watched.fetch_add(1, Ordering::Relaxed);
                             }
                         }
-                        Ok(_) => {}
+                        Ok(e) => {
+                            let mut i = lock(&inner);
+                            i.seen = i.seen.max(e.revision);
+                        }
                         Err(err) => {
                             tracing::warn!("tickets: watch: {err}; watching again");
                             break;

@@ -7,6 +7,7 @@
 use super::config::{bare_account, Tuning};
 use super::input::Rec;
 use super::table::{Capped, Touched};
+use super::tickets::Fact;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::IpAddr;
 
@@ -93,7 +94,19 @@ pub struct Domain {
     pub preauth_kdcs: FxHashSet<IpAddr>,
     /// Learned addresses dropped because the learned sets were full.
     pub dropped: u64,
+    /// What was learned since the engine last took it, when the engine shares what it learns
+    /// (None: nothing is kept).
+    pub(super) outbox: Option<Vec<Fact>>,
 }
+
+/// How a host name can have been found (the `by` of [`HostName`]).
+const HOST_BY: &[&str] = &[
+    "kerberos host principal",
+    "kerberos machine account",
+    "ntlm workstation",
+    "dns answer",
+    "smb tree connect",
+];
 
 /// Whether an etype is AES (17, 18, and the RFC 8009 types 19, 20).
 pub fn is_aes(e: i32) -> bool {
@@ -116,6 +129,7 @@ impl Domain {
             kdc_since: FxHashMap::default(),
             preauth_kdcs: FxHashSet::default(),
             dropped: 0,
+            outbox: None,
         };
         d.configure(t);
         d
@@ -156,13 +170,103 @@ impl Domain {
         self.configured_dcs.union(&self.learned_dcs).count()
     }
 
-    fn learn(set: &mut FxHashSet<IpAddr>, ip: IpAddr, max: usize, dropped: &mut u64) {
-        if !set.contains(&ip) {
-            if set.len() >= max {
-                *dropped += 1;
-            } else {
-                set.insert(ip);
+    /// Adds `ip` to a learned set; true when it was not there before.
+    fn learn(set: &mut FxHashSet<IpAddr>, ip: IpAddr, max: usize, dropped: &mut u64) -> bool {
+        if set.contains(&ip) {
+            return false;
+        }
+        if set.len() >= max {
+            *dropped += 1;
+            return false;
+        }
+        set.insert(ip)
+    }
+
+    /// Learns a domain controller from the traffic (shared when the engine shares).
+    fn learn_dc(&mut self, ip: IpAddr) {
+        if Self::learn(
+            &mut self.learned_dcs,
+            ip,
+            self.max_learned,
+            &mut self.dropped,
+        ) {
+            if let Some(o) = &mut self.outbox {
+                o.push(Fact::Dc { addr: ip });
             }
+        }
+    }
+
+    /// Takes a fact another engine learned (see [`super::tickets::Fact`]); false for a fact that
+    /// is not the domain model's.
+    pub(super) fn absorb(&mut self, f: &Fact) -> bool {
+        match f {
+            Fact::Dc { addr } => {
+                Self::learn(
+                    &mut self.learned_dcs,
+                    *addr,
+                    self.max_learned,
+                    &mut self.dropped,
+                );
+            }
+            Fact::DnsServer { addr } => {
+                Self::learn(
+                    &mut self.learned_dns,
+                    *addr,
+                    self.max_learned,
+                    &mut self.dropped,
+                );
+            }
+            Fact::Host { addr, name, by, ts } => {
+                if let Some(by) = HOST_BY.iter().find(|b| **b == by.as_str()) {
+                    self.place_host(*addr, name, by, *ts);
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Puts a name another engine found for `ip` in time order among the names it had (the
+    /// names this engine found itself come in time order already).
+    fn place_host(&mut self, ip: IpAddr, name: &str, by: &'static str, ts: f64) {
+        if name.is_empty() || name.len() > 255 || !ts.is_finite() {
+            return;
+        }
+        let names = self.hosts.entry(&ip, Names::default);
+        let at = names.v.partition_point(|n| n.ts <= ts);
+        // the same name just before or after: one sighting of the same binding
+        for i in [at.checked_sub(1), Some(at)].into_iter().flatten() {
+            if let Some(n) = names.v.get_mut(i) {
+                if n.name.eq_ignore_ascii_case(name) {
+                    if by.starts_with("kerberos") {
+                        n.by = by;
+                    }
+                    return;
+                }
+            }
+        }
+        if names.v.len() >= NAMES_PER_ADDRESS {
+            if at == 0 {
+                return; // older than every name kept
+            }
+            names.v.remove(0);
+            names.v.insert(
+                at - 1,
+                HostName {
+                    name: name.to_string(),
+                    by,
+                    ts,
+                },
+            );
+        } else {
+            names.v.insert(
+                at,
+                HostName {
+                    name: name.to_string(),
+                    by,
+                    ts,
+                },
+            );
         }
     }
 
@@ -221,6 +325,14 @@ impl Domain {
             by,
             ts,
         });
+        if let Some(o) = &mut self.outbox {
+            o.push(Fact::Host {
+                addr: ip,
+                name: name.to_string(),
+                by: by.to_string(),
+                ts,
+            });
+        }
     }
 
     /// The host name `ip` had at `ts`: the latest name seen at or before `ts`, else the first
@@ -255,12 +367,7 @@ impl Domain {
             }
             "ldap" if r.result.is_some() => {
                 if let Some(dst) = r.dst {
-                    Self::learn(
-                        &mut self.learned_dcs,
-                        dst,
-                        self.max_learned,
-                        &mut self.dropped,
-                    );
+                    self.learn_dc(dst);
                 }
             }
             "dcerpc"
@@ -269,12 +376,7 @@ impl Domain {
                     && r.opnum.is_some() =>
             {
                 if let Some(dst) = r.dst {
-                    Self::learn(
-                        &mut self.learned_dcs,
-                        dst,
-                        self.max_learned,
-                        &mut self.dropped,
-                    );
+                    self.learn_dc(dst);
                 }
             }
             "dns" => self.observe_dns(r),
@@ -297,12 +399,7 @@ impl Domain {
     fn observe_kerberos(&mut self, r: &Rec) {
         if r.reply.is_some() && r.request.as_deref() != Some("AP-REQ") {
             if let Some(dst) = r.dst {
-                Self::learn(
-                    &mut self.learned_dcs,
-                    dst,
-                    self.max_learned,
-                    &mut self.dropped,
-                );
+                self.learn_dc(dst);
                 self.kdc_since.entry(dst).or_insert(r.ts);
                 if r.error
                     .as_ref()
@@ -348,12 +445,15 @@ impl Domain {
     fn observe_dns(&mut self, r: &Rec) {
         if r.rcode.is_some() {
             if let Some(dst) = r.dst {
-                Self::learn(
+                let new = Self::learn(
                     &mut self.learned_dns,
                     dst,
                     self.max_learned,
                     &mut self.dropped,
                 );
+                if let (true, Some(o)) = (new, &mut self.outbox) {
+                    o.push(Fact::DnsServer { addr: dst });
+                }
             }
         }
         let is_a = r

@@ -30,12 +30,14 @@ pub mod tickets;
 mod tests;
 #[cfg(test)]
 mod tests_rules;
+#[cfg(test)]
+mod tests_shared;
 
 pub use alert::{Alert, Source};
 pub use catalog::{Def, D};
 pub use config::Tuning;
 pub use input::Rec;
-pub use tickets::{MemoryTickets, Ticket, TicketStore};
+pub use tickets::{Fact, MemoryTickets, Ticket, TicketStore};
 
 use alert::{alert_id, span_words, MAX_EVIDENCE, MAX_TARGETS};
 use domain::Domain;
@@ -93,6 +95,8 @@ pub struct Engine {
     tuning: Tuning,
     domain: Domain,
     tickets: Box<dyn TicketStore>,
+    /// Whether `tickets` passes learned facts between engines (several centers).
+    sharing: bool,
     /// One tally table per detection.
     tables: Vec<Capped<Tally>>,
     rules: rules::State,
@@ -111,8 +115,14 @@ impl Engine {
     /// An engine keeping its tickets in `tickets` (a store shared by several centers).
     pub fn with_tickets(tuning: Tuning, tickets: Box<dyn TicketStore>) -> Engine {
         let cap = tuning.max_entries;
+        let sharing = tickets.shares();
+        let mut domain = Domain::new(&tuning);
+        if sharing {
+            domain.outbox = Some(Vec::new());
+        }
         Engine {
-            domain: Domain::new(&tuning),
+            domain,
+            sharing,
             tickets,
             tables: catalog::ALL.iter().map(|_| Capped::new(cap)).collect(),
             rules: rules::State::new(cap),
@@ -152,6 +162,9 @@ impl Engine {
         if rec.kind == "stats" || rec.kind == "alert" {
             return Vec::new();
         }
+        if self.sharing {
+            self.absorb();
+        }
         self.domain.observe(rec);
         match rec.kind.as_str() {
             "kerberos" => self.kerberos(sensor, rec),
@@ -162,7 +175,30 @@ impl Engine {
             "smb" => self.smb(sensor, rec),
             _ => {}
         }
+        if let Some(o) = &mut self.domain.outbox {
+            for f in o.drain(..) {
+                self.tickets.share(f);
+            }
+        }
         std::mem::take(&mut self.out)
+    }
+
+    /// Takes what other engines learned (several centers sharing a store), as if this engine
+    /// had learned it from their records.
+    fn absorb(&mut self) {
+        for f in self.tickets.learned() {
+            if self.domain.absorb(&f) {
+                continue;
+            }
+            self.rules.absorb(&f);
+        }
+    }
+
+    /// Passes a fact a rule learned on to other engines (when the store shares).
+    fn share(&mut self, f: impl FnOnce() -> Fact) {
+        if self.sharing {
+            self.tickets.share(f());
+        }
     }
 
     /// Every alert updated since it was last emitted (end of input, TERM, or a periodic tick).
@@ -344,10 +380,26 @@ impl Engine {
         if expired {
             self.alerts.remove(&map_key);
         }
+        // an alert another engine has open (several centers) is taken over: its id, first time
+        // and source
+        let adopted = match (&missing, self.sharing) {
+            (None, true) => self
+                .rules
+                .elsewhere
+                .get(&map_key)
+                .filter(|o| last_ts - o.last_ts <= ttl && o.ts <= last_ts)
+                .map(|o| (o.id.clone(), o.ts, o.source.clone())),
+            _ => None,
+        };
         // a new alert's source is resolved whole
-        let mut source = match missing {
-            Some(m) => m,
-            None => Some(self.source(h.src, h.user, last_ts)),
+        let mut source = match (missing, &adopted) {
+            (Some(m), _) => m,
+            (None, Some(a)) => Some(a.2.clone()),
+            (None, None) => Some(self.source(h.src, h.user, last_ts)),
+        };
+        let (id, first_ts) = match adopted {
+            Some((id, ts, _)) => (id, ts),
+            None => (String::new(), h.first_ts),
         };
         let every = self.tuning.update_every;
         let mut created = false;
@@ -355,10 +407,14 @@ impl Engine {
             created = true;
             Open {
                 alert: Alert {
-                    ts: h.first_ts,
+                    ts: first_ts,
                     kind: "alert".into(),
                     last_ts,
-                    id: alert_id(def.name, h.key, h.first_ts),
+                    id: if id.is_empty() {
+                        alert_id(def.name, h.key, first_ts)
+                    } else {
+                        id
+                    },
                     detection: def.name.into(),
                     title: def.title.into(),
                     mdi_id: h.mdi.or(def.mdi),
@@ -374,7 +430,7 @@ impl Engine {
                     sensors: Vec::new(),
                 },
                 dirty: false,
-                emitted: h.first_ts,
+                emitted: first_ts,
                 what: String::new(),
             }
         });
@@ -420,19 +476,31 @@ impl Engine {
             a.sensors.push(sensor.to_string());
         }
         open.what = h.what;
-        if created {
+        let emitted = if created {
             self.counters.alerts += 1;
             open.emitted = open.alert.last_ts;
-            let e = open.emit();
-            self.out.push(e);
+            true
         } else if open.alert.last_ts - open.emitted >= every {
             open.emitted = open.alert.last_ts;
             open.dirty = false;
             self.counters.updates += 1;
-            let e = open.emit();
-            self.out.push(e);
+            true
         } else {
             open.dirty = true;
+            false
+        };
+        if emitted {
+            let e = open.emit();
+            if self.sharing {
+                self.tickets.share(Fact::Opened {
+                    key: map_key,
+                    id: e.id.clone(),
+                    ts: e.ts,
+                    last_ts: e.last_ts,
+                    source: e.source.clone(),
+                });
+            }
+            self.out.push(e);
         }
     }
 

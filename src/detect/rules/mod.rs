@@ -40,6 +40,22 @@ pub(super) struct State {
     pub samr_open: Capped<Seen>,
     /// zerologon: sources that sent a zero credential.
     pub zero_creds: Capped<Seen>,
+    /// Alerts other engines opened (several centers), by detection and key.
+    pub elsewhere: Capped<Elsewhere>,
+}
+
+/// An alert another engine opened: its id, first and last time and source.
+pub(in crate::detect) struct Elsewhere {
+    pub id: String,
+    pub ts: f64,
+    pub last_ts: f64,
+    pub source: crate::detect::Source,
+}
+
+impl Touched for Elsewhere {
+    fn last(&self) -> f64 {
+        self.last_ts
+    }
 }
 
 impl State {
@@ -51,6 +67,7 @@ impl State {
             aes_offers: Capped::new(cap),
             samr_open: Capped::new(cap),
             zero_creds: Capped::new(cap),
+            elsewhere: Capped::new(cap),
         }
     }
 
@@ -64,12 +81,58 @@ impl State {
         ]
     }
 
+    /// Takes a fact another engine learned (see [`crate::detect::Fact`]).
+    pub fn absorb(&mut self, f: &crate::detect::Fact) {
+        use crate::detect::Fact;
+        match f {
+            Fact::MicSender { key, ts } => {
+                let s = self.mic_senders.entry(key, Seen::default);
+                s.last = s.last.max(*ts);
+                s.flag = true;
+            }
+            Fact::NtlmPair { key, ts } => {
+                let s = self.ntlm_pairs.entry(key, Seen::default);
+                s.last = s.last.max(*ts);
+            }
+            Fact::NtlmSince { ts } => {
+                let since = self.ntlm_since.get_or_insert(*ts);
+                *since = since.min(*ts);
+            }
+            Fact::Opened {
+                key,
+                id,
+                ts,
+                last_ts,
+                source,
+            } => {
+                let e = self.elsewhere.entry(key, || Elsewhere {
+                    id: id.clone(),
+                    ts: *ts,
+                    last_ts: *last_ts,
+                    source: source.clone(),
+                });
+                if e.id == *id {
+                    e.last_ts = e.last_ts.max(*last_ts);
+                } else if *ts >= e.ts {
+                    // a later alert of the same detection and key (the first one closed)
+                    *e = Elsewhere {
+                        id: id.clone(),
+                        ts: *ts,
+                        last_ts: *last_ts,
+                        source: source.clone(),
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+
     pub fn evictions(&self) -> u64 {
-        self.tables().iter().map(|t| t.evictions).sum()
+        self.tables().iter().map(|t| t.evictions).sum::<u64>() + self.elsewhere.evictions
     }
 
     pub fn entries(&self) -> usize {
-        self.tables().iter().map(|t| t.len()).sum()
+        self.tables().iter().map(|t| t.len()).sum::<usize>() + self.elsewhere.len()
     }
 
     pub fn largest(&self) -> usize {

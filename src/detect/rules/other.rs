@@ -5,7 +5,7 @@
 
 use super::{ip_key, ip_key_and, ip_key_lower, ip_pair_key, Seen};
 use crate::detect::config::bare_account;
-use crate::detect::{Engine, Rec, D};
+use crate::detect::{Engine, Fact, Rec, D};
 
 const EXEC_EXT: &[&str] = &[
     ".exe", ".dll", ".ps1", ".bat", ".cmd", ".vbs", ".js", ".sys", ".scr", ".msi", ".hta",
@@ -111,7 +111,13 @@ impl Engine {
         if !self.on(D::PassTheHash) || user.ends_with('$') {
             return;
         }
-        let since = *self.rules.ntlm_since.get_or_insert(r.ts);
+        let since = match self.rules.ntlm_since {
+            Some(s) => s,
+            None => {
+                self.share(|| Fact::NtlmSince { ts: r.ts });
+                *self.rules.ntlm_since.insert(r.ts)
+            }
+        };
         let host = self
             .domain
             .host_at_or_ip(r.src, r.ts)
@@ -121,6 +127,12 @@ impl Engine {
         let known = self.rules.ntlm_pairs.get(&key).is_some();
         let s = self.rules.ntlm_pairs.entry(&key, Seen::default);
         s.last = r.ts;
+        if !known {
+            self.share(|| Fact::NtlmPair {
+                key: key.clone(),
+                ts: r.ts,
+            });
+        }
         let learning = r.ts - since < self.th(D::PassTheHash, "learning")
             && !self.tuning.test_mode(D::PassTheHash);
         if known || learning || self.excluded(D::PassTheHash, r.src, Some(user), r.ts) {
@@ -224,7 +236,14 @@ impl Engine {
             Some(true) => {
                 let s = self.rules.mic_senders.entry(&key, Seen::default);
                 s.last = r.ts;
+                let new = !s.flag;
                 s.flag = true;
+                if new {
+                    self.share(|| Fact::MicSender {
+                        key: key.to_string(),
+                        ts: r.ts,
+                    });
+                }
             }
             Some(false)
                 if self.on(D::NtlmTampering)
