@@ -54,6 +54,8 @@ pub struct CenterStats {
     /// Calls to the endpoint product's API, and those that failed.
     pub connector_calls: AtomicU64,
     pub connector_errors: AtomicU64,
+    /// The shared bucket's counters, when the center keeps its tickets and facts there.
+    pub shared: std::sync::OnceLock<std::sync::Arc<tickets::TicketStats>>,
 }
 
 impl CenterStats {
@@ -124,6 +126,53 @@ impl CenterStats {
                 "# HELP dcsensor_center_{name}_total {help}\n# TYPE dcsensor_center_{name}_total counter\ndcsensor_center_{name}_total {}",
                 v.load(Ordering::Relaxed)
             );
+        }
+        if let Some(t) = self.shared.get() {
+            let shared: [(&str, &str, &AtomicU64); 8] = [
+                ("tickets_put", "tickets put into the shared bucket", &t.puts),
+                (
+                    "tickets_fetched",
+                    "tickets fetched from the bucket on a miss",
+                    &t.fetched,
+                ),
+                (
+                    "tickets_watched",
+                    "tickets received from the bucket's watch",
+                    &t.watched,
+                ),
+                (
+                    "tickets_bad_keys",
+                    "ticket hashes that cannot be a bucket key (kept locally)",
+                    &t.bad_keys,
+                ),
+                (
+                    "facts_put",
+                    "learned facts put into the bucket",
+                    &t.facts_put,
+                ),
+                (
+                    "facts_received",
+                    "other centers' facts received",
+                    &t.facts_received,
+                ),
+                (
+                    "facts_dropped",
+                    "other centers' facts dropped: too many waiting for the engine",
+                    &t.facts_dropped,
+                ),
+                (
+                    "shared_behind",
+                    "groups applied before the bucket's watch caught up (after 5 s)",
+                    &t.behind,
+                ),
+            ];
+            for (name, help, v) in shared {
+                let _ = writeln!(
+                    s,
+                    "# HELP dcsensor_center_{name}_total {help}\n# TYPE dcsensor_center_{name}_total counter\ndcsensor_center_{name}_total {}",
+                    v.load(Ordering::Relaxed)
+                );
+            }
         }
         let _ = writeln!(
             s,

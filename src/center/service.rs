@@ -247,6 +247,7 @@ pub async fn run(
         if engine.share_tickets(Box::new(table)) {
             tracing::info!(bucket = %settings.bucket, max_age_s = settings.max_age.as_secs(),
                 "ticket table in the JetStream key-value bucket");
+            let _ = stats.shared.set(kv.stats.clone());
             sharing.tickets = Some(Arc::new(kv));
         }
     }
