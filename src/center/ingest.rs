@@ -552,6 +552,12 @@ impl Recovery {
         }
     }
 
+    /// Counts batches awaited that came again and are not applied (a sensor's alert batches,
+    /// acknowledged as they come).
+    pub fn came_again(&mut self, n: u64) {
+        self.seen += n;
+    }
+
     /// Whether batches are still being held.
     pub fn active(&self) -> bool {
         self.awaited > 0

@@ -45,6 +45,19 @@ fn recovery_holds_until_the_unacknowledged_batches_come_again_then_gives_stream_
 }
 
 #[test]
+fn recovery_counts_alert_batches_that_came_again() {
+    let mut r = Recovery::new(2, Duration::from_secs(60), 100);
+    let now = Instant::now();
+    assert!(r.push(vec![batch("b", 1, 5, false)], now).is_empty());
+    // one of the two awaited was a sensor's alert batch (acknowledged, not applied)
+    r.came_again(1);
+    assert!(r.active());
+    let out = r.push(vec![batch("a", 3, 3, true)], now);
+    assert_eq!(order(&out), [3, 5]);
+    assert!(!r.active());
+}
+
+#[test]
 fn recovery_goes_on_when_the_wait_is_over_or_the_cap_is_reached() {
     let now = Instant::now();
     let mut r = Recovery::new(3, Duration::from_secs(5), 100);

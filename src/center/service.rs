@@ -64,6 +64,8 @@ struct NatsSource {
     /// Batches delivered to this center's consumers before it started and not acknowledged
     /// (a stopped center's last group): they come again after the ack wait.
     unacked_at_start: u64,
+    /// Alert batches delivered again since the last fetch (acknowledged, not applied).
+    redelivered_alerts: u64,
 }
 
 impl NatsSource {
@@ -118,6 +120,7 @@ impl NatsSource {
             consumers,
             stats,
             unacked_at_start,
+            redelivered_alerts: 0,
         })
     }
 
@@ -134,7 +137,10 @@ impl NatsSource {
         let mut err = None;
         for r in fetched {
             match r {
-                Ok(mut v) => out.append(&mut v),
+                Ok((mut v, alerts_again)) => {
+                    out.append(&mut v);
+                    self.redelivered_alerts += alerts_again;
+                }
                 Err(e) => err = Some(e),
             }
         }
@@ -165,7 +171,7 @@ async fn fetch_one(
     max: usize,
     wait: Duration,
     stats: &CenterStats,
-) -> Result<Vec<Incoming>, String> {
+) -> Result<(Vec<Incoming>, u64), String> {
     let mut msgs = c
         .fetch()
         .max_messages(max)
@@ -174,10 +180,14 @@ async fn fetch_one(
         .await
         .map_err(|e| format!("JetStream fetch: {e}"))?;
     let mut out = Vec::new();
+    let mut alerts_again = 0;
     while let Some(m) = msgs.next().await {
         match m {
             Ok(m) if m.subject.as_str().ends_with(".alerts") => {
                 stats.edge_alert_batches.fetch_add(1, Ordering::Relaxed);
+                if m.info().is_ok_and(|i| i.delivered > 1) {
+                    alerts_again += 1;
+                }
                 if let Err(e) = m.ack().await {
                     tracing::warn!("JetStream ack of a sensor's alert batch: {e}");
                 }
@@ -200,7 +210,7 @@ async fn fetch_one(
             }
         }
     }
-    Ok(out)
+    Ok((out, alerts_again))
 }
 
 /// Runs the center until `stop` turns true.
@@ -371,7 +381,11 @@ pub async fn run(
                 };
                 tokio::select! {
                     r = n.fetch(room, wait) => match r {
-                        Ok(v) => items.extend(recovery.push(v, std::time::Instant::now())),
+                        Ok(v) => {
+                            // an alert batch of the stopped center's is one of those awaited too
+                            recovery.came_again(std::mem::take(&mut n.redelivered_alerts));
+                            items.extend(recovery.push(v, std::time::Instant::now()))
+                        }
                         Err(e) => {
                             tracing::warn!("{e}");
                             tokio::time::sleep(poll).await;
