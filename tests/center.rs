@@ -232,6 +232,28 @@ fn digest(url: &str) -> Vec<String> {
     })
 }
 
+/// Each alert's evidence record times, by alert id.
+fn evidence_times(url: &str) -> BTreeMap<String, Vec<String>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = Store::open(url).await.unwrap();
+        let mut out = BTreeMap::new();
+        for a in store.alerts(&Default::default()).await.unwrap() {
+            let d = store.alert(&a.id).await.unwrap().unwrap();
+            let ts: Vec<String> = d.record["evidence"]
+                .as_array()
+                .map(|e| e.iter().map(|r| r["ts"].to_string()).collect())
+                .unwrap_or_default();
+            out.insert(a.id, ts);
+        }
+        store.close().await;
+        out
+    })
+}
+
 /// Waits until the store holds `total` applied batches.
 fn wait_applied(url: &str, total: u64) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -944,6 +966,8 @@ fn two_centers_on_a_three_node_cluster_with_a_node_stopped_give_the_alerts_of_on
             .count()
             >= 1
     );
+    // An alert both centers have a part of shows both parts' evidence, as one center's does.
+    assert_eq!(evidence_times(&shared), evidence_times(&one_url));
     // Everything else the store holds (entities, activity, addresses, sensors) is the same.
     let rest = |d: &[String]| -> Vec<String> {
         d.iter()

@@ -186,4 +186,13 @@ pub const MIGRATIONS: &[Migration] = &[
             PRIMARY KEY (alert_id, center))",
         ],
     },
+    Migration {
+        version: 3,
+        name: "each center's part of an alert as that center raised it",
+        statements: &[
+            // The part's alert record (RECORDS.md): its evidence and targets are merged into
+            // the alert's.
+            "ALTER TABLE alert_parts ADD COLUMN body TEXT",
+        ],
+    },
 ];

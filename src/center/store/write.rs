@@ -488,10 +488,11 @@ async fn upsert_alert(
     // The alert's row is locked by the upsert above: a center writing its part of the same
     // alert waits here, then reads every committed part.
     sqlx::query(
-        "INSERT INTO alert_parts (alert_id, center, ts, last_ts, count, sensors)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO alert_parts (alert_id, center, ts, last_ts, count, sensors, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (alert_id, center) DO UPDATE SET ts = excluded.ts,
-           last_ts = excluded.last_ts, count = excluded.count, sensors = excluded.sensors",
+           last_ts = excluded.last_ts, count = excluded.count, sensors = excluded.sensors,
+           body = excluded.body",
     )
     .bind(&a.id)
     .bind(center)
@@ -499,13 +500,15 @@ async fn upsert_alert(
     .bind(a.last_ts)
     .bind(a.count)
     .bind(a.sensors.join(","))
+    .bind(&a.body)
     .execute(&mut **tx)
     .await?;
-    let parts =
-        sqlx::query("SELECT ts, last_ts, count, sensors FROM alert_parts WHERE alert_id = $1")
-            .bind(&a.id)
-            .fetch_all(&mut **tx)
-            .await?;
+    let parts = sqlx::query(
+        "SELECT ts, last_ts, count, sensors, body FROM alert_parts WHERE alert_id = $1",
+    )
+    .bind(&a.id)
+    .fetch_all(&mut **tx)
+    .await?;
     if parts.len() < 2 {
         return Ok(());
     }
@@ -527,26 +530,93 @@ async fn upsert_alert(
     }
     sensors.sort();
     sensors.dedup();
+    // every part's evidence, oldest first, as many as one alert carries; every part's targets
+    let bodies: Vec<serde_json::Value> = parts
+        .iter()
+        .filter_map(|p| p.try_get::<Option<String>, _>("body").ok().flatten())
+        .filter_map(|b| serde_json::from_str(&b).ok())
+        .collect();
+    let list = |key: &str| -> Vec<serde_json::Value> {
+        bodies
+            .iter()
+            .filter_map(|b| b.get(key).and_then(|e| e.as_array()).cloned())
+            .flatten()
+            .collect()
+    };
+    let mut evidence = list("evidence");
+    let mut targets: Vec<serde_json::Value> = Vec::new();
+    for t in list("targets") {
+        if targets.len() < crate::detect::alert::MAX_TARGETS && !targets.contains(&t) {
+            targets.push(t);
+        }
+    }
     let mut body: serde_json::Value =
         serde_json::from_str(&a.body).unwrap_or(serde_json::Value::Null);
+    evidence.sort_by(|x, y| {
+        let t = |v: &serde_json::Value| v.get("ts").and_then(|t| t.as_f64()).unwrap_or(0.0);
+        t(x).total_cmp(&t(y))
+    });
+    evidence.truncate(crate::detect::alert::MAX_EVIDENCE);
     if let Some(o) = body.as_object_mut() {
         o.insert("ts".into(), ts.into());
         o.insert("last_ts".into(), last_ts.into());
         o.insert("count".into(), count.into());
         o.insert("sensors".into(), sensors.clone().into());
+        o.insert("evidence".into(), evidence.into());
+        if !targets.is_empty() {
+            o.insert("targets".into(), targets.into());
+        }
+        if let Some(s) = o.get("summary").and_then(|s| s.as_str()) {
+            let s = recount(s, count, last_ts - ts);
+            o.insert("summary".into(), s.into());
+        }
     }
+    let summary = body
+        .get("summary")
+        .and_then(|s| s.as_str())
+        .unwrap_or(&a.summary)
+        .to_string();
     sqlx::query(
-        "UPDATE alerts SET ts = $1, last_ts = $2, count = $3, sensors = $4, body = $5 WHERE id = $6",
+        "UPDATE alerts SET ts = $1, last_ts = $2, count = $3, sensors = $4, body = $5,
+           summary = $6 WHERE id = $7",
     )
     .bind(ts)
     .bind(last_ts)
     .bind(count)
     .bind(sensors.join(","))
     .bind(body.to_string())
+    .bind(summary)
     .bind(&a.id)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// An alert's summary with its closing "N records over SPAN." told again for the parts of
+/// several centers together (the engine ends every summary so; another ending is kept).
+fn recount(summary: &str, count: i64, span: f64) -> String {
+    let Some(at) = summary.rfind(": ") else {
+        return summary.to_string();
+    };
+    let tail = &summary[at + 2..];
+    let ends_so = tail.ends_with('.')
+        && tail
+            .split_once(' ')
+            .is_some_and(|(n, rest)| n.parse::<u64>().is_ok() && rest.starts_with("record"))
+        && tail.contains(" over ");
+    if !ends_so {
+        return summary.to_string();
+    }
+    let times = if count == 1 {
+        "1 record".to_string()
+    } else {
+        format!("{count} records")
+    };
+    format!(
+        "{}: {times} over {}.",
+        &summary[..at],
+        crate::detect::alert::span_words(span)
+    )
 }
 
 async fn sensor_stat(tx: &mut Transaction<'_, Any>, s: &SensorStat, now: i64) -> sqlx::Result<()> {
@@ -583,4 +653,21 @@ async fn sensor_stat(tx: &mut Transaction<'_, Any>, s: &SensorStat, now: i64) ->
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recount;
+
+    #[test]
+    fn a_summary_is_recounted_for_the_parts_together() {
+        let s = "ws1 (10.0.0.5) sent NTLM without a MIC: records over (x) (alice): 1 record over under a second.";
+        assert_eq!(
+            recount(s, 3, 120.0),
+            "ws1 (10.0.0.5) sent NTLM without a MIC: records over (x) (alice): 3 records over 2 minutes."
+        );
+        // an ending the engine does not write is kept
+        assert_eq!(recount("no count here.", 3, 1.0), "no count here.");
+        assert_eq!(recount("a: b over c.", 3, 1.0), "a: b over c.");
+    }
 }
