@@ -195,11 +195,7 @@ impl Drop for Center {
 
 /// Everything the store holds that ingest writes, in one comparable text.
 fn digest(url: &str) -> Vec<String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    block_on(async {
         let store = Store::open(url).await.unwrap();
         let mut out = Vec::new();
         for e in store.entities("", 100_000, 0).await.unwrap() {
@@ -232,13 +228,18 @@ fn digest(url: &str) -> Vec<String> {
     })
 }
 
-/// Each alert's evidence record times, by alert id.
-fn evidence_times(url: &str) -> BTreeMap<String, Vec<String>> {
-    let rt = tokio::runtime::Builder::new_current_thread()
+/// Runs `f` to its end on a runtime of its own.
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
-    rt.block_on(async {
+        .unwrap()
+        .block_on(f)
+}
+
+/// Each alert's evidence record times, by alert id.
+fn evidence_times(url: &str) -> BTreeMap<String, Vec<String>> {
+    block_on(async {
         let store = Store::open(url).await.unwrap();
         let mut out = BTreeMap::new();
         for a in store.alerts(&Default::default()).await.unwrap() {
@@ -256,11 +257,7 @@ fn evidence_times(url: &str) -> BTreeMap<String, Vec<String>> {
 
 /// Waits until the store holds `total` applied batches.
 fn wait_applied(url: &str, total: u64) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    block_on(async {
         let store = Store::open(url).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
@@ -523,11 +520,7 @@ fn publish_edge_alert_batch(url: &str, sensor: &str, seq: u64) {
     b.flush();
     let batch = b.pop_ready().unwrap();
     assert_eq!(batch.seq, seq);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    block_on(async {
         let client = async_nats::connect(url).await.unwrap();
         let js = async_nats::jetstream::new(client);
         js.get_or_create_stream(async_nats::jetstream::stream::Config {
@@ -792,11 +785,7 @@ fn split_at_new_host(pcap: &Path, first: &Path, second: &Path) {
 /// Creates the sensors' stream with three replicas, as a sensor configured for the cluster
 /// does (`replicas = 3`), retrying while the cluster elects its meta leader.
 fn create_r3_stream(urls: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    block_on(async {
         let servers: Vec<String> = urls.split(',').map(str::to_string).collect();
         let client = async_nats::connect(servers.as_slice()).await.unwrap();
         let js = async_nats::jetstream::new(client);
@@ -824,11 +813,7 @@ fn create_r3_stream(urls: &str) {
 
 /// Batches applied in the store per sensor.
 fn applied_per_sensor(url: &str) -> std::collections::BTreeMap<String, u64> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    block_on(async {
         let store = Store::open(url).await.unwrap();
         let rows = sqlx::query("SELECT sensor, COUNT(*) AS n FROM batches GROUP BY sensor")
             .fetch_all(store.pool())
