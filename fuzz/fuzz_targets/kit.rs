@@ -1,22 +1,24 @@
 //! Fuzz target: the decoder kit. The input drives one framer (its framing, cap and a list of
-//! operations: data chunks, gaps, a close) and one transaction table (inserts, answers by key or
-//! in order, timeouts, a flush). Checked: no panic; the framer's buffer never exceeds its cap;
-//! every PDU it hands over is what its framing says, no longer than the cap; the bytes it
-//! reports (PDUs, skipped, cut, passed over) never exceed what it was fed; the table never
-//! holds more than its cap, and everything inserted comes out exactly once (answered, evicted,
-//! timed out or flushed), evictions and timeouts counted.
+//! operations: data chunks, gaps, losses of place, a close) and one transaction table (inserts,
+//! answers by key or in order, timeouts, a flush). Checked: no panic; the framer's buffer never
+//! exceeds its cap; every PDU it hands over is what its framing says, no longer than the cap;
+//! the bytes it reports (PDUs, skipped, cut, passed over) never exceed what it was fed; the
+//! table never holds more than its cap, and everything inserted comes out exactly once
+//! (answered, evicted, timed out or flushed), evictions and timeouts counted.
 #![no_main]
+use dcsensor::proto::dcerpc::DceFraming;
 use dcsensor::proto::kit::ber::BerFraming;
 use dcsensor::proto::kit::framer::{Event, Framer, Framing, Head, Prefix};
 use dcsensor::proto::kit::txn::Txns;
 use libfuzzer_sys::fuzz_target;
 
 fn framing(sel: u8) -> Box<dyn Framing> {
-    match sel % 5 {
+    match sel % 6 {
         0 => Box::new(Prefix::Be16),
         1 => Box::new(Prefix::RecordMark),
         2 => Box::new(Prefix::NetBios),
         3 => Box::new(Prefix::DceRpc),
+        4 => Box::new(DceFraming),
         _ => Box::new(BerFraming { tag: 0x30 }),
     }
 }
@@ -53,6 +55,9 @@ fn framer(data: &[u8]) {
         };
         if op % 8 == 0 {
             fr.gap(n as u64, &mut on);
+            rest = more;
+        } else if op % 16 == 1 {
+            fr.lose(&mut on);
             rest = more;
         } else {
             let take = n.min(more.len());

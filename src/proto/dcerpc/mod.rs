@@ -6,7 +6,10 @@
 //! in flight matched by call id, fragment reassembly by PFC_FIRST_FRAG/PFC_LAST_FRAG (counted
 //! against [`DecoderConfig::dcerpc_max_stub`]; only endpoint-mapper answers keep their bytes, to
 //! read the towers), the auth verifier, and the NTLM authentication handed to
-//! [`crate::proto::gssapi::inspect`]. The TCP decoder ([`tcp`]) and [`PipeConn`] (bytes of an SMB
+//! [`crate::proto::gssapi::inspect`]. Each direction is cut into PDUs by the kit's framer
+//! ([`super::kit::framer`], with [`DceFraming`]): after a gap or an invalid header it searches
+//! for the next plausible header, keeping a header start cut by the end of a segment. The TCP
+//! decoder ([`tcp`]) and [`PipeConn`] (bytes of an SMB
 //! named pipe, fed by the SMB decoder) are thin wrappers around it. Connectionless DCE-RPC over
 //! UDP is in [`cl`]. Pure parsers are in [`parse`], the interface/operation table in
 //! [`interfaces`].
@@ -24,12 +27,13 @@ pub mod parse;
 
 pub use names::{auth_level, auth_type, fault_name, fault_string};
 
+use super::kit::framer::{Event, Framer, Framing, Head};
 use super::ntlm::NtlmAuth;
 use super::smb::registry::OpenKey;
 use super::{Ctx, Dir, TcpApp, UdpApp};
 use crate::record::{Carrier, Code, Ts};
 use crate::stats::Counter;
-use parse::{pfc, ptype, CoHeader, HeaderError, Uuid};
+use parse::{pfc, ptype, CoHeader, HeaderError, Uuid, CO_HEADER_LEN};
 
 /// A decoder for a DCE-RPC TCP connection.
 pub fn tcp() -> Box<dyn TcpApp> {
@@ -245,9 +249,8 @@ struct Conn {
     over_pipe: bool,
     /// The pipe's key in the SMB registry, for contexts bound on another channel.
     link: Option<OpenKey>,
-    bufs: [Vec<u8>; 2],
-    /// After a gap or an invalid header: look for the next plausible header.
-    resync: [bool; 2],
+    /// The kit's framer of each direction.
+    framers: [Framer; 2],
     contexts: Vec<Context>,
     calls: Vec<Call>,
     bind: Option<Bind>,
@@ -272,8 +275,7 @@ impl Conn {
             named_pipe,
             over_pipe: false,
             link: None,
-            bufs: [Vec::new(), Vec::new()],
-            resync: [false; 2],
+            framers: [Framer::new(MAX_PDU), Framer::new(MAX_PDU)],
             contexts: Vec::new(),
             calls: Vec::new(),
             bind: None,
@@ -288,66 +290,32 @@ impl Conn {
     }
 
     fn buffered(&self) -> usize {
-        self.bufs[0].len()
-            + self.bufs[1].len()
+        self.framers.iter().map(Framer::buffered).sum::<usize>()
             + self.calls.iter().map(|c| c.resp.len()).sum::<usize>()
     }
 
     fn data(&mut self, cx: &mut Ctx<'_>, dir: Dir, data: &[u8]) {
-        let d = dir.idx();
-        if self.bufs[d].is_empty() {
-            let used = self.process(cx, dir, data);
-            if let Some(rest) = data.get(used..) {
-                self.bufs[d].extend_from_slice(rest);
-            }
-        } else {
-            let mut buf = std::mem::take(&mut self.bufs[d]);
-            buf.extend_from_slice(data);
-            let used = self.process(cx, dir, &buf).min(buf.len());
-            buf.drain(..used);
-            self.bufs[d] = buf;
-        }
+        // The framer is taken out while its PDUs are decoded (they change the rest of `self`).
+        let mut fr = std::mem::take(&mut self.framers[dir.idx()]);
+        fr.data(cx.now, data, &mut DceFraming, &mut |ev| match ev {
+            Event::Pdu { pdu, .. } => match parse::co_header(pdu) {
+                Ok(h) => self.pdu(cx, dir, &h, pdu),
+                Err(_) => cx.count(Counter::MalformedDcerpc),
+            },
+            Event::Bad { .. } => cx.count(Counter::MalformedDcerpc),
+            // Nothing is over the cap (frag_length is 16 bits); what a search passes over and
+            // what a gap cuts are not counted.
+            Event::Oversize { .. }
+            | Event::Skipped { .. }
+            | Event::Cut { .. }
+            | Event::Resync { .. } => {}
+        });
+        self.framers[dir.idx()] = fr;
     }
 
     fn gap(&mut self, _cx: &mut Ctx<'_>, dir: Dir, _len: u64) {
-        let d = dir.idx();
-        self.bufs[d].clear();
-        self.resync[d] = true;
-    }
-
-    /// Decodes the whole PDUs at the start of `bytes`; returns how many bytes were consumed (the
-    /// rest is an incomplete PDU to keep).
-    fn process(&mut self, cx: &mut Ctx<'_>, dir: Dir, bytes: &[u8]) -> usize {
-        let d = dir.idx();
-        let mut off = 0;
-        while let Some(rest) = bytes.get(off..).filter(|r| !r.is_empty()) {
-            if self.resync[d] {
-                match find_header(rest) {
-                    Scan::Found(p) => {
-                        off += p;
-                        self.resync[d] = false;
-                    }
-                    Scan::Partial(p) => return off + p,
-                    Scan::None => return bytes.len(),
-                }
-                continue;
-            }
-            match parse::co_header(rest) {
-                Err(HeaderError::Incomplete) => break,
-                Err(HeaderError::Invalid) => {
-                    cx.count(Counter::MalformedDcerpc);
-                    self.resync[d] = true;
-                    off += 1;
-                }
-                Ok(h) => {
-                    let fl = usize::from(h.frag_len);
-                    let Some(pdu) = rest.get(..fl) else { break };
-                    self.pdu(cx, dir, &h, pdu);
-                    off += fl;
-                }
-            }
-        }
-        off
+        // A frag_length is not trusted across a gap: search for the next header.
+        self.framers[dir.idx()].lose(&mut |_| {});
     }
 
     /// One whole PDU.
@@ -584,39 +552,48 @@ impl Conn {
             }
         }
         self.ntlm.flush(cx);
-        self.bufs = [Vec::new(), Vec::new()];
-    }
-}
-
-enum Scan {
-    /// A whole valid header at this offset.
-    Found(usize),
-    /// A plausible header start too short to check, at this offset: keep from here.
-    Partial(usize),
-    None,
-}
-
-/// Looks for the next plausible connection-oriented header in `b` (after a gap or garbage).
-fn find_header(b: &[u8]) -> Scan {
-    let mut p = 0;
-    while p < b.len() {
-        let Some(q) = b[p..].iter().position(|&x| x == 5) else {
-            return Scan::None;
-        };
-        let at = p + q;
-        match parse::co_header(&b[at..]) {
-            Ok(h)
-                if h.ptype <= ptype::ORPHANED
-                    && h.ptype != ptype::PING
-                    && !(4..=10).contains(&h.ptype) =>
-            {
-                return Scan::Found(at)
-            }
-            Err(HeaderError::Incomplete) => return Scan::Partial(at),
-            _ => p = at + 1,
+        for fr in &mut self.framers {
+            fr.close(&mut |_| {});
         }
     }
-    Scan::None
+}
+
+/// Largest connection-oriented PDU: frag_length is 16 bits.
+const MAX_PDU: usize = u16::MAX as usize;
+
+/// Connection-oriented DCE-RPC's framing for the kit's framer: the 16-byte header checked by
+/// [`parse::co_header`], its frag_length the whole PDU. An invalid header is passed over by one
+/// byte; the search for the next header (after a gap or an invalid header) stops at a version 5
+/// header whose type has a place on a connection, or at the start of one cut by the end of the
+/// data, which is kept and judged with the next data ([`Framing::keep_partial`]).
+pub struct DceFraming;
+
+impl Framing for DceFraming {
+    fn head(&mut self, d: &[u8]) -> Head {
+        match parse::co_header(d) {
+            Ok(h) => Head::Len(usize::from(h.frag_len)),
+            Err(HeaderError::Incomplete) => Head::Need(CO_HEADER_LEN),
+            Err(HeaderError::Invalid) => Head::Bad,
+        }
+    }
+
+    fn probe(&mut self, d: &[u8]) -> bool {
+        match parse::co_header(d) {
+            Ok(h) => {
+                h.ptype <= ptype::ORPHANED && h.ptype != ptype::PING && !(4..=10).contains(&h.ptype)
+            }
+            Err(HeaderError::Incomplete) => true,
+            Err(HeaderError::Invalid) => false,
+        }
+    }
+
+    fn bad_len(&self) -> usize {
+        1
+    }
+
+    fn keep_partial(&self) -> bool {
+        true
+    }
 }
 
 /// Parses a canonical UUID string (`xxxxxxxx-xxxx-...`).

@@ -254,6 +254,124 @@ fn a_bad_header_comes_with_the_bytes_from_it_on() {
     assert_eq!(at, vec![b"\x17\x03\x03".to_vec()]);
 }
 
+/// Headers of 4 bytes, `0xaa 0xbb LEN !LEN`, judged byte by byte as they come (a partial
+/// header that agrees so far is `Need`); bad headers are passed over by one byte; with
+/// `keep_partial`, header starts cut by a chunk's end are kept while resynchronising.
+struct Checked {
+    keep: bool,
+}
+
+impl Framing for Checked {
+    fn head(&mut self, d: &[u8]) -> Head {
+        let ok = d.iter().zip([0xaa, 0xbb]).all(|(a, b)| *a == b) && (d.len() < 4 || d[3] == !d[2]);
+        match (ok, d) {
+            (false, _) => Head::Bad,
+            (true, [_, _, l, _, ..]) => Head::Len(4 + usize::from(*l)),
+            (true, _) => Head::Need(4),
+        }
+    }
+
+    fn probe(&mut self, d: &[u8]) -> bool {
+        !matches!(self.head(d), Head::Bad)
+    }
+
+    fn bad_len(&self) -> usize {
+        1
+    }
+
+    fn keep_partial(&self) -> bool {
+        self.keep
+    }
+}
+
+fn checked(body: &[u8]) -> Vec<u8> {
+    let l = body.len() as u8;
+    [&[0xaa, 0xbb, l, !l][..], body].concat()
+}
+
+#[test]
+fn a_lost_framer_keeps_a_header_cut_by_the_chunk_end() {
+    // Garbage with false starts (0xaa, and 0xaa 0xbb with a bad check), then two PDUs.
+    let (a, b) = (checked(b"first"), checked(b"second"));
+    let stream = [&[0x01, 0xaa, 0x02, 0xaa, 0xbb, 0x03, 0x00][..], &a, &b].concat();
+    for cut in 0..=stream.len() {
+        let mut fr = Framer::new(64);
+        let mut f = Checked { keep: true };
+        fr.lose(&mut |_| panic!("nothing to report"));
+        assert!(fr.is_lost());
+        let ev = feed(&mut fr, &mut f, &[(1, &stream[..cut]), (2, &stream[cut..])]);
+        assert_eq!(pdus(&ev), vec![a.clone(), b.clone()], "cut at {cut}");
+        // Every byte is a PDU's or passed over, once.
+        let passed: usize = ev
+            .iter()
+            .map(|e| if let Ev::Resync(n) = e { *n } else { 0 })
+            .sum();
+        assert_eq!(passed, 7, "cut at {cut}");
+        assert!(!ev.contains(&Ev::Bad));
+        assert_eq!(fr.buffered(), 0);
+    }
+    // Without keep_partial, a false start cut by the chunk's end is taken for a header, which
+    // then turns out bad.
+    let mut fr = Framer::new(64);
+    fr.lose(&mut |_| {});
+    let ev = feed(
+        &mut fr,
+        &mut Checked { keep: false },
+        &[(1, &stream[..5]), (2, &stream[5..])],
+    );
+    assert!(ev.contains(&Ev::Bad));
+    assert_eq!(pdus(&ev), vec![a.clone(), b.clone()]);
+}
+
+#[test]
+fn gathered_bytes_of_a_bad_header_are_searched_again() {
+    // A header start at a chunk's end that turns out bad; a PDU starts at its second byte.
+    let a = checked(b"pdu");
+    let stream = [&[0xaa][..], &a].concat();
+    for keep in [true, false] {
+        let mut fr = Framer::new(64);
+        let ev = feed(
+            &mut fr,
+            &mut Checked { keep },
+            &[(1, &stream[..1]), (2, &stream[1..])],
+        );
+        assert_eq!(ev[0], Ev::Bad);
+        if keep {
+            assert_eq!(pdus(&ev), vec![a.clone()]);
+        } else {
+            assert!(pdus(&ev).is_empty());
+        }
+    }
+}
+
+#[test]
+fn a_kept_header_start_is_dropped_by_a_gap_and_at_close() {
+    let a = checked(b"pdu");
+    let mut fr = Framer::new(64);
+    let mut f = Checked { keep: true };
+    fr.lose(&mut |_| {});
+    let ev = feed(&mut fr, &mut f, &[(1, &[0x00, 0xaa, 0xbb])]);
+    assert_eq!(ev, vec![Ev::Resync(1)]);
+    assert_eq!(fr.buffered(), 2);
+    let mut ev = Vec::new();
+    fr.gap(10, &mut |e| ev.push(own(e)));
+    assert_eq!(ev, vec![Ev::Resync(2)]);
+    assert_eq!(fr.buffered(), 0);
+    // After the gap the next whole header is found.
+    let ev = feed(&mut fr, &mut f, &[(2, &[&[0x10, 0xbb][..], &a].concat())]);
+    assert_eq!(pdus(&ev), vec![a.clone()]);
+    feed(&mut fr, &mut f, &[(3, &[0xaa])]);
+    // In step: a PDU in progress is cut by lose(); a kept start is passed over at close.
+    let mut ev = Vec::new();
+    fr.lose(&mut |e| ev.push(own(e)));
+    assert_eq!(ev, vec![Ev::Cut(1)]);
+    feed(&mut fr, &mut f, &[(4, &[0xaa, 0xbb])]);
+    let mut ev = Vec::new();
+    fr.close(&mut |e| ev.push(own(e)));
+    assert_eq!(ev, vec![Ev::Resync(2)]);
+    assert!(!fr.is_lost() && fr.buffered() == 0);
+}
+
 #[test]
 fn a_gap_inside_a_pdu_skips_to_its_end() {
     let a = dns(&[1; 20]);
