@@ -698,7 +698,7 @@ fn tunnel_short(cut: bool) -> Skip {
 }
 
 /// TCP ports of SMB (direct and over NetBIOS), whose connections are sharded by address pair.
-pub const SMB_PORTS: [u16; 2] = [445, 139];
+pub const SMB_PORTS: &[u16] = crate::proto::registry::SMB.tcp_ports;
 
 /// A hash of the flow's 5-tuple that is the same for both directions, so both halves of a
 /// connection go to the same worker (it picks the worker, nothing else).

@@ -69,21 +69,7 @@ pub const PROTOCOLS: &[Protocol] = &[
         tcp: Some(kerberos::tcp),
         udp: Some(kerberos::udp),
     },
-    Protocol {
-        name: "smb",
-        tcp_ports: &[139, 445],
-        udp_ports: &[],
-        probe_tcp: Some(smb::probe),
-        probe_udp: None,
-        shed: Shed::BulkAt {
-            bytes: 1024,
-            level: 1,
-        },
-        reserved: &[445],
-        malformed: Counter::MalformedSmb,
-        tcp: Some(smb::tcp),
-        udp: None,
-    },
+    SMB,
     Protocol {
         name: "dns",
         tcp_ports: &[53],
@@ -135,6 +121,24 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol::inner("ntlm", Counter::MalformedNtlm),
     Protocol::inner("gssapi", Counter::MalformedGssapi),
 ];
+
+/// SMB's row, named on its own for what reads its ports outside dispatch: the packet layer
+/// shards SMB connections by address pair ([`crate::packet::flow_hash`]).
+pub const SMB: Protocol = Protocol {
+    name: "smb",
+    tcp_ports: &[139, 445],
+    udp_ports: &[],
+    probe_tcp: Some(smb::probe),
+    probe_udp: None,
+    shed: Shed::BulkAt {
+        bytes: 1024,
+        level: 1,
+    },
+    reserved: &[445],
+    malformed: Counter::MalformedSmb,
+    tcp: Some(smb::tcp),
+    udp: None,
+};
 
 /// The shedding level of a packet on no registered port (and of DCE-RPC on its dynamic ports).
 pub const OTHER_SHED_LEVEL: u8 = 3;
