@@ -1,0 +1,249 @@
+//! The worker and output side of a run: the worker loop (flow table and decoders), the
+//! records' way to the output thread and back ([`RecordPipe`]), `stats` records, and the output
+//! loop.
+
+use super::*;
+
+/// A worker: owns the flows its queue brings, runs them through the flow table and decoders.
+///
+/// Its records go to the output in messages of [`RECORDS_PER_MESSAGE`], or sooner when its
+/// queue is empty (before it sleeps), so that the output thread wakes once per message, not
+/// once per batch.
+pub(super) fn worker_loop(
+    rx: Receiver<Batch>,
+    free: Sender<Batch>,
+    records: RecordPipe,
+    mut table: FlowTable,
+) {
+    let mut out = records.fresh();
+    let mut last_advance: Ts = 0;
+    loop {
+        let mut b = match rx.try_recv() {
+            Some(b) => b,
+            None => {
+                if !out.is_empty() && records.send(&mut out).is_err() {
+                    return;
+                }
+                match rx.recv() {
+                    Some(b) => b,
+                    None => break,
+                }
+            }
+        };
+        let mut start = 0usize;
+        for (meta, &end) in b.metas.iter().zip(&b.ends) {
+            let end = end as usize;
+            table.packet(meta, b.data.get(start..end).unwrap_or(&[]), &mut out);
+            start = end;
+            if out.len() >= RECORDS_PER_MESSAGE && records.send(&mut out).is_err() {
+                return;
+            }
+        }
+        if b.now >= last_advance.saturating_add(NS / 10) || b.metas.is_empty() {
+            table.advance(b.now, &mut out);
+            last_advance = b.now;
+        }
+        if out.len() >= RECORDS_PER_MESSAGE && records.send(&mut out).is_err() {
+            return;
+        }
+        b.clear();
+        let _ = free.try_send(b);
+    }
+    table.finish(&mut out);
+    if !out.is_empty() {
+        let _ = records.send(&mut out);
+    }
+}
+
+/// The output thread's side of the records: the messages, and a way back to each worker.
+pub(super) struct RecordInbox {
+    pub(super) rx: Receiver<RecordMsg>,
+    pub(super) back: Vec<Sender<Vec<Record>>>,
+}
+
+/// One worker's records on their way to the output thread.
+pub(super) struct RecordMsg {
+    pub(super) worker: usize,
+    pub(super) records: Vec<Record>,
+}
+
+/// A worker's way to the output, and back: the output returns every message's vector, records
+/// and all, so that the records are freed by the thread that allocated them (no cross-thread
+/// frees contending for the allocator's arenas) and the vector is reused.
+pub(super) struct RecordPipe {
+    pub(super) worker: usize,
+    pub(super) tx: Sender<RecordMsg>,
+    pub(super) back: Receiver<Vec<Record>>,
+}
+
+impl RecordPipe {
+    /// An empty vector of capacity [`MESSAGE_CAPACITY`]: one the output gave back, or a new one.
+    /// Every returned vector is emptied here (its records freed on this thread); only one is
+    /// kept, so the vectors a worker holds stay bounded by the queues' depth.
+    pub(super) fn fresh(&self) -> Vec<Record> {
+        let mut spare: Option<Vec<Record>> = None;
+        while let Some(mut v) = self.back.try_recv() {
+            v.clear();
+            if spare.is_none() && v.capacity() == MESSAGE_CAPACITY {
+                spare = Some(v);
+            }
+        }
+        spare.unwrap_or_else(|| Vec::with_capacity(MESSAGE_CAPACITY))
+    }
+
+    /// Sends `out` to the output in messages of at most [`RECORDS_PER_MESSAGE`] records, so
+    /// that the records in flight (the channel holds [`QUEUE_RECORDS`] messages per worker)
+    /// stay bounded in memory even when an eviction or a timeout closes thousands of flows at
+    /// once; `out` is left empty. Each message is a vector of capacity [`MESSAGE_CAPACITY`]: a
+    /// message must not carry the capacity of the whole burst (16 queued messages, each holding
+    /// the buffer of a 10,000-record eviction, were the largest allocation under a flood).
+    /// `out` itself goes as the message when it fits (no copy, the common case); after a burst
+    /// it is cut back to that capacity. Err when the output thread is gone.
+    pub(super) fn send(&self, out: &mut Vec<Record>) -> Result<(), ()> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        if out.len() <= RECORDS_PER_MESSAGE && out.capacity() == MESSAGE_CAPACITY {
+            let records = std::mem::replace(out, self.fresh());
+            return self.push(records);
+        }
+        let mut rest = out.drain(..);
+        loop {
+            let mut records = self.fresh();
+            records.extend(rest.by_ref().take(RECORDS_PER_MESSAGE));
+            if records.is_empty() {
+                break;
+            }
+            self.push(records)?;
+        }
+        drop(rest);
+        if out.capacity() != MESSAGE_CAPACITY {
+            *out = self.fresh();
+        }
+        Ok(())
+    }
+
+    pub(super) fn push(&self, records: Vec<Record>) -> Result<(), ()> {
+        self.tx
+            .send(RecordMsg {
+                worker: self.worker,
+                records,
+            })
+            .map_err(|_| ())
+    }
+}
+
+/// Everything the output thread needs to make `stats` records, besides the run's [`Telemetry`]
+/// (every thread's counters and the records per type).
+pub(super) struct StatsSource {
+    pub(super) started: Instant,
+    pub(super) last_ts: Arc<AtomicU64>,
+}
+
+impl StatsSource {
+    pub(super) fn record(&self, telemetry: &Telemetry, backlog: Option<u64>, last: bool) -> Record {
+        let stats = StatsRecord {
+            snapshot: telemetry.snapshot(),
+            records_by_type: telemetry.records_by_type(),
+            elapsed: self.started.elapsed().as_secs_f64(),
+            upstream_backlog: backlog,
+            last,
+        };
+        let ts = match self.last_ts.load(Ordering::Relaxed) {
+            0 => wall_ts(),
+            t => t,
+        };
+        Record::new(ts, None, Body::Stats(Box::new(stats)))
+    }
+}
+
+/// The output thread: counts records per type, hands them to the output, emits `stats`.
+pub(super) fn output_loop(
+    inbox: RecordInbox,
+    output: &mut Box<dyn Output>,
+    stats: &StatsSource,
+    interval: Option<Duration>,
+    stop: &AtomicBool,
+    telemetry: &Telemetry,
+    swap: &Receiver<Box<dyn Output>>,
+) -> Result<StatsRecord, OutputError> {
+    let tick = Duration::from_secs(1);
+    let mut next_tick = Instant::now() + tick;
+    let mut next_stats = interval.map(|d| Instant::now() + d);
+    let mut failed: Option<OutputError> = None;
+    let RecordInbox { rx, back } = inbox;
+    loop {
+        let deadline = next_stats.map_or(next_tick, |s| s.min(next_tick));
+        match rx.recv_deadline(deadline) {
+            Ok(msg) => {
+                if failed.is_some() {
+                    continue; // drain so that workers can finish
+                }
+                for r in &msg.records {
+                    telemetry.by_type[r.kind as usize].fetch_add(1, Ordering::Relaxed);
+                    if let Err(e) = output.record(r) {
+                        stop.store(true, Ordering::Relaxed);
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                // Back to the worker, which frees the records (when its return queue is full,
+                // they are freed here).
+                if let Some(b) = back.get(msg.worker) {
+                    let _ = b.try_send(msg.records);
+                }
+            }
+            Err(queue::RecvTimeoutError::Timeout) => {}
+            Err(queue::RecvTimeoutError::Disconnected) => break,
+        }
+        if failed.is_some() {
+            continue;
+        }
+        if let Some(mut new) = swap.try_recv() {
+            // A reload: the old output delivers what it holds before the new one takes over.
+            std::mem::swap(output, &mut new);
+            if let Err(e) = new.finish() {
+                tracing::error!("the replaced output failed to flush: {e}");
+            }
+            tracing::info!("output reloaded");
+        }
+        let now = Instant::now();
+        if now >= next_tick {
+            if let Err(e) = output.tick() {
+                stop.store(true, Ordering::Relaxed);
+                failed = Some(e);
+                continue;
+            }
+            if let Ok(mut extra) = telemetry.extra.lock() {
+                *extra = output.metrics();
+            }
+            next_tick = now + tick;
+        }
+        if let (Some(at), Some(every)) = (next_stats, interval) {
+            if now >= at {
+                let rec = stats.record(telemetry, output.backlog(), false);
+                telemetry.by_type[RecordType::Stats as usize].fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = output.record(&rec) {
+                    stop.store(true, Ordering::Relaxed);
+                    failed = Some(e);
+                    continue;
+                }
+                next_stats = Some(now + every);
+            }
+        }
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let rec = stats.record(telemetry, output.backlog(), true);
+    output.record(&rec)?;
+    telemetry.by_type[RecordType::Stats as usize].fetch_add(1, Ordering::Relaxed);
+    output.finish()?;
+    if let Ok(mut extra) = telemetry.extra.lock() {
+        *extra = output.metrics();
+    }
+    match rec.body {
+        Body::Stats(s) => Ok(*s),
+        _ => Ok(StatsRecord::default()),
+    }
+}

@@ -1,0 +1,113 @@
+//! Frame sources of a run: capture files read one after the other ([`Files`]) and live
+//! capture on one interface ([`Live`]).
+
+use super::*;
+
+/// Capture files read one after the other. Every file is opened up front, so that a missing
+/// or unreadable file fails the run before anything is printed.
+pub struct Files {
+    files: Vec<FileSource>,
+    current: usize,
+    warnings: Vec<String>,
+    total: u64,
+    done_bytes: u64,
+}
+
+impl Files {
+    pub fn open(paths: &[PathBuf]) -> Result<Self, CaptureError> {
+        let mut files = Vec::with_capacity(paths.len());
+        let mut total = 0;
+        for p in paths {
+            total += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+            files.push(FileSource::open(p)?);
+        }
+        Ok(Files {
+            files,
+            current: 0,
+            warnings: Vec::new(),
+            total,
+            done_bytes: 0,
+        })
+    }
+}
+
+impl FrameSource for Files {
+    fn next<F: FnMut(Frame<'_>)>(&mut self, mut f: F) -> Result<Step, CaptureError> {
+        loop {
+            let Some(file) = self.files.get_mut(self.current) else {
+                return Ok(Step::End);
+            };
+            match file.next_frame() {
+                Ok(Some(frame)) => {
+                    f(frame);
+                    return Ok(Step::Frame);
+                }
+                Ok(None) => {
+                    if let Some(w) = file.warning() {
+                        tracing::warn!("{w}");
+                        self.warnings.push(w);
+                    }
+                }
+                // A corrupt record (or a read error) ends this file as a cut would: the frames
+                // before it were read, the next files still are.
+                Err(e) => {
+                    let w = format!(
+                        "{e}; the frames before it were read, the rest of this file is skipped"
+                    );
+                    tracing::warn!("{w}");
+                    self.warnings.push(w);
+                }
+            }
+            self.done_bytes += file.offset();
+            self.current += 1;
+        }
+    }
+
+    fn is_replay(&self) -> bool {
+        true
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+
+    fn total_bytes(&self) -> Option<u64> {
+        Some(self.total)
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.done_bytes
+            + self
+                .files
+                .get(self.current)
+                .map(|f| f.offset())
+                .unwrap_or(0)
+    }
+}
+
+/// Live capture on one interface, as a [`FrameSource`].
+pub struct Live(pub crate::capture::live::LiveSource);
+
+impl FrameSource for Live {
+    fn next<F: FnMut(Frame<'_>)>(&mut self, mut f: F) -> Result<Step, CaptureError> {
+        match self.0.next_frame()? {
+            Some(frame) => {
+                f(frame);
+                Ok(Step::Frame)
+            }
+            None => Ok(Step::Idle),
+        }
+    }
+
+    fn is_replay(&self) -> bool {
+        false
+    }
+
+    fn drops(&mut self) -> Option<(u64, u64)> {
+        self.0.stats().ok().map(|s| (s.dropped, s.if_dropped))
+    }
+
+    fn set_filter(&mut self, bpf: &str) -> Result<(), CaptureError> {
+        self.0.set_filter(bpf)
+    }
+}
