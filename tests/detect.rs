@@ -729,6 +729,24 @@ fn records_are_interleaved_unchanged_from_every_input() {
         "the capture raises alerts"
     );
 
+    // the same in ECS: each document carries the record as it was read under `dcsensor`
+    let out = bin()
+        .args(["detect", "--records", "--format", "ecs"])
+        .arg(&jl)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let docs: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|d: &serde_json::Value| {
+            d["event"]["kind"] != "alert" || d["dcsensor"]["type"] != "alert"
+        })
+        .map(|d| d["dcsensor"].clone())
+        .collect();
+    assert_eq!(docs, want);
+
     // a batch: every record with every field it had
     let batch =
         serde_json::json!({"schema": 1, "sensor": "dc-a", "host": "h", "seq": 1, "records": want});

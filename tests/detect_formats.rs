@@ -1076,7 +1076,7 @@ fn ecs_of_records_of_every_type_is_ecs_field_by_field() {
         Rec::from_json(r#"{"ts":1795886861.5,"type":"alert","src":"10.0.0.9"}"#).unwrap();
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
     for r in recs.iter().chain([&stats, &alert_rec]) {
-        let doc = ecs_record(r, "lab-sensor");
+        let doc = ecs_record(r, serde_json::to_value(r).unwrap(), "lab-sensor");
         let f = check_ecs(&doc);
         *kinds.entry(r.kind.clone()).or_default() += 1;
         let kind = doc["event"]["kind"].as_str().unwrap();

@@ -214,8 +214,9 @@ fn outcome(r: &Rec) -> Option<&'static str> {
     None
 }
 
-/// A record as an ECS document (`event.kind: event`), the record itself under `dcsensor`.
-pub fn ecs_record(r: &Rec, observer: &str) -> Value {
+/// A record as an ECS document (`event.kind: event`); `record` is the record as it was read,
+/// every field it had (the engine's [`Rec`] keeps only those it reads), put under `dcsensor`.
+pub fn ecs_record(r: &Rec, record: Value, observer: &str) -> Value {
     let mut m = Map::new();
     put(&mut m, "@timestamp", iso8601(r.ts).into());
     put(&mut m, "ecs.version", ECS_VERSION.into());
@@ -355,11 +356,7 @@ pub fn ecs_record(r: &Rec, observer: &str) -> Value {
     put(&mut m, "observer.vendor", "dcsensor".into());
     put(&mut m, "observer.type", "sensor".into());
     put(&mut m, "observer.name", observer.into());
-    put(
-        &mut m,
-        "dcsensor",
-        serde_json::to_value(r).unwrap_or(Value::Null),
-    );
+    put(&mut m, "dcsensor", record);
     Value::Object(m)
 }
 

@@ -140,7 +140,13 @@ impl Detector {
                 },
                 Format::Ecs => {
                     let s = sensor.unwrap_or(&self.sensor).to_string();
-                    self.write_value(&output::ecs_record(rec, &s))?
+                    let full = match raw {
+                        Raw::Line(l) => serde_json::from_str(l).ok(),
+                        Raw::Record(r) => serde_json::to_value(r).ok(),
+                        Raw::Value(v) => Some(v.clone()),
+                    }
+                    .unwrap_or_else(|| serde_json::to_value(rec).unwrap_or_default());
+                    self.write_value(&output::ecs_record(rec, full, &s))?
                 }
             }
         }
