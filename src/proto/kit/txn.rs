@@ -151,6 +151,11 @@ impl<K: PartialEq, V> Txns<K, V> {
         None
     }
 
+    /// The oldest request with `key`.
+    pub fn get(&self, key: &K) -> Option<&Txn<K, V>> {
+        self.q.iter().find(|t| t.key == *key)
+    }
+
     /// The oldest request with `key`, to update in place.
     pub fn get_mut(&mut self, key: &K) -> Option<&mut Txn<K, V>> {
         self.q.iter_mut().find(|t| t.key == *key)

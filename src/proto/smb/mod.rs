@@ -180,29 +180,15 @@ impl TcpApp for SmbConn {
     }
 
     fn tick(&mut self, cx: &mut Ctx<'_>) {
-        let deadline = cx.now.saturating_sub(cx.config.request_timeout);
-        let mut old: Vec<u64> = self
-            .st
-            .pending
-            .iter()
-            .filter(|(_, p)| p.ts < deadline)
-            .map(|(&k, _)| k)
-            .collect();
-        if old.is_empty() {
-            return;
-        }
-        old.sort_by_key(|k| self.st.pending.get(k).map_or(0, |p| p.seq));
-        for k in old {
-            if let Some(p) = self.st.pending.remove(&k) {
-                self.st.unanswered(cx, p);
-            }
+        // Oldest first, each waiting `request_timeout` or longer (the kit's rule).
+        for t in self.st.pending.expire(cx.now, cx.config.request_timeout) {
+            self.st.unanswered(cx, t.value);
         }
     }
 
     fn close(&mut self, cx: &mut Ctx<'_>) {
         let st = &mut self.st;
-        let mut pending: Vec<Pending> = st.pending.drain().map(|(_, p)| p).collect();
-        pending.sort_by_key(|p| p.seq);
+        let pending: Vec<Pending> = st.pending.drain().map(|t| t.value).collect();
         for p in pending {
             st.unanswered(cx, p);
         }

@@ -88,7 +88,11 @@ impl State {
                 }
                 None => false,
             },
-            (cmd1::READ_ANDX, true) => match self.pending.get(&smb1_key(&h, cmd1::READ_ANDX)) {
+            (cmd1::READ_ANDX, true) => match self
+                .pending
+                .get(&smb1_key(&h, cmd1::READ_ANDX))
+                .map(|t| &t.value)
+            {
                 Some(&Pending {
                     kind: Wait::MaybeRead { file, .. },
                     ..
@@ -108,7 +112,9 @@ impl State {
                             if read_ok {
                                 self.file_moved(file, true, len as u64);
                             }
-                            self.pending.remove(&smb1_key(&h, cmd1::READ_ANDX));
+                            self.pending
+                                .take(&smb1_key(&h, cmd1::READ_ANDX))
+                                .map(|t| t.value);
                             false
                         }
                     }
@@ -121,7 +127,9 @@ impl State {
                         let len = parse::smb1_read_andx_resp(&first).map_or(0, |r| r.1);
                         self.file_moved(file, true, len as u64);
                     }
-                    self.pending.remove(&smb1_key(&h, cmd1::READ_ANDX));
+                    self.pending
+                        .take(&smb1_key(&h, cmd1::READ_ANDX))
+                        .map(|t| t.value);
                     false
                 }
                 Some(&Pending {
@@ -130,7 +138,9 @@ impl State {
                 }) => {
                     let len = parse::smb1_read_andx_resp(&first).map_or(0, |r| r.1);
                     if self.pipe_over_cap(cx, file, Dir::ToClient, len) {
-                        self.pending.remove(&smb1_key(&h, cmd1::READ_ANDX));
+                        self.pending
+                            .take(&smb1_key(&h, cmd1::READ_ANDX))
+                            .map(|t| t.value);
                         false
                     } else {
                         true
@@ -354,7 +364,7 @@ impl State {
                 self.dialect = Some("SMB 1");
             }
             cmd1::SESSION_SETUP_ANDX => {
-                let token = match self.pending.remove(&key) {
+                let token = match self.pending.take(&key).map(|t| t.value) {
                     Some(Pending {
                         kind: Wait::SessionSetup { token },
                         ..
@@ -382,7 +392,7 @@ impl State {
                     ts,
                     kind: Wait::TreeConnect { sid, share },
                     ..
-                }) = self.pending.remove(&key)
+                }) = self.pending.take(&key).map(|t| t.value)
                 {
                     self.emit(
                         cx,
@@ -411,7 +421,7 @@ impl State {
                             disposition,
                         },
                     ..
-                }) = self.pending.remove(&key)
+                }) = self.pending.take(&key).map(|t| t.value)
                 {
                     let tree = self.trees.get(&(sid, tid));
                     let known = tree.is_some();
@@ -439,7 +449,7 @@ impl State {
                 }
             }
             cmd1::READ_ANDX => {
-                let file = match self.pending.remove(&key) {
+                let file = match self.pending.take(&key).map(|t| t.value) {
                     Some(Pending {
                         kind: Wait::PipeRead { file },
                         ..
@@ -473,7 +483,7 @@ impl State {
                 if let Some(Pending {
                     kind: Wait::PipeRead { file },
                     ..
-                }) = self.pending.remove(&key)
+                }) = self.pending.take(&key).map(|t| t.value)
                 {
                     if ok || h.status == STATUS_BUFFER_OVERFLOW {
                         let data = parse::smb1_trans_resp(blk)

@@ -196,7 +196,11 @@ impl State {
             return P::Ok(());
         }
         let ok = h.status == STATUS_SUCCESS;
-        let waiting = self.pending.get(&h.message_id).map(|p| &p.kind);
+        let waiting = self
+            .pending
+            .get(&h.message_id)
+            .map(|t| &t.value)
+            .map(|p| &p.kind);
         let error_body = || parse::smb2_is_error_body(b, h.command);
         match (h.command, waiting) {
             (cmd2::NEGOTIATE, _) if ok => {
@@ -216,7 +220,7 @@ impl State {
                     &[]
                 };
                 if token.is_some() {
-                    self.pending.remove(&h.message_id);
+                    self.pending.take(&h.message_id).map(|t| t.value);
                 }
                 self.setup_answer(
                     cx,
@@ -238,7 +242,7 @@ impl State {
                     ts,
                     kind: Wait::TreeConnect { sid, share },
                     ..
-                }) = self.pending.remove(&h.message_id)
+                }) = self.pending.take(&h.message_id).map(|t| t.value)
                 {
                     self.emit(
                         cx,
@@ -272,7 +276,7 @@ impl State {
                             disposition,
                         },
                     ..
-                }) = self.pending.remove(&h.message_id)
+                }) = self.pending.take(&h.message_id).map(|t| t.value)
                 {
                     let tree = self.tree(cx, sid, tid);
                     let known = tree.is_some();
@@ -315,14 +319,14 @@ impl State {
                         self.file_moved(file, true, len as u64);
                     }
                 }
-                self.pending.remove(&h.message_id);
+                self.pending.take(&h.message_id).map(|t| t.value);
             }
             (cmd2::READ, Some(&Wait::FileRead { file })) => {
                 if (ok || h.status == STATUS_BUFFER_OVERFLOW) && !error_body() {
                     let (_, len) = try_p!(parse::smb2_read_resp(b));
                     self.file_moved(file, true, len as u64);
                 }
-                self.pending.remove(&h.message_id);
+                self.pending.take(&h.message_id).map(|t| t.value);
             }
             (cmd2::READ | cmd2::IOCTL, Some(&Wait::PipeRead { file })) => {
                 if (ok || h.status == STATUS_BUFFER_OVERFLOW) && !error_body() {
@@ -337,11 +341,11 @@ impl State {
                         self.pipe_data(cx, file, Dir::ToClient, data);
                     }
                 }
-                self.pending.remove(&h.message_id);
+                self.pending.take(&h.message_id).map(|t| t.value);
             }
             (_, Some(_)) => {
                 // An answer of another command under the same MessageId: the request is done.
-                if let Some(p) = self.pending.remove(&h.message_id) {
+                if let Some(p) = self.pending.take(&h.message_id).map(|t| t.value) {
                     self.unanswered(cx, p);
                 }
             }

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::proto::dcerpc::PipeConn;
 use crate::proto::gssapi;
+use crate::proto::kit::txn::Txns;
 use crate::proto::ntlm::NtlmAuth;
 use crate::proto::{Ctx, Dir};
 use crate::record::{Body, Carrier, Code, Ntlm, Smb, Ts};
@@ -123,7 +124,10 @@ pub(super) struct State {
     pub(super) opens: FxHashMap<u128, (String, u64)>,
     /// Files (not pipes) open, with the bytes read and written through them.
     pub(super) files: FxHashMap<u128, FileOpen>,
-    pub(super) pending: FxHashMap<u64, Pending>,
+    /// Requests waiting for their answers, by SMB2 MessageId or SMB1 key ([`smb1_key`]).
+    ///
+    /// [`smb1_key`]: super::smb1
+    pub(super) pending: Txns<u64, Pending>,
     pub(super) setups: Vec<Setup>,
     pub(super) seq: u64,
     /// An SMB2/3 message was seen: ids are the server's, shared by the session's channels.
@@ -320,7 +324,8 @@ impl State {
             Some((path, _)) => path,
             None => shared().unwrap_or_else(|| {
                 self.pending
-                    .values()
+                    .iter()
+                    .map(|t| &t.value)
                     .filter_map(|p| match &p.kind {
                         Wait::Create {
                             sid: s,
@@ -339,13 +344,16 @@ impl State {
     }
 
     pub(super) fn wait(&mut self, cx: &mut Ctx<'_>, key: u64, ts: Ts, kind: Wait) {
-        let cap = cx.config.max_pending.max(1);
-        if let Some(p) = evict_oldest(&mut self.pending, &key, cap, |p| p.seq) {
-            self.unanswered(cx, p);
-        }
+        // A request reusing an id still waiting ends the old one; a new one over the cap
+        // evicts the oldest (both recorded without an answer).
+        let reused = self.pending.take(&key);
+        self.pending.set_cap(cx.config.max_pending);
         let seq = self.next_seq();
-        if let Some(old) = self.pending.insert(key, Pending { ts, seq, kind }) {
-            self.unanswered(cx, old);
+        if let Some(t) = self.pending.insert(ts, key, Pending { ts, seq, kind }) {
+            self.unanswered(cx, t.value);
+        }
+        if let Some(t) = reused {
+            self.unanswered(cx, t.value);
         }
     }
 
