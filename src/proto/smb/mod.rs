@@ -184,6 +184,7 @@ impl TcpApp for SmbConn {
         for t in self.st.pending.expire(cx.now, cx.config.request_timeout) {
             self.st.unanswered(cx, t.value);
         }
+        self.st.pending.report(cx.counters);
     }
 
     fn close(&mut self, cx: &mut Ctx<'_>) {
@@ -192,6 +193,7 @@ impl TcpApp for SmbConn {
         for p in pending {
             st.unanswered(cx, p);
         }
+        st.pending.report(cx.counters);
         st.flush_files(cx);
         let mut pipes: Vec<Pipe> = st.pipes.drain().map(|(_, p)| p).collect();
         pipes.sort_by_key(|p| p.seq);

@@ -299,6 +299,47 @@ fn lab03_ntlm_tree_connects_opens_and_the_srvsvc_pipe() {
 }
 
 #[test]
+fn unanswered_requests_are_evicted_and_timed_out_and_counted() {
+    // The client's half of a real session: no request is ever answered.
+    let segs: Vec<Seg> = segments(&lab("03_benign_smb_ntlm.pcap"), 445)
+        .into_iter()
+        .filter(|s| s.dir == Dir::ToServer)
+        .collect();
+    let mut h = Harness::new(Transport::Tcp, 445);
+    h.config.max_pending = 2;
+    let timeout = h.config.request_timeout;
+    let mut conns: BTreeMap<(u16, u16), SmbConn> = BTreeMap::new();
+    let mut last = 0;
+    for s in &segs {
+        let c = conns.entry(s.conn).or_default();
+        c.data(&mut h.cx(s.ts), s.dir, &s.payload);
+        last = s.ts;
+    }
+    // The table's counts reach the counters at a tick. Nothing times out before its time.
+    for c in conns.values_mut() {
+        c.tick(&mut h.cx(last));
+    }
+    assert_eq!(h.counters.get(Counter::RequestsTimedOut), 0);
+    let evicted = h.counters.get(Counter::RequestsEvicted);
+    assert!(evicted > 0, "a cap of 2 evicts");
+    // At most two per connection were left waiting.
+    for c in conns.values_mut() {
+        c.tick(&mut h.cx(last + timeout));
+    }
+    let timed_out = h.counters.get(Counter::RequestsTimedOut);
+    assert!(
+        timed_out > 0 && timed_out <= 2 * conns.len() as u64,
+        "{timed_out}"
+    );
+    // Closing flushes what is left (nothing) and counts no loss.
+    for c in conns.values_mut() {
+        c.close(&mut h.cx(last + timeout));
+    }
+    assert_eq!(h.counters.get(Counter::RequestsTimedOut), timed_out);
+    assert_eq!(h.counters.get(Counter::RequestsEvicted), evicted);
+}
+
+#[test]
 fn any_split_of_the_stream_gives_the_same_records_and_pipe_bytes() {
     for name in [
         "03_benign_smb_ntlm.pcap",
