@@ -337,12 +337,7 @@ impl Framer {
     pub fn gap(&mut self, len: u64, on: &mut dyn FnMut(Event<'_>)) {
         if self.lost {
             // A header start kept while resynchronising is not followed by what it needs.
-            if !self.buf.is_empty() {
-                on(Event::Resync {
-                    bytes: self.buf.len(),
-                });
-                self.release();
-            }
+            self.drop_buffered(on);
             return;
         }
         if self.skip > 0 {
@@ -380,6 +375,23 @@ impl Framer {
     /// length across a gap, [`Framer::lose`] instead of [`Framer::gap`] (DCE-RPC searches for a
     /// header after every gap).
     pub fn lose(&mut self, on: &mut dyn FnMut(Event<'_>)) {
+        self.drop_buffered(on);
+        self.skip = 0;
+        self.lost = true;
+    }
+
+    /// The connection ended: a PDU cut short is reported ([`Event::Cut`]; a header start kept
+    /// while resynchronising, [`Event::Resync`]) and forgotten.
+    pub fn close(&mut self, on: &mut dyn FnMut(Event<'_>)) {
+        self.drop_buffered(on);
+        self.buf = Vec::new();
+        self.skip = 0;
+        self.lost = false;
+    }
+
+    /// Forgets the bytes held: a PDU in progress ([`Event::Cut`]) or, while resynchronising, a
+    /// header start kept for the next chunk ([`Event::Resync`]).
+    fn drop_buffered(&mut self, on: &mut dyn FnMut(Event<'_>)) {
         if !self.buf.is_empty() {
             let bytes = self.buf.len();
             on(if self.lost {
@@ -389,25 +401,6 @@ impl Framer {
             });
         }
         self.release();
-        self.skip = 0;
-        self.lost = true;
-    }
-
-    /// The connection ended: a PDU cut short is reported ([`Event::Cut`]; a header start kept
-    /// while resynchronising, [`Event::Resync`]) and forgotten.
-    pub fn close(&mut self, on: &mut dyn FnMut(Event<'_>)) {
-        if !self.buf.is_empty() {
-            let bytes = self.buf.len();
-            on(if self.lost {
-                Event::Resync { bytes }
-            } else {
-                Event::Cut { bytes }
-            });
-        }
-        self.known = None;
-        self.buf = Vec::new();
-        self.skip = 0;
-        self.lost = false;
     }
 
     /// Bytes of a PDU of `len` over the cap gathered before it is reported (never more than

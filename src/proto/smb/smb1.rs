@@ -112,9 +112,7 @@ impl State {
                             if read_ok {
                                 self.file_moved(file, true, len as u64);
                             }
-                            self.pending
-                                .take(&smb1_key(&h, cmd1::READ_ANDX))
-                                .map(|t| t.value);
+                            self.pending.take(&smb1_key(&h, cmd1::READ_ANDX));
                             false
                         }
                     }
@@ -127,9 +125,7 @@ impl State {
                         let len = parse::smb1_read_andx_resp(&first).map_or(0, |r| r.1);
                         self.file_moved(file, true, len as u64);
                     }
-                    self.pending
-                        .take(&smb1_key(&h, cmd1::READ_ANDX))
-                        .map(|t| t.value);
+                    self.pending.take(&smb1_key(&h, cmd1::READ_ANDX));
                     false
                 }
                 Some(&Pending {
@@ -138,9 +134,7 @@ impl State {
                 }) => {
                     let len = parse::smb1_read_andx_resp(&first).map_or(0, |r| r.1);
                     if self.pipe_over_cap(cx, file, Dir::ToClient, len) {
-                        self.pending
-                            .take(&smb1_key(&h, cmd1::READ_ANDX))
-                            .map(|t| t.value);
+                        self.pending.take(&smb1_key(&h, cmd1::READ_ANDX));
                         false
                     } else {
                         true

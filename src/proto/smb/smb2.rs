@@ -220,7 +220,7 @@ impl State {
                     &[]
                 };
                 if token.is_some() {
-                    self.pending.take(&h.message_id).map(|t| t.value);
+                    self.pending.take(&h.message_id);
                 }
                 self.setup_answer(
                     cx,
@@ -319,14 +319,14 @@ impl State {
                         self.file_moved(file, true, len as u64);
                     }
                 }
-                self.pending.take(&h.message_id).map(|t| t.value);
+                self.pending.take(&h.message_id);
             }
             (cmd2::READ, Some(&Wait::FileRead { file })) => {
                 if (ok || h.status == STATUS_BUFFER_OVERFLOW) && !error_body() {
                     let (_, len) = try_p!(parse::smb2_read_resp(b));
                     self.file_moved(file, true, len as u64);
                 }
-                self.pending.take(&h.message_id).map(|t| t.value);
+                self.pending.take(&h.message_id);
             }
             (cmd2::READ | cmd2::IOCTL, Some(&Wait::PipeRead { file })) => {
                 if (ok || h.status == STATUS_BUFFER_OVERFLOW) && !error_body() {
@@ -341,7 +341,7 @@ impl State {
                         self.pipe_data(cx, file, Dir::ToClient, data);
                     }
                 }
-                self.pending.take(&h.message_id).map(|t| t.value);
+                self.pending.take(&h.message_id);
             }
             (_, Some(_)) => {
                 // An answer of another command under the same MessageId: the request is done.
