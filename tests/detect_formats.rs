@@ -127,7 +127,7 @@ fn hostile_alert() -> Alert {
         targets: vec![nasty.to_string(), "svc=web|01".into(), "ümlaut\\".into()],
         target_count: Some(7),
         summary: format!("Summary {nasty} = done"),
-        evidence: vec![ev],
+        evidence: vec![ev].into(),
         count: 12,
         sensors: vec!["dc=1|a".into(), "dc-2".into()],
     }

@@ -2,8 +2,9 @@
 //! often, when, on which evidence records, and how the source's host name was found).
 
 use super::input::Rec;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// The actor of an alert.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -57,11 +58,64 @@ pub struct Alert {
     /// One sentence: who did what to what, how many times, over what time.
     pub summary: String,
     /// The first evidence records (at most [`MAX_EVIDENCE`]), as they were read.
-    pub evidence: Vec<Rec>,
+    pub evidence: Evidence,
     /// Evidence records in all.
     pub count: u64,
     /// The ids of the sensors that saw the evidence.
     pub sensors: Vec<String>,
+}
+
+/// The evidence records of an alert: a list shared between the open alert and every copy of it
+/// emitted (emitting an alert copies no record; the open alert adds to its list in place once
+/// the emitted copies are dropped, and copies it only while one is still held). Reads as a slice
+/// of records and serializes as a plain list.
+#[derive(Clone, Default, PartialEq)]
+pub struct Evidence(Arc<Vec<Rec>>);
+
+impl Evidence {
+    /// The list to add to (copied first when an emitted alert still shares it).
+    pub(crate) fn make_mut(&mut self) -> &mut Vec<Rec> {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl From<Vec<Rec>> for Evidence {
+    fn from(v: Vec<Rec>) -> Evidence {
+        Evidence(Arc::new(v))
+    }
+}
+
+impl std::ops::Deref for Evidence {
+    type Target = [Rec];
+    fn deref(&self) -> &[Rec] {
+        &self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a Evidence {
+    type Item = &'a Rec;
+    type IntoIter = std::slice::Iter<'a, Rec>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl std::fmt::Debug for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Evidence {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Evidence, D::Error> {
+        Vec::<Rec>::deserialize(d).map(Evidence::from)
+    }
 }
 
 /// Evidence records kept in an alert.

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// An enumerated protocol value: its name where the protocol defines one, else its number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -90,6 +91,19 @@ fn de_ip<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpAddr>, D::Error> {
     match s {
         None => Ok(None),
         Some(s) => s.parse().map(Some).map_err(de::Error::custom),
+    }
+}
+
+/// A call's arguments are shared by the record's copies (evidence kept in tallies and alerts)
+/// instead of copied with each one; they read and write as the map itself.
+fn de_args<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Arc<Args>>, D::Error> {
+    Ok(Option::<Args>::deserialize(d)?.map(Arc::new))
+}
+
+fn ser_args<S: Serializer>(a: &Option<Arc<Args>>, s: S) -> Result<S::Ok, S::Error> {
+    match a {
+        Some(a) => s.serialize_some(&**a),
+        None => s.serialize_none(),
     }
 }
 
@@ -192,7 +206,8 @@ rec! {
     fault: Option<String>,
     stub_bytes: Option<u64>,
     endpoint: Option<String>,
-    args: Option<Args>,
+    #[serde(deserialize_with = "de_args", serialize_with = "ser_args")]
+    args: Option<Arc<Args>>,
     // ntlm
     user: Option<String>,
     domain: Option<String>,
@@ -247,6 +262,17 @@ impl Rec {
         serde_json::from_str(line)
     }
 
+    /// An argument of a DCE-RPC call. A call has a few arguments: comparing their names in order
+    /// is cheaper than hashing the name (the map's hasher is SipHash); a long map is hashed.
+    pub fn arg_value(&self, key: &str) -> Option<&serde_json::Value> {
+        let a = self.args.as_deref()?;
+        if a.len() <= 16 {
+            a.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+        } else {
+            a.get(key)
+        }
+    }
+
     /// An argument of a DCE-RPC call as text (strings as they are, numbers and booleans printed).
     pub fn arg(&self, key: &str) -> Option<String> {
         self.arg_cow(key).map(Cow::into_owned)
@@ -254,7 +280,7 @@ impl Rec {
 
     /// [`Rec::arg`] without copying a string argument.
     pub fn arg_cow(&self, key: &str) -> Option<Cow<'_, str>> {
-        let v = self.args.as_ref()?.get(key)?;
+        let v = self.arg_value(key)?;
         match v {
             serde_json::Value::String(s) => Some(Cow::Borrowed(s)),
             serde_json::Value::Null => None,
@@ -264,12 +290,12 @@ impl Rec {
 
     /// A boolean argument of a DCE-RPC call.
     pub fn arg_bool(&self, key: &str) -> Option<bool> {
-        self.args.as_ref()?.get(key)?.as_bool()
+        self.arg_value(key)?.as_bool()
     }
 
     /// A numeric argument of a DCE-RPC call.
     pub fn arg_u64(&self, key: &str) -> Option<u64> {
-        let v = self.args.as_ref()?.get(key)?;
+        let v = self.arg_value(key)?;
         v.as_u64()
             .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
     }

@@ -103,6 +103,8 @@ pub struct Engine {
     alerts: Capped<Open>,
     out: Vec<Alert>,
     counters: Counters,
+    /// Scratch space for the open alerts' keys (no text allocated per raise).
+    key_buf: String,
 }
 
 impl Engine {
@@ -129,6 +131,7 @@ impl Engine {
             alerts: Capped::new(tuning.max_alerts),
             out: Vec::new(),
             counters: Counters::default(),
+            key_buf: String::new(),
             tuning,
         }
     }
@@ -347,7 +350,9 @@ impl Engine {
     fn raise(&mut self, sensor: &str, h: Hit<'_>, evidence: Cow<'_, [Rec]>, added: u64) {
         let def = h.d.def();
         let last_ts = evidence.iter().map(|r| r.ts).fold(h.first_ts, f64::max);
-        let mut map_key = String::with_capacity(def.name.len() + 1 + h.key.len());
+        // the open alerts' key, written into a buffer kept for the next raise
+        let mut map_key = std::mem::take(&mut self.key_buf);
+        map_key.clear();
         map_key.push_str(def.name);
         map_key.push('\u{0}');
         map_key.push_str(h.key);
@@ -392,6 +397,7 @@ impl Engine {
             _ => None,
         };
         // a new alert's source is resolved whole
+        let open_before = missing.is_some();
         let mut source = match (missing, &adopted) {
             (Some(m), _) => m,
             (None, Some(a)) => Some(a.2.clone()),
@@ -403,49 +409,61 @@ impl Engine {
         };
         let every = self.tuning.update_every;
         let mut created = false;
-        let open = self.alerts.entry(&map_key, || {
-            created = true;
-            Open {
-                alert: Alert {
-                    ts: first_ts,
-                    kind: "alert".into(),
-                    last_ts,
-                    id: if id.is_empty() {
-                        alert_id(def.name, h.key, first_ts)
-                    } else {
-                        id
+        // an open alert is found with one lookup; a new one is made (evicting when full)
+        let open = if open_before {
+            self.alerts.get_mut(&map_key).expect("looked up above")
+        } else {
+            self.alerts.entry(&map_key, || {
+                created = true;
+                Open {
+                    alert: Alert {
+                        ts: first_ts,
+                        kind: "alert".into(),
+                        last_ts,
+                        id: if id.is_empty() {
+                            alert_id(def.name, h.key, first_ts)
+                        } else {
+                            id
+                        },
+                        detection: def.name.into(),
+                        title: def.title.into(),
+                        mdi_id: h.mdi.or(def.mdi),
+                        attack: def.attack.iter().map(|s| s.to_string()).collect(),
+                        phase: def.phase.into(),
+                        severity: def.severity.into(),
+                        source: source.take().unwrap_or_default(),
+                        targets: Vec::new(),
+                        target_count: None,
+                        summary: String::new(),
+                        evidence: Default::default(),
+                        count: 0,
+                        sensors: Vec::new(),
                     },
-                    detection: def.name.into(),
-                    title: def.title.into(),
-                    mdi_id: h.mdi.or(def.mdi),
-                    attack: def.attack.iter().map(|s| s.to_string()).collect(),
-                    phase: def.phase.into(),
-                    severity: def.severity.into(),
-                    source: source.take().unwrap_or_default(),
-                    targets: Vec::new(),
-                    target_count: None,
-                    summary: String::new(),
-                    evidence: Vec::new(),
-                    count: 0,
-                    sensors: Vec::new(),
-                },
-                dirty: false,
-                emitted: first_ts,
-                what: String::new(),
-            }
-        });
+                    dirty: false,
+                    emitted: first_ts,
+                    what: String::new(),
+                }
+            })
+        };
         let a = &mut open.alert;
         a.last_ts = a.last_ts.max(last_ts);
         a.count += added;
         let room = MAX_EVIDENCE.saturating_sub(a.evidence.len());
+        // (the list is touched only when a record is added: an alert whose evidence is full, or
+        // that gets none, never copies it even while an emitted copy still shares it)
         match evidence {
             // a new alert takes the tally's records as they are (no copy)
             Cow::Owned(mut v) if a.evidence.is_empty() => {
                 v.truncate(room);
-                a.evidence = v;
+                a.evidence = v.into();
             }
-            Cow::Owned(v) => a.evidence.extend(v.into_iter().take(room)),
-            Cow::Borrowed(v) => a.evidence.extend(v.iter().take(room).cloned()),
+            Cow::Owned(v) if room > 0 && !v.is_empty() => {
+                a.evidence.make_mut().extend(v.into_iter().take(room))
+            }
+            Cow::Borrowed(v) if room > 0 && !v.is_empty() => {
+                a.evidence.make_mut().extend(v.iter().take(room).cloned())
+            }
+            _ => {}
         }
         // a new alert takes every target of the hit, an open one those it did not have yet
         let new = if created {
@@ -493,7 +511,7 @@ impl Engine {
             let e = open.emit();
             if self.sharing {
                 self.tickets.share(Fact::Opened {
-                    key: map_key,
+                    key: map_key.clone(),
                     id: e.id.clone(),
                     ts: e.ts,
                     last_ts: e.last_ts,
@@ -502,6 +520,7 @@ impl Engine {
             }
             self.out.push(e);
         }
+        self.key_buf = map_key;
     }
 
     fn source(&self, ip: Option<IpAddr>, user: Option<&str>, ts: f64) -> Source {

@@ -191,9 +191,7 @@ impl Engine {
             _ => {}
         }
         if op.starts_with("SamrLookupNames") || op.starts_with("LsarLookupNames") {
-            if let Some(serde_json::Value::Array(names)) =
-                r.args.as_ref().and_then(|a| a.get("names"))
-            {
+            if let Some(serde_json::Value::Array(names)) = r.arg_value("names") {
                 let names: Vec<String> = names
                     .iter()
                     .filter_map(|n| n.as_str().map(str::to_string))
