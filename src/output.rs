@@ -1,5 +1,8 @@
 //! Where records go once the workers made them: the [`Output`] trait, and JSON lines to stdout or
-//! a file ([`JsonLines`]). The upstream batcher and spool implement [`Output`] too.
+//! a file ([`JsonLines`], encoded by [`json`]). The upstream batcher and spool implement
+//! [`Output`] too.
+
+pub mod json;
 
 use crate::record::Record;
 use std::io::Write;
@@ -77,7 +80,7 @@ impl<W: Write + Send> JsonLines<W> {
 impl<W: Write + Send> Output for JsonLines<W> {
     fn record(&mut self, rec: &Record) -> Result<(), OutputError> {
         let at = self.buf.len();
-        if let Err(e) = serde_json::to_writer(&mut self.buf, rec) {
+        if let Err(e) = json::to_vec(&mut self.buf, rec) {
             // Nothing of a record that failed to encode is written.
             self.buf.truncate(at);
             return Err(e.into());

@@ -90,8 +90,68 @@ impl RecordType {
 
 fn ser_ip<S: Serializer>(ip: &Option<IpAddr>, s: S) -> Result<S::Ok, S::Error> {
     match ip {
-        Some(ip) => s.collect_str(ip),
+        Some(ip) => s.serialize_str(IpText::new(ip).as_str()),
         None => s.serialize_none(),
+    }
+}
+
+/// An address as text (what `Display` writes), formatted on the stack: an IPv4 address digit by
+/// digit, without the formatting machinery (two per record); IPv6 through `Display`.
+pub struct IpText {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl IpText {
+    pub fn new(ip: &IpAddr) -> Self {
+        let mut t = IpText {
+            buf: [0; 48],
+            len: 0,
+        };
+        match ip {
+            IpAddr::V4(a) => {
+                for (i, o) in a.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        t.push(b'.');
+                    }
+                    if o >= 100 {
+                        t.push(b'0' + o / 100);
+                    }
+                    if o >= 10 {
+                        t.push(b'0' + o / 10 % 10);
+                    }
+                    t.push(b'0' + o % 10);
+                }
+            }
+            IpAddr::V6(a) => {
+                use std::fmt::Write;
+                // At most 45 bytes ("ffff:...:255.255.255.255" forms included).
+                let _ = write!(t, "{a}");
+            }
+        }
+        t
+    }
+
+    fn push(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits, dots, colons and hex letters were written.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for IpText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 

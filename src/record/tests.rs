@@ -61,3 +61,29 @@ fn messagepack_carries_the_same_names_and_values() {
     assert_eq!(json["src"], "10.0.0.2");
     assert_eq!(json["rtt"], 0.000001);
 }
+
+#[test]
+fn addresses_are_written_as_display_writes_them() {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    let mut ips: Vec<IpAddr> = Vec::new();
+    for o in 0..=255u8 {
+        ips.push(Ipv4Addr::new(o, 255 - o, o / 3, o.wrapping_mul(7)).into());
+    }
+    ips.push(Ipv4Addr::new(0, 0, 0, 0).into());
+    ips.push(Ipv4Addr::new(255, 255, 255, 255).into());
+    for v6 in [
+        "::",
+        "::1",
+        "fe80::1",
+        "2001:db8:85a3::8a2e:370:7334",
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        "::ffff:192.168.100.200",
+        "::ffff:255.255.255.255",
+        "1:0:0:1:0:0:0:1",
+    ] {
+        ips.push(v6.parse::<Ipv6Addr>().unwrap().into());
+    }
+    for ip in ips {
+        assert_eq!(IpText::new(&ip).as_str(), ip.to_string());
+    }
+}
