@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::capture::file::tests::{lab, packet_testdata, read_path, Owned};
+use crate::capture::LinkType;
 use crate::record::NS;
 
 fn frame(link: LinkType, data: &[u8]) -> Frame<'_> {
