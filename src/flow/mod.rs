@@ -326,11 +326,14 @@ impl FlowTable {
             latest: 0,
         };
         if t.cfg.memory > 0 {
-            // Room for the most flows the budget allows, reserved (not touched) up front: growing
-            // the slab or the index by doubling would briefly hold both copies.
+            // Slots for the most flows the budget allows, reserved (not touched) up front:
+            // growing the slab by doubling would briefly hold both copies, and freed slots are
+            // reused first, so only as many pages as flows were open at once become resident.
+            // The index grows instead: flows land in its buckets at random, so a table sized
+            // for the budget becomes resident page by page as flows come and go, whatever
+            // their number at once (the budget counts its growth: [`index_bytes`]).
             let n = t.capacity();
             t.slab.reserve_exact(n);
-            t.index.reserve(n);
         }
         t
     }

@@ -15,7 +15,7 @@ use std::fs::File;
 use std::os::fd::AsRawFd;
 
 /// Bytes consumed between two `MADV_DONTNEED` calls (the most the map adds to resident memory).
-pub const RELEASE_STEP: usize = 8 << 20;
+pub const RELEASE_STEP: usize = 2 << 20;
 
 /// The environment variable that turns mapping off (any value but `0` or empty).
 pub const NO_MMAP_ENV: &str = "DCSENSOR_NO_MMAP";
