@@ -172,16 +172,73 @@ impl Protocol {
         }
     }
 
+    #[cfg(test)]
     fn on_port(&self, port: u16) -> bool {
         self.tcp_ports.contains(&port) || self.udp_ports.contains(&port)
     }
 }
 
+/// What every port is, read from [`PROTOCOLS`] once: the index of the first protocol on it over
+/// TCP, over UDP and over either ([`NONE`] for none), and whether it is reserved. The lookups run
+/// per packet and per new flow; scanning the table's port lists each time cost more.
+struct PortMap {
+    tcp: Box<[u8]>,
+    udp: Box<[u8]>,
+    any: Box<[u8]>,
+    reserved: Box<[bool]>,
+}
+
+/// No protocol on the port.
+const NONE: u8 = u8::MAX;
+
+fn port_map() -> &'static PortMap {
+    static MAP: std::sync::OnceLock<PortMap> = std::sync::OnceLock::new();
+    MAP.get_or_init(|| {
+        let n = 1 << 16;
+        let mut m = PortMap {
+            tcp: vec![NONE; n].into_boxed_slice(),
+            udp: vec![NONE; n].into_boxed_slice(),
+            any: vec![NONE; n].into_boxed_slice(),
+            reserved: vec![false; n].into_boxed_slice(),
+        };
+        // in table order, the first protocol on a port keeps it
+        for (i, p) in PROTOCOLS.iter().enumerate() {
+            let i = u8::try_from(i).expect("fewer than 255 protocols");
+            for (ports, table) in [(p.tcp_ports, &mut m.tcp), (p.udp_ports, &mut m.udp)] {
+                for &port in ports {
+                    if table[port as usize] == NONE {
+                        table[port as usize] = i;
+                    }
+                    if m.any[port as usize] == NONE {
+                        m.any[port as usize] = i;
+                    }
+                }
+            }
+            for &port in p.reserved {
+                m.reserved[port as usize] = true;
+            }
+        }
+        m
+    })
+}
+
+fn at(table: &[u8], port: u16) -> Option<&'static Protocol> {
+    PROTOCOLS.get(table[port as usize] as usize)
+}
+
+/// The first protocol (in table order) on either port, over either transport.
+fn first_on_either(a: u16, b: u16) -> Option<&'static Protocol> {
+    let m = port_map();
+    PROTOCOLS.get(m.any[a as usize].min(m.any[b as usize]) as usize)
+}
+
 /// The protocol whose server port over `transport` is `port`.
 pub fn by_port(transport: Transport, port: u16) -> Option<&'static Protocol> {
-    PROTOCOLS
-        .iter()
-        .find(|p| p.ports(transport).contains(&port))
+    let m = port_map();
+    match transport {
+        Transport::Tcp => at(&m.tcp, port),
+        Transport::Udp => at(&m.udp, port),
+    }
 }
 
 /// The protocol named `name`.
@@ -202,17 +259,14 @@ pub fn is_service_port(transport: Transport, port: u16) -> bool {
 
 /// Whether a flow on `port` (either side) keeps the flow table's room for authentication.
 pub fn is_reserved_port(port: u16) -> bool {
-    PROTOCOLS.iter().any(|p| p.reserved.contains(&port))
+    port_map().reserved[port as usize]
 }
 
 /// The lowest shedding level that drops a packet with these ports and this much payload: the
 /// class of the first protocol (in [`PROTOCOLS`] order) on either port, [`OTHER_SHED_LEVEL`]
 /// when none is, [`NEVER_SHED`] for a protocol never shed.
 pub fn shed_class(sport: u16, dport: u16, payload_len: usize) -> u8 {
-    let Some(p) = PROTOCOLS
-        .iter()
-        .find(|p| p.on_port(sport) || p.on_port(dport))
-    else {
+    let Some(p) = first_on_either(sport, dport) else {
         return OTHER_SHED_LEVEL;
     };
     match p.shed {

@@ -184,3 +184,39 @@ fn readme_lists_the_registry() {
         assert_eq!(numbers(row[5]), p.reserved, "{} reserved", p.name);
     }
 }
+
+/// The port map says, for every port, what scanning the table's port lists says.
+#[test]
+fn the_port_map_agrees_with_the_table_on_every_port() {
+    for port in 0..=u16::MAX {
+        for t in [Transport::Tcp, Transport::Udp] {
+            let scan = PROTOCOLS.iter().find(|p| p.ports(t).contains(&port));
+            assert_eq!(
+                by_port(t, port).map(|p| p.name),
+                scan.map(|p| p.name),
+                "{port}"
+            );
+        }
+        assert_eq!(
+            is_reserved_port(port),
+            PROTOCOLS.iter().any(|p| p.reserved.contains(&port)),
+            "{port}"
+        );
+    }
+    // the first protocol in table order on either port decides the shedding class
+    let ports: Vec<u16> = PROTOCOLS
+        .iter()
+        .flat_map(|p| p.tcp_ports.iter().chain(p.udp_ports).copied())
+        .chain([0, 1, 8080, 65535])
+        .collect();
+    for &a in &ports {
+        for &b in &ports {
+            let scan = PROTOCOLS.iter().find(|p| p.on_port(a) || p.on_port(b));
+            assert_eq!(
+                first_on_either(a, b).map(|p| p.name),
+                scan.map(|p| p.name),
+                "{a} {b}"
+            );
+        }
+    }
+}
