@@ -20,6 +20,8 @@ pub trait Detector: Send {
     fn share_tickets(&mut self, _tickets: Box<dyn crate::detect::TicketStore>) -> bool {
         false
     }
+    /// Takes what other centers' engines learned, between batches (no-op by default).
+    fn absorb_shared(&mut self) {}
     /// The longest ticket lifetime of the engine's tuning, seconds (0 without a ticket table),
     /// and the number of tickets it holds at most.
     fn ticket_limits(&self) -> (f64, usize) {
@@ -81,6 +83,10 @@ impl Detector for DetectEngine {
         let tuning = self.0.tuning().clone();
         self.0 = crate::detect::Engine::with_tickets(tuning, tickets);
         true
+    }
+
+    fn absorb_shared(&mut self) {
+        self.0.absorb_shared();
     }
 
     fn ticket_limits(&self) -> (f64, usize) {

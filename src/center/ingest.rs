@@ -155,6 +155,13 @@ impl Processor {
         Ok(p)
     }
 
+    /// Lets the engine take other centers' facts while no batch comes (several centers).
+    pub fn absorb_shared(&mut self) {
+        if self.tickets.is_some() {
+            self.engine.absorb_shared();
+        }
+    }
+
     /// Reloads the exclusions (the console changes them).
     pub async fn reload_exclusions(&mut self) -> Result<(), StoreError> {
         self.exclusions = self.store.exclusions().await?;

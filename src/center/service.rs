@@ -402,6 +402,7 @@ pub async fn run(
         ready.extend(reorder.expired());
         let items = ready;
         if items.is_empty() {
+            proc.absorb_shared();
             if nats.is_none() || reorder.held() > 0 {
                 tokio::select! {
                     _ = tokio::time::sleep(poll) => {}

@@ -186,6 +186,14 @@ impl Engine {
         std::mem::take(&mut self.out)
     }
 
+    /// Takes what other engines learned so far, without a record (a center whose own sensors
+    /// are quiet keeps up with the others: their facts wait in a capped queue until taken).
+    pub fn absorb_shared(&mut self) {
+        if self.sharing {
+            self.absorb();
+        }
+    }
+
     /// Takes what other engines learned (several centers sharing a store), as if this engine
     /// had learned it from their records.
     fn absorb(&mut self) {

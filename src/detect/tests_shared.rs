@@ -170,6 +170,12 @@ fn engines_sharing_facts_raise_what_one_engine_raises() {
         .unwrap();
     assert_eq!(tampering.2.as_deref(), Some("WS1"));
 
+    // an engine takes the others' facts between records too (a quiet center keeps up)
+    let mut c = Engine::with_tickets(Tuning::from_toml(TUNING).unwrap(), store(2));
+    assert!(!c.domain().is_dc(DC_A.parse().ok()));
+    c.absorb_shared();
+    assert!(c.domain().is_dc(DC_A.parse().ok()));
+
     // without sharing, b neither knows the MIC sender, nor carol's baseline, nor DC a
     let mut a = Engine::new(t.clone());
     let mut b = Engine::new(t);
