@@ -910,6 +910,10 @@ fn two_centers_on_a_three_node_cluster_with_a_node_stopped_give_the_alerts_of_on
     replay_file_to("dc-b", &presented, &sink_b);
     let nb = batch_files(&b).len() as u64;
     wait_sensor_applied(&shared, "dc-b", nb);
+    // what center a learned reached center b through the bucket, and a's tickets went there
+    assert!(cb.metric("dcsensor_center_facts_received_total") > 0);
+    assert!(ca.metric("dcsensor_center_facts_put_total") > 0);
+    assert!(ca.metric("dcsensor_center_tickets_put_total") > 0);
     ca.term();
     cb.term();
     let two = digest(&shared);

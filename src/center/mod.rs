@@ -120,13 +120,7 @@ impl CenterStats {
                 &self.connector_errors,
             ),
         ];
-        for (name, help, v) in counters {
-            let _ = writeln!(
-                s,
-                "# HELP dcsensor_center_{name}_total {help}\n# TYPE dcsensor_center_{name}_total counter\ndcsensor_center_{name}_total {}",
-                v.load(Ordering::Relaxed)
-            );
-        }
+        counter_lines(&mut s, &counters);
         if let Some(t) = self.shared.get() {
             let shared: [(&str, &str, &AtomicU64); 8] = [
                 ("tickets_put", "tickets put into the shared bucket", &t.puts),
@@ -166,13 +160,7 @@ impl CenterStats {
                     &t.behind,
                 ),
             ];
-            for (name, help, v) in shared {
-                let _ = writeln!(
-                    s,
-                    "# HELP dcsensor_center_{name}_total {help}\n# TYPE dcsensor_center_{name}_total counter\ndcsensor_center_{name}_total {}",
-                    v.load(Ordering::Relaxed)
-                );
-            }
+            counter_lines(&mut s, &shared);
         }
         let _ = writeln!(
             s,
@@ -185,5 +173,17 @@ impl CenterStats {
             self.pending.load(Ordering::Relaxed)
         );
         s
+    }
+}
+
+/// Writes counters in the Prometheus text format: name (without the `dcsensor_center_` prefix
+/// and `_total` suffix), help text, value.
+fn counter_lines(s: &mut String, counters: &[(&str, &str, &AtomicU64)]) {
+    for (name, help, v) in counters {
+        let _ = writeln!(
+            s,
+            "# HELP dcsensor_center_{name}_total {help}\n# TYPE dcsensor_center_{name}_total counter\ndcsensor_center_{name}_total {}",
+            v.load(Ordering::Relaxed)
+        );
     }
 }
