@@ -182,16 +182,26 @@ impl Domain {
         set.insert(ip)
     }
 
-    /// Learns a domain controller from the traffic (shared when the engine shares).
-    fn learn_dc(&mut self, ip: IpAddr) {
-        if Self::learn(
-            &mut self.learned_dcs,
-            ip,
-            self.max_learned,
-            &mut self.dropped,
-        ) {
+    /// Adds `ip` to the learned domain controllers (`dc`) or DNS servers; true when it is new.
+    fn learn_server(&mut self, dc: bool, ip: IpAddr) -> bool {
+        let set = if dc {
+            &mut self.learned_dcs
+        } else {
+            &mut self.learned_dns
+        };
+        Self::learn(set, ip, self.max_learned, &mut self.dropped)
+    }
+
+    /// Learns a domain controller (`dc`) or DNS server from the traffic, and passes it on when
+    /// the engine shares what it learns.
+    fn observe_server(&mut self, dc: bool, ip: IpAddr) {
+        if self.learn_server(dc, ip) {
             if let Some(o) = &mut self.outbox {
-                o.push(Fact::Dc { addr: ip });
+                o.push(if dc {
+                    Fact::Dc { addr: ip }
+                } else {
+                    Fact::DnsServer { addr: ip }
+                });
             }
         }
     }
@@ -201,20 +211,10 @@ impl Domain {
     pub(super) fn absorb(&mut self, f: &Fact) -> bool {
         match f {
             Fact::Dc { addr } => {
-                Self::learn(
-                    &mut self.learned_dcs,
-                    *addr,
-                    self.max_learned,
-                    &mut self.dropped,
-                );
+                self.learn_server(true, *addr);
             }
             Fact::DnsServer { addr } => {
-                Self::learn(
-                    &mut self.learned_dns,
-                    *addr,
-                    self.max_learned,
-                    &mut self.dropped,
-                );
+                self.learn_server(false, *addr);
             }
             Fact::Host { addr, name, by, ts } => {
                 if let Some(by) = HOST_BY.iter().find(|b| **b == by.as_str()) {
@@ -233,7 +233,7 @@ impl Domain {
             return;
         }
         let names = self.hosts.entry(&ip, Names::default);
-        let at = names.v.partition_point(|n| n.ts <= ts);
+        let mut at = names.v.partition_point(|n| n.ts <= ts);
         // the same name just before or after: one sighting of the same binding
         for i in [at.checked_sub(1), Some(at)].into_iter().flatten() {
             if let Some(n) = names.v.get_mut(i) {
@@ -250,24 +250,16 @@ impl Domain {
                 return; // older than every name kept
             }
             names.v.remove(0);
-            names.v.insert(
-                at - 1,
-                HostName {
-                    name: name.to_string(),
-                    by,
-                    ts,
-                },
-            );
-        } else {
-            names.v.insert(
-                at,
-                HostName {
-                    name: name.to_string(),
-                    by,
-                    ts,
-                },
-            );
+            at -= 1;
         }
+        names.v.insert(
+            at,
+            HostName {
+                name: name.to_string(),
+                by,
+                ts,
+            },
+        );
     }
 
     pub fn is_sensitive_account(&self, user: &str) -> bool {
@@ -367,7 +359,7 @@ impl Domain {
             }
             "ldap" if r.result.is_some() => {
                 if let Some(dst) = r.dst {
-                    self.learn_dc(dst);
+                    self.observe_server(true, dst);
                 }
             }
             "dcerpc"
@@ -376,7 +368,7 @@ impl Domain {
                     && r.opnum.is_some() =>
             {
                 if let Some(dst) = r.dst {
-                    self.learn_dc(dst);
+                    self.observe_server(true, dst);
                 }
             }
             "dns" => self.observe_dns(r),
@@ -399,7 +391,7 @@ impl Domain {
     fn observe_kerberos(&mut self, r: &Rec) {
         if r.reply.is_some() && r.request.as_deref() != Some("AP-REQ") {
             if let Some(dst) = r.dst {
-                self.learn_dc(dst);
+                self.observe_server(true, dst);
                 self.kdc_since.entry(dst).or_insert(r.ts);
                 if r.error
                     .as_ref()
@@ -445,15 +437,7 @@ impl Domain {
     fn observe_dns(&mut self, r: &Rec) {
         if r.rcode.is_some() {
             if let Some(dst) = r.dst {
-                let new = Self::learn(
-                    &mut self.learned_dns,
-                    dst,
-                    self.max_learned,
-                    &mut self.dropped,
-                );
-                if let (true, Some(o)) = (new, &mut self.outbox) {
-                    o.push(Fact::DnsServer { addr: dst });
-                }
+                self.observe_server(false, dst);
             }
         }
         let is_a = r

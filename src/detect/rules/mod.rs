@@ -105,22 +105,18 @@ impl State {
                 last_ts,
                 source,
             } => {
-                let e = self.elsewhere.entry(key, || Elsewhere {
+                let fresh = || Elsewhere {
                     id: id.clone(),
                     ts: *ts,
                     last_ts: *last_ts,
                     source: source.clone(),
-                });
+                };
+                let e = self.elsewhere.entry(key, fresh);
                 if e.id == *id {
                     e.last_ts = e.last_ts.max(*last_ts);
                 } else if *ts >= e.ts {
                     // a later alert of the same detection and key (the first one closed)
-                    *e = Elsewhere {
-                        id: id.clone(),
-                        ts: *ts,
-                        last_ts: *last_ts,
-                        source: source.clone(),
-                    };
+                    *e = fresh();
                 }
             }
             _ => {}
