@@ -14,6 +14,7 @@
 # DCSENSOR_BIN=path times that binary instead of building this tree's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 copies=${1:-4}
 runs=${2:-3}
 dir=target/bench-detect
@@ -25,12 +26,7 @@ if [ ! -f "$pcap" ]; then
     { echo "make-bench-pcap.sh failed, see $dir/make-bench-pcap.log" >&2; exit 2; }
   mv "$pcap.part" "$pcap"
 fi
-if [ -n "${DCSENSOR_BIN:-}" ]; then
-  bin=$DCSENSOR_BIN
-else
-  cargo build --release --quiet --bin dcsensor
-  bin=target/release/dcsensor
-fi
+bench_binary
 [ -x /usr/bin/time ] || { echo "e2e-detect: needs GNU time (apt-get install time)" >&2; exit 2; }
 jsonl=$dir/bench-$copies.records.jsonl
 if [ ! -f "$jsonl" ] || [ "$pcap" -nt "$jsonl" ]; then

@@ -12,20 +12,13 @@
 # keep the old one aside, see benches/records-diff.sh); DCSENSOR_ONLY=1 times dcsensor alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 pcap=${1:-/var/tmp/dcsensor-bench.pcap}
 shift $(( $# > 0 ? 1 : 0 ))
 [ "${1:-}" = "--" ] && shift
-if [ ! -f "$pcap" ]; then
-  echo "building $pcap with ../shared/bench/make-bench-pcap.sh" >&2
-  ../shared/bench/make-bench-pcap.sh "$pcap" >&2
-fi
-if [ -n "${DCSENSOR_BIN:-}" ]; then
-  bin=$DCSENSOR_BIN
-else
-  cargo build --release --quiet
-  bin=target/release/dcsensor
-fi
-packets=$(capinfos -c -M "$pcap" | awk -F: '/Number of packets/ {gsub(/ /,"",$2); print $2}')
+bench_capture "$pcap"
+bench_binary
+packets=$(bench_packets "$pcap")
 cat "$pcap" >/dev/null
 
 measure() { # label command...: wall seconds and peak RSS of one run, by GNU time

@@ -11,19 +11,16 @@
 # as in benches/e2e-replay.sh); extra `dcsensor live` options go in DCSENSOR_ARGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 [ "$(id -u)" -eq 0 ] || { echo "live-cost: needs root (network namespaces)" >&2; exit 2; }
 pcap=${1:-/var/tmp/dcsensor-bench.pcap}
 secs=${2:-10}
 shift $(( $# >= 2 ? 2 : $# ))
 rates=("$@")
 [ ${#rates[@]} -gt 0 ] || rates=(10000 50000 100000 top)
-[ -f "$pcap" ] || ../shared/bench/make-bench-pcap.sh "$pcap" >&2
-if [ -n "${DCSENSOR_BIN:-}" ]; then
-  bin=$(realpath "$DCSENSOR_BIN")
-else
-  cargo build --release --quiet
-  bin=$PWD/target/release/dcsensor
-fi
+bench_capture "$pcap"
+bench_binary
+bin=$(realpath "$bin") # run inside network namespaces
 ns_s=dcscost-s ns_t=dcscost-t
 cleanup() { ip netns del "$ns_s" 2>/dev/null || true; ip netns del "$ns_t" 2>/dev/null || true; }
 trap cleanup EXIT

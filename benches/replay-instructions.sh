@@ -12,21 +12,14 @@
 # profile for callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 pcap=${1:-/var/tmp/dcsensor-bench3.pcap}
 shift $(( $# > 0 ? 1 : 0 ))
 [ "${1:-}" = "--" ] && shift
 command -v valgrind >/dev/null || { echo "replay-instructions: needs valgrind (apt-get install valgrind)" >&2; exit 2; }
-if [ ! -f "$pcap" ]; then
-  echo "building $pcap with ../shared/bench/make-bench-pcap.sh" >&2
-  ../shared/bench/make-bench-pcap.sh "$pcap" 3 >&2
-fi
-if [ -n "${DCSENSOR_BIN:-}" ]; then
-  bin=$DCSENSOR_BIN
-else
-  cargo build --release --quiet
-  bin=target/release/dcsensor
-fi
-packets=$(capinfos -c -M "$pcap" | awk -F: '/Number of packets/ {gsub(/ /,"",$2); print $2}')
+bench_capture "$pcap" 3
+bench_binary
+packets=$(bench_packets "$pcap")
 out=${CALLGRIND_OUT:-$(mktemp)}
 [ -n "${CALLGRIND_OUT:-}" ] || trap 'rm -f "$out"' EXIT
 valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" replay --no-progress --workers 1 "$pcap" -o /dev/null "$@" 2>/dev/null >/dev/null
