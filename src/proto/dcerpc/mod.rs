@@ -309,6 +309,8 @@ impl Conn {
             | Event::Skipped { .. }
             | Event::Cut { .. }
             | Event::Resync { .. } => {}
+            // The framing has no stepwise PDUs.
+            Event::Part { .. } | Event::Unmet { .. } => {}
         });
         self.framers[dir.idx()] = fr;
     }

@@ -458,6 +458,8 @@ impl TcpApp for DnsTcp {
             Event::Resync { .. } | Event::Bad { .. } => cx.count(Counter::MalformedDns),
             Event::Skipped { bytes } => cx.count_n(Counter::DropDecoderCap, bytes as u64),
             Event::Oversize { .. } | Event::Cut { .. } => {}
+            // The framing has no stepwise PDUs.
+            Event::Part { .. } | Event::Unmet { .. } => {}
         });
     }
 

@@ -394,6 +394,8 @@ impl TcpApp for KrbTcp {
             }
             Event::Bad { .. } => cx.count(Counter::MalformedKerberos),
             Event::Cut { .. } | Event::Resync { .. } => {}
+            // The framing has no stepwise PDUs.
+            Event::Part { .. } | Event::Unmet { .. } => {}
         });
     }
 

@@ -26,6 +26,13 @@
 //! - **lose on demand**: [`Framer::lose`] forgets the PDU in progress and searches for the next
 //!   header, for a protocol that does not trust a length across a gap (DCE-RPC).
 //!
+//! - **stepwise PDUs**: a framing whose PDUs carry bulk data nobody needs (SMB's READ and WRITE
+//!   payloads) answers [`Head::Steps`]: the framer reads the header, then shows the rest to the
+//!   decoder part by part ([`Event::Part`], fed with [`Framer::steps`]); the decoder answers
+//!   each part with a [`Step`]: gather more of it ([`Step::Need`], within the cap), it is done
+//!   and the rest of it is skipped by count, never buffered ([`Step::Done`]), or the stream is
+//!   not where it should be ([`Step::Lost`]). A PDU nobody reads at all is [`Head::Pass`]ed.
+//!
 //! A PDU over the cap is reported with its first bytes ([`Framing::peek_len`] of them, or all
 //! that came in the chunk), so that a decoder can still tell what it was (LDAP counts a search
 //! entry too large to keep for its search).
@@ -47,6 +54,8 @@
 
 use crate::record::Ts;
 
+mod parts;
+
 /// What the bytes at the start of a PDU say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Head {
@@ -56,6 +65,30 @@ pub enum Head {
     Need(usize),
     /// No PDU starts here.
     Bad,
+    /// A PDU of `len` bytes read in parts ([`Framer::steps`]): its first `head` bytes (at least
+    /// 1, at most `len`) are its header, read here; the rest is shown to the decoder part by
+    /// part ([`Event::Part`]) and is never buffered whole, so `len` may exceed the cap.
+    Steps { head: usize, len: usize },
+    /// A PDU of this many bytes (at least 1) that nobody reads: passed over by count,
+    /// unreported.
+    Pass(usize),
+}
+
+/// The decoder's answer to a part of a stepwise PDU ([`Event::Part`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Show the part again once its first `n` bytes are here: the framer gathers them. `n` must
+    /// be more than the part was shown, at most what is left of its PDU and at most the cap;
+    /// otherwise the rest of the PDU is skipped ([`Event::Unmet`]).
+    Need(usize),
+    /// The part is `n` bytes long (at least 1, at most what is left of its PDU) and handled:
+    /// what of it was not shown is skipped by count, unread; the PDU's next part follows (shown
+    /// from what was already seen of it), or the next PDU.
+    Done(u64),
+    /// No part starts here: the part is reported as [`Event::Bad`] and the framer
+    /// resynchronises, from the part's first byte when it was shown in place, after the chunk's
+    /// bytes gathered for it otherwise (those are dropped).
+    Lost,
 }
 
 /// How a protocol's PDUs say their length.
@@ -128,6 +161,22 @@ pub enum Event<'a> {
     Cut { bytes: usize },
     /// `bytes` were passed over while looking for the next PDU start.
     Resync { bytes: usize },
+    /// A part of a stepwise PDU ([`Head::Steps`]), answered with a [`Step`] by the callback of
+    /// [`Framer::steps`]. `part` is its first bytes, at least `MAX_HEAD` of them or the `n` of
+    /// the last [`Step::Need`] (all that is left of the PDU when that is fewer) and possibly
+    /// more, never past the PDU's end; `left` is the bytes of the PDU from the part's first
+    /// on; `first` says whether the part starts right after the PDU's header; `start` is the
+    /// packet time of the part's first byte.
+    Part {
+        start: Ts,
+        part: &'a [u8],
+        left: u64,
+        first: bool,
+    },
+    /// A part asked ([`Step::Need`]) for no more than it was shown, more than its PDU holds or
+    /// more than the cap: the rest of the PDU, `left` bytes from the part's first on (what was
+    /// gathered of it included), is skipped unread.
+    Unmet { left: u64 },
 }
 
 /// Largest header the framer gathers before [`Framing::head`] must decide.
@@ -149,6 +198,16 @@ pub struct Framer {
     lost: bool,
     /// The length of the PDU in `buf`, once its header was read.
     known: Option<usize>,
+    /// Inside a stepwise PDU: reading its parts (`buf` holds the part being gathered).
+    parts: bool,
+    /// Bytes of the stepwise PDU not taken from the input yet (its bytes to skip included).
+    left: u64,
+    /// The next part is the first after the stepwise PDU's header.
+    first: bool,
+    /// Bytes of the part in `buf` wanted before it is shown (again).
+    want: usize,
+    /// Where each chunk's bytes begin in the part in `buf`, and the chunk's packet time.
+    marks: Vec<(usize, Ts)>,
 }
 
 impl Framer {
@@ -181,14 +240,35 @@ impl Framer {
         self.lost
     }
 
-    /// Feeds the next in-order bytes of this direction, which arrived at `now`.
+    /// Whether the next byte starts a PDU: nothing gathered or to skip, not inside a stepwise
+    /// PDU, not lost.
+    pub fn at_boundary(&self) -> bool {
+        self.buf.is_empty() && self.skip == 0 && !self.parts && !self.lost
+    }
+
+    /// Feeds the next in-order bytes of this direction, which arrived at `now`. A stepwise PDU
+    /// ([`Head::Steps`]) fed this way has each part shown once and skipped (use
+    /// [`Framer::steps`] to answer them).
     pub fn data<F: Framing + ?Sized>(
         &mut self,
         now: Ts,
-        mut d: &[u8],
+        d: &[u8],
         f: &mut F,
         on: &mut dyn FnMut(Event<'_>),
     ) {
+        self.steps(now, d, f, &mut |ev| {
+            on(ev);
+            Step::Done(u64::MAX)
+        });
+    }
+
+    /// [`Framer::data`] for a framing with stepwise PDUs: the callback answers each
+    /// [`Event::Part`] with a [`Step`] (its answer to the other events is not read).
+    pub fn steps<F, O>(&mut self, now: Ts, mut d: &[u8], f: &mut F, on: &mut O)
+    where
+        F: Framing + ?Sized,
+        O: FnMut(Event<'_>) -> Step,
+    {
         while !d.is_empty() {
             if self.skip > 0 {
                 let n = d
@@ -198,7 +278,16 @@ impl Framer {
                 d = &d[n..];
                 if self.skip_counted {
                     on(Event::Skipped { bytes: n });
+                } else if self.parts {
+                    self.left -= n as u64;
+                    if self.skip == 0 {
+                        self.part_done();
+                    }
                 }
+                continue;
+            }
+            if self.parts {
+                d = self.part(now, d, on);
                 continue;
             }
             if self.lost {
@@ -207,13 +296,16 @@ impl Framer {
                     // this chunk as one.
                     let mut joined = std::mem::take(&mut self.buf);
                     joined.extend_from_slice(d);
-                    self.data(now, &joined, f, on);
+                    self.steps(now, &joined, f, on);
                     return;
                 }
-                // Offsets past the chunk's start are judged only with `probe_len` bytes.
+                // Offsets past the chunk's start are judged only with `probe_len` bytes, unless
+                // a start cut by the chunk's end is kept (keep_partial).
                 let need = f.probe_len().max(1);
+                let keep = f.keep_partial();
                 let at = if f.scan() {
-                    (0..d.len()).find(|&i| (i == 0 || d.len() - i >= need) && startable(f, &d[i..]))
+                    (0..d.len())
+                        .find(|&i| (i == 0 || keep || d.len() - i >= need) && startable(f, &d[i..]))
                 } else {
                     startable(f, d).then_some(0)
                 };
@@ -223,7 +315,7 @@ impl Framer {
                 }
                 d = &d[passed..];
                 if at.is_some() {
-                    if f.keep_partial() && matches!(f.head(d), Head::Need(_)) {
+                    if keep && (d.len() < need || matches!(f.head(d), Head::Need(_))) {
                         // Too short to judge: keep it for the next chunk, still lost.
                         self.buf.extend_from_slice(d);
                         self.start = now;
@@ -262,12 +354,33 @@ impl Framer {
                         self.bad(d, on);
                         continue;
                     }
+                    Head::Steps { head, len }
+                        if head > 0 && head <= len.min(MAX_HEAD) && head <= d.len() =>
+                    {
+                        d = &d[head..];
+                        self.begin_parts(len - head);
+                        continue;
+                    }
+                    Head::Steps { head, len } if head == 0 || head > len.min(MAX_HEAD) => {
+                        self.bad(d, on);
+                        continue;
+                    }
+                    Head::Pass(len) if len > 0 => {
+                        self.skip = len as u64;
+                        self.skip_counted = false;
+                        continue;
+                    }
+                    Head::Pass(_) => {
+                        self.bad(d, on);
+                        d = &d[f.bad_len().min(d.len())..];
+                        continue;
+                    }
                     // A PDU (or its header) continues in a later chunk: gather it.
                     _ => self.start = now,
                 }
             }
             let want = match f.head(&self.buf) {
-                Head::Len(0) | Head::Bad => {
+                Head::Len(0) | Head::Bad | Head::Pass(0) => {
                     let gathered = std::mem::take(&mut self.buf);
                     self.release();
                     self.bad(&gathered, on);
@@ -277,9 +390,33 @@ impl Framer {
                         let mut joined = gathered;
                         joined.drain(..f.bad_len().min(joined.len()));
                         joined.extend_from_slice(d);
-                        self.data(now, &joined, f, on);
+                        self.steps(now, &joined, f, on);
                         return;
                     }
+                    continue;
+                }
+                Head::Steps { head, len } if head == 0 || head > len.min(MAX_HEAD) => {
+                    let gathered = std::mem::take(&mut self.buf);
+                    self.release();
+                    self.bad(&gathered, on);
+                    continue;
+                }
+                Head::Steps { head, .. } if self.buf.len() < head => head,
+                Head::Steps { head, len } => {
+                    // The header is gathered: what came after it (if the framing asked for
+                    // more than its header) is the first part's start.
+                    let rest = self.buf.split_off(head);
+                    self.release();
+                    self.begin_parts(len - head);
+                    self.steps(now, &rest, f, on);
+                    continue;
+                }
+                Head::Pass(len) => {
+                    let rest = self.buf.split_off(len.min(self.buf.len()));
+                    self.skip = (len - (self.buf.len())) as u64;
+                    self.skip_counted = false;
+                    self.release();
+                    self.steps(now, &rest, f, on);
                     continue;
                 }
                 Head::Len(len) if len > self.cap && self.buf.len() < self.peek(f, len) => {
@@ -342,12 +479,29 @@ impl Framer {
         }
         if self.skip > 0 {
             match self.skip.checked_sub(len) {
-                Some(left) => self.skip = left,
+                Some(left) => {
+                    self.skip = left;
+                    if self.parts && !self.skip_counted {
+                        self.left -= len;
+                        if left == 0 {
+                            self.part_done();
+                        }
+                    }
+                }
                 None => {
                     self.skip = 0;
+                    self.end_parts();
                     self.lost = true;
                 }
             }
+            return;
+        }
+        if self.parts {
+            // Between the parts of a stepwise PDU or inside one: the decoder's reading of the
+            // PDU lost bytes it may have needed; the next PDU start is searched for.
+            self.drop_buffered(on);
+            self.end_parts();
+            self.lost = true;
             return;
         }
         if self.buf.is_empty() {
@@ -376,6 +530,7 @@ impl Framer {
     /// header after every gap).
     pub fn lose(&mut self, on: &mut dyn FnMut(Event<'_>)) {
         self.drop_buffered(on);
+        self.end_parts();
         self.skip = 0;
         self.lost = true;
     }
@@ -385,6 +540,7 @@ impl Framer {
     pub fn close(&mut self, on: &mut dyn FnMut(Event<'_>)) {
         self.drop_buffered(on);
         self.buf = Vec::new();
+        self.end_parts();
         self.skip = 0;
         self.lost = false;
     }
@@ -409,7 +565,7 @@ impl Framer {
         f.peek_len().min(len).min(self.cap)
     }
 
-    fn bad(&mut self, at: &[u8], on: &mut dyn FnMut(Event<'_>)) {
+    fn bad<O: FnMut(Event<'_>) -> Step>(&mut self, at: &[u8], on: &mut O) {
         self.lost = true;
         on(Event::Bad { at });
     }
@@ -431,6 +587,8 @@ fn startable<F: Framing + ?Sized>(f: &mut F, d: &[u8]) -> bool {
         && match f.head(d) {
             Head::Len(n) => n > 0,
             Head::Need(n) => n <= MAX_HEAD,
+            Head::Steps { head, len } => head > 0 && head <= len.min(MAX_HEAD),
+            Head::Pass(n) => n > 0,
             Head::Bad => false,
         }
 }

@@ -4,6 +4,8 @@ use super::ber::{self, BerFraming, Reader};
 use super::framer::{Event, Framer, Framing, Head, Prefix, MAX_HEAD};
 use super::txn::{TxnStats, Txns};
 
+mod steps;
+
 /// What a framer reported, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Ev {
@@ -13,6 +15,8 @@ enum Ev {
     Bad,
     Cut(usize),
     Resync(usize),
+    Part(u64, Vec<u8>, u64, bool),
+    Unmet(u64),
 }
 
 fn own(e: Event<'_>) -> Ev {
@@ -23,6 +27,13 @@ fn own(e: Event<'_>) -> Ev {
         Event::Bad { .. } => Ev::Bad,
         Event::Cut { bytes } => Ev::Cut(bytes),
         Event::Resync { bytes } => Ev::Resync(bytes),
+        Event::Part {
+            start,
+            part,
+            left,
+            first,
+        } => Ev::Part(start, part.to_vec(), left, first),
+        Event::Unmet { left } => Ev::Unmet(left),
     }
 }
 

@@ -280,6 +280,8 @@ impl TcpApp for LdapConn {
                     s.stopped = true;
                 }
                 Event::Cut { .. } | Event::Resync { .. } => {}
+                // The framing has no stepwise PDUs.
+                Event::Part { .. } | Event::Unmet { .. } => {}
             }
         });
         if seen.get() {
