@@ -1,25 +1,57 @@
 //! Fuzz target: the decoder kit. The input drives one framer (its framing, cap and a list of
 //! operations: data chunks, gaps, losses of place, a close) and one transaction table (inserts,
-//! answers by key or in order, timeouts, a flush). Checked: no panic; the framer's buffer never
-//! exceeds its cap; every PDU it hands over is what its framing says, no longer than the cap;
-//! the bytes it reports (PDUs, skipped, cut, passed over) never exceed what it was fed; the
-//! table never holds more than its cap, and everything inserted comes out exactly once
-//! (answered, evicted, timed out or flushed), evictions and timeouts counted.
+//! answers by key or in order, timeouts, a flush). Stepwise framings (SMB's, and a toy one
+//! with passed-over PDUs) have their parts answered from the parts' bytes (gather more, done
+//! with any length, lost). Checked: no panic; the framer's buffer never exceeds its cap; every
+//! PDU it hands over is what its framing says, no longer than the cap; every part is within
+//! its PDU and at least as long as the framer promises; the bytes it reports (PDUs, skipped,
+//! cut, passed over) never exceed what it was fed; the table never holds more than its cap,
+//! and everything inserted comes out exactly once (answered, evicted, timed out or flushed),
+//! evictions and timeouts counted.
 #![no_main]
 use dcsensor::proto::dcerpc::DceFraming;
 use dcsensor::proto::kit::ber::BerFraming;
-use dcsensor::proto::kit::framer::{Event, Framer, Framing, Head, Prefix};
+use dcsensor::proto::kit::framer::{Event, Framer, Framing, Head, Prefix, Step, MAX_HEAD};
+use dcsensor::proto::smb::SmbFraming;
 use dcsensor::proto::kit::txn::Txns;
 use libfuzzer_sys::fuzz_target;
 
+/// A stepwise framing: DNS's 2-byte length, a PDU read in parts, or passed over when the
+/// length's high bit is set.
+struct Stepped;
+
+impl Framing for Stepped {
+    fn head(&mut self, d: &[u8]) -> Head {
+        match Prefix::Be16.head(d) {
+            Head::Len(len) if d[0] & 0x80 != 0 => Head::Pass(len),
+            Head::Len(len) => Head::Steps { head: 2, len },
+            h => h,
+        }
+    }
+}
+
 fn framing(sel: u8) -> Box<dyn Framing> {
-    match sel % 6 {
+    match sel % 8 {
         0 => Box::new(Prefix::Be16),
         1 => Box::new(Prefix::RecordMark),
         2 => Box::new(Prefix::NetBios),
         3 => Box::new(Prefix::DceRpc),
         4 => Box::new(DceFraming),
+        5 => Box::new(SmbFraming),
+        6 => Box::new(Stepped),
         _ => Box::new(BerFraming { tag: 0x30 }),
+    }
+}
+
+/// The answer to a part, picked by its last byte.
+fn answer(part: &[u8]) -> Step {
+    let b = part[part.len() - 1];
+    match b % 8 {
+        0..=2 => Step::Need(part.len() + usize::from(b) * 4),
+        3 => Step::Need(usize::from(b)),
+        4 | 5 => Step::Done(u64::from(b) * 64),
+        6 => Step::Done(u64::from(b) % 8),
+        _ => Step::Lost,
     }
 }
 
@@ -43,25 +75,44 @@ fn framer(data: &[u8]) {
                 assert!(!pdu.is_empty() && pdu.len() <= cap);
                 assert_eq!(check.head(pdu), Head::Len(pdu.len()));
                 reported += pdu.len();
+                Step::Lost
             }
             Event::Skipped { bytes } | Event::Cut { bytes } | Event::Resync { bytes } => {
-                reported += bytes
+                reported += bytes;
+                Step::Lost
             }
             Event::Oversize { len, head } => {
                 assert!(len > cap as u64);
                 assert!(head.len() as u64 <= len);
+                Step::Lost
             }
-            Event::Bad { .. } => {}
+            Event::Part {
+                start, part, left, ..
+            } => {
+                assert!(start <= t);
+                assert!(!part.is_empty() && part.len() as u64 <= left);
+                assert!(part.len() as u64 >= left.min(MAX_HEAD as u64));
+                answer(part)
+            }
+            Event::Unmet { left } => {
+                assert!(left > 0);
+                Step::Lost
+            }
+            Event::Bad { .. } => Step::Lost,
         };
         if op % 8 == 0 {
-            fr.gap(n as u64, &mut on);
+            fr.gap(n as u64, &mut |e| {
+                on(e);
+            });
             rest = more;
         } else if op % 16 == 1 {
-            fr.lose(&mut on);
+            fr.lose(&mut |e| {
+                on(e);
+            });
             rest = more;
         } else {
             let take = n.min(more.len());
-            fr.data(t, &more[..take], f.as_mut(), &mut on);
+            fr.steps(t, &more[..take], f.as_mut(), &mut on);
             fed += take;
             rest = &more[take..];
         }

@@ -1,13 +1,14 @@
 //! SMB1 and SMB2/3 over TCP 445 and NetBIOS 139: who logged on, which shares were connected,
 //! which files and pipes were opened, and the named-pipe bytes handed to DCE-RPC.
 //!
-//! Per connection: the framing of each direction ([`framer`]: NetBIOS header, then one SMB1
-//! message or one SMB2 compound element at a time) and the connection's state ([`state`]:
+//! Per connection: the framing of each direction (the kit's [`Framer`] with [`SmbFraming`]:
+//! NetBIOS header, then one SMB1 message or one SMB2 compound element at a time, as the parts
+//! of a stepwise PDU) and the connection's state ([`state`]:
 //! negotiated dialect, session id → user, tree id → share, FileId → DCE-RPC pipe connection,
 //! requests waiting for their response by MessageId), read by [`smb2`] and [`smb1`].
 //!
-//! A message is looked at in steps: its header first, then only as many bytes as the command
-//! needs. Bulk file data (READ responses and WRITE requests on files that are not pipes, and any
+//! A message is looked at in steps ([`Step`]): its header first, then only as many bytes as the
+//! command needs. Bulk file data (READ responses and WRITE requests on files that are not pipes, and any
 //! command whose body is not read) is skipped by count as it streams past, never buffered, also
 //! across TCP segments and gaps. What is read is buffered up to [`DecoderConfig`] caps
 //! (`smb_max_message`, `smb_max_pipe_payload`). SMB3 transform (encrypted) and compression
@@ -30,8 +31,10 @@
 pub mod parse;
 pub mod registry;
 
+use super::kit::framer::{Event, Framer, Framing, Head, Step};
 use super::{Ctx, Dir, TcpApp};
 use crate::record::Code;
+use crate::stats::Counter;
 use parse::{Magic, Smb1Header};
 use rustc_hash::FxHashMap;
 
@@ -45,12 +48,10 @@ macro_rules! try_p {
     };
 }
 
-mod framer;
 mod smb1;
 mod smb2;
 mod state;
 
-use framer::{FrameState, Framer};
 use state::{emit_plain, Pending, Pipe, State};
 
 /// A decoder for one connection.
@@ -70,6 +71,46 @@ pub fn probe(_dir: Dir, data: &[u8]) -> bool {
             data.get(parse::NB_HEADER..).and_then(parse::magic),
             Some(Magic::Smb1 | Magic::Smb2 | Magic::Transform)
         )
+}
+
+/// SMB's framing for the kit's [`Framer`]: a NetBIOS session message is a stepwise PDU whose
+/// parts are its SMB1 message or SMB2 compound elements; the other session-service packets
+/// (and empty messages) are passed over. While lost, a NetBIOS header followed by an SMB magic
+/// ([`parse::resync_start`]) is searched for, across chunk boundaries; a bad header is searched
+/// again from its second byte.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SmbFraming;
+
+impl Framing for SmbFraming {
+    fn head(&mut self, d: &[u8]) -> Head {
+        match parse::nb_header(d) {
+            None if d.len() < parse::NB_HEADER => Head::Need(parse::NB_HEADER),
+            None => Head::Bad,
+            Some(h) if h.len == 0 || !h.is_message() => {
+                Head::Pass(parse::NB_HEADER + h.len as usize)
+            }
+            Some(h) => Head::Steps {
+                head: parse::NB_HEADER,
+                len: parse::NB_HEADER + h.len as usize,
+            },
+        }
+    }
+
+    fn probe(&mut self, d: &[u8]) -> bool {
+        parse::resync_start(d)
+    }
+
+    fn probe_len(&self) -> usize {
+        parse::RESYNC_LEN
+    }
+
+    fn bad_len(&self) -> usize {
+        1
+    }
+
+    fn keep_partial(&self) -> bool {
+        true
+    }
 }
 
 /// Sessions remembered per connection.
@@ -139,11 +180,21 @@ fn pipe_name(path: &str) -> String {
 /// The SMB decoder of one connection.
 #[derive(Default)]
 pub struct SmbConn {
-    fr: [Framer; 2],
+    /// The kit's framer of each direction, made with `smb_max_message` as its cap on first use.
+    fr: Option<[Framer; 2]>,
     st: State,
 }
 
 impl SmbConn {
+    /// The framers and the state, the framers made on first use.
+    fn parts(&mut self, cx: &Ctx<'_>) -> (&mut [Framer; 2], &mut State) {
+        let cap = cx.config.smb_max_message;
+        let fr = self
+            .fr
+            .get_or_insert_with(|| [Framer::new(cap), Framer::new(cap)]);
+        (fr, &mut self.st)
+    }
+
     /// Bytes handed to pipes so far, for tests.
     #[cfg(test)]
     fn tap(&self) -> &[(String, Dir, Vec<u8>)] {
@@ -153,29 +204,45 @@ impl SmbConn {
 
 impl TcpApp for SmbConn {
     fn data(&mut self, cx: &mut Ctx<'_>, dir: Dir, data: &[u8]) {
-        self.feed(cx, dir, data);
+        let (fr, st) = self.parts(cx);
+        let now = cx.now;
+        fr[dir.idx()].steps(now, data, &mut SmbFraming, &mut |ev| match ev {
+            Event::Part {
+                start,
+                part,
+                left,
+                first,
+            } => st.unit(cx, dir, part, left, !first, start),
+            // A bad NetBIOS header, or a message that starts with no SMB magic: resynchronise.
+            Event::Bad { .. } => {
+                cx.count(Counter::MalformedSmb);
+                st.pipes_gap(cx, dir, 0);
+                Step::Lost
+            }
+            // A message that cannot be read as far as it asked: its rest is skipped.
+            Event::Unmet { .. } => {
+                cx.count(Counter::MalformedSmb);
+                Step::Lost
+            }
+            // Nothing is buffered whole (no cap to go over); what a search passes over and
+            // what a gap cuts are not counted.
+            Event::Pdu { .. }
+            | Event::Oversize { .. }
+            | Event::Skipped { .. }
+            | Event::Cut { .. }
+            | Event::Resync { .. } => Step::Lost,
+        });
     }
 
     fn gap(&mut self, cx: &mut Ctx<'_>, dir: Dir, len: u64) {
-        let f = &mut self.fr[dir.idx()];
-        match f.state {
-            // Lost bytes inside data being skipped anyway: nothing to resynchronise.
-            FrameState::Skip if len < f.skip => {
-                f.skip -= len;
-                f.frame_left = f.frame_left.saturating_sub(len);
-            }
-            FrameState::Skip if len == f.skip => {
-                f.frame_left = f.frame_left.saturating_sub(len);
-                f.skip = 0;
-                f.next_unit();
-            }
-            FrameState::Resync => {
-                f.carry.clear();
-            }
-            _ => {
-                f.lose();
-                self.st.pipes_gap(cx, dir, len);
-            }
+        let (fr, st) = self.parts(cx);
+        let fr = &mut fr[dir.idx()];
+        let was_lost = fr.is_lost();
+        fr.gap(len, &mut |_| {});
+        // A gap inside data being skipped anyway needs no resynchronisation; anywhere else the
+        // framer searches for the next header and every open pipe may have lost bytes.
+        if fr.is_lost() && !was_lost {
+            st.pipes_gap(cx, dir, len);
         }
     }
 
@@ -206,20 +273,20 @@ impl TcpApp for SmbConn {
                 emit_plain(cx, ts, plain, None);
             }
         }
-        for f in &mut self.fr {
-            f.release();
-            f.carry = Vec::new();
+        for f in self.fr.iter_mut().flatten() {
+            f.close(&mut |_| {});
         }
     }
 
     fn buffered(&self) -> usize {
-        self.fr.iter().map(|f| f.buf.len() + f.carry.len()).sum()
+        self.fr.iter().flatten().map(Framer::buffered).sum()
     }
 
     fn buffered_one_way(&self) -> usize {
         self.fr
             .iter()
-            .map(|f| f.buf.len() + f.carry.len())
+            .flatten()
+            .map(Framer::buffered)
             .max()
             .unwrap_or(0)
     }

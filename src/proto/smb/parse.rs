@@ -88,24 +88,28 @@ pub fn magic(b: &[u8]) -> Option<Magic> {
     }
 }
 
-/// Where a plausible NetBIOS header followed by an SMB magic starts in `b` (resynchronisation
-/// after a gap).
-pub fn find_resync(b: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(rel) = b.get(from..)?.windows(3).position(|w| w == b"SMB") {
-        let i = from + rel;
-        if i >= 5 {
-            let p = i - 5;
-            if b[p] == 0 && matches!(b[i - 1], 0xfc..=0xff) {
-                let len = u32::from_be_bytes([0, b[p + 1], b[p + 2], b[p + 3]]);
-                if len >= SMB1_HEADER as u32 {
-                    return Some(p);
-                }
-            }
+/// Bytes [`resync_start`] judges: a NetBIOS header and an SMB magic.
+pub const RESYNC_LEN: usize = NB_HEADER + 4;
+
+/// Whether a plausible NetBIOS session message header followed by an SMB magic (SMB1, SMB2,
+/// transform or compression) starts `b`, with a length of at least an SMB1 header
+/// (resynchronisation after a gap). A `b` shorter than [`RESYNC_LEN`] is judged on the bytes it
+/// has.
+pub fn resync_start(b: &[u8]) -> bool {
+    let fits = |i: usize, b: u8| match i {
+        0 => b == 0,
+        4 => matches!(b, 0xfc..=0xff),
+        5..=7 => b == b"SMB"[i - 5],
+        _ => true,
+    };
+    b.iter()
+        .take(RESYNC_LEN)
+        .enumerate()
+        .all(|(i, &x)| fits(i, x))
+        && match b {
+            [_, l1, l2, l3, ..] => u32::from_be_bytes([0, *l1, *l2, *l3]) >= SMB1_HEADER as u32,
+            _ => true,
         }
-        from = i + 1;
-    }
-    None
 }
 
 // ---------------------------------------------------------------------------------------------

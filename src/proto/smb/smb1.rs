@@ -1,11 +1,11 @@
 //! SMB1 messages: AndX chains read command by command (negotiate, session setup with or without
 //! extended security, tree connect, NT create, close, read, write, named-pipe transactions).
 
-use super::framer::Step;
 use super::parse::{self, cmd1, Smb1Header, P};
 use super::state::{non_empty, Pending, PlainAuth, State, Wait};
 use super::{smb1_status, MAX_ANDX, STATUS_BUFFER_OVERFLOW, STATUS_SUCCESS};
 use crate::proto::gssapi;
+use crate::proto::kit::framer::Step;
 use crate::proto::{Ctx, Dir};
 use crate::record::{Carrier, Ts};
 use crate::stats::Counter;

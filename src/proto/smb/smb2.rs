@@ -1,7 +1,6 @@
 //! SMB2 and SMB3 messages: each request or response element of a compound read as far as its
 //! command needs (session setup, tree connect, create, close, read, write, pipe transceive).
 
-use super::framer::Step;
 use super::parse::{self, cmd2, Smb2Header, P};
 use super::state::{Pending, State, Wait};
 use super::{
@@ -9,6 +8,7 @@ use super::{
     STATUS_SUCCESS,
 };
 use crate::proto::gssapi;
+use crate::proto::kit::framer::Step;
 use crate::proto::{Ctx, Dir};
 use crate::record::{Carrier, Ts};
 use crate::stats::Counter;

@@ -5,7 +5,6 @@
 //! need is also written to, and what this connection does not know looked up in, the sensor's
 //! [`registry`](super::registry) (multichannel).
 
-use super::framer::Step;
 use super::parse::{self, Magic};
 use super::{
     evict_oldest, pipe_name, MAX_FILES, MAX_PIPES, MAX_SESSIONS, MAX_SETUPS, MAX_TREES,
@@ -13,6 +12,7 @@ use super::{
 };
 use crate::proto::dcerpc::PipeConn;
 use crate::proto::gssapi;
+use crate::proto::kit::framer::Step;
 use crate::proto::kit::txn::Txns;
 use crate::proto::ntlm::NtlmAuth;
 use crate::proto::{Ctx, Dir};
@@ -192,7 +192,7 @@ impl State {
                 cx.count(Counter::MalformedSmb);
                 Step::Done(frame_left)
             }
-            _ => Step::Resync,
+            _ => Step::Lost,
         }
     }
 

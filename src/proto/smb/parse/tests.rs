@@ -76,16 +76,21 @@ fn netbios_headers() {
 }
 
 #[test]
-fn resync_finds_header_and_magic() {
-    let mut b = vec![1u8, 2, 3, b'S', b'M', b'B', 9];
-    b.extend_from_slice(&[0, 0, 0, 0x40, 0xfe, b'S', b'M', b'B']);
-    assert_eq!(find_resync(&b), Some(7));
-    assert_eq!(
-        find_resync(&[0, 0, 0, 4, 0xfe, b'S', b'M', b'B']),
-        None,
+fn resync_wants_a_header_and_a_magic() {
+    let b = [0, 0, 0, 0x40, 0xfe, b'S', b'M', b'B'];
+    assert!(resync_start(&b));
+    assert!(resync_start(&[0, 0, 0, 0x40, 0xfc, b'S', b'M', b'B', 1]));
+    // A short start is judged on what it has.
+    assert!((0..b.len()).all(|n| resync_start(&b[..n])));
+    assert!(!resync_start(&[0, 0, 0, 0x40, 0xfe, b'S', b'X']));
+    assert!(!resync_start(&[1, 0, 0, 0x40]));
+    assert!(!resync_start(&[0, 0, 0, 0x40, 0xfb]));
+    assert!(
+        !resync_start(&[0, 0, 0, 4, 0xfe, b'S', b'M', b'B']),
         "too short for a header"
     );
-    assert_eq!(find_resync(b"SMBSMB"), None);
+    assert!(!resync_start(&[0, 0, 0, 31]));
+    assert!(!resync_start(b"SMBSMB"));
 }
 
 #[test]
