@@ -4,7 +4,10 @@
 //!
 //! Over TCP, messages are framed by their BER length and buffered up to
 //! [`super::DecoderConfig::max_header`]; larger ones (big search entries) are skipped by length
-//! without buffering, a SearchResultEntry still counted for its search from its first bytes.
+//! without buffering, a SearchResultEntry still counted for its search from its first bytes. A
+//! gap inside a message whose length was read loses that message only: the rest of it is
+//! skipped by count and the next one is read; a gap over a message boundary ends the decoding
+//! of the connection (BER has no marker to resynchronise on).
 //!
 //! After a successful SASL or sicily bind, or an accepted StartTLS, the stream may turn into
 //! SASL-wrapped buffers (signing or sealing) or TLS records. The record of that bind (or of the
@@ -319,11 +322,12 @@ impl TcpApp for LdapConn {
         let fr = &mut self
             .framers
             .get_or_insert_with(|| [Framer::new(cap), Framer::new(cap)])[dir.idx()];
-        let mut cut = false;
-        fr.gap(len, &mut |ev| cut |= matches!(ev, Event::Cut { .. }));
-        if cut || fr.is_lost() {
-            // Message boundaries are lost: LDAP has no resynchronisation marker (a message the
-            // gap cut is not skipped to its end either: the stream is given up).
+        // A gap inside a message whose length was read: the framer skips the rest of it by
+        // count and the next message is read (the message is lost with the gap, which the flow
+        // layer counts). A gap that swallowed a boundary, or came before a message's length:
+        // LDAP has no resynchronisation marker, the stream is given up.
+        fr.gap(len, &mut |_| {});
+        if fr.is_lost() {
             s.stopped = true;
             self.framers = None;
             s.release(cx, false);

@@ -640,3 +640,38 @@ fn an_oversized_message_counts_only_the_bytes_seen() {
     assert_eq!(h.counters.get(Counter::MalformedLdap), 0);
     assert_eq!(json(&h).len(), 1, "the search after it is decoded");
 }
+
+#[test]
+fn a_gap_inside_a_message_loses_only_that_message() {
+    let cut = ldap_message(6, ber(0x66, &[b'm'; 300]));
+    let next = search_request(7, ber(0x87, b"cn"), &[]);
+    for split in [1, 7, 100_000] {
+        let mut h = Harness::new(Transport::Tcp, 389);
+        let mut app = tcp();
+        for piece in cut[..100].chunks(split) {
+            app.data(&mut h.cx(NS), Dir::ToServer, piece);
+        }
+        // 50 bytes of the modify request are lost; the rest of it comes, then a search.
+        app.gap(&mut h.cx(NS), Dir::ToServer, 50);
+        for piece in [&cut[150..], &next[..]].concat().chunks(split) {
+            app.data(&mut h.cx(2 * NS), Dir::ToServer, piece);
+        }
+        app.data(&mut h.cx(3 * NS), Dir::ToClient, &resp(7, 0x65, 0));
+        app.close(&mut h.cx(4 * NS));
+        let out = json(&h);
+        assert_eq!(out.len(), 1, "split {split}: {out:?}");
+        assert_eq!(out[0]["op"], "search", "split {split}");
+        assert_eq!(out[0]["result"], "success", "split {split}");
+        assert_eq!(out[0]["ts"], 2.0, "split {split}");
+        assert_eq!(h.counters.get(Counter::MalformedLdap), 0);
+        assert_eq!(h.counters.get(Counter::DropDecoderCap), 0);
+    }
+    // A gap that runs past the message's end loses the boundary: nothing after it is read.
+    let mut h = Harness::new(Transport::Tcp, 389);
+    let mut app = tcp();
+    app.data(&mut h.cx(NS), Dir::ToServer, &cut[..100]);
+    app.gap(&mut h.cx(NS), Dir::ToServer, cut.len() as u64);
+    app.data(&mut h.cx(2 * NS), Dir::ToServer, &next);
+    app.close(&mut h.cx(4 * NS));
+    assert!(json(&h).is_empty());
+}
