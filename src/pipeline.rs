@@ -24,7 +24,7 @@ pub use crate::capture::{FrameSource, Step};
 use crate::flow::{FlowConfig, FlowTable};
 use crate::output::{Output, OutputError};
 use crate::packet::{flow_hash, Decoder, PacketConfig, PacketMeta};
-use crate::proto::{DecoderConfig, Shared};
+use crate::proto::{registry, DecoderConfig, Shared};
 use crate::record::{Body, Record, RecordType, Ts, NS};
 use crate::stats::{Counter, Counters, Snapshot, StatsRecord};
 use queue::{bounded, Receiver, Sender, TrySendError};

@@ -591,29 +591,27 @@ fn tunnel_short(cut: bool) -> Skip {
     }
 }
 
-/// TCP ports of SMB (direct and over NetBIOS), whose connections are sharded by address pair.
-pub const SMB_PORTS: &[u16] = crate::proto::registry::SMB.tcp_ports;
-
 /// A hash of the flow's 5-tuple that is the same for both directions, so both halves of a
 /// connection go to the same worker (it picks the worker, nothing else).
 ///
-/// SMB connections (TCP 445 or 139 on either side) hash without their ports: every connection
-/// between the same two addresses goes to the same worker. SMB3 multichannel spreads one
-/// session over several connections (a pipe opened on one, its DCE-RPC bind written on a
-/// second and answered on a third); with all of them on one worker, in order, what one
-/// connection writes to the SMB registry ([`crate::proto::smb::registry`]) is there when the
-/// next reads it, so records do not depend on which worker ran first. One client's SMB traffic
-/// to one server stays on one core, which a DC's many clients still spread.
-pub fn flow_hash(m: &PacketMeta) -> u64 {
+/// TCP connections with one of the `by_pair` ports on either side hash without their ports:
+/// every such connection between the same two addresses goes to the same worker. The pipeline
+/// passes SMB's ports (from the protocol registry, `crate::proto::registry::SMB`): SMB3
+/// multichannel spreads one session over several connections (a pipe opened on one, its
+/// DCE-RPC bind written on a second and answered on a third); with all of them on one worker,
+/// in order, what one connection writes to the SMB registry (`crate::proto::smb::registry`) is
+/// there when the next reads it, so records do not depend on which worker ran first. One
+/// client's SMB traffic to one server stays on one core, which a DC's many clients still spread.
+pub fn flow_hash(m: &PacketMeta, by_pair: &[u16]) -> u64 {
     fn ip_bits(ip: &IpAddr) -> u128 {
         match ip {
             IpAddr::V4(a) => u32::from(*a) as u128,
             IpAddr::V6(a) => u128::from(*a),
         }
     }
-    let smb = m.transport == Transport::Tcp
-        && (SMB_PORTS.contains(&m.sport) || SMB_PORTS.contains(&m.dport));
-    let port = |p: u16| if smb { 0 } else { p };
+    let pair =
+        m.transport == Transport::Tcp && (by_pair.contains(&m.sport) || by_pair.contains(&m.dport));
+    let port = |p: u16| if pair { 0 } else { p };
     let a = (ip_bits(&m.src), port(m.sport));
     let b = (ip_bits(&m.dst), port(m.dport));
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };

@@ -211,7 +211,7 @@ pub(super) fn capture_loop<S: FrameSource>(
                     counters.add(Counter::DropShed, payload.len() as u64);
                     return;
                 }
-                let w = (flow_hash(&meta) % n) as usize;
+                let w = (flow_hash(&meta, registry::SMB.tcp_ports) % n) as usize;
                 dispatch.batches[w].push(meta, payload);
                 if dispatch.batches[w].full() {
                     dispatch.send(w, now, counters);

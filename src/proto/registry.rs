@@ -122,8 +122,8 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol::inner("gssapi", Counter::MalformedGssapi),
 ];
 
-/// SMB's row, named on its own for what reads its ports outside dispatch: the packet layer
-/// shards SMB connections by address pair ([`crate::packet::flow_hash`]).
+/// SMB's row, named on its own for what reads its ports outside dispatch: the pipeline has the
+/// packet layer shard SMB connections by address pair ([`crate::packet::flow_hash`]).
 pub const SMB: Protocol = Protocol {
     name: "smb",
     tcp_ports: &[139, 445],

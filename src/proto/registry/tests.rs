@@ -220,3 +220,32 @@ fn the_port_map_agrees_with_the_table_on_every_port() {
         }
     }
 }
+
+#[test]
+fn smb_connections_between_two_addresses_hash_alike() {
+    // As the pipeline picks a worker: SMB's ports hashed by address pair (multichannel).
+    use crate::packet::{flow_hash, PacketMeta};
+    let m = PacketMeta {
+        ts: 0,
+        src: "10.0.0.1".parse().unwrap(),
+        dst: "10.0.0.2".parse().unwrap(),
+        sport: 50000,
+        dport: 445,
+        transport: Transport::Tcp,
+        seq: 0,
+        ack: 0,
+        flags: 0,
+        tunnel: Default::default(),
+    };
+    let h = |m: &PacketMeta| flow_hash(m, SMB.tcp_ports);
+    assert_eq!(h(&m), h(&PacketMeta { sport: 50001, ..m }));
+    assert_eq!(h(&m), h(&PacketMeta { dport: 139, ..m }));
+    let kerberos = PacketMeta { dport: 88, ..m };
+    assert_ne!(
+        h(&kerberos),
+        h(&PacketMeta {
+            sport: 50001,
+            ..kerberos
+        })
+    );
+}
