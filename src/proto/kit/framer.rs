@@ -225,8 +225,9 @@ impl Framer {
         self.buf.len()
     }
 
-    /// Bytes of a PDU a gap cut that are still to be skipped without being reported as
-    /// [`Event::Skipped`] (a decoder that counts them as drops counts what it feeds, up to this).
+    /// Bytes still to be skipped without being reported as [`Event::Skipped`]: the rest of a
+    /// PDU a gap cut, of a stepwise part or of a passed-over PDU (a decoder that counts them as
+    /// drops counts what it feeds, up to this).
     pub fn unreported_skip(&self) -> u64 {
         if self.skip_counted {
             0
@@ -327,8 +328,8 @@ impl Framer {
             }
             if self.buf.is_empty() {
                 // Fast path: whole PDUs at the start of the chunk are handed over in place.
-                match f.head(d) {
-                    Head::Len(len) if len > 0 && len <= self.cap && len <= d.len() => {
+                match sane(f.head(d)) {
+                    Head::Len(len) if len <= self.cap && len <= d.len() => {
                         on(Event::Pdu {
                             start: now,
                             pdu: &d[..len],
@@ -336,7 +337,7 @@ impl Framer {
                         d = &d[len..];
                         continue;
                     }
-                    Head::Len(0) | Head::Bad => {
+                    Head::Bad => {
                         self.bad(d, on);
                         d = &d[f.bad_len().min(d.len())..];
                         continue;
@@ -354,33 +355,22 @@ impl Framer {
                         self.bad(d, on);
                         continue;
                     }
-                    Head::Steps { head, len }
-                        if head > 0 && head <= len.min(MAX_HEAD) && head <= d.len() =>
-                    {
+                    Head::Steps { head, len } if head <= d.len() => {
                         d = &d[head..];
                         self.begin_parts(len - head);
                         continue;
                     }
-                    Head::Steps { head, len } if head == 0 || head > len.min(MAX_HEAD) => {
-                        self.bad(d, on);
-                        continue;
-                    }
-                    Head::Pass(len) if len > 0 => {
+                    Head::Pass(len) => {
                         self.skip = len as u64;
                         self.skip_counted = false;
-                        continue;
-                    }
-                    Head::Pass(_) => {
-                        self.bad(d, on);
-                        d = &d[f.bad_len().min(d.len())..];
                         continue;
                     }
                     // A PDU (or its header) continues in a later chunk: gather it.
                     _ => self.start = now,
                 }
             }
-            let want = match f.head(&self.buf) {
-                Head::Len(0) | Head::Bad | Head::Pass(0) => {
+            let want = match sane(f.head(&self.buf)) {
+                Head::Bad => {
                     let gathered = std::mem::take(&mut self.buf);
                     self.release();
                     self.bad(&gathered, on);
@@ -393,12 +383,6 @@ impl Framer {
                         self.steps(now, &joined, f, on);
                         return;
                     }
-                    continue;
-                }
-                Head::Steps { head, len } if head == 0 || head > len.min(MAX_HEAD) => {
-                    let gathered = std::mem::take(&mut self.buf);
-                    self.release();
-                    self.bad(&gathered, on);
                     continue;
                 }
                 Head::Steps { head, .. } if self.buf.len() < head => head,
@@ -580,16 +564,24 @@ impl Framer {
     }
 }
 
+/// A header that promises no progress, or a stepwise header the framer cannot gather, read as
+/// [`Head::Bad`]: an empty PDU, a header of no byte, longer than its PDU or than [`MAX_HEAD`].
+fn sane(h: Head) -> Head {
+    match h {
+        Head::Len(0) | Head::Pass(0) => Head::Bad,
+        Head::Steps { head, len } if head == 0 || head > len.min(MAX_HEAD) => Head::Bad,
+        h => h,
+    }
+}
+
 /// Whether resynchronisation may restart at `d`: the probe accepts it and the header promises
 /// progress (a framing whose probe accepts what its header refuses cannot loop).
 fn startable<F: Framing + ?Sized>(f: &mut F, d: &[u8]) -> bool {
     f.probe(d)
-        && match f.head(d) {
-            Head::Len(n) => n > 0,
+        && match sane(f.head(d)) {
             Head::Need(n) => n <= MAX_HEAD,
-            Head::Steps { head, len } => head > 0 && head <= len.min(MAX_HEAD),
-            Head::Pass(n) => n > 0,
             Head::Bad => false,
+            Head::Len(_) | Head::Steps { .. } | Head::Pass(_) => true,
         }
 }
 
