@@ -243,6 +243,11 @@ pub struct FlowTable {
     selector: Box<dyn Selector>,
     index: FxHashMap<Key, u32>,
     slab: Vec<Option<Flow>>,
+    /// Beside each slot: the packet time from which the sweep has something to do with it
+    /// (0: at the next sweep; `Ts::MAX`: a free slot). A flow whose decoder has nothing waiting
+    /// ([`TcpApp::waiting`]) needs no tick until its next packet, only its idle timeout, so the
+    /// sweep reads this dense array instead of every flow.
+    due: Vec<Ts>,
     free: Vec<u32>,
     next_id: u64,
     /// Out-of-order bytes held by all streams.
@@ -313,6 +318,7 @@ impl FlowTable {
             selector,
             index: FxHashMap::default(),
             slab: Vec::new(),
+            due: Vec::new(),
             free: Vec::new(),
             next_id: 0,
             held: 0,
@@ -334,6 +340,7 @@ impl FlowTable {
             // their number at once (the budget counts its growth: [`index_bytes`]).
             let n = t.capacity();
             t.slab.reserve_exact(n);
+            t.due.reserve_exact(n);
         }
         t
     }
@@ -380,6 +387,8 @@ impl FlowTable {
         let Some(flow) = self.slab.get_mut(slot as usize).and_then(Option::as_mut) else {
             return;
         };
+        // Its decoder may now hold something that times out: look at it in the next sweep.
+        self.due[slot as usize] = 0;
         flow.last_seen = meta.ts;
         let dir = if src_lo == flow.client_lo {
             Dir::ToServer
@@ -558,10 +567,12 @@ impl FlowTable {
         let slot = match self.free.pop() {
             Some(i) => {
                 self.slab[i as usize] = Some(flow);
+                self.due[i as usize] = 0;
                 i
             }
             None => {
                 self.slab.push(Some(flow));
+                self.due.push(0);
                 (self.slab.len() - 1) as u32
             }
         };
@@ -580,6 +591,7 @@ impl FlowTable {
         };
         self.index.remove(&flow.key);
         self.free.push(slot);
+        self.due[slot as usize] = Ts::MAX;
         self.auth_flows -= flow.auth as usize;
         self.flow_bytes -= flow.cost;
         self.app_buffered = self.app_buffered.saturating_sub(flow.buffered);
@@ -615,20 +627,24 @@ impl FlowTable {
         self.next_sweep = now.saturating_add(NS);
         self.latest = self.latest.max(now);
         self.expired.clear();
-        let mut buffered = 0usize;
+        // In emergency mode a flow's idle time depends on what it carried: look at every flow.
+        let every = self.emergency;
         for (i, slot) in self.slab.iter_mut().enumerate() {
+            if !every && self.due[i] > now {
+                continue;
+            }
             let Some(flow) = slot else { continue };
-            let idle = match (&flow.state, self.emergency) {
-                (State::Tcp(_), false) => self.cfg.tcp_idle,
-                (State::Udp(_), false) => self.cfg.udp_idle,
-                _ if flow.quiet() => self.cfg.emergency_half_open_idle,
-                (State::Tcp(_), true) => self.cfg.emergency_tcp_idle.min(self.cfg.tcp_idle),
-                (State::Udp(_), true) => self.cfg.emergency_udp_idle.min(self.cfg.udp_idle),
+            let (normal, emergency) = match &flow.state {
+                State::Tcp(_) => (self.cfg.tcp_idle, self.cfg.emergency_tcp_idle),
+                State::Udp(_) => (self.cfg.udp_idle, self.cfg.emergency_udp_idle),
+            };
+            let idle = match self.emergency {
+                false => normal,
+                true if flow.quiet() => self.cfg.emergency_half_open_idle,
+                true => emergency.min(normal),
             };
             if now.saturating_sub(flow.last_seen) >= idle {
                 self.expired.push((flow.id, i as u32));
-                // Subtracted again when it closes.
-                buffered = buffered.saturating_add(flow.buffered);
                 continue;
             }
             let mut cx = Ctx {
@@ -639,20 +655,31 @@ impl FlowTable {
                 config: &self.dec,
                 shared: &self.shared,
             };
-            match &mut flow.state {
+            let waiting = match &mut flow.state {
                 State::Tcp(TcpState {
                     dec: TcpDecoder::App(app),
                     ..
                 }) => {
                     app.tick(&mut cx);
-                    flow.buffered = app.buffered();
-                    buffered = buffered.saturating_add(flow.buffered);
+                    let held = app.buffered();
+                    self.app_buffered = (self.app_buffered + held).saturating_sub(flow.buffered);
+                    flow.buffered = held;
+                    app.waiting()
                 }
-                State::Udp(Some(app)) => app.tick(&mut cx),
-                _ => {}
-            }
+                State::Udp(Some(app)) => {
+                    app.tick(&mut cx);
+                    app.waiting()
+                }
+                _ => false,
+            };
+            // Nothing waits: only the idle timeout (outside emergency mode) or a packet can
+            // change it.
+            self.due[i] = if waiting {
+                0
+            } else {
+                flow.last_seen.saturating_add(normal)
+            };
         }
-        self.app_buffered = buffered;
         let mut expired = std::mem::take(&mut self.expired);
         expired.sort_unstable();
         for &(_, slot) in &expired {
@@ -679,6 +706,7 @@ impl FlowTable {
             self.close_slot(slot, self.latest, out);
         }
         self.slab.clear();
+        self.due.clear();
         self.free.clear();
         self.app_buffered = 0;
         self.set_reassembly_gauge();

@@ -3,6 +3,7 @@
 use super::*;
 use crate::packet::tcp_flags::{ACK, FIN, PSH, RST, SYN};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 mod captures;
@@ -22,6 +23,8 @@ type Log = Arc<Mutex<Vec<(u16, Ev)>>>;
 
 struct Rec {
     log: Log,
+    /// What [`TcpApp::waiting`] answers (shared by every decoder of a test).
+    waits: Arc<AtomicBool>,
 }
 
 impl Rec {
@@ -40,6 +43,9 @@ impl TcpApp for Rec {
     fn tick(&mut self, cx: &mut Ctx<'_>) {
         self.push(cx, Ev::Tick(cx.now));
     }
+    fn waiting(&self) -> bool {
+        self.waits.load(Ordering::Relaxed)
+    }
     fn close(&mut self, cx: &mut Ctx<'_>) {
         self.push(cx, Ev::Close(cx.now));
     }
@@ -52,6 +58,9 @@ impl UdpApp for Rec {
     fn tick(&mut self, cx: &mut Ctx<'_>) {
         self.push(cx, Ev::Tick(cx.now));
     }
+    fn waiting(&self) -> bool {
+        self.waits.load(Ordering::Relaxed)
+    }
     fn close(&mut self, cx: &mut Ctx<'_>) {
         self.push(cx, Ev::Close(cx.now));
     }
@@ -61,6 +70,7 @@ impl UdpApp for Rec {
 /// start with "HELO". Every flow it is asked about is remembered.
 struct Sel {
     log: Log,
+    waits: Arc<AtomicBool>,
     infos: Arc<Mutex<Vec<FlowInfo>>>,
 }
 
@@ -70,6 +80,7 @@ impl Selector for Sel {
         (flow.server_port == 4444).then(|| {
             Box::new(Rec {
                 log: self.log.clone(),
+                waits: self.waits.clone(),
             }) as Box<dyn TcpApp>
         })
     }
@@ -77,6 +88,7 @@ impl Selector for Sel {
         first.starts_with(b"HELO").then(|| {
             Box::new(Rec {
                 log: self.log.clone(),
+                waits: self.waits.clone(),
             }) as Box<dyn TcpApp>
         })
     }
@@ -85,6 +97,7 @@ impl Selector for Sel {
         (flow.server_port == 53).then(|| {
             Box::new(Rec {
                 log: self.log.clone(),
+                waits: self.waits.clone(),
             }) as Box<dyn UdpApp>
         })
     }
@@ -94,6 +107,7 @@ struct T {
     table: FlowTable,
     counters: Arc<Counters>,
     log: Log,
+    waits: Arc<AtomicBool>,
     infos: Arc<Mutex<Vec<FlowInfo>>>,
     out: Vec<Record>,
 }
@@ -103,8 +117,10 @@ impl T {
         let counters = Arc::new(Counters::default());
         let log = Log::default();
         let infos = Arc::new(Mutex::new(Vec::new()));
+        let waits = Arc::new(AtomicBool::new(true));
         let sel = Sel {
             log: log.clone(),
+            waits: waits.clone(),
             infos: infos.clone(),
         };
         let table = FlowTable::with_selector(
@@ -118,6 +134,7 @@ impl T {
             table,
             counters,
             log,
+            waits,
             infos,
             out: Vec::new(),
         }
@@ -449,6 +466,57 @@ fn idle_timeouts_and_ticks() {
     assert_eq!(t.events(), vec![(50000, Ev::Close(11 * NS))]);
     assert!(t.table.is_empty());
     assert_eq!(t.c(Counter::FlowsActive), 0);
+}
+
+#[test]
+fn a_decoder_with_nothing_waiting_is_ticked_again_only_after_a_packet() {
+    let cfg = FlowConfig {
+        tcp_idle: 10 * NS,
+        udp_idle: 5 * NS,
+        ..FlowConfig::default()
+    };
+    let mut t = T::new(cfg);
+    t.waits.store(false, Ordering::Relaxed);
+    handshake(&mut t, NS);
+    t.tcp(NS, C, S, 1001, 5001, ACK, b"q");
+    t.udp(NS, "10.0.0.1:40000", "10.0.0.3:53", b"query");
+    t.table.advance(NS, &mut t.out); // a packet since the last sweep: both ticked once
+    t.table.advance(2 * NS, &mut t.out);
+    t.table.advance(3 * NS, &mut t.out);
+    assert_eq!(
+        t.events(),
+        vec![
+            d(TS, b"q"),
+            (40000, Ev::Datagram(TS, b"query".to_vec())),
+            (50000, Ev::Tick(NS)),
+            (40000, Ev::Tick(NS)),
+        ]
+    );
+    t.tcp(3 * NS + 1, C, S, 1002, 5001, ACK, b"r"); // the TCP one again: ticked once more
+    t.table.advance(4 * NS, &mut t.out);
+    t.table.advance(5 * NS, &mut t.out);
+    assert_eq!(t.events(), vec![d(TS, b"r"), (50000, Ev::Tick(4 * NS))]);
+    // Idle timeouts still close both, each on the sweep it falls due.
+    t.table.advance(6 * NS, &mut t.out);
+    assert_eq!(t.events(), vec![(40000, Ev::Close(6 * NS))]);
+    t.table.advance(13 * NS, &mut t.out);
+    assert!(
+        t.events().is_empty(),
+        "TCP idle for 10 s only at 3 s + 10 s"
+    );
+    t.table.advance(14 * NS, &mut t.out);
+    assert_eq!(t.events(), vec![(50000, Ev::Close(14 * NS))]);
+    assert!(t.table.is_empty());
+    // A decoder that says it waits is ticked on every sweep, packets or not.
+    t.waits.store(true, Ordering::Relaxed);
+    t.udp(20 * NS, "10.0.0.1:40001", "10.0.0.3:53", b"query");
+    t.table.advance(21 * NS, &mut t.out);
+    t.table.advance(22 * NS, &mut t.out);
+    let ticks: Vec<_> = t.events().into_iter().skip(1).collect();
+    assert_eq!(
+        ticks,
+        vec![(40001, Ev::Tick(21 * NS)), (40001, Ev::Tick(22 * NS))]
+    );
 }
 
 #[test]

@@ -239,6 +239,12 @@ pub trait TcpApp: Send {
     fn gap(&mut self, cx: &mut Ctx<'_>, dir: Dir, len: u64);
     /// Called about once a second (packet time in replay): emit what waited past its timeout.
     fn tick(&mut self, _cx: &mut Ctx<'_>) {}
+    /// Whether [`TcpApp::tick`] could still do anything without another packet (a request
+    /// waits for its answer, a message is held). When false the flow table does not tick the
+    /// connection again until its next packet; a decoder that keeps timers must say so.
+    fn waiting(&self) -> bool {
+        true
+    }
     /// The connection ended (FIN/RST, idle timeout, end of input): emit everything pending.
     fn close(&mut self, cx: &mut Ctx<'_>);
     /// Bytes held in this decoder's buffers, for memory accounting.
@@ -258,6 +264,11 @@ pub trait UdpApp: Send {
     fn datagram(&mut self, cx: &mut Ctx<'_>, dir: Dir, data: &[u8]);
     /// Called about once a second: emit what waited past its timeout.
     fn tick(&mut self, _cx: &mut Ctx<'_>) {}
+    /// Whether [`UdpApp::tick`] could still do anything without another datagram (as
+    /// [`TcpApp::waiting`]).
+    fn waiting(&self) -> bool {
+        true
+    }
     /// The conversation ended (idle timeout, end of input): emit everything pending.
     fn close(&mut self, cx: &mut Ctx<'_>);
 }

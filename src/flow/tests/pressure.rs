@@ -4,8 +4,8 @@
 use super::*;
 use crate::flow::pressure::BASE_COST;
 
-/// What a flow with a test decoder costs.
-const FLOW_COST: usize = BASE_COST + std::mem::size_of::<Log>() + 64;
+/// What a flow with a test decoder costs (the decoder's size, as `pressure::cost` counts it).
+const FLOW_COST: usize = BASE_COST + std::mem::size_of::<Rec>() + 64;
 
 fn cfg(max_flows: usize, reserve: usize) -> FlowConfig {
     FlowConfig {

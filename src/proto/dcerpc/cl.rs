@@ -132,6 +132,10 @@ impl UdpApp for ClConn {
         }
     }
 
+    fn waiting(&self) -> bool {
+        !self.calls.is_empty()
+    }
+
     fn tick(&mut self, cx: &mut Ctx<'_>) {
         let timeout = cx.config.request_timeout;
         let now = cx.now;

@@ -163,6 +163,9 @@ impl TcpApp for TcpConn {
     fn tick(&mut self, cx: &mut Ctx<'_>) {
         self.conn.tick(cx);
     }
+    fn waiting(&self) -> bool {
+        !self.conn.calls.is_empty()
+    }
     fn close(&mut self, cx: &mut Ctx<'_>) {
         self.conn.close(cx);
     }

@@ -386,6 +386,10 @@ impl UdpApp for DnsUdp {
     fn tick(&mut self, cx: &mut Ctx<'_>) {
         self.m.tick(cx);
     }
+
+    fn waiting(&self) -> bool {
+        !self.m.pending.is_empty()
+    }
     fn close(&mut self, cx: &mut Ctx<'_>) {
         self.m.close(cx);
     }
@@ -472,6 +476,10 @@ impl TcpApp for DnsTcp {
 
     fn tick(&mut self, cx: &mut Ctx<'_>) {
         self.m.tick(cx);
+    }
+
+    fn waiting(&self) -> bool {
+        !self.m.pending.is_empty()
     }
 
     fn close(&mut self, cx: &mut Ctx<'_>) {

@@ -357,6 +357,11 @@ impl TcpApp for Http {
         side.buf = Vec::new();
     }
 
+    fn waiting(&self) -> bool {
+        // No timers: [`TcpApp::tick`] is the trait's empty default.
+        false
+    }
+
     fn close(&mut self, cx: &mut Ctx<'_>) {
         self.auth.flush(cx);
     }

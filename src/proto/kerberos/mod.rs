@@ -407,6 +407,10 @@ impl TcpApp for KrbTcp {
         self.ex.expire(cx);
     }
 
+    fn waiting(&self) -> bool {
+        !self.ex.pending.is_empty()
+    }
+
     fn close(&mut self, cx: &mut Ctx<'_>) {
         for f in self.dirs.iter_mut().flatten() {
             f.close(&mut |ev| {
@@ -436,6 +440,10 @@ impl UdpApp for KrbUdp {
 
     fn tick(&mut self, cx: &mut Ctx<'_>) {
         self.ex.expire(cx);
+    }
+
+    fn waiting(&self) -> bool {
+        !self.ex.pending.is_empty()
     }
 
     fn close(&mut self, cx: &mut Ctx<'_>) {

@@ -345,6 +345,10 @@ impl TcpApp for LdapConn {
         s.ops.tick(cx);
     }
 
+    fn waiting(&self) -> bool {
+        self.s.held.is_some() || self.s.ops.waiting()
+    }
+
     fn close(&mut self, cx: &mut Ctx<'_>) {
         self.s.release(cx, false);
         self.s.ops.close(cx);
@@ -387,6 +391,10 @@ impl UdpApp for Cldap {
 
     fn tick(&mut self, cx: &mut Ctx<'_>) {
         self.ops.tick(cx);
+    }
+
+    fn waiting(&self) -> bool {
+        self.ops.waiting()
     }
 
     fn close(&mut self, cx: &mut Ctx<'_>) {

@@ -292,6 +292,11 @@ impl Ops {
         Answer::Plain
     }
 
+    /// Whether an operation waits for its answer (something [`Ops::tick`] may time out).
+    pub fn waiting(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     /// Emits what waited the request timeout or longer (`now - since >= request_timeout`).
     pub fn tick(&mut self, cx: &mut Ctx<'_>) {
         for t in self.pending.expire(cx.now, cx.config.request_timeout) {

@@ -254,6 +254,10 @@ impl TcpApp for SmbConn {
         self.st.pending.report(cx.counters);
     }
 
+    fn waiting(&self) -> bool {
+        !self.st.pending.is_empty()
+    }
+
     fn close(&mut self, cx: &mut Ctx<'_>) {
         let st = &mut self.st;
         let pending: Vec<Pending> = st.pending.drain().map(|t| t.value).collect();
