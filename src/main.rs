@@ -1,6 +1,12 @@
 //! The `dcsensor` command line: `replay` capture files, capture `live`, `run` as a service from
 //! a configuration file, and `check-config`.
 
+/// The allocator: records are allocated by the worker threads and freed by the output thread;
+/// glibc's malloc serialises those cross-thread frees on the worker's arena lock (see README
+/// "Speed work").
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "main/service.rs"]
 mod service;
 use service::run_service;

@@ -67,9 +67,10 @@ pub(super) struct RecordMsg {
     pub(super) records: Vec<Record>,
 }
 
-/// A worker's way to the output, and back: the output returns every message's vector, records
-/// and all, so that the records are freed by the thread that allocated them (no cross-thread
-/// frees contending for the allocator's arenas) and the vector is reused.
+/// A worker's way to the output, and back: the output frees each message's records and returns
+/// the emptied vector, so that the worker reuses it. Freeing there takes the work off the worker,
+/// the pipeline's busiest thread; the allocator (mimalloc, see `main.rs`) takes a block freed by
+/// another thread back without a lock.
 pub(super) struct RecordPipe {
     pub(super) worker: usize,
     pub(super) tx: Sender<RecordMsg>,
@@ -78,8 +79,7 @@ pub(super) struct RecordPipe {
 
 impl RecordPipe {
     /// An empty vector of capacity [`MESSAGE_CAPACITY`]: one the output gave back, or a new one.
-    /// Every returned vector is emptied here (its records freed on this thread); only one is
-    /// kept, so the vectors a worker holds stay bounded by the queues' depth.
+    /// Only one is kept, so the vectors a worker holds stay bounded by the queues' depth.
     pub(super) fn fresh(&self) -> Vec<Record> {
         let mut spare: Option<Vec<Record>> = None;
         while let Some(mut v) = self.back.try_recv() {
@@ -187,10 +187,12 @@ pub(super) fn output_loop(
                         break;
                     }
                 }
-                // Back to the worker, which frees the records (when its return queue is full,
-                // they are freed here).
+                // The records are freed here, off the worker (the busiest thread), and the
+                // emptied vector goes back to the worker for its next message.
+                let mut records = msg.records;
+                records.clear();
                 if let Some(b) = back.get(msg.worker) {
-                    let _ = b.try_send(msg.records);
+                    let _ = b.try_send(records);
                 }
             }
             Err(queue::RecvTimeoutError::Timeout) => {}
