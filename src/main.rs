@@ -1,9 +1,11 @@
 //! The `dcsensor` command line: `replay` capture files, capture `live`, `run` as a service from
 //! a configuration file, and `check-config`.
 
-/// The allocator: records are allocated by the worker threads and freed by the output thread;
-/// glibc's malloc serialises those cross-thread frees on the worker's arena lock (see README
-/// "Speed work").
+/// The allocator: mimalloc takes back blocks freed by another thread without a lock, so the
+/// output thread frees the records the workers made (with glibc's malloc those frees contended
+/// for the worker's arena, so the busiest thread had to free its own records). Built with
+/// `no_thp`: asking for transparent huge pages made each thread's heap grow in 2 MiB steps and
+/// raised the peak under a flood by up to 50 MiB (README "Speed work, third round").
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
