@@ -66,7 +66,7 @@ fn detect(tuning: Tuning, recs: &[Rec]) -> Vec<Alert> {
         by_id.insert(a.id.clone(), (k, a));
     };
     for r in recs {
-        for a in e.feed("lab", r) {
+        for a in e.feed("lab", &std::sync::Arc::new(r.clone())) {
             take(a, &mut by_id);
         }
     }
@@ -456,7 +456,7 @@ fn public_captures_raise_their_known_attacks_and_nothing_else() {
         let recs = records_of(&c);
         let mut got: Vec<String> = detect(Tuning::default(), &recs)
             .into_iter()
-            .map(|a| a.detection)
+            .map(|a| a.detection.into_owned())
             .collect();
         got.sort();
         got.dedup();

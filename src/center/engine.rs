@@ -65,8 +65,8 @@ impl Detector for DetectEngine {
             return Vec::new(); // counted by the ingest, which could not read it either
         };
         let mut out = Vec::new();
-        for r in &b.records {
-            out.extend(values(self.0.feed(sensor, r)));
+        for r in b.records {
+            out.extend(values(self.0.feed(sensor, &std::sync::Arc::new(r))));
         }
         out
     }

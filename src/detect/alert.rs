@@ -4,7 +4,12 @@
 use super::input::Rec;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::sync::Arc;
+
+/// Text of an alert that is most often the catalog's own (`detection`, `title`, ATT&CK ids,
+/// `phase`, `severity`): borrowed, so an alert and its copies never copy it; owned when read back.
+pub type Text = Cow<'static, str>;
 
 /// The actor of an alert.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -32,26 +37,26 @@ pub struct Alert {
     pub ts: f64,
     /// Always `alert`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Text,
     /// Time of the latest evidence.
     pub last_ts: f64,
     /// Stable id: the same attack seen again updates the alert with this id.
     pub id: String,
     /// The detection's snake_case name.
-    pub detection: String,
-    pub title: String,
+    pub detection: Text,
+    pub title: Text,
     /// Microsoft Defender for Identity's external id of the same detection, where there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mdi_id: Option<u32>,
     /// MITRE ATT&CK technique ids.
-    pub attack: Vec<String>,
-    pub phase: String,
+    pub attack: Shared<Text>,
+    pub phase: Text,
     /// `low`, `medium` or `high`.
-    pub severity: String,
+    pub severity: Text,
     pub source: Source,
     /// Accounts, hosts or services acted on (at most [`MAX_TARGETS`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub targets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Shared::is_empty")]
+    pub targets: Shared<String>,
     /// The number of distinct targets when more than `targets` holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_count: Option<u64>,
@@ -62,39 +67,125 @@ pub struct Alert {
     /// Evidence records in all.
     pub count: u64,
     /// The ids of the sensors that saw the evidence.
-    pub sensors: Vec<String>,
+    pub sensors: Shared<String>,
+}
+
+/// A list of an alert (targets, sensors, ATT&CK ids) shared between the open alert and every
+/// copy of it emitted: emitting copies none of its items; the open alert changes its list in
+/// place once the copies are dropped (copying it only while one is still held). Reads as a slice
+/// and serializes as the plain list.
+#[derive(Clone, PartialEq)]
+pub struct Shared<T>(Arc<Vec<T>>);
+
+impl<T> Default for Shared<T> {
+    fn default() -> Self {
+        Shared(Arc::new(Vec::new()))
+    }
+}
+
+impl<T: Clone> Shared<T> {
+    /// The list to change (copied first when an emitted alert still shares it).
+    pub fn make_mut(&mut self) -> &mut Vec<T> {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl<T> Shared<T> {
+    /// Whether the list is empty (for `skip_serializing_if`).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<T> From<Vec<T>> for Shared<T> {
+    fn from(v: Vec<T>) -> Self {
+        Shared(Arc::new(v))
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Shared<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<T: PartialEq<U>, U, const N: usize> PartialEq<[U; N]> for Shared<T> {
+    fn eq(&self, other: &[U; N]) -> bool {
+        self.0[..] == other[..]
+    }
+}
+
+impl<T: PartialEq<U>, U> PartialEq<Vec<U>> for Shared<T> {
+    fn eq(&self, other: &Vec<U>) -> bool {
+        self.0[..] == other[..]
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<T: Serialize> Serialize for Shared<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Shared<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<T>::deserialize(d).map(Shared::from)
+    }
 }
 
 /// The evidence records of an alert: a list shared between the open alert and every copy of it
 /// emitted (emitting an alert copies no record; the open alert adds to its list in place once
-/// the emitted copies are dropped, and copies it only while one is still held). Reads as a slice
-/// of records and serializes as a plain list.
+/// the emitted copies are dropped, and copies the list, not the records, only while one is still
+/// held). Each record is itself shared ([`Arc<Rec>`]) with the tallies and with the reader that
+/// handed it to the engine, so keeping a record as evidence copies none of its fields. Reads as a
+/// slice of records and serializes as a plain list of records.
 #[derive(Clone, Default, PartialEq)]
-pub struct Evidence(Arc<Vec<Rec>>);
+pub struct Evidence(Arc<Vec<Arc<Rec>>>);
 
 impl Evidence {
     /// The list to add to (copied first when an emitted alert still shares it).
-    pub(crate) fn make_mut(&mut self) -> &mut Vec<Rec> {
+    pub(crate) fn make_mut(&mut self) -> &mut Vec<Arc<Rec>> {
         Arc::make_mut(&mut self.0)
+    }
+}
+
+impl From<Vec<Arc<Rec>>> for Evidence {
+    fn from(v: Vec<Arc<Rec>>) -> Evidence {
+        Evidence(Arc::new(v))
     }
 }
 
 impl From<Vec<Rec>> for Evidence {
     fn from(v: Vec<Rec>) -> Evidence {
-        Evidence(Arc::new(v))
+        Evidence(Arc::new(v.into_iter().map(Arc::new).collect()))
     }
 }
 
 impl std::ops::Deref for Evidence {
-    type Target = [Rec];
-    fn deref(&self) -> &[Rec] {
+    type Target = [Arc<Rec>];
+    fn deref(&self) -> &[Arc<Rec>] {
         &self.0
     }
 }
 
 impl<'a> IntoIterator for &'a Evidence {
-    type Item = &'a Rec;
-    type IntoIter = std::slice::Iter<'a, Rec>;
+    type Item = &'a Arc<Rec>;
+    type IntoIter = std::slice::Iter<'a, Arc<Rec>>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
     }
@@ -102,13 +193,13 @@ impl<'a> IntoIterator for &'a Evidence {
 
 impl std::fmt::Debug for Evidence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+        f.debug_list().entries(self.0.iter().map(|r| &**r)).finish()
     }
 }
 
 impl Serialize for Evidence {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
+        s.collect_seq(self.0.iter().map(|r| &**r))
     }
 }
 
@@ -144,14 +235,23 @@ pub fn alert_id(detection: &str, key: &str, first_ts: f64) -> String {
 
 /// A duration in plain words (`4 seconds`, `12 minutes`, `3 hours`).
 pub fn span_words(secs: f64) -> String {
+    let mut w = String::new();
+    push_span_words(&mut w, secs);
+    w
+}
+
+/// [`span_words`] written at the end of `w`.
+pub fn push_span_words(w: &mut String, secs: f64) {
+    use std::fmt::Write;
     let s = secs.max(0.0);
-    if s < 1.0 {
-        "under a second".into()
+    let _ = if s < 1.0 {
+        w.push_str("under a second");
+        Ok(())
     } else if s < 120.0 {
-        format!("{} seconds", s.round() as u64)
+        write!(w, "{} seconds", s.round() as u64)
     } else if s < 7200.0 {
-        format!("{} minutes", (s / 60.0).round() as u64)
+        write!(w, "{} minutes", (s / 60.0).round() as u64)
     } else {
-        format!("{} hours", (s / 3600.0).round() as u64)
-    }
+        write!(w, "{} hours", (s / 3600.0).round() as u64)
+    };
 }

@@ -144,6 +144,9 @@ pub struct Tuning {
     pub update_every: f64,
     /// Entries per state table (sources, accounts, tickets, hosts); the oldest go first.
     pub max_entries: usize,
+    /// Tallies of all detections together (each holds up to 32 evidence records until its alert
+    /// is raised); when full, the least recently touched half of the largest detection's go.
+    pub max_tallies: usize,
     /// Open alerts kept; the least recently updated go first.
     pub max_alerts: usize,
     /// Seconds of quiet after which an alert is closed; the same activity later opens a new one.
@@ -170,6 +173,7 @@ impl Default for Tuning {
             test_mode: false,
             update_every: 60.0,
             max_entries: 50_000,
+            max_tallies: 50_000,
             max_alerts: 10_000,
             alert_ttl: 86_400.0,
             domain_controllers: Vec::new(),
@@ -199,6 +203,7 @@ const GLOBAL_KEYS: &[&str] = &[
     "test_mode",
     "update_every",
     "max_entries",
+    "max_tallies",
     "max_alerts",
     "alert_ttl",
     "domain_controllers",
@@ -360,6 +365,7 @@ impl Tuning {
                 "update_every" => tu.update_every = want_num(v, &at)?,
                 "alert_ttl" => tu.alert_ttl = want_num(v, &at)?,
                 "max_entries" => tu.max_entries = (want_num(v, &at)? as usize).max(16),
+                "max_tallies" => tu.max_tallies = (want_num(v, &at)? as usize).max(16),
                 "max_alerts" => tu.max_alerts = (want_num(v, &at)? as usize).max(16),
                 "domain_controllers" => tu.domain_controllers = want_addrs(v, &at)?,
                 "dns_servers" => tu.dns_servers = want_addrs(v, &at)?,
@@ -447,6 +453,8 @@ pub fn example_section() -> String {
     s.push_str(&format!("update_every = {}\n", t.update_every));
     s.push_str("# Entries per state table (sources, accounts, tickets, host names); the least recently seen\n# half goes when one is full, counted in dcsensor_detect_evictions_total.\n");
     s.push_str(&format!("max_entries = {}\n", t.max_entries));
+    s.push_str("# Tallies (a source's or account's count of events in a detection's window, with up to 32\n# evidence records) of all detections together; when full, the least recently touched half of\n# the largest detection's go, counted as evictions. This bounds the engine's memory (README).\n");
+    s.push_str(&format!("max_tallies = {}\n", t.max_tallies));
     s.push_str("# Open alerts kept, and seconds of quiet after which an alert closes.\n");
     s.push_str(&format!(
         "max_alerts = {}\nalert_ttl = {}\n",

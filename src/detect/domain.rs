@@ -463,7 +463,7 @@ impl Domain {
         Some(
             self.host_at(ip, ts)
                 .map(|h| h.name.clone())
-                .unwrap_or_else(|| ip.to_string()),
+                .unwrap_or_else(|| super::rules::ip_text(ip)),
         )
     }
 }

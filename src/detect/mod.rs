@@ -7,9 +7,12 @@
 //! and in the center, over every sensor's records together (cross-DC correlation through the
 //! [`tickets::TicketStore`]).
 //!
+//! A record is handed over shared (`Arc<Rec>`, made once where it is read): the tallies and
+//! alerts that keep it as evidence hold the same record, so no record is ever copied.
+//!
 //! ```text
 //! let mut e = Engine::new(Tuning::from_toml(text)?)?;
-//! for (sensor, rec) in input { for alert in e.feed(sensor, &rec) { emit(alert) } }
+//! for (sensor, rec) in input { for alert in e.feed(sensor, &Arc::new(rec)) { emit(alert) } }
 //! for alert in e.flush() { emit(alert) }
 //! ```
 
@@ -39,10 +42,11 @@ pub use config::Tuning;
 pub use input::Rec;
 pub use tickets::{Fact, MemoryTickets, Ticket, TicketStore};
 
-use alert::{alert_id, span_words, MAX_EVIDENCE, MAX_TARGETS};
+use alert::{alert_id, push_span_words, MAX_EVIDENCE, MAX_TARGETS};
 use domain::Domain;
 use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::Arc;
 use table::{Capped, Tally, Touched};
 
 /// The engine's counters (for `stats`, metrics and the end of `dcsensor detect`).
@@ -105,6 +109,8 @@ pub struct Engine {
     counters: Counters,
     /// Scratch space for the open alerts' keys (no text allocated per raise).
     key_buf: String,
+    /// The record being read, shared with the evidence that keeps it.
+    cur: Option<Arc<Rec>>,
 }
 
 impl Engine {
@@ -132,6 +138,7 @@ impl Engine {
             out: Vec::new(),
             counters: Counters::default(),
             key_buf: String::new(),
+            cur: None,
             tuning,
         }
     }
@@ -159,12 +166,14 @@ impl Engine {
     }
 
     /// Reads one record seen by sensor `sensor`; returns the alerts it raised or that are due for
-    /// an update.
-    pub fn feed(&mut self, sensor: &str, rec: &Rec) -> Vec<Alert> {
+    /// an update. The record is kept as evidence by sharing it, not by copying it.
+    pub fn feed(&mut self, sensor: &str, shared: &Arc<Rec>) -> Vec<Alert> {
         self.counters.records += 1;
-        if rec.kind == "stats" || rec.kind == "alert" {
+        if shared.kind == "stats" || shared.kind == "alert" {
             return Vec::new();
         }
+        let rec: &Rec = shared;
+        self.cur = Some(shared.clone());
         if self.sharing {
             self.absorb();
         }
@@ -183,6 +192,7 @@ impl Engine {
                 self.tickets.share(f);
             }
         }
+        self.cur = None;
         std::mem::take(&mut self.out)
     }
 
@@ -250,6 +260,11 @@ impl Engine {
         c
     }
 
+    /// Tallies held by all detections together (at most `max_tallies`).
+    pub fn tallies(&self) -> usize {
+        self.tables.iter().map(|t| t.len()).sum()
+    }
+
     /// Entries held by the largest state table (at most `max_entries`).
     pub fn largest_table(&self) -> usize {
         self.tables
@@ -291,6 +306,15 @@ impl Engine {
         hit
     }
 
+    /// `rec` as a shared record: the one being read is shared, another (a rule's altered copy)
+    /// is made shared here.
+    fn shared(&self, rec: &Rec) -> Arc<Rec> {
+        match &self.cur {
+            Some(c) if std::ptr::eq(&**c, rec) => c.clone(),
+            _ => Arc::new(rec.clone()),
+        }
+    }
+
     /// Counts `rec` in detection `d`'s tally for `key`; returns (distinct targets, events).
     fn tally(
         &mut self,
@@ -300,9 +324,23 @@ impl Engine {
         target: Option<&str>,
         rec: &Rec,
     ) -> (u64, u64) {
+        let rec = self.shared(rec);
+        self.tally_room(d, key);
         let t = self.tables[d as usize].entry(key, Tally::default);
-        t.add(window, target, rec, MAX_EVIDENCE);
+        t.add(window, target, &rec, MAX_EVIDENCE);
         (t.distinct, t.n)
+    }
+
+    /// Makes room for a new tally when all detections together hold `max_tallies`: the least
+    /// recently touched half of the largest detection's tallies goes (counted as evictions).
+    fn tally_room(&mut self, d: D, key: &str) {
+        let total: usize = self.tables.iter().map(|t| t.len()).sum();
+        if total < self.tuning.max_tallies || self.tables[d as usize].get(key).is_some() {
+            return;
+        }
+        if let Some(big) = self.tables.iter_mut().max_by_key(|t| t.len()) {
+            big.evict_half();
+        }
     }
 
     /// Raises (or updates) the alert of `d` for `key` from its tally: on the first crossing the
@@ -344,20 +382,23 @@ impl Engine {
             mdi: None,
         };
         if first {
-            self.raise(sensor, hit, Cow::Owned(ev), n);
+            self.raise(sensor, hit, Evid::Tally(ev), n);
         } else {
-            self.raise(sensor, hit, Cow::Borrowed(std::slice::from_ref(rec)), 1);
+            self.raise(sensor, hit, Evid::One(rec), 1);
         }
         if let Some(t) = self.tables[d as usize].get_mut(key) {
             t.targets = targets;
         }
     }
 
-    /// Raises or updates an alert. Evidence handed over owned (a tally's first records) is moved
-    /// into the alert, borrowed evidence copied.
-    fn raise(&mut self, sensor: &str, h: Hit<'_>, evidence: Cow<'_, [Rec]>, added: u64) {
+    /// Raises or updates an alert. A tally's first records are moved into the alert, a single
+    /// record is shared with it.
+    fn raise(&mut self, sensor: &str, h: Hit<'_>, evidence: Evid<'_>, added: u64) {
         let def = h.d.def();
-        let last_ts = evidence.iter().map(|r| r.ts).fold(h.first_ts, f64::max);
+        let last_ts = match &evidence {
+            Evid::Tally(v) => v.iter().map(|r| r.ts).fold(h.first_ts, f64::max),
+            Evid::One(r) => h.first_ts.max(r.ts),
+        };
         // the open alerts' key, written into a buffer kept for the next raise
         let mut map_key = std::mem::take(&mut self.key_buf);
         map_key.clear();
@@ -426,26 +467,31 @@ impl Engine {
                 Open {
                     alert: Alert {
                         ts: first_ts,
-                        kind: "alert".into(),
+                        kind: Cow::Borrowed("alert"),
                         last_ts,
                         id: if id.is_empty() {
                             alert_id(def.name, h.key, first_ts)
                         } else {
                             id
                         },
-                        detection: def.name.into(),
-                        title: def.title.into(),
+                        detection: Cow::Borrowed(def.name),
+                        title: Cow::Borrowed(def.title),
                         mdi_id: h.mdi.or(def.mdi),
-                        attack: def.attack.iter().map(|s| s.to_string()).collect(),
-                        phase: def.phase.into(),
-                        severity: def.severity.into(),
+                        attack: def
+                            .attack
+                            .iter()
+                            .map(|s| Cow::Borrowed(*s))
+                            .collect::<Vec<_>>()
+                            .into(),
+                        phase: Cow::Borrowed(def.phase),
+                        severity: Cow::Borrowed(def.severity),
                         source: source.take().unwrap_or_default(),
-                        targets: Vec::new(),
+                        targets: Default::default(),
                         target_count: None,
                         summary: String::new(),
                         evidence: Default::default(),
                         count: 0,
-                        sensors: Vec::new(),
+                        sensors: Default::default(),
                     },
                     dirty: false,
                     emitted: first_ts,
@@ -461,15 +507,19 @@ impl Engine {
         // that gets none, never copies it even while an emitted copy still shares it)
         match evidence {
             // a new alert takes the tally's records as they are (no copy)
-            Cow::Owned(mut v) if a.evidence.is_empty() => {
+            Evid::Tally(mut v) if a.evidence.is_empty() => {
                 v.truncate(room);
                 a.evidence = v.into();
             }
-            Cow::Owned(v) if room > 0 && !v.is_empty() => {
+            Evid::Tally(v) if room > 0 && !v.is_empty() => {
                 a.evidence.make_mut().extend(v.into_iter().take(room))
             }
-            Cow::Borrowed(v) if room > 0 && !v.is_empty() => {
-                a.evidence.make_mut().extend(v.iter().take(room).cloned())
+            Evid::One(r) if room > 0 => {
+                let r = match &self.cur {
+                    Some(c) if std::ptr::eq(&**c, r) => c.clone(),
+                    _ => Arc::new(r.clone()),
+                };
+                a.evidence.make_mut().push(r)
             }
             _ => {}
         }
@@ -479,12 +529,13 @@ impl Engine {
         } else {
             &h.targets[h.new_from.min(h.targets.len())..]
         };
+        // (the shared list is touched only when a target is added)
         for t in new {
             if a.targets.len() >= MAX_TARGETS {
                 break;
             }
             if !a.targets.iter().any(|x| x.eq_ignore_ascii_case(t)) {
-                a.targets.push(t.clone());
+                a.targets.make_mut().push(t.clone());
             }
         }
         let distinct = h.distinct.max(a.targets.len() as u64);
@@ -499,7 +550,7 @@ impl Engine {
             }
         }
         if !a.sensors.iter().any(|s| s == sensor) && a.sensors.len() < 64 {
-            a.sensors.push(sensor.to_string());
+            a.sensors.make_mut().push(sensor.to_string());
         }
         open.what = h.what;
         let emitted = if created {
@@ -534,12 +585,19 @@ impl Engine {
     fn source(&self, ip: Option<IpAddr>, user: Option<&str>, ts: f64) -> Source {
         let host = ip.and_then(|ip| self.domain.host_at(ip, ts));
         Source {
-            ip: ip.map(|i| i.to_string()),
+            ip: ip.map(rules::ip_text),
             host: host.map(|h| h.name.clone()),
             host_by: host.map(|h| format!("{} at {}", h.by, h.ts)),
             user: user.map(str::to_string),
         }
     }
+}
+
+/// The evidence a raise brings: a tally's first records (moved into a new alert), or the one
+/// record being read.
+enum Evid<'a> {
+    Tally(Vec<Arc<Rec>>),
+    One(&'a Rec),
 }
 
 /// What a rule found, for [`Engine::raise`].
@@ -561,39 +619,50 @@ struct Hit<'a> {
     mdi: Option<u32>,
 }
 
-/// The alert's one sentence: who did what to what, how many times, over what time.
+/// The alert's one sentence: who did what to what, how many times, over what time
+/// ("host (ip) as user what (t1, t2 and 3 more): 5 records over 4 seconds."), written into one
+/// string.
 fn summary(a: &Alert, what: &str) -> String {
-    let who = match (&a.source.host, &a.source.ip) {
-        (Some(h), Some(ip)) => format!("{h} ({ip})"),
-        (None, Some(ip)) => ip.clone(),
-        (Some(h), None) => h.clone(),
-        (None, None) => "an unknown source".into(),
-    };
-    let user = a
-        .source
-        .user
-        .as_deref()
-        .map(|u| format!(" as {u}"))
-        .unwrap_or_default();
+    use std::fmt::Write;
+    let mut s = String::with_capacity(128 + what.len());
+    match (&a.source.host, &a.source.ip) {
+        (Some(h), Some(ip)) => {
+            s.push_str(h);
+            s.push_str(" (");
+            s.push_str(ip);
+            s.push(')');
+        }
+        (None, Some(ip)) => s.push_str(ip),
+        (Some(h), None) => s.push_str(h),
+        (None, None) => s.push_str("an unknown source"),
+    }
+    if let Some(u) = &a.source.user {
+        s.push_str(" as ");
+        s.push_str(u);
+    }
+    s.push(' ');
+    s.push_str(what);
     let n = a.target_count.unwrap_or(a.targets.len() as u64);
-    let targets = if a.targets.is_empty() {
-        String::new()
+    if !a.targets.is_empty() {
+        let shown = a.targets.len().min(5);
+        s.push_str(" (");
+        for (i, t) in a.targets[..shown].iter().enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(t);
+        }
+        if n > shown as u64 {
+            let _ = write!(s, " and {} more", n - shown as u64);
+        }
+        s.push(')');
+    }
+    if a.count == 1 {
+        s.push_str(": 1 record over ");
     } else {
-        let shown: Vec<&str> = a.targets.iter().take(5).map(String::as_str).collect();
-        let more = if n > shown.len() as u64 {
-            format!(" and {} more", n - shown.len() as u64)
-        } else {
-            String::new()
-        };
-        format!(" ({}{more})", shown.join(", "))
-    };
-    let times = if a.count == 1 {
-        "1 record".to_string()
-    } else {
-        format!("{} records", a.count)
-    };
-    format!(
-        "{who}{user} {what}{targets}: {times} over {}.",
-        span_words(a.last_ts - a.ts)
-    )
+        let _ = write!(s, ": {} records over ", a.count);
+    }
+    push_span_words(&mut s, a.last_ts - a.ts);
+    s.push('.');
+    s
 }

@@ -145,7 +145,12 @@ pub fn ecs_alert(a: &Alert, observer: &str) -> Value {
         "threat.technique.reference",
         json!(techniques.iter().map(|t| attack_url(t)).collect::<Vec<_>>()),
     );
-    let subs: Vec<&String> = a.attack.iter().filter(|t| t.contains('.')).collect();
+    let subs: Vec<&str> = a
+        .attack
+        .iter()
+        .map(|t| &**t)
+        .filter(|t| t.contains('.'))
+        .collect();
     if !subs.is_empty() {
         put(&mut m, "threat.technique.subtechnique.id", json!(subs));
         put(

@@ -124,7 +124,12 @@ impl Detector {
 
     /// One record from sensor `sensor` (None: this detector's own id); `raw` is the record as
     /// it was read, which `--records` writes unchanged (every field, the engine's or not).
-    pub fn feed(&mut self, sensor: Option<&str>, rec: &Rec, raw: Raw<'_>) -> std::io::Result<()> {
+    pub fn feed(
+        &mut self,
+        sensor: Option<&str>,
+        rec: &Arc<Rec>,
+        raw: Raw<'_>,
+    ) -> std::io::Result<()> {
         self.read += 1;
         if self.records {
             match self.format {
@@ -195,7 +200,7 @@ impl Detector {
                 continue;
             }
             match Rec::from_json(t) {
-                Ok(rec) => self.feed(None, &rec, Raw::Line(t))?,
+                Ok(rec) => self.feed(None, &Arc::new(rec), Raw::Line(t))?,
                 Err(e) => {
                     self.skipped += 1;
                     if self.skipped <= 10 {
@@ -259,7 +264,7 @@ pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
         for v in &b.records {
             match Rec::deserialize(v) {
                 Ok(r) => d
-                    .feed(sensor, &r, Raw::Value(v))
+                    .feed(sensor, &Arc::new(r), Raw::Value(v))
                     .map_err(|e| e.to_string())?,
                 Err(e) => {
                     d.skipped += 1;
@@ -292,7 +297,7 @@ impl Output for DetectOutput {
         match Rec::from_record(rec) {
             Ok(r) => {
                 let mut d = self.detector.lock().map_err(|_| "detector lock poisoned")?;
-                d.feed(None, &r, Raw::Record(rec))?;
+                d.feed(None, &Arc::new(r), Raw::Record(rec))?;
             }
             Err(e) => {
                 self.bad += 1;

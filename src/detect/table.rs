@@ -6,6 +6,7 @@ use super::input::Rec;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// A value with the time it was last touched.
 pub trait Touched {
@@ -67,15 +68,15 @@ impl<V: Touched, K: Hash + Eq + Ord + Clone> Capped<V, K> {
     {
         if !self.map.contains_key(key) {
             if self.map.len() >= self.cap {
-                self.evict();
+                self.evict_half();
             }
             return self.map.entry(key.to_owned()).or_insert_with(make);
         }
         self.map.get_mut(key).expect("present")
     }
 
-    /// Drops the least recently touched half (at least one entry).
-    fn evict(&mut self) {
+    /// Drops the least recently touched half (at least one entry), counted in `evictions`.
+    pub fn evict_half(&mut self) {
         let mut times: Vec<f64> = self.map.values().map(Touched::last).collect();
         let mid = times.len() / 2;
         times.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));
@@ -124,7 +125,8 @@ pub struct Tally {
     pub targets: Vec<String>,
     /// Of `targets`, how many were handed to the alert already.
     pub sent: usize,
-    pub evidence: Vec<Rec>,
+    /// The first records of the window, shared with the reader and the alert (not copied).
+    pub evidence: Vec<Arc<Rec>>,
     /// An alert was raised from this window.
     pub raised: bool,
 }
@@ -149,7 +151,7 @@ impl Tally {
     /// Counts `rec` at its time. A gap longer than `window` starts over; before the alert is
     /// raised, the window also restarts once it is `window` long. Returns whether `target` was
     /// new in this window.
-    pub fn add(&mut self, window: f64, target: Option<&str>, rec: &Rec, keep: usize) -> bool {
+    pub fn add(&mut self, window: f64, target: Option<&str>, rec: &Arc<Rec>, keep: usize) -> bool {
         let ts = rec.ts;
         if self.n == 0 || ts - self.last > window || (!self.raised && ts - self.start > window) {
             *self = Tally {

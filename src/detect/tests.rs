@@ -10,13 +10,13 @@ pub(crate) fn rec(v: serde_json::Value) -> Rec {
 }
 
 fn names(alerts: &[Alert]) -> Vec<&str> {
-    alerts.iter().map(|a| a.detection.as_str()).collect()
+    alerts.iter().map(|a| &*a.detection).collect()
 }
 
 fn feed_all(e: &mut Engine, recs: &[Rec]) -> Vec<Alert> {
     let mut out = Vec::new();
     for r in recs {
-        out.extend(e.feed("s1", r));
+        out.extend(e.feed("s1", &std::sync::Arc::new(r.clone())));
     }
     out.extend(e.flush());
     out
@@ -177,7 +177,7 @@ fn alert_has_the_fields_of_records_md_and_a_stable_id() {
 fn capped_table_evicts_and_counts() {
     let mut t: table::Capped<table::Tally> = table::Capped::new(100);
     for i in 0..1000 {
-        let r = rec(json!({"ts": i as f64, "type": "dns"}));
+        let r = std::sync::Arc::new(rec(json!({"ts": i as f64, "type": "dns"})));
         t.entry(&format!("k{i}"), Default::default)
             .add(10.0, None, &r, 1);
     }
@@ -225,4 +225,24 @@ fn the_example_configuration_holds_every_default() {
     assert_eq!(t, Tuning::default());
     let whole = crate::daemon::config::Config::parse(&text, "example").unwrap();
     assert_eq!(whole.tuning().unwrap(), Tuning::default());
+}
+
+/// The sizes the README's bound on the engine's memory is computed from ("Detection speed",
+/// memory): a change that makes them larger must redo the bound there.
+#[test]
+fn state_sizes_stay_within_the_documented_memory_bound() {
+    use std::mem::size_of;
+    let sizes = [
+        ("Rec", size_of::<Rec>(), 1824),
+        ("Tally", size_of::<table::Tally>(), 128),
+        ("Alert", size_of::<Alert>(), 352),
+        ("Ticket", size_of::<Ticket>(), 128),
+    ];
+    for (name, size, bound) in sizes {
+        eprintln!("{name}: {size} bytes");
+        assert!(
+            size <= bound,
+            "{name} is {size} bytes, over the {bound} the README counts"
+        );
+    }
 }

@@ -20,7 +20,7 @@ fn tuned(extra: &str) -> Engine {
 fn run(e: &mut Engine, recs: &[Value]) -> Vec<Alert> {
     let mut out = Vec::new();
     for r in recs {
-        out.extend(e.feed("s1", &rec(r.clone())));
+        out.extend(e.feed("s1", &std::sync::Arc::new(rec(r.clone()))));
     }
     out.extend(e.flush());
     out
@@ -575,7 +575,7 @@ fn a_million_sources_stay_under_the_caps_with_evictions_counted() {
         r.src = Some(std::net::IpAddr::V4(std::net::Ipv4Addr::from(
             0x0a00_0000 + i,
         )));
-        e.feed("s1", &r);
+        e.feed("s1", &std::sync::Arc::new(r.clone()));
     }
     let c = e.counters();
     assert!(e.largest_table() <= 10_000, "{}", e.largest_table());
@@ -584,4 +584,30 @@ fn a_million_sources_stay_under_the_caps_with_evictions_counted() {
         "brute force and spray tables both evicted: {c:?}"
     );
     assert_eq!(c.records, 1_000_000);
+}
+
+#[test]
+fn max_tallies_caps_the_tallies_of_all_detections_together() {
+    let mut e = Engine::from_toml("[detect]\nmax_tallies = 100\n").unwrap();
+    let mut r = rec(
+        json!({"ts": 0.0, "type": "kerberos", "dst": DC, "request": "AS-REQ", "client": "bob", "realm": "EX.ORG", "reply": "KRB-ERROR", "error": "KDC_ERR_PREAUTH_FAILED"}),
+    );
+    let mut most = 0;
+    for i in 0..5_000u32 {
+        r.ts = i as f64 * 0.01;
+        r.src = Some(std::net::IpAddr::V4(std::net::Ipv4Addr::from(
+            0x0a00_0000 + i,
+        )));
+        e.feed("s1", &std::sync::Arc::new(r.clone()));
+        most = most.max(e.tallies());
+    }
+    // brute force and spray each count every source: 10,000 tallies without the cap
+    assert!(most <= 100, "{most} tallies held");
+    let c = e.counters();
+    assert!(
+        c.evictions >= 10_000 - 100,
+        "every tally dropped is counted: {c:?}"
+    );
+    // the newest sources are still counted
+    assert!(e.tallies() > 0);
 }

@@ -107,7 +107,7 @@ fn merged(runs: &[Vec<Alert>]) -> BTreeMap<String, (String, u64, Option<String>)
         for (id, a) in last {
             let e = out
                 .entry(id)
-                .or_insert((a.detection.clone(), 0, a.source.host.clone()));
+                .or_insert((a.detection.to_string(), 0, a.source.host.clone()));
             e.1 += a.count;
         }
     }
@@ -117,7 +117,7 @@ fn merged(runs: &[Vec<Alert>]) -> BTreeMap<String, (String, u64, Option<String>)
 fn feed(e: &mut Engine, sensor: &str, recs: &[Value]) -> Vec<Alert> {
     let mut out = Vec::new();
     for r in recs {
-        out.extend(e.feed(sensor, &rec(r.clone())));
+        out.extend(e.feed(sensor, &std::sync::Arc::new(rec(r.clone()))));
     }
     out.extend(e.flush());
     out

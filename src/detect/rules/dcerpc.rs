@@ -2,7 +2,7 @@
 //! saves, gMSA keys, SAM-R reconnaissance and group changes, session enumeration, remote code
 //! execution, ZeroLogon, coercion and PrintNightmare, honeytokens in name lookups.
 
-use super::{ip_key, ip_pair_key, Seen};
+use super::{ip_key, ip_pair_key, ip_text, Seen};
 use crate::detect::domain::SENSITIVE_RIDS;
 use crate::detect::{Engine, Rec, D};
 use std::fmt::Write;
@@ -47,7 +47,7 @@ impl Engine {
                 let key = ip_key(r);
                 let what = format!(
                     "saved the registry hive {hive} of {} to a file over remote registry",
-                    r.dst.map(|d| d.to_string()).unwrap_or_default()
+                    r.dst.map(ip_text).unwrap_or_default()
                 );
                 self.single(
                     sensor,
@@ -93,7 +93,7 @@ impl Engine {
         let target = r
             .arg("naming_context")
             .or_else(|| r.arg("object"))
-            .or_else(|| r.dst.map(|d| d.to_string()));
+            .or_else(|| r.dst.map(ip_text));
         let key = ip_key(r);
         self.single(sensor, d, &key, r, None, target.as_deref(), what);
     }
@@ -212,7 +212,7 @@ impl Engine {
         }
         let key = ip_key(r);
         let w = self.th(D::SmbSessionEnumeration, "window");
-        let target = r.dst.map(|d| d.to_string());
+        let target = r.dst.map(ip_text);
         let (_, n) = self.tally(D::SmbSessionEnumeration, &key, w, target.as_deref(), r);
         if n as f64 >= self.th(D::SmbSessionEnumeration, "calls") {
             let what = format!("enumerated sessions and logged-on users ({op}), {n} call(s)");
@@ -372,8 +372,7 @@ impl Engine {
         // counts when it goes to a domain controller
         let suspicious = match (&named_host, d) {
             (Some(h), D::Coercion) => {
-                r.src.map(|s| s.to_string()).as_deref() != Some(h.as_str())
-                    || self.domain.is_dc(r.dst)
+                r.src.map(ip_text).as_deref() != Some(h.as_str()) || self.domain.is_dc(r.dst)
             }
             (_, D::PrintNightmare) => self.domain.is_dc(r.dst) || named_host.is_some(),
             (None, _) => self.domain.is_dc(r.dst),

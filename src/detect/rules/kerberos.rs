@@ -2,11 +2,10 @@
 //! force and spray, overpass-the-hash, pass-the-ticket, golden and silver tickets, skeleton key,
 //! S4U delegation, PKINIT certificates for another principal, honeytokens.
 
-use super::{ip_key, ip_key_and, ip_key_lower, no_aes, rc4_first, Seen};
+use super::{ip_key, ip_key_and, ip_key_lower, ip_text, no_aes, rc4_first, Seen};
 use crate::detect::config::bare_account;
 use crate::detect::tickets::Ticket;
-use crate::detect::{Engine, Hit, Rec, D};
-use std::borrow::Cow;
+use crate::detect::{Engine, Evid, Hit, Rec, D};
 
 fn err_is(r: &Rec, name: &str, num: i64) -> bool {
     r.error.as_ref().is_some_and(|e| e.is(name, num))
@@ -111,7 +110,7 @@ impl Engine {
         if err_is(r, "KDC_ERR_PREAUTH_REQUIRED", 25) && !r.error_etypes.is_empty() {
             let key = format!(
                 "{}|{}",
-                r.dst.map(|d| d.to_string()).unwrap_or_default(),
+                r.dst.map(ip_text).unwrap_or_default(),
                 client.to_ascii_lowercase()
             );
             let offered_aes = r
@@ -127,7 +126,7 @@ impl Engine {
                 && self.on(D::SkeletonKey)
                 && self.rules.aes_offers.get(&key).is_some_and(|s| s.flag)
             {
-                let dc = r.dst.map(|d| d.to_string()).unwrap_or_default();
+                let dc = r.dst.map(ip_text).unwrap_or_default();
                 let what = format!("(a domain controller) offered only RC4 pre-authentication for {client}, which it offered AES before: its KDC may be patched (skeleton key)");
                 let hit_key = format!("dc|{dc}");
                 if !self.excluded(D::SkeletonKey, r.dst, None, r.ts) {
@@ -251,9 +250,9 @@ impl Engine {
             mdi: Some(mdi),
         };
         if first {
-            self.raise(sensor, hit, Cow::Owned(ev), n);
+            self.raise(sensor, hit, Evid::Tally(ev), n);
         } else {
-            self.raise(sensor, hit, Cow::Borrowed(std::slice::from_ref(r)), 1);
+            self.raise(sensor, hit, Evid::One(r), 1);
         }
     }
 

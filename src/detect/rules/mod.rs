@@ -169,6 +169,13 @@ pub(in crate::detect) fn push_ip(k: &mut String, ip: Option<IpAddr>, none: &str)
     }
 }
 
+/// An address as text, as its `Display` writes it (without the formatting machinery for IPv4).
+pub(in crate::detect) fn ip_text(ip: IpAddr) -> String {
+    let mut s = String::with_capacity(15);
+    push_ip(&mut s, Some(ip), "");
+    s
+}
+
 /// The source address (or `-`) as a table key.
 pub(super) fn ip_key(r: &Rec) -> String {
     let mut k = String::with_capacity(48);

@@ -3,7 +3,7 @@
 //! groups, resource-based delegation, DCShadow), DNS mapping, executables on DC shares, SMB
 //! exfiltration, honeytokens.
 
-use super::{ip_key, ip_key_and, ip_key_lower, ip_pair_key, Seen};
+use super::{ip_key, ip_key_and, ip_key_lower, ip_pair_key, ip_text, Seen};
 use crate::detect::config::bare_account;
 use crate::detect::{Engine, Fact, Rec, D};
 
@@ -158,7 +158,7 @@ impl Engine {
             r.server_nb_name.clone(),
             r.server_dns_name.clone(),
             self.domain.host_at_or_ip(r.dst, r.ts),
-            r.dst.map(|d| d.to_string()),
+            r.dst.map(ip_text),
         ]
         .into_iter()
         .flatten()
