@@ -629,8 +629,8 @@ impl FlowTable {
         self.expired.clear();
         // In emergency mode a flow's idle time depends on what it carried: look at every flow.
         let every = self.emergency;
-        for (i, slot) in self.slab.iter_mut().enumerate() {
-            if !every && self.due[i] > now {
+        for (i, (slot, due)) in self.slab.iter_mut().zip(self.due.iter_mut()).enumerate() {
+            if !every && *due > now {
                 continue;
             }
             let Some(flow) = slot else { continue };
@@ -674,7 +674,7 @@ impl FlowTable {
             };
             // Nothing waits: only the idle timeout (outside emergency mode) or a packet can
             // change it.
-            self.due[i] = if waiting {
+            *due = if waiting {
                 0
             } else {
                 flow.last_seen.saturating_add(normal)
