@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 mod captures;
 mod pressure;
+mod sweep;
 
 /// What a test decoder saw, in order, with the client port of its flow.
 #[derive(Debug, Clone, PartialEq)]
@@ -466,57 +467,6 @@ fn idle_timeouts_and_ticks() {
     assert_eq!(t.events(), vec![(50000, Ev::Close(11 * NS))]);
     assert!(t.table.is_empty());
     assert_eq!(t.c(Counter::FlowsActive), 0);
-}
-
-#[test]
-fn a_decoder_with_nothing_waiting_is_ticked_again_only_after_a_packet() {
-    let cfg = FlowConfig {
-        tcp_idle: 10 * NS,
-        udp_idle: 5 * NS,
-        ..FlowConfig::default()
-    };
-    let mut t = T::new(cfg);
-    t.waits.store(false, Ordering::Relaxed);
-    handshake(&mut t, NS);
-    t.tcp(NS, C, S, 1001, 5001, ACK, b"q");
-    t.udp(NS, "10.0.0.1:40000", "10.0.0.3:53", b"query");
-    t.table.advance(NS, &mut t.out); // a packet since the last sweep: both ticked once
-    t.table.advance(2 * NS, &mut t.out);
-    t.table.advance(3 * NS, &mut t.out);
-    assert_eq!(
-        t.events(),
-        vec![
-            d(TS, b"q"),
-            (40000, Ev::Datagram(TS, b"query".to_vec())),
-            (50000, Ev::Tick(NS)),
-            (40000, Ev::Tick(NS)),
-        ]
-    );
-    t.tcp(3 * NS + 1, C, S, 1002, 5001, ACK, b"r"); // the TCP one again: ticked once more
-    t.table.advance(4 * NS, &mut t.out);
-    t.table.advance(5 * NS, &mut t.out);
-    assert_eq!(t.events(), vec![d(TS, b"r"), (50000, Ev::Tick(4 * NS))]);
-    // Idle timeouts still close both, each on the sweep it falls due.
-    t.table.advance(6 * NS, &mut t.out);
-    assert_eq!(t.events(), vec![(40000, Ev::Close(6 * NS))]);
-    t.table.advance(13 * NS, &mut t.out);
-    assert!(
-        t.events().is_empty(),
-        "TCP idle for 10 s only at 3 s + 10 s"
-    );
-    t.table.advance(14 * NS, &mut t.out);
-    assert_eq!(t.events(), vec![(50000, Ev::Close(14 * NS))]);
-    assert!(t.table.is_empty());
-    // A decoder that says it waits is ticked on every sweep, packets or not.
-    t.waits.store(true, Ordering::Relaxed);
-    t.udp(20 * NS, "10.0.0.1:40001", "10.0.0.3:53", b"query");
-    t.table.advance(21 * NS, &mut t.out);
-    t.table.advance(22 * NS, &mut t.out);
-    let ticks: Vec<_> = t.events().into_iter().skip(1).collect();
-    assert_eq!(
-        ticks,
-        vec![(40001, Ev::Tick(21 * NS)), (40001, Ev::Tick(22 * NS))]
-    );
 }
 
 #[test]
