@@ -432,17 +432,26 @@ fn content_probe_picks_a_decoder_or_ignores_the_flow() {
     assert_eq!(t.table.len(), 1);
 }
 
-#[test]
-fn idle_timeouts_and_ticks() {
+/// A table with TCP idle 10 s and UDP idle 5 s, its decoders answering [`TcpApp::waiting`]
+/// with `waits`, holding at 1 s a connection to port 4444 that carried "q" and a DNS query
+/// from port 40000.
+fn short_idle_flows(waits: bool) -> T {
     let cfg = FlowConfig {
         tcp_idle: 10 * NS,
         udp_idle: 5 * NS,
         ..FlowConfig::default()
     };
     let mut t = T::new(cfg);
+    t.waits.store(waits, Ordering::Relaxed);
     handshake(&mut t, NS);
     t.tcp(NS, C, S, 1001, 5001, ACK, b"q");
     t.udp(NS, "10.0.0.1:40000", "10.0.0.3:53", b"query");
+    t
+}
+
+#[test]
+fn idle_timeouts_and_ticks() {
+    let mut t = short_idle_flows(true);
     t.table.advance(NS, &mut t.out);
     t.table.advance(NS + NS / 2, &mut t.out); // less than a second later: nothing
     t.table.advance(2 * NS, &mut t.out);

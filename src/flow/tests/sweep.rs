@@ -4,16 +4,7 @@ use super::*;
 
 #[test]
 fn a_decoder_with_nothing_waiting_is_ticked_again_only_after_a_packet() {
-    let cfg = FlowConfig {
-        tcp_idle: 10 * NS,
-        udp_idle: 5 * NS,
-        ..FlowConfig::default()
-    };
-    let mut t = T::new(cfg);
-    t.waits.store(false, Ordering::Relaxed);
-    handshake(&mut t, NS);
-    t.tcp(NS, C, S, 1001, 5001, ACK, b"q");
-    t.udp(NS, "10.0.0.1:40000", "10.0.0.3:53", b"query");
+    let mut t = short_idle_flows(false);
     t.table.advance(NS, &mut t.out); // a packet since the last sweep: both ticked once
     t.table.advance(2 * NS, &mut t.out);
     t.table.advance(3 * NS, &mut t.out);
