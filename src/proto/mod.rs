@@ -351,3 +351,43 @@ pub(crate) mod testutil {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! A record made from a flow ([`Record::new`]), encoded both ways.
+    use super::FlowInfo;
+    use crate::record::*;
+
+    #[test]
+    fn messagepack_carries_the_same_names_and_values() {
+        let flow = FlowInfo {
+            client: "10.0.0.2".parse().unwrap(),
+            client_port: 50000,
+            server: "10.0.0.1".parse().unwrap(),
+            server_port: 53,
+            transport: Transport::Udp,
+            tunnel: Default::default(),
+        };
+        let body = Body::Dns(Box::new(Dns {
+            id: 7,
+            opcode: Code::Name("QUERY"),
+            query: Some("dc01.example".into()),
+            qtype: Some(Code::Name("A")),
+            qclass: Some(Code::Name("IN")),
+            rcode: None,
+            flags: vec!["rd"],
+            answers: vec![],
+            ttls: vec![],
+            answer_count: None,
+            updates: vec![],
+            rtt: Some(1_000),
+        }));
+        let r = Record::new(NS, Some(&flow), body);
+        let packed = rmp_serde::to_vec_named(&r).unwrap();
+        let back: serde_json::Value = rmp_serde::from_slice(&packed).unwrap();
+        let json: serde_json::Value = serde_json::to_value(&r).unwrap();
+        assert_eq!(back, json);
+        assert_eq!(json["src"], "10.0.0.2");
+        assert_eq!(json["rtt"], 0.000001);
+    }
+}
