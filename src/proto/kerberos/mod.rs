@@ -23,7 +23,7 @@
 pub mod parse;
 pub mod pkinit;
 
-use super::kit::framer::{self, Event, Framer, Framing};
+use super::kit::framer::{self, Event, Framers, Framing};
 use super::kit::txn::Txns;
 use super::{Ctx, Dir, TcpApp, UdpApp};
 use crate::record::{Body, Carrier, Kerberos, Ts};
@@ -354,17 +354,13 @@ impl Exchanges {
 /// use), one exchange table.
 #[derive(Default)]
 struct KrbTcp {
-    dirs: Option<[Framer; 2]>,
+    dirs: Framers,
     ex: Exchanges,
 }
 
-impl KrbTcp {
-    fn framer(&mut self, cx: &Ctx<'_>, dir: Dir) -> &mut Framer {
-        let cap = cx.config.kerberos_max_message.saturating_add(4);
-        &mut self
-            .dirs
-            .get_or_insert_with(|| [Framer::new(cap), Framer::new(cap)])[dir.idx()]
-    }
+/// The framers' cap: the largest message and its record mark.
+fn tcp_cap(cx: &Ctx<'_>) -> usize {
+    cx.config.kerberos_max_message.saturating_add(4)
 }
 
 impl TcpApp for KrbTcp {
@@ -374,18 +370,15 @@ impl TcpApp for KrbTcp {
             max: cx.config.kerberos_max_message,
         };
         let now = cx.now;
-        let fr = self.framer(cx, dir);
+        let fr = self.dirs.dir(tcp_cap(cx), dir);
         // The rest of a message a gap cut is skipped and counted as seen, as a message over
         // the cap is.
         let quiet = fr.unreported_skip().min(data.len() as u64);
         cx.count_n(Counter::DropDecoderCap, quiet);
-        let Some(dirs) = self.dirs.as_mut() else {
-            return;
-        };
         let ex = &mut self.ex;
         // A message over the cap is counted from the byte after its record mark.
         let mut mark = 0;
-        dirs[dir.idx()].data(now, data, &mut framing, &mut |ev| match ev {
+        fr.data(now, data, &mut framing, &mut |ev| match ev {
             Event::Pdu { start, pdu } => ex.message(cx, start, &pdu[4..]),
             Event::Oversize { .. } => mark = 4,
             Event::Skipped { bytes } => {
@@ -400,7 +393,7 @@ impl TcpApp for KrbTcp {
     }
 
     fn gap(&mut self, cx: &mut Ctx<'_>, dir: Dir, len: u64) {
-        self.framer(cx, dir).gap(len, &mut |_| {});
+        self.dirs.dir(tcp_cap(cx), dir).gap(len, &mut |_| {});
     }
 
     fn tick(&mut self, cx: &mut Ctx<'_>) {
@@ -412,18 +405,16 @@ impl TcpApp for KrbTcp {
     }
 
     fn close(&mut self, cx: &mut Ctx<'_>) {
-        for f in self.dirs.iter_mut().flatten() {
-            f.close(&mut |ev| {
-                if let Event::Cut { .. } = ev {
-                    cx.count(Counter::MalformedKerberos);
-                }
-            });
-        }
+        self.dirs.close(&mut |ev| {
+            if let Event::Cut { .. } = ev {
+                cx.count(Counter::MalformedKerberos);
+            }
+        });
         self.ex.flush(cx);
     }
 
     fn buffered(&self) -> usize {
-        self.dirs.iter().flatten().map(Framer::buffered).sum()
+        self.dirs.buffered()
     }
 }
 

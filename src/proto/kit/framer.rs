@@ -54,7 +54,10 @@
 
 use crate::record::Ts;
 
+mod pair;
 mod parts;
+
+pub use pair::Framers;
 
 /// What the bytes at the start of a PDU say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

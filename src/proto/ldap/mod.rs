@@ -22,7 +22,7 @@ pub mod ops;
 pub mod parse;
 
 use super::kit::ber::{self, header, BerFraming};
-use super::kit::framer::{Event, Framer, Framing, Head};
+use super::kit::framer::{Event, Framers, Framing, Head};
 use super::{Ctx, Dir, TcpApp, UdpApp};
 use crate::record::{Body, Ldap, Ts};
 use crate::stats::Counter;
@@ -154,7 +154,7 @@ struct Held {
 pub struct LdapConn {
     /// The kit's framer of each direction, made with the configured cap on first use (dropped
     /// once the stream is wrapped or no longer readable).
-    framers: Option<[Framer; 2]>,
+    framers: Framers,
     s: Session,
 }
 
@@ -247,9 +247,7 @@ impl TcpApp for LdapConn {
             return;
         }
         let cap = cx.config.max_header;
-        let framers = self
-            .framers
-            .get_or_insert_with(|| [Framer::new(cap), Framer::new(cap)]);
+        let framers = self.framers.both(cap);
         let seen = Cell::new(false);
         let mut wrap_at: Option<Vec<u8>> = None;
         let now = cx.now;
@@ -294,10 +292,10 @@ impl TcpApp for LdapConn {
         if let Some(rest) = wrap_at {
             let other_pending = framers[dir.flip().idx()].buffered() > 0;
             s.wrap(cx, dir, other_pending, &rest);
-            self.framers = None;
+            self.framers.clear();
         }
         if s.stopped {
-            self.framers = None;
+            self.framers.clear();
         }
     }
 
@@ -319,9 +317,7 @@ impl TcpApp for LdapConn {
             return;
         }
         let cap = cx.config.max_header;
-        let fr = &mut self
-            .framers
-            .get_or_insert_with(|| [Framer::new(cap), Framer::new(cap)])[dir.idx()];
+        let fr = self.framers.dir(cap, dir);
         // A gap inside a message whose length was read: the framer skips the rest of it by
         // count and the next message is read (the message is lost with the gap, which the flow
         // layer counts). A gap that swallowed a boundary, or came before a message's length:
@@ -329,7 +325,7 @@ impl TcpApp for LdapConn {
         fr.gap(len, &mut |_| {});
         if fr.is_lost() {
             s.stopped = true;
-            self.framers = None;
+            self.framers.clear();
             s.release(cx, false);
         }
     }
@@ -355,12 +351,7 @@ impl TcpApp for LdapConn {
     }
 
     fn buffered(&self) -> usize {
-        self.framers
-            .iter()
-            .flatten()
-            .map(Framer::buffered)
-            .sum::<usize>()
-            + self.s.ops.held()
+        self.framers.buffered() + self.s.ops.held()
     }
 }
 

@@ -31,7 +31,7 @@
 pub mod parse;
 pub mod registry;
 
-use super::kit::framer::{Event, Framer, Framing, Head, Step};
+use super::kit::framer::{Event, Framer, Framers, Framing, Head, Step};
 use super::{Ctx, Dir, TcpApp};
 use crate::record::Code;
 use crate::stats::Counter;
@@ -181,18 +181,14 @@ fn pipe_name(path: &str) -> String {
 #[derive(Default)]
 pub struct SmbConn {
     /// The kit's framer of each direction, made with `smb_max_message` as its cap on first use.
-    fr: Option<[Framer; 2]>,
+    fr: Framers,
     st: State,
 }
 
 impl SmbConn {
     /// The framers and the state, the framers made on first use.
     fn parts(&mut self, cx: &Ctx<'_>) -> (&mut [Framer; 2], &mut State) {
-        let cap = cx.config.smb_max_message;
-        let fr = self
-            .fr
-            .get_or_insert_with(|| [Framer::new(cap), Framer::new(cap)]);
-        (fr, &mut self.st)
+        (self.fr.both(cx.config.smb_max_message), &mut self.st)
     }
 
     /// Bytes handed to pipes so far, for tests.
@@ -277,22 +273,15 @@ impl TcpApp for SmbConn {
                 emit_plain(cx, ts, plain, None);
             }
         }
-        for f in self.fr.iter_mut().flatten() {
-            f.close(&mut |_| {});
-        }
+        self.fr.close(&mut |_| {});
     }
 
     fn buffered(&self) -> usize {
-        self.fr.iter().flatten().map(Framer::buffered).sum()
+        self.fr.buffered()
     }
 
     fn buffered_one_way(&self) -> usize {
-        self.fr
-            .iter()
-            .flatten()
-            .map(Framer::buffered)
-            .max()
-            .unwrap_or(0)
+        self.fr.buffered_one_way()
     }
 }
 

@@ -553,23 +553,23 @@ fn a_gap_inside_skipped_data_needs_no_resync_and_one_elsewhere_resyncs() {
     let mut c = SmbConn::default();
     c.data(&mut h.cx(NS), Dir::ToClient, &big[..1000]);
     c.gap(&mut h.cx(NS), Dir::ToClient, 50_000);
-    assert!(c.fr.as_ref().unwrap()[1].unreported_skip() > 0);
+    assert!(c.fr.get(Dir::ToClient).unwrap().unreported_skip() > 0);
     c.data(&mut h.cx(NS), Dir::ToClient, &big[51_000..]);
     assert!(
-        c.fr.as_ref().unwrap()[1].at_boundary(),
+        c.fr.get(Dir::ToClient).unwrap().at_boundary(),
         "back on a message boundary"
     );
     // A gap inside a header: the stream is lost until the next NetBIOS header + SMB magic.
     c.data(&mut h.cx(NS), Dir::ToClient, &big[..2]);
     c.gap(&mut h.cx(NS), Dir::ToClient, 10);
-    assert!(c.fr.as_ref().unwrap()[1].is_lost());
+    assert!(c.fr.get(Dir::ToClient).unwrap().is_lost());
     c.data(&mut h.cx(NS), Dir::ToClient, &big[20..5000]);
-    assert!(c.fr.as_ref().unwrap()[1].is_lost());
+    assert!(c.fr.get(Dir::ToClient).unwrap().is_lost());
     // The next message's header is found even when split across calls.
     let next = big_read_response(10);
     c.data(&mut h.cx(NS), Dir::ToClient, &next[..3]);
     c.data(&mut h.cx(NS), Dir::ToClient, &next[3..]);
-    assert!(c.fr.as_ref().unwrap()[1].at_boundary());
+    assert!(c.fr.get(Dir::ToClient).unwrap().at_boundary());
     assert_eq!(h.counters.get(Counter::MalformedSmb), 0);
 }
 
@@ -654,7 +654,7 @@ fn smb1_never_buffers_past_the_message_cap() {
     }
     assert!(max_buffered <= 512, "buffered {max_buffered}");
     assert_eq!(h.counters.get(Counter::DropDecoderCap), 600 + 700);
-    assert!(c.fr.as_ref().unwrap()[0].at_boundary());
+    assert!(c.fr.get(Dir::ToServer).unwrap().at_boundary());
     // Under the cap the same messages are read, not dropped.
     let mut h = Harness::new(Transport::Tcp, 445);
     h.config.smb_max_message = 1024;
@@ -663,7 +663,7 @@ fn smb1_never_buffers_past_the_message_cap() {
         c.data(&mut h.cx(NS), Dir::ToServer, chunk);
     }
     assert_eq!(h.counters.get(Counter::DropDecoderCap), 0);
-    assert!(c.fr.as_ref().unwrap()[0].at_boundary());
+    assert!(c.fr.get(Dir::ToServer).unwrap().at_boundary());
     assert_eq!(c.buffered(), 0);
 }
 
