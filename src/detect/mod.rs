@@ -306,10 +306,11 @@ impl Engine {
         hit
     }
 
-    /// `rec` as a shared record: the one being read is shared, another (a rule's altered copy)
-    /// is made shared here.
-    fn shared(&self, rec: &Rec) -> Arc<Rec> {
-        match &self.cur {
+    /// `rec` as a shared record: the one being read (`cur`) is shared, another (a rule's
+    /// altered copy) is made shared here. A function of `cur` alone, so that it can be called
+    /// while an open alert is borrowed.
+    fn shared(cur: &Option<Arc<Rec>>, rec: &Rec) -> Arc<Rec> {
+        match cur {
             Some(c) if std::ptr::eq(&**c, rec) => c.clone(),
             _ => Arc::new(rec.clone()),
         }
@@ -324,7 +325,7 @@ impl Engine {
         target: Option<&str>,
         rec: &Rec,
     ) -> (u64, u64) {
-        let rec = self.shared(rec);
+        let rec = Self::shared(&self.cur, rec);
         self.tally_room(d, key);
         let t = self.tables[d as usize].entry(key, Tally::default);
         t.add(window, target, &rec, MAX_EVIDENCE);
@@ -334,8 +335,7 @@ impl Engine {
     /// Makes room for a new tally when all detections together hold `max_tallies`: the least
     /// recently touched half of the largest detection's tallies goes (counted as evictions).
     fn tally_room(&mut self, d: D, key: &str) {
-        let total: usize = self.tables.iter().map(|t| t.len()).sum();
-        if total < self.tuning.max_tallies || self.tables[d as usize].get(key).is_some() {
+        if self.tallies() < self.tuning.max_tallies || self.tables[d as usize].get(key).is_some() {
             return;
         }
         if let Some(big) = self.tables.iter_mut().max_by_key(|t| t.len()) {
@@ -514,13 +514,7 @@ impl Engine {
             Evid::Tally(v) if room > 0 && !v.is_empty() => {
                 a.evidence.make_mut().extend(v.into_iter().take(room))
             }
-            Evid::One(r) if room > 0 => {
-                let r = match &self.cur {
-                    Some(c) if std::ptr::eq(&**c, r) => c.clone(),
-                    _ => Arc::new(r.clone()),
-                };
-                a.evidence.make_mut().push(r)
-            }
+            Evid::One(r) if room > 0 => a.evidence.make_mut().push(Self::shared(&self.cur, r)),
             _ => {}
         }
         // a new alert takes every target of the hit, an open one those it did not have yet
