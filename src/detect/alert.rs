@@ -148,64 +148,17 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Shared<T> {
     }
 }
 
-/// The evidence records of an alert: a list shared between the open alert and every copy of it
-/// emitted (emitting an alert copies no record; the open alert adds to its list in place once
-/// the emitted copies are dropped, and copies the list, not the records, only while one is still
-/// held). Each record is itself shared ([`Arc<Rec>`]) with the tallies and with the reader that
-/// handed it to the engine, so keeping a record as evidence copies none of its fields. Reads as a
-/// slice of records and serializes as a plain list of records.
-#[derive(Clone, Default, PartialEq)]
-pub struct Evidence(Arc<Vec<Arc<Rec>>>);
-
-impl Evidence {
-    /// The list to add to (copied first when an emitted alert still shares it).
-    pub(crate) fn make_mut(&mut self) -> &mut Vec<Arc<Rec>> {
-        Arc::make_mut(&mut self.0)
-    }
-}
-
-impl From<Vec<Arc<Rec>>> for Evidence {
-    fn from(v: Vec<Arc<Rec>>) -> Evidence {
-        Evidence(Arc::new(v))
-    }
-}
+/// The evidence records of an alert: a [`Shared`] list (emitting an alert copies no record; the
+/// open alert adds to its list in place once the emitted copies are dropped, and copies the
+/// list, not the records, only while one is still held). Each record is itself shared
+/// ([`Arc<Rec>`]) with the tallies and with the reader that handed it to the engine, so keeping a
+/// record as evidence copies none of its fields. Reads as a slice of records and serializes as a
+/// plain list of records.
+pub type Evidence = Shared<Arc<Rec>>;
 
 impl From<Vec<Rec>> for Evidence {
     fn from(v: Vec<Rec>) -> Evidence {
-        Evidence(Arc::new(v.into_iter().map(Arc::new).collect()))
-    }
-}
-
-impl std::ops::Deref for Evidence {
-    type Target = [Arc<Rec>];
-    fn deref(&self) -> &[Arc<Rec>] {
-        &self.0
-    }
-}
-
-impl<'a> IntoIterator for &'a Evidence {
-    type Item = &'a Arc<Rec>;
-    type IntoIter = std::slice::Iter<'a, Arc<Rec>>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
-    }
-}
-
-impl std::fmt::Debug for Evidence {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|r| &**r)).finish()
-    }
-}
-
-impl Serialize for Evidence {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|r| &**r))
-    }
-}
-
-impl<'de> Deserialize<'de> for Evidence {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Evidence, D::Error> {
-        Vec::<Rec>::deserialize(d).map(Evidence::from)
+        Shared(Arc::new(v.into_iter().map(Arc::new).collect()))
     }
 }
 
