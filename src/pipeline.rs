@@ -17,6 +17,11 @@
 //! recycled.
 //! Time is packet time in replay (every worker is told when a second of capture time passed,
 //! so timeouts fire even on a quiet worker) and the wall clock live.
+//!
+//! Live capture on one interface with one worker runs that worker on the capture thread
+//! ([`records::Inline`]): each packet is decoded from libpcap's ring as it is read, with no copy
+//! into a batch and no wake-up of another thread; the kernel's ring is then the only buffer.
+//! Replay keeps a worker thread of its own, which the capture thread reads ahead of.
 
 use crate::capture::file::FileSource;
 use crate::capture::{CaptureError, Frame};
@@ -39,8 +44,8 @@ mod queue;
 mod records;
 mod sources;
 
-use dispatch::{capture_loop, wall_ts, Batch, CaptureEnv, Dispatch};
-use records::{output_loop, worker_loop, RecordInbox, RecordMsg, RecordPipe, StatsSource};
+use dispatch::{capture_loop, wall_ts, Batch, CaptureEnv, Deliver, Dispatch};
+use records::{output_loop, worker_loop, Inline, RecordInbox, RecordMsg, RecordPipe, StatsSource};
 pub use sources::{Files, Live};
 
 /// Packets per batch handed to a worker.
@@ -332,9 +337,11 @@ pub fn run<S: FrameSource + Send>(
     let (free_tx, free_rx) = bounded::<Batch>(n * (QUEUE_BATCHES + 2) * sources.len().max(1));
     let mut queues = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
+    // Live on one interface with one worker, the worker runs on the capture thread (see
+    // `records::Inline`); a replay keeps its own worker thread, which reads ahead of it.
+    let mut inline = None;
+    let run_inline = n == 1 && sources.len() == 1 && sources.iter().all(|s| !s.is_replay());
     for (i, wc) in worker_counters.iter().enumerate() {
-        let (tx, rx) = bounded::<Batch>(QUEUE_BATCHES);
-        queues.push(tx);
         let table = FlowTable::new(
             opts.flow.per_worker(n, table_memory),
             opts.decoder.clone(),
@@ -348,6 +355,12 @@ pub fn run<S: FrameSource + Send>(
             tx: rec_tx.clone(),
             back: back_rx,
         };
+        if run_inline {
+            inline = Some(Inline::new(table, records));
+            continue;
+        }
+        let (tx, rx) = bounded::<Batch>(QUEUE_BATCHES);
+        queues.push(tx);
         let free = free_tx.clone();
         let h = std::thread::Builder::new()
             .name(format!("dcsensor-worker-{i}"))
@@ -417,7 +430,6 @@ pub fn run<S: FrameSource + Send>(
                 capture_loop(src, opts, &mut dispatch, &env, &mut apply)
             }));
         }
-        let mut dispatch = Dispatch::new(&queues, &free_rx, !first.is_replay());
         let env = CaptureEnv {
             counters: &capture_counters[0],
             workers: &worker_counters,
@@ -451,8 +463,17 @@ pub fn run<S: FrameSource + Send>(
                 }
             }
         };
-        let r = capture_loop(first, opts, &mut dispatch, &env, &mut primary);
-        drop(dispatch);
+        let r = match inline.take() {
+            Some(mut worker) => {
+                let r = capture_loop(first, opts, &mut worker, &env, &mut primary);
+                worker.finish();
+                r
+            }
+            None => {
+                let mut dispatch = Dispatch::new(&queues, &free_rx, !first.is_replay());
+                capture_loop(first, opts, &mut dispatch, &env, &mut primary)
+            }
+        };
         results.push(r);
         for j in joins {
             results.push(j.join().unwrap_or_else(|_| {

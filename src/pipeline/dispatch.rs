@@ -1,6 +1,7 @@
 //! The capture side of a run: batches of packets for the workers ([`Batch`]), the queues to
 //! them ([`Dispatch`]), replay pacing, the progress bar, and the capture loop that reads,
-//! decodes, shards and paces.
+//! decodes, shards and paces. Where the loop puts packets is a [`Deliver`]: worker threads'
+//! queues, or the one worker run on the capture thread itself ([`super::records::Inline`]).
 
 use super::*;
 
@@ -102,6 +103,34 @@ impl Dispatch {
     }
 }
 
+/// Where the capture loop puts the packets it decoded, and how it tells the workers the time.
+pub(super) trait Deliver {
+    /// One packet of capture time `now`.
+    fn packet(&mut self, meta: PacketMeta, payload: &[u8], now: Ts, counters: &Counters);
+    /// The source is idle (or replay pacing waits): hand on what is held.
+    fn flush(&mut self, now: Ts, counters: &Counters);
+    /// A second of capture time passed, or capture ended: every worker learns the time `now`.
+    fn tick(&mut self, now: Ts, counters: &Counters);
+}
+
+impl Deliver for Dispatch {
+    #[inline]
+    fn packet(&mut self, meta: PacketMeta, payload: &[u8], now: Ts, counters: &Counters) {
+        let n = self.batches.len() as u64;
+        let w = (flow_hash(&meta, registry::SMB.tcp_ports) % n) as usize;
+        self.batches[w].push(meta, payload);
+        if self.batches[w].full() {
+            self.send(w, now, counters);
+        }
+    }
+    fn flush(&mut self, now: Ts, counters: &Counters) {
+        Dispatch::flush(self, now, counters);
+    }
+    fn tick(&mut self, now: Ts, counters: &Counters) {
+        self.send_all(now, counters);
+    }
+}
+
 pub(super) fn wall_ts() -> Ts {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -149,10 +178,10 @@ pub(super) struct CaptureEnv<'a> {
     pub(super) telemetry: &'a Telemetry,
 }
 
-pub(super) fn capture_loop<S: FrameSource>(
+pub(super) fn capture_loop<S: FrameSource, D: Deliver>(
     src: &mut S,
     opts: &Options,
-    dispatch: &mut Dispatch,
+    dispatch: &mut D,
     env: &CaptureEnv<'_>,
     every_second: &mut dyn FnMut(&mut S),
 ) -> Result<(), CaptureError> {
@@ -163,7 +192,6 @@ pub(super) fn capture_loop<S: FrameSource>(
         last_ts,
         telemetry,
     } = *env;
-    let n = dispatch.batches.len() as u64;
     let mut decoder = Decoder::new(opts.packet.clone());
     let replay = src.is_replay();
     let mut pacer = opts
@@ -211,11 +239,7 @@ pub(super) fn capture_loop<S: FrameSource>(
                     counters.add(Counter::DropShed, payload.len() as u64);
                     return;
                 }
-                let w = (flow_hash(&meta, registry::SMB.tcp_ports) % n) as usize;
-                dispatch.batches[w].push(meta, payload);
-                if dispatch.batches[w].full() {
-                    dispatch.send(w, now, counters);
-                }
+                dispatch.packet(meta, payload, now, counters);
             }
         })?;
         match step {
@@ -230,7 +254,7 @@ pub(super) fn capture_loop<S: FrameSource>(
         // Tell every worker that a second of time passed, so idle flows expire everywhere.
         if now >= next_mark {
             if next_mark != 0 {
-                dispatch.send_all(now, counters);
+                dispatch.tick(now, counters);
             }
             next_mark = now - now % NS + NS;
             last_ts.store(now, Ordering::Relaxed);
@@ -268,7 +292,7 @@ pub(super) fn capture_loop<S: FrameSource>(
     }
     decoder.flush_fragments(counters);
     last_ts.store(now, Ordering::Relaxed);
-    dispatch.send_all(now, counters);
+    dispatch.tick(now, counters);
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }

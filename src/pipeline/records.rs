@@ -55,6 +55,78 @@ pub(super) fn worker_loop(
     }
 }
 
+/// The one worker of a live run on one interface, run on the capture thread itself: a packet
+/// goes from libpcap's ring through the flow table and decoders as soon as the packet layer has
+/// decoded it, without a copy into a batch, a queue or a wake-up of another thread (the kernel's
+/// ring is the buffer, and what overflows it is counted as kernel drops). Time and records go as
+/// in [`worker_loop`]: the flows advance every tenth of a second of packet time and on every
+/// tick; records go to the output in messages of [`RECORDS_PER_MESSAGE`], or sooner when the
+/// source is idle or a second passed.
+pub(super) struct Inline {
+    table: FlowTable,
+    records: RecordPipe,
+    out: Vec<Record>,
+    last_advance: Ts,
+    /// The output thread is gone (the run is failing): records are dropped, as a worker thread
+    /// would stop.
+    closed: bool,
+}
+
+impl Inline {
+    pub(super) fn new(table: FlowTable, records: RecordPipe) -> Self {
+        Inline {
+            out: records.fresh(),
+            table,
+            records,
+            last_advance: 0,
+            closed: false,
+        }
+    }
+
+    fn send(&mut self) {
+        if self.closed {
+            self.out.clear();
+        } else if self.records.send(&mut self.out).is_err() {
+            self.closed = true;
+            self.out.clear();
+        }
+    }
+
+    fn advance(&mut self, now: Ts) {
+        self.table.advance(now, &mut self.out);
+        self.last_advance = now;
+    }
+
+    /// Capture ended: every flow is closed (decoders emit what they hold) and the records sent.
+    pub(super) fn finish(mut self) {
+        self.table.finish(&mut self.out);
+        self.send();
+    }
+}
+
+impl Deliver for Inline {
+    #[inline]
+    fn packet(&mut self, meta: PacketMeta, payload: &[u8], now: Ts, _: &Counters) {
+        self.table.packet(&meta, payload, &mut self.out);
+        if now >= self.last_advance.saturating_add(NS / 10) {
+            self.advance(now);
+        }
+        if self.out.len() >= RECORDS_PER_MESSAGE {
+            self.send();
+        }
+    }
+    fn flush(&mut self, now: Ts, _: &Counters) {
+        if now >= self.last_advance.saturating_add(NS / 10) {
+            self.advance(now);
+        }
+        self.send();
+    }
+    fn tick(&mut self, now: Ts, _: &Counters) {
+        self.advance(now);
+        self.send();
+    }
+}
+
 /// The output thread's side of the records: the messages, and a way back to each worker.
 pub(super) struct RecordInbox {
     pub(super) rx: Receiver<RecordMsg>,

@@ -76,3 +76,74 @@ fn each_table_share_leaves_room_for_its_index() {
         assert!(more + crate::flow::index_bytes(more, o.flow.max_flows / workers) > half);
     }
 }
+
+/// Capture files read as if they were a live interface: the pipeline then runs its one worker
+/// on the capture thread ([`records::Inline`]).
+struct AsLive(Files);
+
+impl FrameSource for AsLive {
+    fn next<F: FnMut(Frame<'_>)>(&mut self, f: F) -> Result<Step, CaptureError> {
+        self.0.next(f)
+    }
+    fn is_replay(&self) -> bool {
+        false
+    }
+}
+
+fn inline_run(paths: &[PathBuf]) -> Vec<String> {
+    let mut live = [AsLive(Files::open(paths).unwrap())];
+    let store = Arc::new(Mutex::new(Vec::new()));
+    let opts = Options {
+        workers: 1,
+        ..Default::default()
+    };
+    run(
+        &mut live,
+        &opts,
+        Box::new(VecOutput(store.clone())),
+        Control::default(),
+        Arc::default(),
+    )
+    .unwrap();
+    let records = std::mem::take(&mut *store.lock().unwrap());
+    let mut lines: Vec<String> = records
+        .iter()
+        .filter(|r| r.kind != RecordType::Stats)
+        .map(|r| serde_json::to_string(r).unwrap())
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn one_live_worker_on_the_capture_thread_makes_the_records_a_replay_makes() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata-pcaps/lab");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() > 20, "the lab captures in {}", dir.display());
+    let mut records = 0;
+    for p in &paths {
+        let replay = replay_to_vec(
+            std::slice::from_ref(p),
+            &Options {
+                workers: 1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut want: Vec<String> = replay
+            .records
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap())
+            .collect();
+        want.sort();
+        let got = inline_run(std::slice::from_ref(p));
+        assert_eq!(got, want, "{}", p.display());
+        records += want.len();
+    }
+    assert!(records > 1000, "{records} records");
+}
