@@ -6,7 +6,9 @@
 
 pub use crate::packet::tunnel::TunnelPath;
 use serde::{Serialize, Serializer};
+use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 pub use crate::base::{duration_secs, ts_secs, Transport, Ts, NS};
 
@@ -155,6 +157,274 @@ impl std::fmt::Write for IpText {
     }
 }
 
+/// Short text held inline (at most `N` bytes, no heap allocation), serialized and compared as
+/// the string it holds: the UUIDs and versions of `dcerpc` records.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SmallText<const N: usize> {
+    buf: [u8; N],
+    len: u8,
+}
+
+impl<const N: usize> SmallText<N> {
+    /// `s` if it fits in `N` bytes (and 255), else `None`.
+    pub fn new(s: &str) -> Option<Self> {
+        let mut t = SmallText {
+            buf: [0; N],
+            len: 0,
+        };
+        std::fmt::Write::write_str(&mut t, s).ok()?;
+        Some(t)
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only whole `str`s were written.
+        std::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or("")
+    }
+}
+
+impl<const N: usize> std::fmt::Write for SmallText<N> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let start = usize::from(self.len);
+        let end = start + s.len();
+        if end > usize::from(u8::MAX) {
+            return Err(std::fmt::Error);
+        }
+        let slot = self.buf.get_mut(start..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end as u8;
+        Ok(())
+    }
+}
+
+impl<const N: usize> std::ops::Deref for SmallText<N> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for SmallText<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl<const N: usize> std::fmt::Display for SmallText<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<const N: usize> Serialize for SmallText<N> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A UUID as its canonical lowercase text (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`), inline.
+pub type UuidText = SmallText<36>;
+
+impl SmallText<36> {
+    /// The canonical text of `u` (the UUID's 128 bits, first field in the high bits).
+    pub fn uuid(u: u128) -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut t = SmallText {
+            buf: [0; 36],
+            len: 36,
+        };
+        let mut at = 0;
+        for i in 0..32 {
+            if matches!(i, 8 | 12 | 16 | 20) {
+                t.buf[at] = b'-';
+                at += 1;
+            }
+            t.buf[at] = HEX[((u >> (124 - 4 * i)) & 0xf) as usize];
+            at += 1;
+        }
+        t
+    }
+}
+
+/// An interface version `major.minor` as text, inline (at most `65535.65535`).
+pub type VersionText = SmallText<11>;
+
+impl SmallText<11> {
+    /// `major.minor` in decimal.
+    pub fn version(major: u16, minor: u16) -> Self {
+        let mut t = SmallText {
+            buf: [0; 11],
+            len: 0,
+        };
+        t.push_decimal(major);
+        t.buf[usize::from(t.len)] = b'.';
+        t.len += 1;
+        t.push_decimal(minor);
+        t
+    }
+
+    fn push_decimal(&mut self, v: u16) {
+        let mut digits = [0u8; 5];
+        let mut n = 0;
+        let mut v = v;
+        loop {
+            digits[n] = b'0' + (v % 10) as u8;
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        for &d in digits[..n].iter().rev() {
+            self.buf[usize::from(self.len)] = d;
+            self.len += 1;
+        }
+    }
+}
+
+/// Names from a static table of `(value, name)` pairs: those whose index is set in a bit set,
+/// in table order. Serialized exactly as the `Vec<&'static str>` of those names would be, with
+/// no allocation (flag and option lists: DNS flags, KDC options, NTLM flags, SMB access).
+#[derive(Clone, Copy)]
+pub struct Names {
+    table: NameTable,
+    set: u64,
+}
+
+#[derive(Clone, Copy)]
+enum NameTable {
+    Pairs(&'static [(u32, &'static str)]),
+    List(&'static [&'static str]),
+}
+
+impl NameTable {
+    fn len(&self) -> usize {
+        match self {
+            NameTable::Pairs(t) => t.len(),
+            NameTable::List(t) => t.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<&'static str> {
+        match self {
+            NameTable::Pairs(t) => t.get(i).map(|(_, n)| *n),
+            NameTable::List(t) => t.get(i).copied(),
+        }
+    }
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names::list(&[])
+    }
+}
+
+impl Names {
+    /// The entries of `table` for which `pick(value)` holds (at most the first 64 entries).
+    pub fn pick(table: &'static [(u32, &'static str)], mut pick: impl FnMut(u32) -> bool) -> Self {
+        let mut set = 0;
+        for (i, (v, _)) in table.iter().take(64).enumerate() {
+            if pick(*v) {
+                set |= 1 << i;
+            }
+        }
+        Names {
+            table: NameTable::Pairs(table),
+            set,
+        }
+    }
+
+    /// All of `names` (at most the first 64).
+    pub fn list(names: &'static [&'static str]) -> Self {
+        let n = names.len().min(64);
+        Names {
+            table: NameTable::List(names),
+            set: if n == 64 { u64::MAX } else { (1 << n) - 1 },
+        }
+    }
+
+    /// The names, in table order.
+    pub fn iter(&self) -> impl Iterator<Item = &'static str> + '_ {
+        (0..self.table.len().min(64))
+            .filter(|i| self.set >> i & 1 != 0)
+            .filter_map(|i| self.table.get(i))
+    }
+
+    pub fn len(&self) -> usize {
+        self.set.count_ones() as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.set == 0
+    }
+
+    /// Whether `name` is among the names.
+    pub fn contains(&self, name: &str) -> bool {
+        self.iter().any(|n| n == name)
+    }
+
+    pub fn to_vec(&self) -> Vec<&'static str> {
+        self.iter().collect()
+    }
+}
+
+impl PartialEq for Names {
+    fn eq(&self, other: &Names) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl<const N: usize> PartialEq<[&str; N]> for Names {
+    fn eq(&self, other: &[&str; N]) -> bool {
+        self.iter().eq(other.iter().copied())
+    }
+}
+
+impl std::fmt::Debug for Names {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Names {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for n in self.iter() {
+            seq.serialize_element(n)?;
+        }
+        seq.end()
+    }
+}
+
+/// The name of a `dcerpc` record's interface: its name from dcsensor's table, else its UUID.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum InterfaceName {
+    Known(&'static str),
+    Uuid(UuidText),
+}
+
+impl std::ops::Deref for InterfaceName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            InterfaceName::Known(n) => n,
+            InterfaceName::Uuid(u) => u.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Debug for InterfaceName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl Serialize for InterfaceName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self)
+    }
+}
+
 fn ser_ts<S: Serializer>(ts: &Ts, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(ts_secs(*ts))
 }
@@ -242,8 +512,8 @@ pub struct Kerberos {
     pub service: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub etypes: Vec<i32>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub kdc_options: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Names::is_empty")]
+    pub kdc_options: Names,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub preauth: Vec<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -306,8 +576,8 @@ pub struct Dns {
     pub qclass: Option<Code>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rcode: Option<Code>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub flags: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Names::is_empty")]
+    pub flags: Names,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub answers: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -327,23 +597,24 @@ pub struct Dns {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Dcerpc {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub interface: Option<String>,
+    pub interface: Option<InterfaceName>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub interface_uuid: Option<String>,
+    pub interface_uuid: Option<UuidText>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub interface_version: Option<String>,
+    pub interface_version: Option<VersionText>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opnum: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<&'static str>,
+    /// Shared with the pipe's other calls.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub named_pipe: Option<String>,
+    pub named_pipe: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_type: Option<Code>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_level: Option<Code>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fault: Option<String>,
+    pub fault: Option<Cow<'static, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stub_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -419,8 +690,8 @@ pub struct Ntlm {
     pub server_dns_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_dns_domain: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub flags: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Names::is_empty")]
+    pub flags: Names,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mic: Option<bool>,
     /// MsvAvTargetName of the AUTHENTICATE: the SPN the client meant to reach.
@@ -442,8 +713,8 @@ pub struct Smb {
     pub action: &'static str,
     /// For `open`: the access asked (`read`, `write`, `append`, `delete`, `execute`,
     /// `write_dac`, `write_owner`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub access: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Names::is_empty")]
+    pub access: Names,
     /// For `open`: `open`, `create`, `open_if`, `overwrite`, `overwrite_if`, `supersede`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disposition: Option<Code>,

@@ -208,7 +208,7 @@ fn our_calls(path: &Path) -> Vec<Pair> {
                 if carrier == Carrier::Udp {
                     None
                 } else {
-                    d.interface_uuid
+                    d.interface_uuid.map(|u| u.to_string())
                 },
                 op,
             ))

@@ -117,7 +117,7 @@ fn lab_benign_dns_is_exact() {
         assert_eq!(x.answers, w.3, "{k}");
         assert_eq!(x.ttls.len(), w.3.len(), "{k}");
         assert_eq!(
-            (x.opcode, &x.flags[..]),
+            (x.opcode, &x.flags.to_vec()[..]),
             (Code::Name("QUERY"), &["aa", "rd"][..]),
             "{k}"
         );

@@ -125,7 +125,7 @@ fn password_logon_wrong_password_and_service_tickets() {
         assert!(t.ticket_hash.is_some());
     }
     assert_ne!(k[6].ticket_hash.as_deref(), Some(tgt));
-    assert!(k[6].kdc_options.contains(&"renew"));
+    assert!(k[6].kdc_options.contains("renew"));
     assert_eq!(k[8].preauth, [2, 150, 149]);
     assert_eq!(k[8].preauth_etype, Some(18));
 }

@@ -175,13 +175,13 @@ fn mit_s4u2self_s4u2proxy_and_user_to_user() {
     // S4U2proxy: that ticket is the evidence in additional-tickets.
     let proxy = tgs[1];
     assert_eq!(proxy.service.as_deref(), Some("cifs/other.krbtun.test"));
-    assert!(proxy.kdc_options.contains(&"cname-in-addl-tkt"));
+    assert!(proxy.kdc_options.contains("cname-in-addl-tkt"));
     assert_eq!(proxy.additional_ticket_hash, s4u_self.ticket_hash);
     assert!(proxy.additional_ticket_hash.is_some());
     assert_eq!(proxy.s4u_user, None);
     // User-to-user: one of alice's TGTs (issued in an AS-REP) in additional-tickets.
     let u2u = tgs[2];
-    assert!(u2u.kdc_options.contains(&"enc-tkt-in-skey"));
+    assert!(u2u.kdc_options.contains("enc-tkt-in-skey"));
     assert!(u2u.additional_ticket_hash.is_some());
     assert!(k.iter().any(|k| k.request == Some("AS-REQ")
         && k.client.as_deref() == Some("alice")

@@ -383,8 +383,8 @@ fn pipe_calls(recs: &[Record]) -> BTreeMap<(String, String, u16), usize> {
     for r in recs {
         if let Body::Dcerpc(d) = &r.body {
             if let (Some(pipe), Some(op)) = (&d.named_pipe, d.opnum) {
-                let uuid = d.interface_uuid.clone().unwrap_or_default();
-                *m.entry((pipe.clone(), uuid, op)).or_default() += 1;
+                let uuid = d.interface_uuid.map(|u| u.to_string()).unwrap_or_default();
+                *m.entry((pipe.to_string(), uuid, op)).or_default() += 1;
             }
         }
     }

@@ -375,7 +375,7 @@ mod tests {
             qtype: Some(Code::Name("A")),
             qclass: Some(Code::Name("IN")),
             rcode: None,
-            flags: vec!["rd"],
+            flags: crate::record::Names::list(&["rd"]),
             answers: vec![],
             ttls: vec![],
             answer_count: None,

@@ -265,7 +265,7 @@ pub(crate) mod tests {
                 qtype: Some(Code::Name("A")),
                 qclass: Some(Code::Name("IN")),
                 rcode: Some(Code::Name("NOERROR")),
-                flags: vec!["rd", "ra"],
+                flags: crate::record::Names::list(&["rd", "ra"]),
                 answers: vec![format!("198.51.100.{}", i % 250)],
                 ttls: vec![300],
                 answer_count: None,

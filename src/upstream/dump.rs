@@ -115,7 +115,7 @@ mod tests {
                 client: Some("alice".into()),
                 realm: Some("EXAMPLE.ORG".into()),
                 etypes: vec![18, 17, 23],
-                kdc_options: vec!["forwardable", "renewable"],
+                kdc_options: crate::record::Names::list(&["forwardable", "renewable"]),
                 preauth: vec![128],
                 pac_request: Some(true),
                 till: Some(2_000_000_000 * NS),

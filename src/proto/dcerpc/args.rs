@@ -35,7 +35,8 @@ pub fn lookup(uuid: Uuid, opnum: u16) -> Option<(Decoder, Ret)> {
 /// Decodes a request stub with `dec`: the arguments read, or `None` when the stub is malformed.
 pub fn decode(dec: Decoder, stub: &[u8], big_endian: bool, ndr64: bool) -> Option<Args> {
     let mut r = Ndr::new(stub, big_endian, ndr64);
-    let mut a = Args::default();
+    // Room for the arguments of most operations, allocated once.
+    let mut a = Args(Vec::with_capacity(8));
     dec(&mut r, &mut a)?;
     Some(a)
 }

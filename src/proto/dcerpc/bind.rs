@@ -10,6 +10,7 @@ use crate::proto::Ctx;
 use crate::record::{Code, Dcerpc};
 use crate::stats::Counter;
 use parse::CoHeader;
+use std::borrow::Cow;
 
 impl Conn {
     pub(super) fn bind_pdu(
@@ -136,8 +137,8 @@ impl Conn {
         if let Some(b) = self.bind.as_mut().filter(|b| b.call_id == h.call_id) {
             b.ack_ts.get_or_insert(cx.now);
             b.fault = Some(match reason.and_then(reject_reason) {
-                Some(n) => n.to_string(),
-                None => format!("0x{:x}", reason.unwrap_or(0)),
+                Some(n) => Cow::Borrowed(n),
+                None => Cow::Owned(format!("0x{:x}", reason.unwrap_or(0))),
             });
         }
     }

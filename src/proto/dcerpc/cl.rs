@@ -5,7 +5,7 @@
 use super::parse::{self, cl_flags, ptype, Uuid};
 use super::{auth_type, fault_string, interfaces};
 use crate::proto::{Ctx, Dir, UdpApp};
-use crate::record::{Body, Dcerpc, Ts};
+use crate::record::{Body, Dcerpc, InterfaceName, Ts, UuidText, VersionText};
 use crate::stats::Counter;
 
 /// One call in flight.
@@ -37,11 +37,11 @@ impl ClConn {
         let known = interfaces::lookup(c.interface);
         let rec = Dcerpc {
             interface: Some(match known {
-                Some(i) => i.name.to_string(),
-                None => parse::uuid_string(c.interface),
+                Some(i) => InterfaceName::Known(i.name),
+                None => InterfaceName::Uuid(UuidText::uuid(c.interface)),
             }),
-            interface_uuid: Some(parse::uuid_string(c.interface)),
-            interface_version: Some(format!("{}.{}", c.major, c.minor)),
+            interface_uuid: Some(UuidText::uuid(c.interface)),
+            interface_version: Some(VersionText::version(c.major, c.minor)),
             opnum: Some(c.opnum),
             operation: known.and_then(|i| i.operation(c.opnum)),
             auth_type: (c.auth_proto != 0).then(|| auth_type(c.auth_proto)),
@@ -217,7 +217,7 @@ mod tests {
         let uuids: Vec<_> = h
             .out
             .iter()
-            .map(|r| dce(r).interface_uuid.clone().unwrap())
+            .map(|r| dce(r).interface_uuid.unwrap().to_string())
             .collect();
         assert_eq!(
             uuids,

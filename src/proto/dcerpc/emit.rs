@@ -7,7 +7,7 @@ use super::{
     args, auth_level, auth_type, fault_string, interfaces, parse, parse_uuid_str, Call, Conn,
 };
 use crate::proto::{Ctx, Dir};
-use crate::record::{Body, Dcerpc, Ts};
+use crate::record::{Body, Dcerpc, InterfaceName, Ts, UuidText, VersionText};
 use crate::stats::Counter;
 use parse::Uuid;
 use std::net::IpAddr;
@@ -73,12 +73,13 @@ impl Conn {
             None => (self.learned_uuid(cx)?, None),
         };
         let known = interfaces::lookup(uuid);
+        let text = UuidText::uuid(uuid);
         rec.interface = Some(match known {
-            Some(i) => i.name.to_string(),
-            None => parse::uuid_string(uuid),
+            Some(i) => InterfaceName::Known(i.name),
+            None => InterfaceName::Uuid(text),
         });
-        rec.interface_uuid = Some(parse::uuid_string(uuid));
-        rec.interface_version = version.map(|(a, b)| format!("{a}.{b}"));
+        rec.interface_uuid = Some(text);
+        rec.interface_version = version.map(|(a, b)| VersionText::version(a, b));
         known
     }
 
@@ -107,7 +108,7 @@ impl Conn {
                 cx.count(Counter::MalformedDcerpc);
             }
             if fault.is_none() && call.resp_ts.is_some() {
-                rec.status = args::status(ret, &call.resp_tail, call.resp_big);
+                rec.status = args::status(ret, call.resp_tail.as_slice(), call.resp_big);
             }
         }
         rec.rtt = call.resp_ts.map(|t| t.saturating_sub(call.ts));

@@ -34,6 +34,8 @@ use super::{Ctx, Dir, TcpApp, UdpApp};
 use crate::record::{Carrier, Code, Ts};
 use crate::stats::Counter;
 use parse::{pfc, ptype, CoHeader, HeaderError, Uuid, CO_HEADER_LEN};
+use std::borrow::Cow;
+use std::sync::Arc;
 
 /// A decoder for a DCE-RPC TCP connection.
 pub fn tcp() -> Box<dyn TcpApp> {
@@ -136,16 +138,16 @@ impl PipeConn {
 
 /// `\pipe\name` for a pipe opened as `name`, `\name` or `\PIPE\name`; `None` when no name is
 /// left (an open not seen, or a bare `\PIPE\`): an unknown name is left out, never empty.
-fn pipe_name(opened: &str) -> Option<String> {
+fn pipe_name(opened: &str) -> Option<Arc<str>> {
     let t = opened.trim_start_matches('\\');
     let prefixed = t.len() >= 5 && t.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("pipe\\"));
     let name = if prefixed { &t[5..] } else { t };
     if name.trim_start_matches('\\').is_empty() {
         None
     } else if prefixed {
-        Some(format!("\\{t}"))
+        Some(format!("\\{t}").into())
     } else {
-        Some(format!("\\pipe\\{t}"))
+        Some(format!("\\pipe\\{t}").into())
     }
 }
 
@@ -226,8 +228,33 @@ struct Call {
     req_big: bool,
     ndr64: bool,
     /// The last four bytes of the response stub (the return code) and their byte order.
-    resp_tail: Vec<u8>,
+    resp_tail: Tail,
     resp_big: bool,
+}
+
+/// The last (up to) four bytes of a response stub, held inline.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tail {
+    buf: [u8; 4],
+    len: usize,
+}
+
+impl Tail {
+    /// Appends `b`, keeping the last four bytes.
+    fn push(&mut self, b: &[u8]) {
+        for &x in &b[b.len().saturating_sub(4)..] {
+            if self.len == 4 {
+                self.buf.copy_within(1.., 0);
+                self.len = 3;
+            }
+            self.buf[self.len] = x;
+            self.len += 1;
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
 }
 
 /// A BIND or ALTER_CONTEXT that no call has used yet: recorded alone if none does.
@@ -242,12 +269,13 @@ struct Bind {
     /// Whether a call used one of its contexts.
     used: bool,
     /// Why the server rejected the bind (BIND_NAK, or every context refused).
-    fault: Option<String>,
+    fault: Option<Cow<'static, str>>,
 }
 
 /// The state of one connection-oriented association (a TCP connection or an SMB pipe).
 struct Conn {
-    named_pipe: Option<String>,
+    /// Shared by the pipe's records.
+    named_pipe: Option<Arc<str>>,
     /// Carried by an SMB named pipe (its name may be unknown).
     over_pipe: bool,
     /// The pipe's key in the SMB registry, for contexts bound on another channel.
@@ -273,7 +301,7 @@ struct Conn {
 }
 
 impl Conn {
-    fn new(named_pipe: Option<String>) -> Self {
+    fn new(named_pipe: Option<Arc<str>>) -> Self {
         Conn {
             named_pipe,
             over_pipe: false,
@@ -450,7 +478,7 @@ impl Conn {
                     req: Vec::new(),
                     req_big: h.drep[0] & 0x10 == 0,
                     ndr64,
-                    resp_tail: Vec::new(),
+                    resp_tail: Tail::default(),
                     resp_big: false,
                 });
                 self.calls.len() - 1
@@ -493,9 +521,7 @@ impl Conn {
         call.resp_ts.get_or_insert(cx.now);
         if call.args.is_some() {
             call.resp_big = h.drep[0] & 0x10 == 0;
-            call.resp_tail.extend_from_slice(stub);
-            let cut = call.resp_tail.len().saturating_sub(4);
-            call.resp_tail.drain(..cut);
+            call.resp_tail.push(stub);
         }
         if call.epm_map {
             call.resp_drep = h.drep[0];

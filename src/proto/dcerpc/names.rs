@@ -2,6 +2,7 @@
 //! reasons, fault statuses.
 
 use crate::record::Code;
+use std::borrow::Cow;
 
 /// The auth type name (`ntlmssp`, `kerberos`, `spnego`, `netlogon`, `none`) or its number.
 pub fn auth_type(t: u8) -> Code {
@@ -31,14 +32,14 @@ pub fn auth_level(l: u8) -> Code {
 }
 
 /// The reason a server gave for refusing a presentation context in a bind answer.
-pub(super) fn provider_reason(r: u16) -> String {
-    match r {
-        0 => "reason_not_specified".to_string(),
-        1 => "abstract_syntax_not_supported".to_string(),
-        2 => "proposed_transfer_syntaxes_not_supported".to_string(),
-        3 => "local_limit_exceeded".to_string(),
-        _ => format!("0x{r:x}"),
-    }
+pub(super) fn provider_reason(r: u16) -> Cow<'static, str> {
+    Cow::Borrowed(match r {
+        0 => "reason_not_specified",
+        1 => "abstract_syntax_not_supported",
+        2 => "proposed_transfer_syntaxes_not_supported",
+        3 => "local_limit_exceeded",
+        _ => return Cow::Owned(format!("0x{r:x}")),
+    })
 }
 
 pub(super) fn reject_reason(r: u16) -> Option<&'static str> {
@@ -113,9 +114,9 @@ pub fn fault_name(status: u32) -> Option<&'static str> {
 }
 
 /// A fault status as its name, else `0x%08x`.
-pub fn fault_string(status: u32) -> String {
+pub fn fault_string(status: u32) -> Cow<'static, str> {
     match fault_name(status) {
-        Some(n) => n.to_string(),
-        None => format!("0x{status:08x}"),
+        Some(n) => Cow::Borrowed(n),
+        None => Cow::Owned(format!("0x{status:08x}")),
     }
 }

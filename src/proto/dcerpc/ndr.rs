@@ -13,6 +13,8 @@
 //! already read shares that referent and has none of its own to read (the ids remembered are
 //! capped). Every failure is `None`; nothing here panics.
 
+use crate::proto::kit::text;
+
 /// Most characters kept from one string (the rest is cut).
 pub const MAX_STRING_CHARS: usize = 2048;
 /// Most referent ids remembered for one stub; a stub with more is refused.
@@ -181,22 +183,9 @@ impl<'a> Ndr<'a> {
     fn chars(&mut self, n: usize, wide: bool) -> Option<String> {
         let raw = self.bytes(if wide { n.checked_mul(2)? } else { n })?;
         let mut s = if wide {
-            let units = raw.chunks_exact(2).map(|c| {
-                if self.big {
-                    u16::from_be_bytes([c[0], c[1]])
-                } else {
-                    u16::from_le_bytes([c[0], c[1]])
-                }
-            });
-            char::decode_utf16(units)
-                .take(MAX_STRING_CHARS)
-                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-                .collect::<String>()
+            text::utf16(raw, self.big, MAX_STRING_CHARS)
         } else {
-            String::from_utf8_lossy(raw)
-                .chars()
-                .take(MAX_STRING_CHARS)
-                .collect()
+            text::utf8_lossy(raw, MAX_STRING_CHARS)
         };
         while s.ends_with('\0') {
             s.pop();

@@ -54,16 +54,7 @@ pub type Uuid = u128;
 
 /// The canonical lowercase text of a UUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`).
 pub fn uuid_string(u: Uuid) -> String {
-    // Digit by digit (one per call and interface in records; `format!` cost 1,400 instructions).
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(36);
-    for i in 0..32 {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            s.push('-');
-        }
-        s.push(char::from(HEX[((u >> (124 - 4 * i)) & 0xf) as usize]));
-    }
-    s
+    crate::record::UuidText::uuid(u).as_str().to_owned()
 }
 
 fn endian(drep0: u8) -> Endianness {

@@ -507,10 +507,10 @@ fn summary(h: &Harness) -> Vec<Summary> {
         .map(dce)
         .map(|d| {
             (
-                d.interface.clone().unwrap(),
+                d.interface.unwrap().to_string(),
                 d.operation,
                 d.stub_bytes,
-                d.fault.clone(),
+                d.fault.as_deref().map(str::to_string),
             )
         })
         .collect()

@@ -35,7 +35,7 @@ use self::parse::{Header, Message, Rr};
 use super::kit::framer::{Event, Framer, Framing, Head, Prefix};
 use super::kit::txn::{Txn, Txns};
 use super::{Ctx, Dir, TcpApp, UdpApp};
-use crate::record::{Body, Code, Dns, Ts};
+use crate::record::{Body, Code, Dns, Names, Ts};
 use crate::stats::Counter;
 
 /// Answers (and TTLs) kept in a record; `answer_count` tells the total when there were more.
@@ -161,19 +161,16 @@ fn soa_serial(msg: &[u8], r: &Rr<'_>) -> Option<u32> {
     Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-fn flags(h: &Header) -> Vec<&'static str> {
-    let mut f = Vec::new();
-    for (set, name) in [
-        (h.aa(), "aa"),
-        (h.tc(), "tc"),
-        (h.rd(), "rd"),
-        (h.ra(), "ra"),
-    ] {
-        if set {
-            f.push(name);
-        }
-    }
-    f
+/// The header flags a record names, by their bit in the header's flags word.
+const FLAG_NAMES: [(u32, &str); 4] = [
+    (0x0400, "aa"),
+    (0x0200, "tc"),
+    (0x0100, "rd"),
+    (0x0080, "ra"),
+];
+
+fn flags(h: &Header) -> Names {
+    Names::pick(&FLAG_NAMES, |bit| u32::from(h.flags) & bit != 0)
 }
 
 fn type_code(t: u16) -> Code {

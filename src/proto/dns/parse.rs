@@ -171,7 +171,20 @@ impl<'a> Name<'a> {
 
     /// The name as a new string (see [`Name::write`]).
     pub fn to_text(&self) -> String {
-        let mut s = String::with_capacity(32);
+        // Sized once: the text's length is counted first (a walk of the labels is cheaper
+        // than a string grown on the way).
+        let mut len = 0;
+        let _ = walk(self.msg, self.off, |l| {
+            len += 1 + l
+                .iter()
+                .map(|&c| match c {
+                    b'.' | b'\\' => 2,
+                    0x21..=0x7e => 1,
+                    _ => 4,
+                })
+                .sum::<usize>();
+        });
+        let mut s = String::with_capacity(len.max(1));
         self.write(&mut s);
         s
     }

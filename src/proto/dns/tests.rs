@@ -123,7 +123,7 @@ fn lab_udp_exchanges_are_exact() {
         assert_eq!(x.answers, w.3, "{k}");
         assert_eq!(x.ttls, w.4, "{k}");
         assert_eq!(
-            (x.opcode, &x.flags[..], x.answer_count),
+            (x.opcode, &x.flags.to_vec()[..], x.answer_count),
             (Code::Name("QUERY"), &["aa", "rd"][..], None)
         );
         assert!(x.updates.is_empty());
@@ -297,7 +297,7 @@ fn check_refused_axfr(h: &Harness) {
         (0xcb44, Some("lab.example"), name("AXFR"), name("NOERROR"))
     );
     assert_eq!(
-        (&x.flags[..], x.answers.len(), x.answer_count),
+        (&x.flags.to_vec()[..], x.answers.len(), x.answer_count),
         (&["aa"][..], 0, None)
     );
     assert_eq!(x.rtt, Some(544_000));
@@ -586,7 +586,7 @@ fn update_renders_additions_and_deletions() {
         ]
     );
     assert_eq!(
-        (x.flags.as_slice(), x.rtt, x.answers.len()),
+        (&x.flags.to_vec()[..], x.rtt, x.answers.len()),
         (&["aa"][..], Some(5), 0)
     );
     // Unknown codes fall back to numbers.

@@ -4,7 +4,7 @@
 
 use super::parse::{self, Principal};
 use super::pkinit;
-use crate::record::{Code, Kerberos};
+use crate::record::{Code, Kerberos, Names};
 use sha2::{Digest, Sha256};
 
 /// Longest name (client, realm, service) a record keeps, in bytes: real principal names are far
@@ -27,7 +27,13 @@ fn cap(mut s: String) -> String {
 
 /// Name components joined with `/`.
 fn join(p: &Principal<'_>) -> Option<String> {
-    let mut s = String::new();
+    // Sized once for valid UTF-8 components (the usual case).
+    let size: usize = p
+        .components()
+        .map(|c| c.len().min(MAX_NAME + 1) + 1)
+        .sum::<usize>()
+        .min(2 * MAX_NAME + 2);
+    let mut s = String::with_capacity(size.saturating_sub(1));
     for (i, c) in p.components().enumerate() {
         if s.len() > MAX_NAME {
             break;
@@ -78,12 +84,8 @@ const KDC_OPTIONS: [(u32, &str); 16] = [
 ];
 
 /// The names of the KDCOptions set in `bits` (flag 0 in the most significant bit).
-pub fn kdc_option_names(bits: u32) -> Vec<&'static str> {
-    KDC_OPTIONS
-        .iter()
-        .filter(|(b, _)| bits & (0x8000_0000 >> b) != 0)
-        .map(|(_, n)| *n)
-        .collect()
+pub fn kdc_option_names(bits: u32) -> Names {
+    Names::pick(&KDC_OPTIONS, |b| bits & (0x8000_0000 >> b) != 0)
 }
 
 /// The name of a KRB-ERROR code (RFC 4120 §7.5.9, RFC 4556, RFC 6113, MS-KILE).

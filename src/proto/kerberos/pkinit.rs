@@ -7,6 +7,7 @@
 //! recursion on what the input says, every list bounded, every string capped.
 
 use super::parse::{self, Tlv, CONTEXT, UNIVERSAL};
+use crate::proto::kit::text;
 
 /// What a record says of the client certificate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -190,14 +191,8 @@ fn dstring(t: &Tlv<'_>) -> Option<String> {
     }
     Some(match t.tag {
         12 | 19 | 22 | 26 | 27 => String::from_utf8_lossy(t.value).into_owned(),
-        20 => t.value.iter().map(|&b| char::from(b)).collect(),
-        30 => char::decode_utf16(
-            t.value
-                .chunks_exact(2)
-                .map(|c| u16::from_be_bytes([c[0], c[1]])),
-        )
-        .map(|c| c.unwrap_or('\u{fffd}'))
-        .collect(),
+        20 => text::latin1(t.value),
+        30 => text::utf16(t.value, true, usize::MAX),
         _ => return None,
     })
 }

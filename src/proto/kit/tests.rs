@@ -611,3 +611,52 @@ fn ber_reader_walks_a_sequence_without_recursion() {
     }
     assert!(ber::tlv(&deep).is_ok());
 }
+
+/// The text decoders give what the standard library's decoders collect, in strings whose
+/// capacity is their length (allocated once).
+#[test]
+fn text_decoders_match_std_with_exact_capacity() {
+    use super::text;
+    let samples: [&[u16]; 6] = [
+        &[],
+        &[0x61, 0x62, 0x63, 0],
+        &[0x41, 0xe9, 0x20ac, 0xd83d, 0xde00, 0x5a],
+        &[0xd800, 0x41, 0xdc00],
+        &[0x7f, 0x80, 0x7ff, 0x800, 0xffff],
+        &[0xd83d],
+    ];
+    for units in samples {
+        for big in [false, true] {
+            let mut b: Vec<u8> = units
+                .iter()
+                .flat_map(|u| {
+                    if big {
+                        u.to_be_bytes()
+                    } else {
+                        u.to_le_bytes()
+                    }
+                })
+                .collect();
+            b.push(0x33); // an odd trailing byte is ignored
+            for max in [0, 1, 2, 3, 100] {
+                let want: String = char::decode_utf16(units.iter().copied())
+                    .take(max)
+                    .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                    .collect();
+                let got = text::utf16(&b, big, max);
+                assert_eq!(got, want, "{units:x?} big={big} max={max}");
+                assert_eq!(got.capacity(), got.len(), "{units:x?} big={big} max={max}");
+            }
+        }
+    }
+    let bytes: &[u8] = b"a\xe9\x00\xffz";
+    let l = text::latin1(bytes);
+    assert_eq!(l, bytes.iter().map(|&c| char::from(c)).collect::<String>());
+    assert_eq!(l.capacity(), l.len());
+    for b in [&b"plain"[..], b"bad \xff\xfe utf8 \xc3\xa9", b""] {
+        for max in [0, 3, 6, 100] {
+            let want: String = String::from_utf8_lossy(b).chars().take(max).collect();
+            assert_eq!(text::utf8_lossy(b, max), want);
+        }
+    }
+}

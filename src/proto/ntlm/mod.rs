@@ -196,7 +196,7 @@ mod tests {
     };
     use super::*;
     use crate::proto::testutil::Harness;
-    use crate::record::{Transport, NS};
+    use crate::record::{Names, Transport, NS};
 
     // testdata-pcaps/lab/15_attack_bruteforce_ntlm.pcap, smb2.security_blob of frames 9 and 10:
     // the CHALLENGE and one of the refused AUTHENTICATEs of the brute force (the answer in frame
@@ -214,7 +214,7 @@ mod tests {
             server_nb_name: Some("DC1".into()),
             server_dns_name: Some("dc1.lab.example".into()),
             server_dns_domain: Some("lab.example".into()),
-            flags: vec![
+            flags: Names::list(&[
                 "unicode",
                 "request_target",
                 "sign",
@@ -224,7 +224,7 @@ mod tests {
                 "version",
                 "negotiate_128",
                 "key_exch",
-            ],
+            ]),
             mic: Some(true),
             // Samba's client names the SPN it meant (MsvAvTargetName) and sends an all-zero
             // MsvAvChannelBindings (no TLS underneath).
@@ -455,8 +455,8 @@ mod tests {
             (Some("bob"), Some("LAB"), Some("WS01"))
         );
         assert_eq!(
-            (rec.version, rec.mic, rec.flags.clone()),
-            (Some("NTLMv1"), Some(false), vec!["oem", "ntlm"])
+            (rec.version, rec.mic, rec.flags),
+            (Some("NTLMv1"), Some(false), Names::list(&["oem", "ntlm"]))
         );
         assert_eq!(h.counters.get(Counter::MalformedNtlm), 0);
 

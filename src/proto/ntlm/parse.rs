@@ -6,6 +6,7 @@
 //! the end is an error ([`Error::OutOfBounds`]); fields that overlap each other or the fixed
 //! header are readable but reported ([`Authenticate::overlap`], [`Challenge::overlap`]).
 
+use crate::record::Names;
 use nom::bytes::complete::{tag, take};
 use nom::number::complete::{le_u16, le_u32};
 use nom::IResult;
@@ -45,12 +46,8 @@ const FLAG_NAMES: [(u32, &str); 22] = [
 ];
 
 /// The names of the flags set in `flags`, in bit order (reserved bits are left out).
-pub fn flag_names(flags: u32) -> Vec<&'static str> {
-    FLAG_NAMES
-        .iter()
-        .filter(|(bit, _)| flags & bit != 0)
-        .map(|(_, n)| *n)
-        .collect()
+pub fn flag_names(flags: u32) -> Names {
+    Names::pick(&FLAG_NAMES, |bit| flags & bit != 0)
 }
 
 /// AV pair ids (MS-NLMP 2.2.2.1).
@@ -352,15 +349,12 @@ pub fn av_flags(pairs: &[u8]) -> Option<u32> {
 
 /// Decodes UTF-16LE, replacing invalid sequences (an odd trailing byte is dropped).
 pub fn utf16le(b: &[u8]) -> String {
-    let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
-    char::decode_utf16(units)
-        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
+    crate::proto::kit::text::utf16(b, false, usize::MAX)
 }
 
 /// Decodes an OEM string; the code page is unknown, so bytes map to the first 256 code points.
 pub fn oem(b: &[u8]) -> String {
-    b.iter().map(|&c| char::from(c)).collect()
+    crate::proto::kit::text::latin1(b)
 }
 
 /// The NTLM response version, from the response lengths (MS-NLMP 3.3): `NTLMv2` when the NT

@@ -7,6 +7,7 @@
 //! of the message it must see before it can answer: the caller decides whether to buffer them or
 //! to give up) or [`P::Bad`] (malformed). All offsets are checked; nothing reads past the slice.
 
+use crate::record::Names;
 use nom::number::complete::{le_u16, le_u32, le_u8};
 use nom::{IResult, Parser};
 
@@ -331,14 +332,12 @@ pub fn smb2_create_req(elem: &[u8], elem_len: usize) -> P<Create2<'_>> {
 
 /// The names of the rights an access mask asks for (MS-SMB2 2.2.13.1, MS-DTYP 2.4.3): file
 /// rights and the generic rights that imply them.
-pub fn access_names(mask: u32) -> Vec<&'static str> {
+pub fn access_names(mask: u32) -> Names {
     const GENERIC_ALL: u32 = 0x1000_0000;
     const GENERIC_EXECUTE: u32 = 0x2000_0000;
     const GENERIC_WRITE: u32 = 0x4000_0000;
     const GENERIC_READ: u32 = 0x8000_0000;
-    let all = mask & GENERIC_ALL != 0;
-    let mut v = Vec::new();
-    for (bits, name) in [
+    const RIGHTS: [(u32, &str); 7] = [
         (0x0000_0001 | GENERIC_READ, "read"),
         (0x0000_0002 | GENERIC_WRITE, "write"),
         (0x0000_0004 | GENERIC_WRITE, "append"),
@@ -346,12 +345,9 @@ pub fn access_names(mask: u32) -> Vec<&'static str> {
         (0x0000_0020 | GENERIC_EXECUTE, "execute"),
         (0x0004_0000, "write_dac"),
         (0x0008_0000, "write_owner"),
-    ] {
-        if all || mask & bits != 0 {
-            v.push(name);
-        }
-    }
-    v
+    ];
+    let all = mask & GENERIC_ALL != 0;
+    Names::pick(&RIGHTS, |bits| all || mask & bits != 0)
 }
 
 /// The name of a CreateDisposition (MS-SMB2 2.2.13, MS-SMB 2.2.4.64.1).
@@ -481,11 +477,7 @@ pub fn dialect_name(d: u16) -> Option<&'static str> {
 /// trailing NULs removed.
 pub fn utf16(b: &[u8]) -> String {
     let b = &b[..b.len().min(MAX_NAME_BYTES)];
-    let units: Vec<u16> = b
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    let mut s = String::from_utf16_lossy(&units);
+    let mut s = crate::proto::kit::text::utf16(b, false, usize::MAX);
     while s.ends_with('\0') {
         s.pop();
     }
@@ -497,7 +489,7 @@ pub fn utf16(b: &[u8]) -> String {
 pub fn ascii(b: &[u8]) -> String {
     let b = &b[..b.len().min(MAX_NAME_BYTES)];
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    b[..end].iter().map(|&c| char::from(c)).collect()
+    crate::proto::kit::text::latin1(&b[..end])
 }
 
 mod smb1;

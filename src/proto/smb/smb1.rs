@@ -171,11 +171,11 @@ impl State {
             cx.count(Counter::MalformedSmb);
             return Step::Done(frame_left);
         };
-        for blk in &chain {
+        for blk in chain {
             if h.is_reply() {
-                self.smb1_response(cx, &h, msg, blk);
+                self.smb1_response(cx, &h, msg, &blk);
             } else {
-                self.smb1_request(cx, &h, msg, blk, ts);
+                self.smb1_request(cx, &h, msg, &blk, ts);
             }
         }
         Step::Done(frame_left)

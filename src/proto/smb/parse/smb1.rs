@@ -168,31 +168,49 @@ pub fn smb1_is_andx(command: u8) -> bool {
     )
 }
 
-/// Walks an SMB1 message's AndX chain: the blocks in order, at most `max`, each strictly after
-/// the previous one (no loops), all inside the message.
-pub fn smb1_chain(msg: &[u8], max: usize) -> Option<Vec<Block<'_>>> {
+/// Walks an SMB1 message's AndX chain: the blocks in order, at most `max` (at least one), each
+/// strictly after the previous one (no loops), all inside the message. `None` when the first
+/// block is not whole; the walk ends at the first later block that is not.
+pub fn smb1_chain(msg: &[u8], max: usize) -> Option<Chain<'_>> {
     let h = smb1_header(msg)?;
-    let mut out = Vec::new();
-    let mut command = h.command;
-    let mut offset = SMB1_HEADER;
-    loop {
-        let b = match smb1_block(msg, offset, command) {
-            P::Ok(b) => b,
-            _ => return (!out.is_empty()).then_some(out),
-        };
-        out.push(b);
-        if out.len() >= max || !smb1_is_andx(command) {
-            return Some(out);
+    match smb1_block(msg, SMB1_HEADER, h.command) {
+        P::Ok(b) => Some(Chain {
+            msg,
+            next: Some((b, SMB1_HEADER)),
+            left: max.max(1),
+        }),
+        _ => None,
+    }
+}
+
+/// The blocks of an SMB1 AndX chain ([`smb1_chain`]), read one by one as they are asked for
+/// (nothing is collected).
+#[derive(Debug, Clone)]
+pub struct Chain<'a> {
+    msg: &'a [u8],
+    /// The next block and its offset.
+    next: Option<(Block<'a>, usize)>,
+    /// Blocks still allowed.
+    left: usize,
+}
+
+impl<'a> Iterator for Chain<'a> {
+    type Item = Block<'a>;
+
+    fn next(&mut self) -> Option<Block<'a>> {
+        let (b, offset) = self.next.take()?;
+        self.left -= 1;
+        if self.left > 0 && smb1_is_andx(b.command) {
+            // An AndX response with no words (an error) ends the chain.
+            if let Some((next, next_off)) = b.andx() {
+                if next != cmd1::NONE && next_off > offset && next_off < self.msg.len() {
+                    if let P::Ok(nb) = smb1_block(self.msg, next_off, next) {
+                        self.next = Some((nb, next_off));
+                    }
+                }
+            }
         }
-        // An AndX response with no words (an error) ends the chain.
-        let Some((next, next_off)) = b.andx() else {
-            return Some(out);
-        };
-        if next == cmd1::NONE || next_off <= offset || next_off >= msg.len() {
-            return Some(out);
-        }
-        command = next;
-        offset = next_off;
+        Some(b)
     }
 }
 

@@ -99,7 +99,7 @@ fn smb1_chain_guards_loops_and_bounds() {
     let mut m = vec![0xff, b'S', b'M', b'B', 0x73];
     m.resize(SMB1_HEADER, 0);
     m.extend_from_slice(&[2, 0x75, 0, SMB1_HEADER as u8, 0, 0, 0]);
-    let chain = smb1_chain(&m, 8).unwrap();
+    let chain: Vec<_> = smb1_chain(&m, 8).unwrap().collect();
     assert_eq!(chain.len(), 1);
     assert_eq!(chain[0].andx(), Some((0x75, SMB1_HEADER)));
     // Words cut short: no block at all.

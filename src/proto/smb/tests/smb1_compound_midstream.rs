@@ -206,7 +206,7 @@ fn lab20_pipes_are_found_without_their_tree_connects() {
     let calls = |out: &[Record]| {
         out.iter()
             .filter_map(|r| match &r.body {
-                Body::Dcerpc(d) => Some((d.named_pipe.clone(), d.interface_uuid.clone(), d.opnum)),
+                Body::Dcerpc(d) => Some((d.named_pipe.clone(), d.interface_uuid, d.opnum)),
                 _ => None,
             })
             .collect::<Vec<_>>()
