@@ -14,6 +14,8 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+mod fast;
+
 /// An enumerated protocol value: its name where the protocol defines one, else its number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Code {
@@ -85,21 +87,6 @@ impl<'de> Deserialize<'de> for Code {
     }
 }
 
-/// Addresses are strings in every encoding (MessagePack's serde default would be an enum).
-fn de_ip<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpAddr>, D::Error> {
-    let s: Option<String> = Option::deserialize(d)?;
-    match s {
-        None => Ok(None),
-        Some(s) => s.parse().map(Some).map_err(de::Error::custom),
-    }
-}
-
-/// A call's arguments are shared by the record's copies (evidence kept in tallies and alerts)
-/// instead of copied with each one; they read and write as the map itself.
-fn de_args<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Arc<Args>>, D::Error> {
-    Ok(Option::<Args>::deserialize(d)?.map(Arc::new))
-}
-
 fn ser_args<S: Serializer>(a: &Option<Arc<Args>>, s: S) -> Result<S::Ok, S::Error> {
     match a {
         Some(a) => s.serialize_some(&**a),
@@ -120,8 +107,7 @@ pub type Args = serde_json::Map<String, serde_json::Value>;
 macro_rules! rec {
     ($( $(#[$m:meta])* $name:ident : $ty:ty ),* $(,)?) => {
         /// One activity record, every RECORDS.md field optional (see the module documentation).
-        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-        #[serde(default)]
+        #[derive(Debug, Clone, Default, PartialEq, Serialize)]
         pub struct Rec {
             /// Seconds since the Unix epoch.
             pub ts: f64,
@@ -129,6 +115,42 @@ macro_rules! rec {
             #[serde(rename = "type")]
             pub kind: String,
             $( $(#[$m])* #[serde(skip_serializing_if = "Skip::skip")] pub $name: $ty, )*
+        }
+
+        /// The fields of a record, in [`Rec`]'s order (the order the sensor writes them).
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+        #[repr(u8)]
+        enum F { ts, kind, $( $name, )* }
+
+        /// Every field, by its index.
+        const FIELDS: &[F] = &[F::ts, F::kind, $( F::$name, )*];
+
+        /// Every field's name as written, by its index.
+        const NAMES: &[&str] = &["ts", "type", $( stringify!($name), )*];
+
+        /// Reads the value of field `f` into `r`.
+        fn read_field<'de, A: de::MapAccess<'de>>(
+            r: &mut Rec,
+            f: F,
+            m: &mut A,
+        ) -> Result<(), A::Error> {
+            match f {
+                F::ts => r.ts = m.next_value()?,
+                F::kind => r.kind = m.next_value()?,
+                $( F::$name => r.$name = <$ty as FieldDe>::next(m)?, )*
+            }
+            Ok(())
+        }
+
+        /// Reads the value of field `f` into `r` on the fast path (`None`: not a value it takes).
+        fn fast_field(r: &mut Rec, f: F, p: &mut fast::P<'_>) -> Option<()> {
+            match f {
+                F::ts => r.ts = p.f64()?,
+                F::kind => r.kind = p.owned()?,
+                $( F::$name => r.$name = <$ty as fast::Fast>::fast(p)?, )*
+            }
+            Some(())
         }
     };
 }
@@ -150,10 +172,10 @@ impl<T> Skip for Vec<T> {
 
 rec! {
     tunnel: Option<String>,
-    #[serde(deserialize_with = "de_ip", serialize_with = "ser_ip")]
+    #[serde(serialize_with = "ser_ip")]
     src: Option<IpAddr>,
     sport: Option<u16>,
-    #[serde(deserialize_with = "de_ip", serialize_with = "ser_ip")]
+    #[serde(serialize_with = "ser_ip")]
     dst: Option<IpAddr>,
     dport: Option<u16>,
     proto: Option<String>,
@@ -206,7 +228,7 @@ rec! {
     fault: Option<String>,
     stub_bytes: Option<u64>,
     endpoint: Option<String>,
-    #[serde(deserialize_with = "de_args", serialize_with = "ser_args")]
+    #[serde(serialize_with = "ser_args")]
     args: Option<Arc<Args>>,
     // ntlm
     user: Option<String>,
@@ -249,6 +271,165 @@ rec! {
     rtt: Option<f64>,
 }
 
+/// How a field's value is read: as its type reads itself, except addresses (text parsed
+/// without a copy) and a call's arguments (shared).
+trait FieldDe: Sized {
+    fn next<'de, A: de::MapAccess<'de>>(m: &mut A) -> Result<Self, A::Error>;
+}
+
+macro_rules! plain_fields {
+    ($($t:ty),*) => {$(
+        impl FieldDe for $t {
+            #[inline]
+            fn next<'de, A: de::MapAccess<'de>>(m: &mut A) -> Result<Self, A::Error> {
+                m.next_value()
+            }
+        }
+    )*};
+}
+
+plain_fields!(
+    Option<String>,
+    Option<u16>,
+    Option<i32>,
+    Option<u64>,
+    Option<bool>,
+    Option<f64>,
+    Option<Code>,
+    Vec<i32>,
+    Vec<u32>,
+    Vec<String>
+);
+
+/// An address, written as text in every encoding (MessagePack's serde default would be an
+/// enum): parsed from the text as read, no copy of it made.
+struct IpText(Option<IpAddr>);
+
+impl<'de> Deserialize<'de> for IpText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = IpText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an address as text")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<IpText, E> {
+                Ok(IpText(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<IpText, E> {
+                Ok(IpText(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<IpText, D::Error> {
+                d.deserialize_str(self)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<IpText, E> {
+                v.parse().map(|ip| IpText(Some(ip))).map_err(E::custom)
+            }
+        }
+        d.deserialize_option(V)
+    }
+}
+
+impl FieldDe for Option<IpAddr> {
+    fn next<'de, A: de::MapAccess<'de>>(m: &mut A) -> Result<Self, A::Error> {
+        Ok(m.next_value::<IpText>()?.0)
+    }
+}
+
+impl FieldDe for Option<Arc<Args>> {
+    fn next<'de, A: de::MapAccess<'de>>(m: &mut A) -> Result<Self, A::Error> {
+        Ok(m.next_value::<Option<Args>>()?.map(Arc::new))
+    }
+}
+
+/// The field a key names, if the record has it. The field after the previous one is tried
+/// first (the sensor writes fields in [`Rec`]'s order, so most keys are found there with one
+/// comparison), then a table of every name.
+fn field_of(key: &[u8], hint: usize) -> Option<F> {
+    if let Some(n) = NAMES.get(hint) {
+        if n.as_bytes() == key {
+            return Some(FIELDS[hint]);
+        }
+    }
+    static TABLE: std::sync::OnceLock<rustc_hash::FxHashMap<&'static [u8], F>> =
+        std::sync::OnceLock::new();
+    let t = TABLE.get_or_init(|| {
+        NAMES
+            .iter()
+            .zip(FIELDS)
+            .map(|(n, f)| (n.as_bytes(), *f))
+            .collect()
+    });
+    t.get(key).copied()
+}
+
+/// Reads a key as the field it names (`None`: a field the engine does not know), matching the
+/// bytes as read (no copy of the key made).
+struct KeySeed {
+    hint: usize,
+}
+
+impl<'de> de::DeserializeSeed<'de> for KeySeed {
+    type Value = Option<F>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<F>, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Option<F>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<F>, E> {
+        Ok(field_of(v.as_bytes(), self.hint))
+    }
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Option<F>, E> {
+        Ok(field_of(v, self.hint))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Option<F>, E> {
+        Ok(None)
+    }
+}
+
+/// Fills a record from a map of its fields (a JSON object, a MessagePack map): each key is
+/// matched as read, each known field read in place, the others skipped unread; a field given
+/// twice makes the record unreadable (as a derived reader would), absent fields stay absent.
+struct Fill<'r>(&'r mut Rec);
+
+impl<'de> Visitor<'de> for Fill<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a record (a map of its fields)")
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
+        let mut seen = 0u128;
+        let mut hint = 0;
+        while let Some(k) = m.next_key_seed(KeySeed { hint })? {
+            let Some(f) = k else {
+                m.next_value::<de::IgnoredAny>()?;
+                continue;
+            };
+            let bit = 1u128 << (f as u8);
+            if seen & bit != 0 {
+                return Err(de::Error::duplicate_field(NAMES[f as usize]));
+            }
+            seen |= bit;
+            hint = f as usize + 1;
+            read_field(self.0, f, &mut m)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for Rec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut r = Rec::default();
+        d.deserialize_map(Fill(&mut r))?;
+        Ok(r)
+    }
+}
+
 impl Rec {
     /// The record of the in-process pipeline, read exactly as a receiver of its MessagePack
     /// encoding would (so the engine sees the same fields at the edge and in the center).
@@ -259,7 +440,24 @@ impl Rec {
 
     /// Reads one JSON line.
     pub fn from_json(line: &str) -> Result<Rec, serde_json::Error> {
-        serde_json::from_str(line)
+        let mut r = Rec::default();
+        Rec::read_json(line, &mut r)?;
+        Ok(r)
+    }
+
+    /// Reads one JSON line into `r`, a default (empty) record: written in place, no copy of
+    /// the record made. A line in the sensor's own form (no spaces, no escapes, numbers as it
+    /// writes them) is read by [`fast`], which gives exactly what the general reader
+    /// (serde_json) gives; any other line, or one that is not a record, is read by serde_json
+    /// (whose error then says what is wrong). On an error `r` holds part of the line.
+    pub fn read_json(line: &str, r: &mut Rec) -> Result<(), serde_json::Error> {
+        if fast::read(line, r).is_some() {
+            return Ok(());
+        }
+        *r = Rec::default();
+        let mut de = serde_json::Deserializer::from_str(line);
+        de::Deserializer::deserialize_map(&mut de, Fill(r))?;
+        de.end()
     }
 
     /// An argument of a DCE-RPC call. A call has a few arguments: comparing their names in order
