@@ -151,6 +151,11 @@ pub struct Tuning {
     pub max_alerts: usize,
     /// Seconds of quiet after which an alert is closed; the same activity later opens a new one.
     pub alert_ttl: f64,
+    /// Distinct targets a tally remembers (as hashes) to tell new ones; further targets are
+    /// counted as new without being remembered (counted in `distinct_dropped`).
+    pub max_distinct: usize,
+    /// The longest JSON line read as a record; longer lines are skipped and counted.
+    pub max_record_bytes: usize,
     pub domain_controllers: Vec<IpAddr>,
     pub dns_servers: Vec<IpAddr>,
     pub sensitive_accounts: Vec<String>,
@@ -172,10 +177,12 @@ impl Default for Tuning {
             enabled: false,
             test_mode: false,
             update_every: 60.0,
-            max_entries: 50_000,
-            max_tallies: 50_000,
-            max_alerts: 10_000,
+            max_entries: 20_000,
+            max_tallies: 2_000,
+            max_alerts: 3_000,
             alert_ttl: 86_400.0,
+            max_distinct: 1024,
+            max_record_bytes: 8 * 1024,
             domain_controllers: Vec::new(),
             dns_servers: Vec::new(),
             sensitive_accounts: Vec::new(),
@@ -206,6 +213,8 @@ const GLOBAL_KEYS: &[&str] = &[
     "max_tallies",
     "max_alerts",
     "alert_ttl",
+    "max_distinct",
+    "max_record_bytes",
     "domain_controllers",
     "dns_servers",
     "sensitive_accounts",
@@ -367,6 +376,10 @@ impl Tuning {
                 "max_entries" => tu.max_entries = (want_num(v, &at)? as usize).max(16),
                 "max_tallies" => tu.max_tallies = (want_num(v, &at)? as usize).max(16),
                 "max_alerts" => tu.max_alerts = (want_num(v, &at)? as usize).max(16),
+                "max_distinct" => tu.max_distinct = (want_num(v, &at)? as usize).max(16),
+                "max_record_bytes" => {
+                    tu.max_record_bytes = (want_num(v, &at)? as usize).max(256)
+                }
                 "domain_controllers" => tu.domain_controllers = want_addrs(v, &at)?,
                 "dns_servers" => tu.dns_servers = want_addrs(v, &at)?,
                 "sensitive_accounts" => tu.sensitive_accounts = want_strings(v, &at)?,
@@ -460,6 +473,10 @@ pub fn example_section() -> String {
         "max_alerts = {}\nalert_ttl = {}\n",
         t.max_alerts, t.alert_ttl
     ));
+    s.push_str("# Distinct targets a tally remembers to tell a new one from one seen (as 8-byte hashes);\n# beyond it every target counts as new, counted in the distinct_dropped counter.\n");
+    s.push_str(&format!("max_distinct = {}\n", t.max_distinct));
+    s.push_str("# The longest record read from a JSON-lines input (bytes); a longer line is skipped,\n# counted and named in a warning like a line that is not a record.\n");
+    s.push_str(&format!("max_record_bytes = {}\n", t.max_record_bytes));
     s.push_str("# Domain controllers and DNS servers besides those learned from traffic (hosts answering\n# Kerberos, LDAP, DRSUAPI; DNS).\n");
     s.push_str("domain_controllers = []\ndns_servers = []\n");
     s.push_str("# Accounts and groups treated as sensitive besides the built-in ones (Administrator, krbtgt;\n# Domain Admins, Enterprise Admins, Schema Admins, Administrators, the operator groups, ...).\n");

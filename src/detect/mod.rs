@@ -68,6 +68,9 @@ pub struct Counters {
     pub alert_evictions: u64,
     /// Entries held in all state tables now.
     pub entries: u64,
+    /// Targets counted as new without being remembered because their tally already held
+    /// `max_distinct` (each may have been seen before in the window).
+    pub distinct_dropped: u64,
 }
 
 /// An alert being kept up to date.
@@ -328,7 +331,9 @@ impl Engine {
         let rec = Self::shared(&self.cur, rec);
         self.tally_room(d, key);
         let t = self.tables[d as usize].entry(key, Tally::default);
-        t.add(window, target, &rec, MAX_EVIDENCE);
+        if t.add(window, target, &rec, MAX_EVIDENCE, self.tuning.max_distinct) {
+            self.counters.distinct_dropped += 1;
+        }
         (t.distinct, t.n)
     }
 

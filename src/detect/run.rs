@@ -7,7 +7,7 @@ use super::{output, Alert, Engine, Rec};
 use crate::output::{Output, OutputError};
 use crate::record::Record;
 use serde::Deserialize;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -52,6 +52,9 @@ pub enum Raw<'a> {
     Record(&'a Record),
     /// A record of a batch, every field it had.
     Value(&'a serde_json::Value),
+    /// Only the engine's record was kept (a batch read straight into records when `--records`
+    /// is off): written as the engine's record.
+    Parsed,
 }
 
 /// The engine with where its output goes.
@@ -65,6 +68,8 @@ pub struct Detector {
     pub sensor: String,
     /// Lines that were not records.
     pub skipped: u64,
+    /// Of those, lines longer than `max_record_bytes`.
+    pub oversized: u64,
     /// Records read.
     pub read: u64,
     /// Alerts written (new and updated).
@@ -89,6 +94,7 @@ impl Detector {
             records,
             sensor: sensor.to_string(),
             skipped: 0,
+            oversized: 0,
             read: 0,
             written: 0,
             sinks: Vec::new(),
@@ -142,6 +148,7 @@ impl Detector {
                     }
                     Raw::Record(r) => self.write_value(r)?,
                     Raw::Value(v) => self.write_value(v)?,
+                    Raw::Parsed => self.write_value(&**rec)?,
                 },
                 Format::Ecs => {
                     let s = sensor.unwrap_or(&self.sensor).to_string();
@@ -149,6 +156,7 @@ impl Detector {
                         Raw::Line(l) => serde_json::from_str(l).ok(),
                         Raw::Record(r) => serde_json::to_value(r).ok(),
                         Raw::Value(v) => Some(v.clone()),
+                        Raw::Parsed => None,
                     }
                     .unwrap_or_else(|| serde_json::to_value(rec).unwrap_or_default());
                     self.write_value(&output::ecs_record(rec, full, &s))?
@@ -190,28 +198,75 @@ impl Detector {
         Ok(())
     }
 
-    /// Reads JSON lines; a line that is not a record is skipped, counted, and named in a
-    /// warning (the first ten, then a count).
-    pub fn json_lines<R: BufRead>(&mut self, r: R, name: &str) -> std::io::Result<()> {
-        for (i, line) in r.lines().enumerate() {
-            let line = line?;
-            let t = line.trim();
+    /// Reads JSON lines; a line that is not a record (not JSON, not text, or longer than
+    /// `max_record_bytes`) is skipped, counted, and named in a warning (the first ten, then a
+    /// count). Lines are read into one buffer kept from line to line; a line over the cap is
+    /// skipped without being kept.
+    pub fn json_lines<R: BufRead>(&mut self, mut r: R, name: &str) -> std::io::Result<()> {
+        let cap = self.engine.tuning().max_record_bytes;
+        let mut buf: Vec<u8> = Vec::with_capacity(4096);
+        let mut slot: Option<Arc<Rec>> = None;
+        let mut n = 0u64;
+        loop {
+            buf.clear();
+            let got = (&mut r).take(cap as u64 + 1).read_until(b'\n', &mut buf)?;
+            if got == 0 {
+                break;
+            }
+            n += 1;
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
+            } else if buf.len() > cap {
+                // the rest of the line is skipped unread into memory
+                r.skip_until(b'\n')?;
+                self.oversized += 1;
+                self.skip_line(name, n, &format!("longer than max_record_bytes ({cap})"));
+                continue;
+            }
+            let t = match std::str::from_utf8(&buf) {
+                Ok(t) => t.trim(),
+                Err(e) => {
+                    self.skip_line(name, n, &format!("not UTF-8 text: {e}"));
+                    continue;
+                }
+            };
             if t.is_empty() {
                 continue;
             }
-            match Rec::from_json(t) {
-                Ok(rec) => self.feed(None, &Arc::new(rec), Raw::Line(t))?,
-                Err(e) => {
-                    self.skipped += 1;
-                    if self.skipped <= 10 {
-                        tracing::warn!("{name}:{}: not a record, skipped: {e}", i + 1);
-                    } else if self.skipped == 11 {
-                        tracing::warn!("{name}: more lines are not records; only their count is reported at the end");
+            // the record is read in place into the last one's memory when the engine kept no
+            // share of it, else into a new one
+            let mut rec = match slot.take() {
+                Some(mut a) => match Arc::get_mut(&mut a) {
+                    Some(r) => {
+                        *r = Rec::default();
+                        a
                     }
-                }
+                    None => Arc::new(Rec::default()),
+                },
+                None => Arc::new(Rec::default()),
+            };
+            let Some(r) = Arc::get_mut(&mut rec) else {
+                continue; // (a new or unshared record: never)
+            };
+            match Rec::read_json(t, r) {
+                Ok(()) => self.feed(None, &rec, Raw::Line(t))?,
+                Err(e) => self.skip_line(name, n, &e.to_string()),
             }
+            slot = Some(rec);
         }
         Ok(())
+    }
+
+    /// Counts a line that is not a record, naming it in a warning (the first ten only).
+    fn skip_line(&mut self, name: &str, line: u64, why: &str) {
+        self.skipped += 1;
+        if self.skipped <= 10 {
+            tracing::warn!("{name}:{line}: not a record, skipped: {why}");
+        } else if self.skipped == 11 {
+            tracing::warn!(
+                "{name}: more lines are not records; only their count is reported at the end"
+            );
+        }
     }
 }
 
@@ -224,6 +279,33 @@ struct Batch {
     #[serde(default)]
     seq: u64,
     records: Vec<serde_json::Value>,
+}
+
+/// A batch read straight into the engine's records (when `--records` does not need them whole):
+/// no intermediate values.
+#[derive(Deserialize)]
+struct RecBatch {
+    #[serde(default)]
+    sensor: String,
+    #[serde(default)]
+    seq: u64,
+    records: Vec<Rec>,
+}
+
+/// A batch as read: into records, or (when `--records` writes them whole, or one of its records
+/// is not readable and only that one is to be skipped) into values.
+enum ReadBatch {
+    Recs(RecBatch),
+    Values(Batch),
+}
+
+impl ReadBatch {
+    fn key(&self) -> (&str, u64) {
+        match self {
+            ReadBatch::Recs(b) => (&b.sensor, b.seq),
+            ReadBatch::Values(b) => (&b.sensor, b.seq),
+        }
+    }
 }
 
 /// Reads the batches in `paths` (files, or directories of `.msgpack` files) in (sensor, seq)
@@ -243,36 +325,48 @@ pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
             files.push(p.clone());
         }
     }
-    let mut read: Vec<Batch> = Vec::new();
+    let mut read: Vec<ReadBatch> = Vec::new();
     for f in &files {
         let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        if !d.records {
+            if let Ok(b) = rmp_serde::from_slice::<RecBatch>(&bytes) {
+                read.push(ReadBatch::Recs(b));
+                continue;
+            }
+        }
         match rmp_serde::from_slice::<Batch>(&bytes) {
-            Ok(b) => read.push(b),
+            Ok(b) => read.push(ReadBatch::Values(b)),
             Err(e) => {
                 d.skipped += 1;
                 tracing::warn!("{}: not a batch, skipped: {e}", f.display());
             }
         }
     }
-    read.sort_by(|a, b| (&a.sensor, a.seq).cmp(&(&b.sensor, b.seq)));
+    read.sort_by(|a, b| a.key().cmp(&b.key()));
     for b in read {
-        let sensor = if b.sensor.is_empty() {
-            None
-        } else {
-            Some(b.sensor.as_str())
-        };
-        for v in &b.records {
-            match Rec::deserialize(v) {
-                Ok(r) => d
-                    .feed(sensor, &Arc::new(r), Raw::Value(v))
-                    .map_err(|e| e.to_string())?,
-                Err(e) => {
-                    d.skipped += 1;
-                    tracing::warn!(
-                        "a record of sensor {:?} batch {} was not read, skipped: {e}",
-                        b.sensor,
-                        b.seq
-                    );
+        let (name, seq) = b.key();
+        let name = name.to_string();
+        let sensor = (!name.is_empty()).then_some(name.as_str());
+        match b {
+            ReadBatch::Recs(b) => {
+                for r in b.records {
+                    d.feed(sensor, &Arc::new(r), Raw::Parsed)
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            ReadBatch::Values(b) => {
+                for v in &b.records {
+                    match Rec::deserialize(v) {
+                        Ok(r) => d
+                            .feed(sensor, &Arc::new(r), Raw::Value(v))
+                            .map_err(|e| e.to_string())?,
+                        Err(e) => {
+                            d.skipped += 1;
+                            tracing::warn!(
+                                "a record of sensor {name:?} batch {seq} was not read, skipped: {e}"
+                            );
+                        }
+                    }
                 }
             }
         }
@@ -355,6 +449,12 @@ impl Output for DetectOutput {
                 c.excluded,
             ));
             m.push(g(
+                "detect_distinct_dropped_total",
+                "Targets counted without being remembered because their tally held max_distinct",
+                true,
+                c.distinct_dropped,
+            ));
+            m.push(g(
                 "detect_entries",
                 "Entries held in the detection engine's state tables",
                 false,
@@ -378,7 +478,6 @@ impl Output for DetectOutput {
 
 /// The first bytes of a file (to tell its kind).
 pub fn head_of(p: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
     let mut f = std::fs::File::open(p)?;
     let mut b = vec![0u8; 8];
     let n = f.read(&mut b)?;
@@ -461,7 +560,7 @@ pub fn run_detect(a: &DetectArgs) -> Result<super::Counters, (u8, String)> {
             InputKind::JsonLines => {
                 let f = std::fs::File::open(&p).map_err(|e| (2, format!("{input}: {e}")))?;
                 let mut d = det.lock().map_err(|_| (1, "lock".to_string()))?;
-                d.json_lines(std::io::BufReader::new(f), input)
+                d.json_lines(std::io::BufReader::with_capacity(256 * 1024, f), input)
                     .map_err(io)?;
             }
             InputKind::Batch => {
@@ -499,13 +598,22 @@ pub fn run_detect(a: &DetectArgs) -> Result<super::Counters, (u8, String)> {
             d.skipped
         );
     }
+    if d.oversized > 0 {
+        tracing::warn!(
+            "{} of them were longer than max_record_bytes ({}); raise it in the [detect] settings if the records are genuine",
+            d.oversized,
+            d.engine.tuning().max_record_bytes
+        );
+    }
     let c = d.engine.counters();
     tracing::info!(
         records = d.read,
         alerts = c.alerts,
         written = d.written,
         skipped = d.skipped,
+        oversized = d.oversized,
         evictions = c.evictions,
+        distinct_dropped = c.distinct_dropped,
         "detect done"
     );
     Ok(c)

@@ -108,8 +108,6 @@ impl<V: Touched, K: Hash + Eq + Ord + Clone> Capped<V, K> {
     }
 }
 
-/// Distinct values held by a tally before it only counts them.
-const MAX_DISTINCT: usize = 4096;
 /// Evidence records a tally holds before its alert is raised.
 pub const PRE_EVIDENCE: usize = 32;
 
@@ -149,9 +147,18 @@ fn h64(s: &str) -> u64 {
 
 impl Tally {
     /// Counts `rec` at its time. A gap longer than `window` starts over; before the alert is
-    /// raised, the window also restarts once it is `window` long. Returns whether `target` was
-    /// new in this window.
-    pub fn add(&mut self, window: f64, target: Option<&str>, rec: &Arc<Rec>, keep: usize) -> bool {
+    /// raised, the window also restarts once it is `window` long. A target not seen in this
+    /// window is remembered (as a hash) while the tally holds fewer than `max_distinct`; beyond
+    /// that every target counts as new without being remembered. Returns whether `target`
+    /// was such a drop.
+    pub fn add(
+        &mut self,
+        window: f64,
+        target: Option<&str>,
+        rec: &Arc<Rec>,
+        keep: usize,
+        max_distinct: usize,
+    ) -> bool {
         let ts = rec.ts;
         if self.n == 0 || ts - self.last > window || (!self.raised && ts - self.start > window) {
             *self = Tally {
@@ -170,13 +177,14 @@ impl Tally {
         if self.seen.contains(&h) {
             return false;
         }
-        if self.seen.len() < MAX_DISTINCT {
+        let dropped = self.seen.len() >= max_distinct;
+        if !dropped {
             self.seen.insert(h);
         }
         self.distinct += 1;
         if self.targets.len() < super::alert::MAX_TARGETS {
             self.targets.push(t.to_string());
         }
-        true
+        dropped
     }
 }

@@ -179,7 +179,7 @@ fn capped_table_evicts_and_counts() {
     for i in 0..1000 {
         let r = std::sync::Arc::new(rec(json!({"ts": i as f64, "type": "dns"})));
         t.entry(&format!("k{i}"), Default::default)
-            .add(10.0, None, &r, 1);
+            .add(10.0, None, &r, 1, 4096);
     }
     assert!(t.len() <= 100);
     assert_eq!(t.evictions as usize + t.len(), 1000);
@@ -245,4 +245,70 @@ fn state_sizes_stay_within_the_documented_memory_bound() {
             "{name} is {size} bytes, over the {bound} the README counts"
         );
     }
+    // the worst case of the README's table, from the default caps: about 0.75 GiB
+    let t = Tuning::default();
+    let record = size_of::<Rec>() + 951 + 64; // a record of the bench capture's longest text
+    let name = 280; // a target or sensor name with its String
+    let hashes = (t.max_distinct * 8 / 7).next_power_of_two() * 9; // hashbrown's buckets
+    let tally = 128 + 300 + hashes + 64 * name + 32 * record;
+    let alert = 2048 + 32 * record + 64 * name + 64 * 32;
+    let others = 8 * t.max_entries * 1300;
+    let total = t.max_tallies * tally + t.max_alerts * alert + others;
+    eprintln!(
+        "worst case with the defaults: {:.2} GiB (tally {tally} B, alert {alert} B)",
+        total as f64 / (1u64 << 30) as f64
+    );
+    assert!(
+        total < 780 << 20,
+        "the defaults allow {total} bytes, over the 0.75 GiB the README states"
+    );
+    assert!(
+        t.max_record_bytes <= 8192,
+        "the README counts records of at most 8 KiB of text"
+    );
+}
+
+#[test]
+fn json_lines_longer_than_max_record_bytes_are_skipped_and_counted() {
+    let t = Tuning::from_toml("[detect]\nmax_record_bytes = 300\n").unwrap();
+    assert_eq!(t.max_record_bytes, 300);
+    let short = r#"{"ts":1.0,"type":"dns","src":"10.0.0.1","query":"a.example"}"#;
+    let long = format!(
+        r#"{{"ts":2.0,"type":"dns","src":"10.0.0.1","query":"{}"}}"#,
+        "a".repeat(400)
+    );
+    let head = r#"{"ts":3.0,"type":"dns","src":"10.0.0.1","query":""#;
+    let fits = format!("{head}{}\"}}", "b".repeat(300 - head.len() - 2));
+    assert_eq!(fits.len(), 300);
+    let input = format!("{short}\n{long}\nnot json\n{fits}\n{short}");
+    let mut d = run::Detector::new(
+        Engine::new(t),
+        Box::new(std::io::sink()),
+        run::Format::Json,
+        false,
+        "t",
+    );
+    d.json_lines(std::io::BufReader::with_capacity(64, input.as_bytes()), "x")
+        .unwrap();
+    assert_eq!(d.read, 3, "the short lines and the one at the cap are read");
+    assert_eq!(d.skipped, 2, "the long line and the garbage line");
+    assert_eq!(d.oversized, 1);
+    // the default takes every record the sensor writes (an LDAP filter is at most 4 KiB)
+    assert_eq!(Tuning::default().max_record_bytes, 8 * 1024);
+}
+
+#[test]
+fn json_lines_that_are_not_text_are_skipped_not_fatal() {
+    let mut input = b"{\"ts\":1.0,\"type\":\"dns\"}\n".to_vec();
+    input.extend_from_slice(b"{\"ts\":1.0,\"type\":\"dns\",\"query\":\"\xff\xfe\"}\n");
+    input.extend_from_slice(b"{\"ts\":2.0,\"type\":\"dns\"}\n");
+    let mut d = run::Detector::new(
+        Engine::new(Tuning::default()),
+        Box::new(std::io::sink()),
+        run::Format::Json,
+        false,
+        "t",
+    );
+    d.json_lines(&input[..], "x").unwrap();
+    assert_eq!((d.read, d.skipped), (2, 1));
 }

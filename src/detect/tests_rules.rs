@@ -611,3 +611,27 @@ fn max_tallies_caps_the_tallies_of_all_detections_together() {
     // the newest sources are still counted
     assert!(e.tallies() > 0);
 }
+
+#[test]
+fn max_distinct_caps_the_targets_a_tally_remembers_and_counts_the_rest() {
+    let mut e = Engine::from_toml("[detect]\nmax_distinct = 16\n").unwrap();
+    let mut recs = Vec::new();
+    for i in 0..100 {
+        recs.push(json!({"ts": 1.0 + i as f64 * 0.1, "type": "kerberos", "src": WS, "dst": DC, "request": "AS-REQ",
+            "client": format!("user{i}"), "realm": "EX.ORG", "reply": "KRB-ERROR", "error": "KDC_ERR_PREAUTH_FAILED"}));
+    }
+    let alerts = run(&mut e, &recs);
+    let c = e.counters();
+    // the spray tally of the one source remembers 16 accounts; the 84 others are still counted
+    assert!(c.distinct_dropped >= 84, "{c:?}");
+    let a = one(&alerts, "password_spray");
+    assert!(
+        a.target_count.unwrap_or(a.targets.len() as u64) >= 100,
+        "{a:?}"
+    );
+    // the default remembers them all
+    let mut e = Engine::new(Tuning::default());
+    run(&mut e, &recs);
+    assert_eq!(e.counters().distinct_dropped, 0);
+    assert_eq!(Tuning::default().max_distinct, 1024);
+}
