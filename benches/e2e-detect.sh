@@ -12,6 +12,10 @@
 # callgrind when DCSENSOR_CALLGRIND=1 (repeatable on a loaded machine, unlike wall time).
 #
 # DCSENSOR_BIN=path times that binary instead of building this tree's.
+# DCSENSOR_E2E_INPUT=batches reads the same records as MessagePack batches instead (the form
+# sensors ship: `dcsensor replay --workers 1 --sink file:DIR` of the same capture, made once
+# into target/bench-detect/bench-COPIES.batches/); the rate is still per record of the JSON-lines
+# file (the batches add the sensor's `stats` records, which the engine skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/lib.sh
@@ -35,13 +39,25 @@ if [ ! -f "$jsonl" ] || [ "$pcap" -nt "$jsonl" ]; then
   mv "$jsonl.part" "$jsonl"
 fi
 records=$(wc -l < "$jsonl")
+input=$jsonl
+if [ "${DCSENSOR_E2E_INPUT:-}" = batches ]; then
+  input=$dir/bench-$copies.batches
+  if [ ! -d "$input" ] || [ "$pcap" -nt "$input" ]; then
+    rm -rf "$input.part"
+    "$bin" replay --no-progress --workers 1 "$pcap" --log-level warn --sensor-id bench \
+      --sink "file:$input.part" >/dev/null 2>&1
+    rm -rf "$input.part/.spool" "$input"
+    mv "$input.part" "$input"
+  fi
+fi
 cat "$jsonl" >/dev/null
-echo "records: $jsonl ($records records, $(du -h "$jsonl" | cut -f1)), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+[ -d "$input" ] && cat "$input"/*.msgpack >/dev/null
+echo "records: $input ($records records, $(du -shL "$input" | cut -f1)), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "wall-clock figures on a shared machine are noisy; CPU seconds are less so"
 printf '%-4s %8s %8s %14s %10s %8s\n' run wall cpu "records/cpu-s" "peak MiB" alerts
 for i in $(seq 1 "$runs"); do
   t=$(mktemp); out=$(mktemp)
-  /usr/bin/time -f "%e %U %S %M" -o "$t" "$bin" detect --log-level warn "$jsonl" > "$out"
+  /usr/bin/time -f "%e %U %S %M" -o "$t" "$bin" detect --log-level warn "$input" > "$out"
   read -r wall user sys kib < "$t"
   alerts=$(wc -l < "$out")
   rm -f "$t" "$out"
@@ -55,7 +71,7 @@ done
 if [ -n "${DCSENSOR_CALLGRIND:-}" ]; then
   command -v valgrind >/dev/null || { echo "DCSENSOR_CALLGRIND: needs valgrind" >&2; exit 2; }
   cg=$(mktemp)
-  valgrind --tool=callgrind --callgrind-out-file="$cg" "$bin" detect --log-level warn "$jsonl" >/dev/null 2>"$cg.log"
+  valgrind --tool=callgrind --callgrind-out-file="$cg" "$bin" detect --log-level warn "$input" >/dev/null 2>"$cg.log"
   ir=$(awk '/^summary:/ {print $2}' "$cg")
   python3 -c "print(f'callgrind: {int($ir):,} instructions, {int($ir)/$records:,.0f} per record (profile: $cg)')"
 fi
