@@ -635,6 +635,8 @@ pub struct Dcerpc {
 #[serde(untagged)]
 pub enum ArgValue {
     Str(String),
+    /// A name from dcsensor's tables (serialized as a string like `Str`).
+    Name(&'static str),
     Int(i64),
     Bool(bool),
     List(Vec<String>),
@@ -655,6 +657,7 @@ impl Args {
     pub fn str(&self, key: &str) -> Option<&str> {
         match self.get(key) {
             Some(ArgValue::Str(s)) => Some(s),
+            Some(ArgValue::Name(s)) => Some(s),
             _ => None,
         }
     }

@@ -98,7 +98,7 @@ fn channel_type(v: u32) -> ArgValue {
         7 => "CdcServerSecureChannel",
         _ => return ArgValue::Int(i64::from(v)),
     };
-    ArgValue::Str(name.to_string())
+    ArgValue::Name(name)
 }
 
 /// NetrServerReqChallenge: PrimaryName, ComputerName, ClientChallenge.
@@ -396,7 +396,7 @@ fn extended_op(v: u32) -> ArgValue {
         7 => "EXOP_REPL_SECRETS",
         _ => return ArgValue::Int(i64::from(v)),
     };
-    ArgValue::Str(name.to_string())
+    ArgValue::Name(name)
 }
 
 /// IDL_DRSGetNCChanges with a version 8, 10 or 11 request: hDrs, dwInVersion, the union's
