@@ -14,7 +14,9 @@
 //! packet), to the worker that owns the flow: both directions of a connection hash alike, so a
 //! flow lives in exactly one worker and decoders need no locks (SMB connections between the same
 //! two addresses all go to one worker, for multichannel: see [`flow_hash`]). Batch buffers are
-//! recycled.
+//! recycled. In replay the payloads are not copied: a batch borrows them from the capture
+//! file's memory map (shared with the reader), and the reader gives pages back to the kernel
+//! only behind the oldest batch a worker has not finished ([`Map::hold`]).
 //! Time is packet time in replay (every worker is told when a second of capture time passed,
 //! so timeouts fire even on a quiet worker) and the wall clock live.
 //!
@@ -23,6 +25,7 @@
 //! into a batch and no wake-up of another thread; the kernel's ring is then the only buffer.
 //! Replay keeps a worker thread of its own, which the capture thread reads ahead of.
 
+use crate::capture::file::map::Map;
 use crate::capture::file::FileSource;
 use crate::capture::{CaptureError, Frame};
 pub use crate::capture::{FrameSource, Step};
@@ -33,6 +36,7 @@ use crate::proto::{registry, DecoderConfig, Shared};
 use crate::record::{Body, Record, RecordType, Ts, NS};
 use crate::stats::{Counter, Counters, Snapshot, StatsRecord};
 use queue::{bounded, Receiver, Sender, TrySendError};
+use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -16,6 +16,7 @@ use map::Map;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 mod pcapng;
 
@@ -84,7 +85,7 @@ pub struct FileSource {
     buf: Vec<u8>,
     /// The whole file when it is mapped; then `buf` stays empty, `end` is the file's length and
     /// `eof` is set from the start.
-    map: Option<Map>,
+    map: Option<Arc<Map>>,
     /// Unconsumed bytes are `data()[pos..end]` (`data()` is the map or `buf`).
     pos: usize,
     end: usize,
@@ -202,7 +203,7 @@ impl FileSource {
         }
         match File::open(path) {
             Ok(f) => match Map::of(&f) {
-                Some(map) => Self::from_map(name, map),
+                Some(map) => Self::from_map(name, Arc::new(map)),
                 None => Self::from_reader(name, f),
             },
             Err(e) => {
@@ -235,7 +236,7 @@ impl FileSource {
     }
 
     /// Reads a mapped file: frames borrow the map.
-    fn from_map(name: String, map: Map) -> Result<Self, CaptureError> {
+    fn from_map(name: String, map: Arc<Map>) -> Result<Self, CaptureError> {
         let len = map.bytes().len();
         Self::build(name, Box::new(io::empty()), Vec::new(), Some(map), len)
     }
@@ -252,7 +253,7 @@ impl FileSource {
         name: String,
         reader: Box<dyn Read + Send>,
         buf: Vec<u8>,
-        map: Option<Map>,
+        map: Option<Arc<Map>>,
         end: usize,
     ) -> Result<Self, CaptureError> {
         let eof = map.is_some();
@@ -302,8 +303,8 @@ impl FileSource {
             }
         };
         self.last_ts = loc.ts;
-        if let Some(map) = &mut self.map {
-            // Nothing before this frame is looked at again.
+        if let Some(map) = &self.map {
+            // Nothing before this frame is looked at again (by this reader).
             map.release_to(loc.start);
         }
         let data = self
@@ -358,6 +359,11 @@ impl FileSource {
     /// Whether the file is read through a memory map (see [`map`]).
     pub fn is_mapped(&self) -> bool {
         self.map.is_some()
+    }
+
+    /// The memory map the frames borrow, when the file is mapped.
+    pub fn map(&self) -> Option<&Arc<Map>> {
+        self.map.as_ref()
     }
 
     fn avail(&self) -> usize {

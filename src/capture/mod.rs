@@ -7,7 +7,9 @@ pub mod file;
 pub mod live;
 
 use crate::record::Ts;
+use file::map::Map;
 use std::fmt;
+use std::sync::Arc;
 
 /// A link-layer header type (the pcap `LINKTYPE_*` value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -122,6 +124,14 @@ pub enum Step {
 pub trait FrameSource {
     /// Reads the next frame and hands it to `f` (frames borrow the source's buffer).
     fn next<F: FnMut(Frame<'_>)>(&mut self, f: F) -> Result<Step, CaptureError>;
+    /// Like [`FrameSource::next`], and names the memory map the frame lies in when the source
+    /// reads one ([`file::map::Map`]), so that the frame's bytes can be borrowed beyond the call.
+    fn next_mapped<F: FnMut(Frame<'_>, Option<&Arc<Map>>)>(
+        &mut self,
+        mut f: F,
+    ) -> Result<Step, CaptureError> {
+        self.next(|frame| f(frame, None))
+    }
     /// Whether packet time drives the clock (replay) rather than the wall clock (live).
     fn is_replay(&self) -> bool;
     /// Kernel and interface drop totals so far (live).

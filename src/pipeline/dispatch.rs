@@ -5,40 +5,96 @@
 
 use super::*;
 
-/// Packets for one worker: metadata and payloads side by side in one reusable buffer.
+/// Packets for one worker: their metadata, and their payloads copied into one reusable buffer
+/// or borrowed from the capture file's memory map.
 pub(super) struct Batch {
     pub(super) metas: Vec<PacketMeta>,
-    /// End offset in `data` of each packet's payload.
-    pub(super) ends: Vec<u32>,
+    /// Where each packet's payload is.
+    pub(super) spans: Vec<Span>,
     pub(super) data: Vec<u8>,
+    /// The map that borrowed payloads lie in (one per batch).
+    pub(super) map: Option<Arc<Map>>,
+    /// The lowest offset in `map` a payload of this batch starts at.
+    low: usize,
+    /// For a batch with borrowed payloads: the sender's board of finished batches and this
+    /// batch's number on it, which the worker writes there when it is done with the payloads.
+    pub(super) done: Option<(Arc<[AtomicU64]>, u64)>,
     /// The time when the batch was sent (packet time in replay).
     pub(super) now: Ts,
+}
+
+/// Where a packet's payload lies: `len` bytes at `at` in the batch's `data`, or in its `map`.
+#[derive(Clone, Copy)]
+pub(super) struct Span {
+    at: usize,
+    len: u32,
+    mapped: bool,
 }
 
 impl Batch {
     pub(super) fn new() -> Self {
         Batch {
             metas: Vec::with_capacity(BATCH_PACKETS),
-            ends: Vec::with_capacity(BATCH_PACKETS),
+            spans: Vec::with_capacity(BATCH_PACKETS),
             data: Vec::with_capacity(BATCH_BYTES + 65_536),
+            map: None,
+            low: 0,
+            done: None,
             now: 0,
         }
     }
 
+    /// Adds a packet whose payload is copied into the batch.
     pub(super) fn push(&mut self, meta: PacketMeta, payload: &[u8]) {
+        let at = self.data.len();
         self.data.extend_from_slice(payload);
         self.metas.push(meta);
-        self.ends.push(self.data.len() as u32);
+        self.spans.push(Span {
+            at,
+            len: payload.len() as u32,
+            mapped: false,
+        });
+    }
+
+    /// Adds a packet whose payload is `len` bytes at `at` in `map`, borrowed (the caller makes
+    /// sure the batch holds no other map).
+    fn push_mapped(&mut self, meta: PacketMeta, map: &Arc<Map>, at: usize, len: usize) {
+        if self.map.is_none() {
+            self.map = Some(map.clone());
+            self.low = at;
+        }
+        self.metas.push(meta);
+        self.spans.push(Span {
+            at,
+            len: len as u32,
+            mapped: true,
+        });
+    }
+
+    /// The payload of the packet at `span`.
+    #[inline]
+    pub(super) fn payload(&self, span: &Span) -> &[u8] {
+        let bytes = match (span.mapped, &self.map) {
+            (true, Some(m)) => m.bytes(),
+            (true, None) => &[],
+            (false, _) => &self.data,
+        };
+        bytes
+            .get(span.at..span.at + span.len as usize)
+            .unwrap_or(&[])
     }
 
     pub(super) fn full(&self) -> bool {
         self.metas.len() >= BATCH_PACKETS || self.data.len() >= BATCH_BYTES
     }
 
+    /// Empties the batch (its map, if any, is let go; a worker has told its sender it is done).
     pub(super) fn clear(&mut self) {
         self.metas.clear();
-        self.ends.clear();
+        self.spans.clear();
         self.data.clear();
+        self.map = None;
+        self.done = None;
     }
 }
 
@@ -49,6 +105,15 @@ pub(super) struct Dispatch {
     pub(super) free: Receiver<Batch>,
     /// Live: drop a batch when its worker's queue is full (counted); replay: wait.
     pub(super) drop_when_full: bool,
+    /// The capture file's map that payloads are borrowed from now.
+    map: Option<Arc<Map>>,
+    /// Per worker, the number of the last batch with borrowed payloads it finished.
+    board: Arc<[AtomicU64]>,
+    /// The number of the last batch sent with borrowed payloads.
+    seq: u64,
+    /// Per worker, the batches with payloads borrowed from `map` that are sent and maybe not
+    /// finished: their numbers and lowest offsets, oldest first.
+    inflight: Vec<VecDeque<(u64, usize)>>,
 }
 
 impl Dispatch {
@@ -63,6 +128,10 @@ impl Dispatch {
             queues: queues.to_vec(),
             free: free.clone(),
             drop_when_full,
+            map: None,
+            board: queues.iter().map(|_| AtomicU64::new(0)).collect(),
+            seq: 0,
+            inflight: queues.iter().map(|_| VecDeque::new()).collect(),
         }
     }
 
@@ -71,6 +140,13 @@ impl Dispatch {
         let fresh = self.free.try_recv().unwrap_or_else(Batch::new);
         let mut b = std::mem::replace(&mut self.batches[w], fresh);
         b.now = now;
+        if let Some(m) = &b.map {
+            self.seq += 1;
+            b.done = Some((self.board.clone(), self.seq));
+            if self.map.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, m)) {
+                self.inflight[w].push_back((self.seq, b.low));
+            }
+        }
         if self.drop_when_full {
             match self.queues[w].try_send(b) {
                 Ok(()) => {}
@@ -84,6 +160,28 @@ impl Dispatch {
         } else {
             let _ = self.queues[w].send(b);
         }
+        self.hold();
+    }
+
+    /// Tells the map the lowest offset that batches not yet finished read, so that the reader
+    /// does not release those pages under them (see [`Map::hold`]).
+    pub(super) fn hold(&mut self) {
+        let Some(map) = &self.map else { return };
+        let mut low = usize::MAX;
+        for (w, sent) in self.inflight.iter_mut().enumerate() {
+            let done = self.board[w].load(Ordering::Acquire);
+            while sent.front().is_some_and(|(seq, _)| *seq <= done) {
+                sent.pop_front();
+            }
+            if let Some((_, at)) = sent.front() {
+                low = low.min(*at);
+            }
+            let b = &self.batches[w];
+            if b.map.as_ref().is_some_and(|m| Arc::ptr_eq(m, map)) {
+                low = low.min(b.low);
+            }
+        }
+        map.hold(low);
     }
 
     /// Sends every worker its batch, so that each learns the time `now`.
@@ -105,8 +203,16 @@ impl Dispatch {
 
 /// Where the capture loop puts the packets it decoded, and how it tells the workers the time.
 pub(super) trait Deliver {
-    /// One packet of capture time `now`.
-    fn packet(&mut self, meta: PacketMeta, payload: &[u8], now: Ts, counters: &Counters);
+    /// One packet of capture time `now`; `map` is the capture file's map when the frame lies in
+    /// one (the payload may be borrowed from it).
+    fn packet(
+        &mut self,
+        meta: PacketMeta,
+        payload: &[u8],
+        map: Option<&Arc<Map>>,
+        now: Ts,
+        counters: &Counters,
+    );
     /// The source is idle (or replay pacing waits): hand on what is held.
     fn flush(&mut self, now: Ts, counters: &Counters);
     /// A second of capture time passed, or capture ended: every worker learns the time `now`.
@@ -115,10 +221,42 @@ pub(super) trait Deliver {
 
 impl Deliver for Dispatch {
     #[inline]
-    fn packet(&mut self, meta: PacketMeta, payload: &[u8], now: Ts, counters: &Counters) {
-        let n = self.batches.len() as u64;
-        let w = (flow_hash(&meta, registry::SMB.tcp_ports) % n) as usize;
-        self.batches[w].push(meta, payload);
+    fn packet(
+        &mut self,
+        meta: PacketMeta,
+        payload: &[u8],
+        map: Option<&Arc<Map>>,
+        now: Ts,
+        counters: &Counters,
+    ) {
+        // One worker takes every flow: no hash to compute.
+        let w = match self.batches.len() as u64 {
+            1 => 0,
+            n => (flow_hash(&meta, registry::SMB.tcp_ports) % n) as usize,
+        };
+        // A payload inside the file's map is borrowed (a reassembled fragment is not).
+        match map.and_then(|m| Some((m, m.offset_of(payload)?))) {
+            Some((m, at)) => {
+                if !self.map.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, m)) {
+                    // The next file: batches of the last one hold that map, not this one.
+                    self.map = Some(m.clone());
+                    self.inflight.iter_mut().for_each(VecDeque::clear);
+                }
+                if self.batches[w]
+                    .map
+                    .as_ref()
+                    .is_some_and(|bm| !Arc::ptr_eq(bm, m))
+                {
+                    self.send(w, now, counters);
+                }
+                let starts = self.batches[w].map.is_none();
+                self.batches[w].push_mapped(meta, m, at, payload.len());
+                if starts {
+                    self.hold();
+                }
+            }
+            None => self.batches[w].push(meta, payload),
+        }
         if self.batches[w].full() {
             self.send(w, now, counters);
         }
@@ -212,7 +350,7 @@ pub(super) fn capture_loop<S: FrameSource, D: Deliver>(
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let step = src.next(|frame| {
+        let step = src.next_mapped(|frame, map| {
             counters.inc(Counter::Packets);
             counters.add(
                 Counter::Bytes,
@@ -239,7 +377,7 @@ pub(super) fn capture_loop<S: FrameSource, D: Deliver>(
                     counters.add(Counter::DropShed, payload.len() as u64);
                     return;
                 }
-                dispatch.packet(meta, payload, now, counters);
+                dispatch.packet(meta, payload, map, now, counters);
             }
         })?;
         match step {

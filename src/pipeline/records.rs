@@ -30,13 +30,16 @@ pub(super) fn worker_loop(
                 }
             }
         };
-        let mut start = 0usize;
-        for (meta, &end) in b.metas.iter().zip(&b.ends) {
-            let end = end as usize;
-            table.packet(meta, b.data.get(start..end).unwrap_or(&[]), &mut out);
-            start = end;
+        for (meta, span) in b.metas.iter().zip(&b.spans) {
+            table.packet(meta, b.payload(span), &mut out);
             if out.len() >= RECORDS_PER_MESSAGE && records.send(&mut out).is_err() {
                 return;
+            }
+        }
+        // Done with the payloads: the capture thread may release the map's pages under them.
+        if let Some((board, seq)) = b.done.take() {
+            if let Some(slot) = board.get(records.worker) {
+                slot.store(seq, Ordering::Release);
             }
         }
         if b.now >= last_advance.saturating_add(NS / 10) || b.metas.is_empty() {
@@ -106,7 +109,14 @@ impl Inline {
 
 impl Deliver for Inline {
     #[inline]
-    fn packet(&mut self, meta: PacketMeta, payload: &[u8], now: Ts, _: &Counters) {
+    fn packet(
+        &mut self,
+        meta: PacketMeta,
+        payload: &[u8],
+        _: Option<&Arc<Map>>,
+        now: Ts,
+        _: &Counters,
+    ) {
         self.table.packet(&meta, payload, &mut self.out);
         if now >= self.last_advance.saturating_add(NS / 10) {
             self.advance(now);

@@ -7,6 +7,8 @@ use super::*;
 /// or unreadable file fails the run before anything is printed.
 pub struct Files {
     files: Vec<FileSource>,
+    /// Each file's memory map, when it is mapped (frames are borrowed from it).
+    maps: Vec<Option<Arc<Map>>>,
     current: usize,
     warnings: Vec<String>,
     total: u64,
@@ -22,6 +24,7 @@ impl Files {
             files.push(FileSource::open(p)?);
         }
         Ok(Files {
+            maps: files.iter().map(|f| f.map().cloned()).collect(),
             files,
             current: 0,
             warnings: Vec::new(),
@@ -33,13 +36,20 @@ impl Files {
 
 impl FrameSource for Files {
     fn next<F: FnMut(Frame<'_>)>(&mut self, mut f: F) -> Result<Step, CaptureError> {
+        self.next_mapped(|frame, _| f(frame))
+    }
+
+    fn next_mapped<F: FnMut(Frame<'_>, Option<&Arc<Map>>)>(
+        &mut self,
+        mut f: F,
+    ) -> Result<Step, CaptureError> {
         loop {
             let Some(file) = self.files.get_mut(self.current) else {
                 return Ok(Step::End);
             };
             match file.next_frame() {
                 Ok(Some(frame)) => {
-                    f(frame);
+                    f(frame, self.maps.get(self.current).and_then(|m| m.as_ref()));
                     return Ok(Step::Frame);
                 }
                 Ok(None) => {

@@ -147,3 +147,49 @@ fn one_live_worker_on_the_capture_thread_makes_the_records_a_replay_makes() {
     }
     assert!(records > 1000, "{records} records");
 }
+
+#[test]
+fn payloads_are_borrowed_from_the_map_and_held_until_their_worker_is_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("capture");
+    let bytes: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&path, &bytes).unwrap();
+    let map = Arc::new(Map::of(&std::fs::File::open(&path).unwrap()).unwrap());
+    let (tx, rx) = bounded::<Batch>(4);
+    let (_free_tx, free_rx) = bounded::<Batch>(4);
+    let counters = Counters::default();
+    let mut d = Dispatch::new(&[tx], &free_rx, false);
+    let meta = PacketMeta {
+        ts: 1,
+        src: "10.0.0.1".parse().unwrap(),
+        dst: "10.0.0.2".parse().unwrap(),
+        sport: 1000,
+        dport: 88,
+        transport: crate::record::Transport::Tcp,
+        seq: 0,
+        ack: 0,
+        flags: 0,
+        tunnel: Default::default(),
+    };
+    let m = map.bytes();
+    d.packet(meta, &m[5000..5100], Some(&map), 1, &counters);
+    assert_eq!(
+        map.held(),
+        5000,
+        "a batch being filled holds its first payload"
+    );
+    d.packet(meta, &m[9000..9010], Some(&map), 1, &counters);
+    // A payload outside the map (a reassembled fragment) is copied.
+    d.packet(meta, &[1, 2, 3], Some(&map), 1, &counters);
+    d.tick(2, &counters);
+    assert_eq!(map.held(), 5000, "sent, not finished: still held");
+    let mut b = rx.try_recv().unwrap();
+    assert!(b.data.len() == 3, "only the fragment was copied");
+    let payloads: Vec<&[u8]> = b.spans.iter().map(|s| b.payload(s)).collect();
+    assert_eq!(payloads, [&m[5000..5100], &m[9000..9010], &[1u8, 2, 3][..]]);
+    // The worker's word that it is done lets the pages go.
+    let (board, seq) = b.done.take().unwrap();
+    board[0].store(seq, Ordering::Release);
+    d.hold();
+    assert_eq!(map.held(), usize::MAX);
+}

@@ -654,3 +654,30 @@ fn an_empty_file_and_a_fifo_are_read_without_a_map() {
     assert_eq!(read_all(&mut src), frames);
     writer.join().unwrap();
 }
+
+#[test]
+fn the_map_releases_what_was_read_but_not_what_batches_hold_nor_more_than_max_held() {
+    use super::map::{Map, MAX_HELD, RELEASE_STEP};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big");
+    let len = MAX_HELD + 16 * RELEASE_STEP;
+    std::fs::write(&path, vec![7u8; len]).unwrap();
+    let map = Map::of(&std::fs::File::open(&path).unwrap()).expect("a regular file maps");
+    let bytes = map.bytes();
+    assert_eq!(map.offset_of(&bytes[100..200]), Some(100));
+    assert_eq!(map.offset_of(&[1u8, 2, 3][..]), None);
+    // Held at 1 MiB: reading far past it releases nothing before it.
+    map.hold(RELEASE_STEP / 2);
+    map.release_to(4 * RELEASE_STEP);
+    assert_eq!(map.released(), 0);
+    // Let go: everything before the reader (page-aligned) goes.
+    map.hold(usize::MAX);
+    map.release_to(4 * RELEASE_STEP + 10);
+    assert_eq!(map.released(), 4 * RELEASE_STEP);
+    // Held far behind: at most MAX_HELD stays mapped behind the reader.
+    map.hold(4 * RELEASE_STEP);
+    map.release_to(len);
+    assert_eq!(map.released(), len - MAX_HELD);
+    // The bytes read after a release are the file's (faulted in again from the page cache).
+    assert!(bytes[..len].iter().step_by(4096).all(|b| *b == 7));
+}
