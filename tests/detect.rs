@@ -783,3 +783,51 @@ fn records_are_interleaved_unchanged_from_every_input() {
         }
     }
 }
+
+#[test]
+fn batches_are_read_in_sensor_and_seq_order_whatever_their_file_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let jl = lab_jsonl(dir.path(), "26_attack_pass_the_ticket");
+    let recs: Vec<serde_json::Value> = std::fs::read_to_string(&jl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(recs.len() >= 6, "{} records", recs.len());
+    // Three batches of one sensor; the file names sort opposite to their numbers, and one file
+    // that is not a batch is skipped.
+    let bdir = dir.path().join("spool");
+    std::fs::create_dir(&bdir).unwrap();
+    let third = recs.len().div_ceil(3);
+    for (i, part) in recs.chunks(third).enumerate() {
+        let seq = i as u64 + 1;
+        let batch = serde_json::json!({"schema": 1, "sensor": "dc-a", "host": "h", "seq": seq, "records": part});
+        std::fs::write(
+            bdir.join(format!("{}.msgpack", char::from(b'z' - i as u8))),
+            rmp_serde::to_vec_named(&batch).unwrap(),
+        )
+        .unwrap();
+    }
+    std::fs::write(bdir.join("junk.msgpack"), b"\xc1 not a batch").unwrap();
+    let out = bin()
+        .args(["detect", "--records", bdir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("junk.msgpack"));
+    let seen: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] != "alert")
+        .collect();
+    let ts = |v: &[serde_json::Value]| v.iter().map(|r| r["ts"].clone()).collect::<Vec<_>>();
+    assert_eq!(
+        ts(&seen),
+        ts(&recs),
+        "records in the order of the batches' numbers"
+    );
+}

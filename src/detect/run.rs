@@ -6,10 +6,12 @@
 use super::{output, Alert, Engine, Rec};
 use crate::output::{Output, OutputError};
 use crate::record::Record;
-use serde::Deserialize;
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+mod batches;
+pub use batches::batches;
 
 /// How records and alerts are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -268,110 +270,6 @@ impl Detector {
             );
         }
     }
-}
-
-/// A batch as the sensor ships it; its records are kept whole (for `--records`) and read into
-/// the engine's [`Rec`] one by one.
-#[derive(Deserialize)]
-struct Batch {
-    #[serde(default)]
-    sensor: String,
-    #[serde(default)]
-    seq: u64,
-    records: Vec<serde_json::Value>,
-}
-
-/// A batch read straight into the engine's records (when `--records` does not need them whole):
-/// no intermediate values.
-#[derive(Deserialize)]
-struct RecBatch {
-    #[serde(default)]
-    sensor: String,
-    #[serde(default)]
-    seq: u64,
-    records: Vec<Rec>,
-}
-
-/// A batch as read: into records, or (when `--records` writes them whole, or one of its records
-/// is not readable and only that one is to be skipped) into values.
-enum ReadBatch {
-    Recs(RecBatch),
-    Values(Batch),
-}
-
-impl ReadBatch {
-    fn key(&self) -> (&str, u64) {
-        match self {
-            ReadBatch::Recs(b) => (&b.sensor, b.seq),
-            ReadBatch::Values(b) => (&b.sensor, b.seq),
-        }
-    }
-}
-
-/// Reads the batches in `paths` (files, or directories of `.msgpack` files) in (sensor, seq)
-/// order and feeds their records with their sensor's id.
-pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let rd = std::fs::read_dir(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            for ent in rd.flatten() {
-                let path = ent.path();
-                if path.extension().is_some_and(|x| x == "msgpack") {
-                    files.push(path);
-                }
-            }
-        } else {
-            files.push(p.clone());
-        }
-    }
-    let mut read: Vec<ReadBatch> = Vec::new();
-    for f in &files {
-        let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        if !d.records {
-            if let Ok(b) = rmp_serde::from_slice::<RecBatch>(&bytes) {
-                read.push(ReadBatch::Recs(b));
-                continue;
-            }
-        }
-        match rmp_serde::from_slice::<Batch>(&bytes) {
-            Ok(b) => read.push(ReadBatch::Values(b)),
-            Err(e) => {
-                d.skipped += 1;
-                tracing::warn!("{}: not a batch, skipped: {e}", f.display());
-            }
-        }
-    }
-    read.sort_by(|a, b| a.key().cmp(&b.key()));
-    for b in read {
-        let (name, seq) = b.key();
-        let name = name.to_string();
-        let sensor = (!name.is_empty()).then_some(name.as_str());
-        match b {
-            ReadBatch::Recs(b) => {
-                for r in b.records {
-                    d.feed(sensor, &Arc::new(r), Raw::Parsed)
-                        .map_err(|e| e.to_string())?;
-                }
-            }
-            ReadBatch::Values(b) => {
-                for v in &b.records {
-                    match Rec::deserialize(v) {
-                        Ok(r) => d
-                            .feed(sensor, &Arc::new(r), Raw::Value(v))
-                            .map_err(|e| e.to_string())?,
-                        Err(e) => {
-                            d.skipped += 1;
-                            tracing::warn!(
-                                "a record of sensor {name:?} batch {seq} was not read, skipped: {e}"
-                            );
-                        }
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The pipeline's output when the engine reads capture files (or runs in the sensor): every

@@ -1,0 +1,104 @@
+//! `dcsensor detect` on MessagePack batch files (the sensor's spool, a center's input): read in
+//! (sensor, seq) order one batch at a time, so memory holds one batch however many there are.
+
+use super::{Detector, Raw};
+use crate::detect::Rec;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What orders the batches; the records are skipped while it is read.
+#[derive(Deserialize)]
+struct Key {
+    #[serde(default)]
+    sensor: String,
+    #[serde(default)]
+    seq: u64,
+}
+
+/// A batch as the sensor ships it; its records are kept whole (for `--records`) and read into
+/// the engine's [`Rec`] one by one.
+#[derive(Deserialize)]
+struct Batch {
+    records: Vec<serde_json::Value>,
+}
+
+/// A batch read straight into the engine's records (when `--records` does not need them whole):
+/// no intermediate values.
+#[derive(Deserialize)]
+struct RecBatch {
+    records: Vec<Rec>,
+}
+
+/// Reads the batches in `paths` (files, or directories of `.msgpack` files) in (sensor, seq)
+/// order and feeds their records with their sensor's id. Each file is read twice: once for its
+/// sensor and number (the order), then, in order, for its records; only one batch is held.
+pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let rd = std::fs::read_dir(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            for ent in rd.flatten() {
+                let path = ent.path();
+                if path.extension().is_some_and(|x| x == "msgpack") {
+                    files.push(path);
+                }
+            }
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut order: Vec<(Key, PathBuf)> = Vec::with_capacity(files.len());
+    for f in files {
+        let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        match rmp_serde::from_slice::<Key>(&bytes) {
+            Ok(k) => order.push((k, f)),
+            Err(e) => {
+                d.skipped += 1;
+                tracing::warn!("{}: not a batch, skipped: {e}", f.display());
+            }
+        }
+    }
+    // Stable: batches with the same key keep the order they were found in.
+    order.sort_by(|(a, _), (b, _)| (&a.sensor, a.seq).cmp(&(&b.sensor, b.seq)));
+    for (key, f) in order {
+        let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let sensor = (!key.sensor.is_empty()).then_some(key.sensor.as_str());
+        if !d.records {
+            if let Ok(b) = rmp_serde::from_slice::<RecBatch>(&bytes) {
+                drop(bytes);
+                for r in b.records {
+                    d.feed(sensor, &Arc::new(r), Raw::Parsed)
+                        .map_err(|e| e.to_string())?;
+                }
+                continue;
+            }
+        }
+        // Whole values: for `--records`, or to skip only the records that do not read.
+        let b = match rmp_serde::from_slice::<Batch>(&bytes) {
+            Ok(b) => b,
+            Err(e) => {
+                d.skipped += 1;
+                tracing::warn!("{}: not a batch, skipped: {e}", f.display());
+                continue;
+            }
+        };
+        drop(bytes);
+        for v in &b.records {
+            match Rec::deserialize(v) {
+                Ok(r) => d
+                    .feed(sensor, &Arc::new(r), Raw::Value(v))
+                    .map_err(|e| e.to_string())?,
+                Err(e) => {
+                    d.skipped += 1;
+                    tracing::warn!(
+                        "a record of sensor {:?} batch {} was not read, skipped: {e}",
+                        key.sensor,
+                        key.seq
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
