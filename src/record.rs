@@ -95,7 +95,7 @@ impl RecordType {
 
 fn ser_ip<S: Serializer>(ip: &Option<IpAddr>, s: S) -> Result<S::Ok, S::Error> {
     match ip {
-        Some(ip) => s.serialize_str(IpText::new(ip).as_str()),
+        Some(ip) => s.serialize_str(IpText::ip(ip).as_str()),
         None => s.serialize_none(),
     }
 }

@@ -51,6 +51,6 @@ fn addresses_are_written_as_display_writes_them() {
         ips.push(v6.parse::<Ipv6Addr>().unwrap().into());
     }
     for ip in ips {
-        assert_eq!(IpText::new(&ip).as_str(), ip.to_string());
+        assert_eq!(IpText::ip(&ip).as_str(), ip.to_string());
     }
 }

@@ -1,84 +1,13 @@
-//! Text in records without an allocation per record: addresses written on the stack
-//! ([`IpText`]), short fixed-size texts such as uuids and versions ([`SmallText`]), flag lists
+//! Text in records without an allocation per record: short texts held inline ([`SmallText`]:
+//! addresses, [`IpText`], uuids and versions), flag lists
 //! as bit sets over a static table of names ([`Names`]), and DCE-RPC interface names
 //! ([`InterfaceName`]). Each serializes exactly as the `String` or list it replaces.
 
 use serde::{Serialize, Serializer};
 use std::net::IpAddr;
 
-/// An address as text (what `Display` writes), formatted on the stack: an IPv4 address octet by
-/// octet from a table of their decimal forms, without the formatting machinery (two per
-/// record); IPv6 through `Display`.
-pub struct IpText {
-    buf: [u8; 48],
-    len: usize,
-}
-
-/// Each octet's decimal digits, padded to three, and how many of them are its text.
-static OCTETS: [([u8; 3], u8); 256] = {
-    let mut t = [([0u8; 3], 0u8); 256];
-    let mut i = 0;
-    while i < 256 {
-        let o = i as u8;
-        t[i] = if o >= 100 {
-            ([b'0' + o / 100, b'0' + o / 10 % 10, b'0' + o % 10], 3)
-        } else if o >= 10 {
-            ([b'0' + o / 10, b'0' + o % 10, 0], 2)
-        } else {
-            ([b'0' + o, 0, 0], 1)
-        };
-        i += 1;
-    }
-    t
-};
-
-impl IpText {
-    pub fn new(ip: &IpAddr) -> Self {
-        let mut t = IpText {
-            buf: [0; 48],
-            len: 0,
-        };
-        match ip {
-            IpAddr::V4(a) => {
-                // At most 4 x 4 bytes written at 0..16: within the buffer.
-                let mut at = 0;
-                for o in a.octets() {
-                    let (digits, n) = OCTETS[usize::from(o)];
-                    t.buf[at..at + 3].copy_from_slice(&digits);
-                    t.buf[at + usize::from(n)] = b'.';
-                    at += usize::from(n) + 1;
-                }
-                t.len = at - 1;
-            }
-            IpAddr::V6(a) => {
-                use std::fmt::Write;
-                // At most 45 bytes ("ffff:...:255.255.255.255" forms included).
-                let _ = write!(t, "{a}");
-            }
-        }
-        t
-    }
-
-    pub fn as_str(&self) -> &str {
-        // SAFETY: `buf[..len]` only ever receives ASCII digits and dots (`new`) or whole `&str`s
-        // (`fmt::Write::write_str` copies all of one or nothing), so it is UTF-8. (The checked
-        // conversion cost as much as the formatting: two of these are made per record.)
-        unsafe { std::str::from_utf8_unchecked(&self.buf[..self.len]) }
-    }
-}
-
-impl std::fmt::Write for IpText {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        slot.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
 /// Short text held inline (at most `N` bytes, no heap allocation), serialized and compared as
-/// the string it holds: the UUIDs and versions of `dcerpc` records.
+/// the string it holds: addresses, and the UUIDs and versions of `dcerpc` records.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SmallText<const N: usize> {
     buf: [u8; N],
@@ -97,8 +26,11 @@ impl<const N: usize> SmallText<N> {
     }
 
     pub fn as_str(&self) -> &str {
-        // Only whole `str`s were written.
-        std::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or("")
+        // SAFETY: `buf[..len]` only ever receives whole `&str`s (`fmt::Write::write_str` copies
+        // all of one or nothing) or ASCII bytes (the `uuid`, `version` and `ip` constructors),
+        // so it is UTF-8. (The checked conversion cost as much as formatting an address: two
+        // addresses are written per record.)
+        unsafe { std::str::from_utf8_unchecked(&self.buf[..usize::from(self.len)]) }
     }
 }
 
@@ -198,6 +130,57 @@ impl SmallText<11> {
             self.buf[usize::from(self.len)] = d;
             self.len += 1;
         }
+    }
+}
+
+/// An address as text (what `Display` writes), inline: an IPv4 address octet by octet from a
+/// table of their decimal forms, without the formatting machinery (two per record); IPv6
+/// through `Display` (at most 45 bytes, "ffff:...:255.255.255.255" forms included).
+pub type IpText = SmallText<48>;
+
+/// Each octet's decimal digits, padded to three, and how many of them are its text.
+static OCTETS: [([u8; 3], u8); 256] = {
+    let mut t = [([0u8; 3], 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let o = i as u8;
+        t[i] = if o >= 100 {
+            ([b'0' + o / 100, b'0' + o / 10 % 10, b'0' + o % 10], 3)
+        } else if o >= 10 {
+            ([b'0' + o / 10, b'0' + o % 10, 0], 2)
+        } else {
+            ([b'0' + o, 0, 0], 1)
+        };
+        i += 1;
+    }
+    t
+};
+
+impl SmallText<48> {
+    /// The text of `ip`.
+    pub fn ip(ip: &IpAddr) -> Self {
+        let mut t = SmallText {
+            buf: [0; 48],
+            len: 0,
+        };
+        match ip {
+            IpAddr::V4(a) => {
+                // At most 4 x 4 bytes written at 0..16: within the buffer.
+                let mut at = 0;
+                for o in a.octets() {
+                    let (digits, n) = OCTETS[usize::from(o)];
+                    t.buf[at..at + 3].copy_from_slice(&digits);
+                    t.buf[at + usize::from(n)] = b'.';
+                    at += usize::from(n) + 1;
+                }
+                t.len = (at - 1) as u8;
+            }
+            IpAddr::V6(a) => {
+                use std::fmt::Write;
+                let _ = write!(t, "{a}");
+            }
+        }
+        t
     }
 }
 
