@@ -126,6 +126,10 @@ struct ReplayArgs {
     /// No progress bar even on a terminal.
     #[arg(long)]
     no_progress: bool,
+    /// Keep the normal scheduling policy (by default a replay runs as the batch job it is,
+    /// under SCHED_BATCH: threads it wakes do not preempt its worker).
+    #[arg(long)]
+    no_batch_sched: bool,
     #[command(flatten)]
     pipeline: PipelineArgs,
 }
@@ -347,6 +351,11 @@ fn replay(a: ReplayArgs) -> ExitCode {
         opts.speed = Some(x);
     }
     opts.progress = !a.no_progress;
+    if !a.no_batch_sched {
+        if let Err(e) = pipeline::batch_scheduling() {
+            tracing::warn!("{e}");
+        }
+    }
     let mut files = match Files::open(&a.files) {
         Ok(f) => f,
         Err(e) => return fail(2, &e.to_string()),

@@ -508,6 +508,27 @@ pub fn run<S: FrameSource + Send>(
     Ok(RunSummary { stats, warnings })
 }
 
+/// Puts the calling thread, and every thread it starts from now on, under the kernel's
+/// `SCHED_BATCH` policy (sched(7)): the batch job a replay is. Its weight is unchanged (it gets
+/// its fair share of the CPU), but a thread it wakes no longer preempts the one running, so the
+/// capture and output threads, woken hundreds of times a second, stop taking the worker's core
+/// from it while the other core is free. On 2 cores a replay of the bench capture ran 9-12 %
+/// faster (benches/e2e-replay.sh; README, "Speed work"). Allowed without privileges; an error
+/// (a kernel without the policy) leaves the policy as it was.
+pub fn batch_scheduling() -> Result<(), String> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid sched_param; pid 0 is the calling thread.
+    let r = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "cannot schedule the replay as a batch job (SCHED_BATCH): {}; it runs under the normal policy",
+            std::io::Error::last_os_error()
+        ))
+    }
+}
+
 /// An output that keeps records in memory (for [`replay_to_vec`] and tests).
 pub struct VecOutput(pub Arc<Mutex<Vec<Record>>>);
 

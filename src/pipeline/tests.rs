@@ -193,3 +193,22 @@ fn payloads_are_borrowed_from_the_map_and_held_until_their_worker_is_done() {
     d.hold();
     assert_eq!(map.held(), usize::MAX);
 }
+
+#[test]
+fn batch_scheduling_applies_to_the_thread_and_the_threads_it_starts() {
+    // SAFETY: sched_getscheduler(0) only reads the calling thread's policy.
+    let policy = || unsafe { libc::sched_getscheduler(0) };
+    let (own, child) = std::thread::spawn(move || {
+        batch_scheduling().unwrap();
+        (policy(), std::thread::spawn(policy).join().unwrap())
+    })
+    .join()
+    .unwrap();
+    assert_eq!(own, libc::SCHED_BATCH);
+    assert_eq!(
+        child,
+        libc::SCHED_BATCH,
+        "a thread started after inherits the policy"
+    );
+    assert_ne!(policy(), libc::SCHED_BATCH, "other threads keep theirs");
+}
