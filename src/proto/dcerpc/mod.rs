@@ -625,6 +625,11 @@ impl Framing for DceFraming {
     fn keep_partial(&self) -> bool {
         true
     }
+
+    /// [`parse::co_header`] refuses any data not starting with version 5.
+    fn lead(&self) -> Option<u8> {
+        Some(5)
+    }
 }
 
 /// Parses a canonical UUID string (`xxxxxxxx-xxxx-...`).

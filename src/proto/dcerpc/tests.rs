@@ -9,6 +9,8 @@ use std::collections::HashMap;
 
 use crate::proto::testutil::{lab_tcp_segments as segments, Seg};
 
+mod resync;
+
 fn dce(r: &Record) -> &Dcerpc {
     match &r.body {
         Body::Dcerpc(d) => d,

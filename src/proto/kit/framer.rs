@@ -144,6 +144,13 @@ pub trait Framing {
     fn keep_partial(&self) -> bool {
         false
     }
+
+    /// The byte every PDU starts with, when there is one and [`Framing::probe`] refuses any
+    /// other first byte: resynchronisation then jumps from one occurrence of it to the next
+    /// (memchr) instead of probing every offset, with the same result. None by default.
+    fn lead(&self) -> Option<u8> {
+        None
+    }
 }
 
 /// What the framer found, handed to the decoder's callback in stream order.
@@ -308,8 +315,13 @@ impl Framer {
                 let need = f.probe_len().max(1);
                 let keep = f.keep_partial();
                 let at = if f.scan() {
-                    (0..d.len())
-                        .find(|&i| (i == 0 || keep || d.len() - i >= need) && startable(f, &d[i..]))
+                    let lead = f.lead();
+                    let mut starts =
+                        |i: usize| (i == 0 || keep || d.len() - i >= need) && startable(f, &d[i..]);
+                    match lead {
+                        Some(b) => memchr::memchr_iter(b, d).find(|&i| starts(i)),
+                        None => (0..d.len()).find(|&i| starts(i)),
+                    }
                 } else {
                     startable(f, d).then_some(0)
                 };
