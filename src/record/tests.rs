@@ -54,3 +54,30 @@ fn addresses_are_written_as_display_writes_them() {
         assert_eq!(IpText::ip(&ip).as_str(), ip.to_string());
     }
 }
+
+#[test]
+fn uuids_are_written_in_the_canonical_form() {
+    let mut x: u128 = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210;
+    for _ in 0..1000 {
+        let want = format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            x >> 96,
+            (x >> 80) & 0xffff,
+            (x >> 64) & 0xffff,
+            (x >> 48) & 0xffff,
+            x & 0xffff_ffff_ffff
+        );
+        assert_eq!(UuidText::uuid(x).as_str(), want);
+        x = x
+            .rotate_left(7)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
+    }
+    assert_eq!(
+        UuidText::uuid(0).as_str(),
+        "00000000-0000-0000-0000-000000000000"
+    );
+    assert_eq!(
+        UuidText::uuid(u128::MAX).as_str(),
+        "ffffffff-ffff-ffff-ffff-ffffffffffff"
+    );
+}

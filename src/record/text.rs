@@ -85,13 +85,14 @@ impl SmallText<36> {
             len: 36,
         };
         let mut at = 0;
-        for i in 0..32 {
-            if matches!(i, 8 | 12 | 16 | 20) {
+        for (i, b) in u.to_be_bytes().into_iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
                 t.buf[at] = b'-';
                 at += 1;
             }
-            t.buf[at] = HEX[((u >> (124 - 4 * i)) & 0xf) as usize];
-            at += 1;
+            t.buf[at] = HEX[usize::from(b >> 4)];
+            t.buf[at + 1] = HEX[usize::from(b & 0xf)];
+            at += 2;
         }
         t
     }
