@@ -43,3 +43,58 @@ fn a_decoder_with_nothing_waiting_is_ticked_again_only_after_a_packet() {
         vec![(40001, Ev::Tick(21 * NS)), (40001, Ev::Tick(22 * NS))]
     );
 }
+
+#[test]
+fn the_sweep_ticks_exactly_the_flows_due_among_many() {
+    // 37 flows (so that due slots fall at every place of the eight-slot groups the sweep
+    // passes over at once and in the tail), packets again on every fifth.
+    let cfg = FlowConfig {
+        udp_idle: 5 * NS,
+        ..FlowConfig::default()
+    };
+    let mut t = T::new(cfg);
+    t.waits.store(false, Ordering::Relaxed);
+    let port = |k: u16| 41000 + k;
+    for k in 0..37 {
+        t.udp(NS, &format!("10.0.0.1:{}", port(k)), "10.0.0.3:53", b"q");
+    }
+    t.table.advance(NS, &mut t.out);
+    let ticked = |ev: Vec<(u16, Ev)>, at: Ts| -> Vec<u16> {
+        ev.into_iter()
+            .filter_map(|(p, e)| (e == Ev::Tick(at)).then_some(p))
+            .collect()
+    };
+    assert_eq!(
+        ticked(t.events(), NS),
+        (0..37).map(port).collect::<Vec<_>>()
+    );
+    let again: Vec<u16> = (0..37).filter(|k| k % 5 == 3).map(port).collect();
+    for &p in &again {
+        t.udp(NS + NS / 2, &format!("10.0.0.1:{p}"), "10.0.0.3:53", b"r");
+    }
+    t.table.advance(2 * NS, &mut t.out);
+    let mut got = ticked(t.events(), 2 * NS);
+    got.sort_unstable();
+    assert_eq!(
+        got, again,
+        "only the flows with a packet since the last sweep"
+    );
+    t.table.advance(3 * NS, &mut t.out);
+    assert!(ticked(t.events(), 3 * NS).is_empty());
+    // Idle for 5 s: the first 37 - 8 close at 6 s, the eight others at 6.5 s (the 7 s sweep).
+    t.table.advance(6 * NS, &mut t.out);
+    let closed = t
+        .events()
+        .into_iter()
+        .filter(|(_, e)| *e == Ev::Close(6 * NS))
+        .count();
+    assert_eq!(closed, 37 - again.len());
+    t.table.advance(7 * NS, &mut t.out);
+    let closed = t
+        .events()
+        .into_iter()
+        .filter(|(_, e)| *e == Ev::Close(7 * NS))
+        .count();
+    assert_eq!(closed, again.len());
+    assert!(t.table.is_empty());
+}
