@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 mod fast;
+mod pack;
 
 /// An enumerated protocol value: its name where the protocol defines one, else its number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -143,16 +144,59 @@ macro_rules! rec {
             Ok(())
         }
 
-        /// Reads the value of field `f` into `r` on the fast path (`None`: not a value it takes).
+        /// Reads the value of field `f` into `r` on the fast path (`None`: not a value it takes),
+        /// reusing the memory of what the field held.
         fn fast_field(r: &mut Rec, f: F, p: &mut fast::P<'_>) -> Option<()> {
             match f {
                 F::ts => r.ts = p.f64()?,
-                F::kind => r.kind = p.owned()?,
-                $( F::$name => r.$name = <$ty as fast::Fast>::fast(p)?, )*
+                F::kind => p.owned_into(&mut r.kind)?,
+                $( F::$name => <$ty as fast::Fast>::fast_into(p, &mut r.$name)?, )*
             }
             Some(())
         }
+
+        /// Reads the value of field `f` into `r` from a batch (`None`: not a value the batch
+        /// fast path takes), reusing the memory of what the field held.
+        fn pack_field(r: &mut Rec, f: F, m: &mut pack::M<'_>) -> Option<()> {
+            match f {
+                F::ts => r.ts = m.f64()?,
+                F::kind => m.str_into(&mut r.kind)?,
+                $( F::$name => <$ty as pack::Pack>::pack_into(m, &mut r.$name)?, )*
+            }
+            Some(())
+        }
+
+        /// Clears the fields of `r` whose bit is not set in `seen` (those a reader did not
+        /// write): `r` then equals the record read, whatever it held before.
+        fn clear_unseen(r: &mut Rec, seen: u128) {
+            if seen & (1 << F::ts as u8) == 0 {
+                r.ts = 0.0;
+            }
+            if seen & (1 << F::kind as u8) == 0 {
+                r.kind.clear();
+            }
+            $( if seen & (1 << F::$name as u8) == 0 {
+                Clear::clear(&mut r.$name);
+            } )*
+        }
     };
+}
+
+/// Makes a field absent, keeping the memory of a list.
+trait Clear {
+    fn clear(&mut self);
+}
+impl<T> Clear for Option<T> {
+    #[inline]
+    fn clear(&mut self) {
+        *self = None;
+    }
+}
+impl<T> Clear for Vec<T> {
+    #[inline]
+    fn clear(&mut self) {
+        Vec::clear(self);
+    }
 }
 
 /// Whether a field is absent (left out when serialized).
@@ -271,6 +315,9 @@ rec! {
     rtt: Option<f64>,
 }
 
+// every field has a bit of a u128 (`seen`), and an index below the table's empty mark
+const _: () = assert!(NAMES.len() < 128);
+
 /// How a field's value is read: as its type reads itself, except addresses (text parsed
 /// without a copy) and a call's arguments (shared).
 trait FieldDe: Sized {
@@ -343,24 +390,81 @@ impl FieldDe for Option<Arc<Args>> {
 }
 
 /// The field a key names, if the record has it. The field after the previous one is tried
-/// first (the sensor writes fields in [`Rec`]'s order, so most keys are found there with one
-/// comparison), then a table of every name.
+/// first (the sensor writes fields in [`Rec`]'s order, so many keys are found there with one
+/// comparison), then a table of every name, open-addressed by a hash of the key's length and
+/// three of its bytes (cheaper than hashing every byte; names differ in those).
 fn field_of(key: &[u8], hint: usize) -> Option<F> {
     if let Some(n) = NAMES.get(hint) {
         if n.as_bytes() == key {
             return Some(FIELDS[hint]);
         }
     }
-    static TABLE: std::sync::OnceLock<rustc_hash::FxHashMap<&'static [u8], F>> =
-        std::sync::OnceLock::new();
+    const SLOTS: usize = 512;
+    fn slot(k: &[u8]) -> usize {
+        match k {
+            [] => 0,
+            [a, ..] => {
+                let n = k.len();
+                let (m, z) = (k[n / 2], k[n - 1]);
+                (n ^ (usize::from(*a) << 3) ^ (usize::from(m) << 1) ^ (usize::from(z) << 5)) % SLOTS
+            }
+        }
+    }
+    static TABLE: std::sync::OnceLock<[u8; SLOTS]> = std::sync::OnceLock::new();
     let t = TABLE.get_or_init(|| {
-        NAMES
-            .iter()
-            .zip(FIELDS)
-            .map(|(n, f)| (n.as_bytes(), *f))
-            .collect()
+        let mut t = [u8::MAX; SLOTS];
+        for (i, n) in NAMES.iter().enumerate() {
+            let mut h = slot(n.as_bytes());
+            while t[h] != u8::MAX {
+                h = (h + 1) % SLOTS;
+            }
+            t[h] = i as u8;
+        }
+        t
     });
-    t.get(key).copied()
+    let mut h = slot(key);
+    loop {
+        let i = usize::from(t[h]);
+        let n = NAMES.get(i)?; // an empty slot: no such name
+        if n.as_bytes() == key {
+            return Some(FIELDS[i]);
+        }
+        h = (h + 1) % SLOTS;
+    }
+}
+
+/// An address as text, a dotted quad in its usual form read without the general parser (which
+/// reads every other form, and refuses what is not an address).
+fn parse_ip(s: &str) -> Option<IpAddr> {
+    let b = s.as_bytes();
+    let mut quad = [0u8; 4];
+    let mut i = 0;
+    for (k, q) in quad.iter_mut().enumerate() {
+        let start = i;
+        let mut v = 0u32;
+        while let Some(c) = b.get(i).filter(|c| c.is_ascii_digit() && i - start < 3) {
+            v = v * 10 + u32::from(c - b'0');
+            i += 1;
+        }
+        let n = i - start;
+        let Ok(o) = u8::try_from(v) else {
+            break;
+        };
+        if n == 0 || (n > 1 && b[start] == b'0') {
+            break;
+        }
+        *q = o;
+        if k == 3 {
+            if i == b.len() {
+                return Some(IpAddr::from(quad));
+            }
+        } else if b.get(i) == Some(&b'.') {
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    s.parse().ok()
 }
 
 /// Reads a key as the field it names (`None`: a field the engine does not know), matching the
@@ -445,8 +549,8 @@ impl Rec {
         Ok(r)
     }
 
-    /// Reads one JSON line into `r`, a default (empty) record: written in place, no copy of
-    /// the record made. A line in the sensor's own form (no spaces, no escapes, numbers as it
+    /// Reads one JSON line into `r`, any record (its strings and lists are reused, and every
+    /// field the line lacks is cleared): written in place, no copy of the record made. A line in the sensor's own form (no spaces, no escapes, numbers as it
     /// writes them) is read by [`fast`], which gives exactly what the general reader
     /// (serde_json) gives; any other line, or one that is not a record, is read by serde_json
     /// (whose error then says what is wrong). On an error `r` holds part of the line.
@@ -458,6 +562,14 @@ impl Rec {
         let mut de = serde_json::Deserializer::from_str(line);
         de::Deserializer::deserialize_map(&mut de, Fill(r))?;
         de.end()
+    }
+
+    /// Reads the records of a MessagePack batch into `out` (cleared first), each into a record
+    /// of `pool` when it has one (its memory reused), else a new one; `false` when the batch is
+    /// not in the form the sensor writes, which the caller then reads with `rmp_serde` (the fast
+    /// path gives exactly what `rmp_serde` gives on the batches it takes; see [`pack`]).
+    pub fn read_batch(batch: &[u8], pool: &mut Vec<Arc<Rec>>, out: &mut Vec<Arc<Rec>>) -> bool {
+        pack::read_batch(batch, pool, out).is_some()
     }
 
     /// An argument of a DCE-RPC call. A call has a few arguments: comparing their names in order
@@ -507,5 +619,73 @@ impl Rec {
     /// The `status` or `error` code name, if any.
     pub fn status_name(&self) -> Option<&str> {
         self.status.as_ref().and_then(Code::name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_found_in_the_table_and_other_keys_are_not() {
+        for (i, n) in NAMES.iter().enumerate() {
+            // with no hint that helps: the table
+            assert_eq!(field_of(n.as_bytes(), NAMES.len()), Some(FIELDS[i]), "{n}");
+            assert_eq!(field_of(n.as_bytes(), 0), Some(FIELDS[i]), "{n}");
+        }
+        for k in [
+            "",
+            "t",
+            "tss",
+            "Type",
+            "src ",
+            "argss",
+            "extra_field",
+            "packets",
+            "é",
+        ] {
+            assert_eq!(field_of(k.as_bytes(), 3), None, "{k}");
+        }
+    }
+
+    #[test]
+    fn addresses_read_as_the_general_parser_reads_them() {
+        let texts = [
+            "0.0.0.0",
+            "10.0.0.1",
+            "255.255.255.255",
+            "1.2.3.4",
+            "256.0.0.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.",
+            "1.2.3.4.5",
+            "1..3.4",
+            "1.2.3.04",
+            "1.2.3.400",
+            "1234.1.1.1",
+            "::1",
+            "fe80::1",
+            "::ffff:1.2.3.4",
+            "1.2.3.4 ",
+            " 1.2.3.4",
+            "",
+            ".",
+            "a.b.c.d",
+            "999.999.999.999",
+            "1.2.3.0255",
+        ];
+        for t in texts {
+            assert_eq!(parse_ip(t), t.parse().ok(), "{t:?}");
+        }
+        for a in 0..=255u8 {
+            for t in [
+                format!("{a}.{a}.0.{a}"),
+                format!("0{a}.1.1.1"),
+                format!("1.1.1.{a}0"),
+            ] {
+                assert_eq!(parse_ip(&t), t.parse().ok(), "{t:?}");
+            }
+        }
     }
 }

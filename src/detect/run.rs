@@ -235,17 +235,11 @@ impl Detector {
             if t.is_empty() {
                 continue;
             }
-            // the record is read in place into the last one's memory when the engine kept no
-            // share of it, else into a new one
+            // the record is read in place into the last one's memory (its strings and lists
+            // reused) when the engine kept no share of it, else into a new one
             let mut rec = match slot.take() {
-                Some(mut a) => match Arc::get_mut(&mut a) {
-                    Some(r) => {
-                        *r = Rec::default();
-                        a
-                    }
-                    None => Arc::new(Rec::default()),
-                },
-                None => Arc::new(Rec::default()),
+                Some(a) if Arc::strong_count(&a) == 1 && Arc::weak_count(&a) == 0 => a,
+                _ => Arc::new(Rec::default()),
             };
             let Some(r) = Arc::get_mut(&mut rec) else {
                 continue; // (a new or unshared record: never)

@@ -6,12 +6,16 @@
 //! else: a space, an escape or control character in a string, an exponent, a negative number, a
 //! number with more digits than an `f64` holds exactly, a field given twice, a value of the
 //! wrong kind. The caller then reads the line with `serde_json`, so the result (or the error
-//! that names what is wrong) is always the general reader's. A call's `args` and fields the
-//! engine does not know are read by `serde_json` in place.
+//! that names what is wrong) is always the general reader's. A call's `args` are read into
+//! serde_json's values here (integers, strings, lists and objects; anything else gives up);
+//! fields the engine does not know are skipped by `serde_json` in place.
 
-use super::{fast_field, field_of, Args, Code, Rec};
+use super::{clear_unseen, fast_field, field_of, Args, Code, Rec};
 use std::net::IpAddr;
 use std::sync::Arc;
+
+/// Nesting this reader follows in a call's arguments; deeper is left to serde_json.
+const MAX_DEPTH: usize = 32;
 
 /// The line being read and where.
 pub(super) struct P<'a> {
@@ -20,8 +24,9 @@ pub(super) struct P<'a> {
     i: usize,
 }
 
-/// Reads `line` into `r` (a default record); `None` when the line is not in the sensor's form
-/// (then `r` holds part of it).
+/// Reads `line` into `r` (any record: the strings and lists it holds are reused, the fields the
+/// line does not have are cleared); `None` when the line is not in the sensor's form (then `r`
+/// holds part of it).
 pub(super) fn read(line: &str, r: &mut Rec) -> Option<()> {
     let mut p = P {
         s: line,
@@ -30,6 +35,7 @@ pub(super) fn read(line: &str, r: &mut Rec) -> Option<()> {
     };
     p.eat(b'{')?;
     if p.eat(b'}').is_some() {
+        clear_unseen(r, 0);
         return (p.i == p.b.len()).then_some(());
     }
     let mut seen = 0u128;
@@ -55,6 +61,7 @@ pub(super) fn read(line: &str, r: &mut Rec) -> Option<()> {
             b',' => p.i += 1,
             b'}' => {
                 p.i += 1;
+                clear_unseen(r, seen);
                 return (p.i == p.b.len()).then_some(());
             }
             _ => return None,
@@ -108,6 +115,17 @@ impl<'a> P<'a> {
     #[inline]
     fn plain_run(&self, mut j: usize) -> usize {
         let b = self.b;
+        // eight bytes at a time, then byte by byte
+        while let Some(w) = b.get(j..j + 8) {
+            let Ok(w) = <[u8; 8]>::try_from(w) else {
+                break;
+            };
+            let m = stops(u64::from_le_bytes(w));
+            if m != 0 {
+                return j + (m.trailing_zeros() / 8) as usize;
+            }
+            j += 8;
+        }
         while let Some(&c) = b.get(j) {
             if c == b'"' || c == b'\\' || c < 0x20 {
                 break;
@@ -122,22 +140,26 @@ impl<'a> P<'a> {
     /// character is left to serde_json.
     #[inline]
     pub(super) fn owned(&mut self) -> Option<String> {
+        let mut out = String::new();
+        self.owned_into(&mut out)?;
+        Some(out)
+    }
+
+    /// [`P::owned`] into `out` (cleared first), reusing its memory.
+    #[inline]
+    pub(super) fn owned_into(&mut self, out: &mut String) -> Option<()> {
+        out.clear();
         self.eat(b'"')?;
         let b = self.b;
         let mut start = self.i;
         let mut j = self.plain_run(start);
-        if b.get(j)? == &b'"' {
-            self.i = j + 1;
-            return self.s.get(start..j).map(str::to_owned);
-        }
-        let mut out = String::with_capacity(j - start + 16);
         loop {
             // from `start` to `j` is plain text between ASCII bytes: on character boundaries
             out.push_str(self.s.get(start..j)?);
             match b.get(j)? {
                 b'"' => {
                     self.i = j + 1;
-                    return Some(out);
+                    return Some(());
                 }
                 b'\\' => {
                     out.push(match b.get(j + 1)? {
@@ -248,6 +270,57 @@ impl<'a> P<'a> {
         Some(v as f64 / POW10[frac])
     }
 
+    /// A value of a call's arguments as serde_json reads it into a `Value`: strings, integers,
+    /// `true`, `false`, `null`, lists and objects (a key given twice: the last value, at the
+    /// first one's place); a fraction, an exponent, `-0` or nesting deeper than [`MAX_DEPTH`]
+    /// is left to serde_json.
+    fn value(&mut self, depth: usize) -> Option<serde_json::Value> {
+        use serde_json::Value;
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        Some(match *self.b.get(self.i)? {
+            b'"' => Value::String(self.owned()?),
+            b'{' => Value::Object(self.object(depth + 1)?),
+            b'[' => Value::Array(self.list(|p| p.value(depth + 1))?),
+            b't' if self.word(b"true") => Value::Bool(true),
+            b'f' if self.word(b"false") => Value::Bool(false),
+            b'n' if self.null() => Value::Null,
+            b'-' => {
+                self.i += 1;
+                let v = i64::try_from(self.uint()?).ok()?;
+                if v == 0 {
+                    return None;
+                }
+                Value::from(-v)
+            }
+            _ => Value::from(self.uint()?),
+        })
+    }
+
+    /// An object of [`P::value`]s.
+    fn object(&mut self, depth: usize) -> Option<Args> {
+        self.eat(b'{')?;
+        let mut o = Args::new();
+        if self.eat(b'}').is_some() {
+            return Some(o);
+        }
+        loop {
+            let k = self.owned()?;
+            self.eat(b':')?;
+            let v = self.value(depth)?;
+            o.insert(k, v);
+            match self.b.get(self.i)? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(o);
+                }
+                _ => return None,
+            }
+        }
+    }
+
     /// A value read by serde_json where it stands (a call's arguments, an unknown field).
     fn serde<T: serde::de::DeserializeOwned>(&mut self) -> Option<T> {
         let rest = self.s.get(self.i..)?;
@@ -279,18 +352,54 @@ impl<'a> P<'a> {
     }
 }
 
+/// The bytes of `w` (eight bytes of a line, the first in the low byte) that stop a run of plain
+/// string text: a quote, a backslash or a control character. The lowest byte flagged (its high
+/// bit set) is the first such byte; bytes above it may be flagged wrongly (a borrow carried up),
+/// which does not matter as only the first is used.
+#[inline]
+fn stops(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let q = w ^ (ONES * u64::from(b'"'));
+    let s = w ^ (ONES * u64::from(b'\\'));
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+    (zero(q) | zero(s) | (w.wrapping_sub(ONES * 0x20) & !w)) & HIGH
+}
+
+/// `null` as `None`, else the value `read` reads.
+#[inline]
+fn opt<'a, T>(p: &mut P<'a>, read: impl FnOnce(&mut P<'a>) -> Option<T>) -> Option<Option<T>> {
+    if p.null() {
+        return Some(None);
+    }
+    read(p).map(Some)
+}
+
 /// A field's type as the fast path reads it.
 pub(super) trait Fast: Sized {
     fn fast(p: &mut P<'_>) -> Option<Self>;
+
+    /// Reads into `slot`, reusing what it holds where the type can (strings, lists).
+    #[inline]
+    fn fast_into(p: &mut P<'_>, slot: &mut Self) -> Option<()> {
+        *slot = Self::fast(p)?;
+        Some(())
+    }
 }
 
 impl Fast for Option<String> {
     #[inline]
     fn fast(p: &mut P<'_>) -> Option<Self> {
+        opt(p, P::owned)
+    }
+
+    #[inline]
+    fn fast_into(p: &mut P<'_>, slot: &mut Self) -> Option<()> {
         if p.null() {
-            return Some(None);
+            *slot = None;
+            return Some(());
         }
-        Some(Some(p.owned()?))
+        p.owned_into(slot.get_or_insert_with(String::new))
     }
 }
 
@@ -299,10 +408,7 @@ macro_rules! fast_uint {
         impl Fast for Option<$t> {
             #[inline]
             fn fast(p: &mut P<'_>) -> Option<Self> {
-                if p.null() {
-                    return Some(None);
-                }
-                Some(Some(<$t>::try_from(p.uint()?).ok()?))
+                opt(p, |p| <$t>::try_from(p.uint()?).ok())
             }
         }
         impl Fast for Vec<$t> {
@@ -318,10 +424,7 @@ fast_uint!(u16, u64, u32);
 impl Fast for Option<i32> {
     #[inline]
     fn fast(p: &mut P<'_>) -> Option<Self> {
-        if p.null() {
-            return Some(None);
-        }
-        Some(Some(p.int()?))
+        opt(p, P::int)
     }
 }
 
@@ -334,10 +437,7 @@ impl Fast for Vec<i32> {
 impl Fast for Option<f64> {
     #[inline]
     fn fast(p: &mut P<'_>) -> Option<Self> {
-        if p.null() {
-            return Some(None);
-        }
-        Some(Some(p.f64()?))
+        opt(p, P::f64)
     }
 }
 
@@ -367,33 +467,60 @@ impl Fast for Option<Code> {
             _ => Some(Some(Code::Num(p.uint()? as i64))),
         }
     }
+
+    #[inline]
+    fn fast_into(p: &mut P<'_>, slot: &mut Self) -> Option<()> {
+        match (p.b.get(p.i)?, slot) {
+            (b'"', Some(Code::Name(s))) => p.owned_into(s),
+            (_, slot) => {
+                *slot = Self::fast(p)?;
+                Some(())
+            }
+        }
+    }
 }
 
 impl Fast for Vec<String> {
     fn fast(p: &mut P<'_>) -> Option<Self> {
         p.list(P::owned)
     }
+
+    /// The list's strings are read into those `slot` holds, then into new ones.
+    fn fast_into(p: &mut P<'_>, slot: &mut Self) -> Option<()> {
+        p.eat(b'[')?;
+        let mut n = 0;
+        if p.eat(b']').is_none() {
+            loop {
+                match slot.get_mut(n) {
+                    Some(s) => p.owned_into(s)?,
+                    None => slot.push(p.owned()?),
+                }
+                n += 1;
+                match p.b.get(p.i)? {
+                    b',' => p.i += 1,
+                    b']' => {
+                        p.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        slot.truncate(n);
+        Some(())
+    }
 }
 
 impl Fast for Option<IpAddr> {
     #[inline]
     fn fast(p: &mut P<'_>) -> Option<Self> {
-        if p.null() {
-            return Some(None);
-        }
-        Some(Some(p.string()?.parse().ok()?))
+        opt(p, |p| super::parse_ip(p.string()?))
     }
 }
 
 impl Fast for Option<Arc<Args>> {
     fn fast(p: &mut P<'_>) -> Option<Self> {
-        if p.null() {
-            return Some(None);
-        }
-        if p.b.get(p.i) != Some(&b'{') {
-            return None;
-        }
-        Some(Some(Arc::new(p.serde::<Args>()?)))
+        opt(p, |p| Some(Arc::new(p.object(0)?)))
     }
 }
 
@@ -422,15 +549,22 @@ mod tests {
         r#"{"ts":12.25,"type":"dcerpc","src":"fe80::1","dst":"10.0.0.1","interface":"netlogon","opnum":26,"operation":"NetrServerAuthenticate3","args":{"account":"DC1$","credential_zero":true,"names":["a","b"],"n":3},"status":7,"auth_level":"privacy","fault":null,"stub_bytes":120}"#,
         r#"{"ts":3,"type":"smb","extra_field":{"x":[1,2,{"y":null}]},"share":"C$","access":["read"],"bytes_read":18446744073709551615}"#,
         r#"{"ts":1704067230.030681,"type":"dcerpc","named_pipe":"\\pipe\\lsarpc","user":"EX\\bob","query":"a\"b\/c\n\t\r\b\f","kdc_options":["x\\y",""]}"#,
+        r#"{"ts":4,"type":"smb","src":"0.0.0.0","dst":"255.255.255.255","action":"read","access":["a","b","c"],"status":"STATUS_SUCCESS"}"#,
+        r#"{"ts":4,"type":"smb","src":"::ffff:10.0.0.1","dst":"2001:db8::1","access":[]}"#,
+        r#"{"ts":5,"type":"dcerpc","args":{"a":-5,"b":[],"c":{},"d":{"e":[1,-2,"x\\y",true,null]},"a":7,"k\"q":false,"u":18446744073709551615}}"#,
         r#"{}"#,
         r#"{"type":"stats"}"#,
     ];
 
     #[test]
     fn the_sensors_lines_take_the_fast_path_and_read_as_serde_json_reads_them() {
-        for line in SENSOR_LINES {
+        let mut used = Rec::default();
+        for line in SENSOR_LINES.iter().chain(SENSOR_LINES.iter().rev()) {
             let f = fast(line).unwrap_or_else(|| panic!("not on the fast path: {line}"));
-            assert_eq!(Ok(f), general(line), "{line}");
+            assert_eq!(Ok(f.clone()), general(line), "{line}");
+            // into a record that held another line: the same
+            assert!(super::read(line, &mut used).is_some());
+            assert_eq!(used, f, "{line}");
         }
     }
 
@@ -461,6 +595,39 @@ mod tests {
         }
     }
 
+    /// The run of plain text found eight bytes at a time ends where a byte-by-byte scan ends.
+    #[test]
+    fn the_plain_run_ends_where_a_byte_by_byte_scan_ends() {
+        let alphabet = [
+            0x00, 0x01, 0x1f, 0x20, 0x21, b'"', b'\\', 0x5b, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff,
+            b'a',
+        ];
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..5_000 {
+            let n = (next() % 40) as usize;
+            let b: Vec<u8> = (0..n)
+                .map(|_| match next() % 4 {
+                    0 => alphabet[(next() % alphabet.len() as u64) as usize],
+                    1 => next() as u8,
+                    _ => b'a' + (next() % 26) as u8,
+                })
+                .collect();
+            let p = super::P { s: "", b: &b, i: 0 };
+            for start in 0..=n {
+                let naive = (start..n)
+                    .find(|&j| b[j] == b'"' || b[j] == b'\\' || b[j] < 0x20)
+                    .unwrap_or(n);
+                assert_eq!(p.plain_run(start), naive, "{b:02x?} from {start}");
+            }
+        }
+    }
+
     /// Every line made by changing a byte or two of the sensor's lines reads the same on both
     /// paths whenever the fast path takes it.
     #[test]
@@ -474,6 +641,9 @@ mod tests {
             seed
         };
         let mut taken = 0;
+        // read into one record from line to line too: what the last line left in it (read or
+        // not) must not show
+        let mut used = Rec::default();
         for _ in 0..40_000 {
             let base = SENSOR_LINES[(next() % SENSOR_LINES.len() as u64) as usize].as_bytes();
             let mut b = base.to_vec();
@@ -494,9 +664,13 @@ mod tests {
             let Ok(line) = std::str::from_utf8(&b) else {
                 continue;
             };
+            let reused = super::read(line, &mut used).map(|()| used.clone());
             if let Some(f) = fast(line) {
                 taken += 1;
-                assert_eq!(Ok(f), general(line), "{line}");
+                assert_eq!(Ok(f.clone()), general(line), "{line}");
+                assert_eq!(reused, Some(f), "{line}");
+            } else {
+                assert_eq!(reused, None, "{line}");
             }
         }
         assert!(taken > 1000, "the fast path took {taken} altered lines");

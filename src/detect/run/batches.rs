@@ -61,15 +61,30 @@ pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
     }
     // Stable: batches with the same key keep the order they were found in.
     order.sort_by(|(a, _), (b, _)| (&a.sensor, a.seq).cmp(&(&b.sensor, b.seq)));
+    // The records of one batch, and those the engine kept no share of, read into again.
+    let mut recs: Vec<Arc<Rec>> = Vec::new();
+    let mut pool: Vec<Arc<Rec>> = Vec::new();
     for (key, f) in order {
         let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
         let sensor = (!key.sensor.is_empty()).then_some(key.sensor.as_str());
         if !d.records {
-            if let Ok(b) = rmp_serde::from_slice::<RecBatch>(&bytes) {
+            let read = Rec::read_batch(&bytes, &mut pool, &mut recs) || {
+                pool.append(&mut recs);
+                match rmp_serde::from_slice::<RecBatch>(&bytes) {
+                    Ok(b) => {
+                        recs.extend(b.records.into_iter().map(Arc::new));
+                        true
+                    }
+                    Err(_) => false,
+                }
+            };
+            if read {
                 drop(bytes);
-                for r in b.records {
-                    d.feed(sensor, &Arc::new(r), Raw::Parsed)
-                        .map_err(|e| e.to_string())?;
+                for mut r in recs.drain(..) {
+                    d.feed(sensor, &r, Raw::Parsed).map_err(|e| e.to_string())?;
+                    if Arc::get_mut(&mut r).is_some() {
+                        pool.push(r);
+                    }
                 }
                 continue;
             }

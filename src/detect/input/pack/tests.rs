@@ -1,0 +1,192 @@
+//! The batch fast path against `rmp_serde` (the general reader) on the sensor's batches and on
+//! batches altered a byte or two at a time.
+
+use super::super::Rec;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// A batch read by the general reader, as `dcsensor detect` reads one.
+#[derive(Deserialize)]
+struct General {
+    records: Vec<Rec>,
+}
+
+fn general(batch: &[u8]) -> Option<Vec<Rec>> {
+    rmp_serde::from_slice::<General>(batch)
+        .ok()
+        .map(|b| b.records)
+}
+
+/// Records as the sensor writes them (the shapes of every record type, and values at the edges
+/// of their types).
+fn records() -> Vec<Value> {
+    vec![
+        json!({"ts": 1704067230.0, "type": "dns", "src": "113.234.123.170", "sport": 12345,
+            "dst": "121.218.105.168", "dport": 53, "proto": "udp", "id": 4369, "opcode": "QUERY",
+            "query": "example.com", "qtype": "LOC", "qclass": "IN", "rcode": "NOERROR",
+            "flags": ["rd", "ra"], "answers": ["\\# 15 000102"], "ttls": [60, 4294967295u32]}),
+        json!({"ts": 1704067231.5, "type": "kerberos", "src": "10.0.0.5", "sport": 50000,
+            "dst": "10.0.0.1", "dport": 88, "proto": "tcp", "request": "TGS-REQ",
+            "client": "bob", "realm": "EX.ORG", "service": "cifs/dc1",
+            "etypes": [18, 17, 23, -128, -2147483648i64], "kdc_options": ["forwardable", ""],
+            "preauth": [2], "till": 2000000000, "reply": "KRB-ERROR",
+            "error": "KDC_ERR_S_PRINCIPAL_UNKNOWN", "error_etypes": [], "pac_request": null,
+            "status": 3221225485u32, "result": -5}),
+        json!({"ts": 12.25, "type": "dcerpc", "src": "fe80::1", "dst": "10.0.0.1",
+            "interface": "netlogon", "opnum": 26, "operation": "NetrServerAuthenticate3",
+            "args": {"account": "DC1$", "credential_zero": true, "names": ["a", "b"], "n": 3,
+                "neg": -1, "f": 0.5, "none": null, "deep": {"x": [1, {"y": "z"}]}},
+            "auth_level": "privacy", "fault": null, "stub_bytes": 120, "success": false}),
+        json!({"ts": 3, "type": "smb", "extra_field": {"x": [1, 2, {"y": null}], "z": 1.5},
+            "share": "C$", "access": ["read"], "bytes_read": 18446744073709551615u64,
+            "unknown_bool": true, "unknown_neg": -7}),
+        json!({"ts": 5.5, "type": "ntlm", "user": "é", "domain": "EX", "mic": true,
+            "channel_bindings": false, "rtt": 0.001094, "status": true, "id": false}),
+        json!({}),
+        json!({"type": "stats", "packets": 10}),
+    ]
+}
+
+fn batch(records: &[Value]) -> Vec<u8> {
+    let b = json!({"schema": 1, "sensor": "s1", "host": "h", "seq": 7, "records": records});
+    rmp_serde::to_vec_named(&b).expect("a batch encodes")
+}
+
+fn fast(batch: &[u8], pool: &mut Vec<Arc<Rec>>) -> Option<Vec<Rec>> {
+    let mut out = Vec::new();
+    let ok = Rec::read_batch(batch, pool, &mut out);
+    let recs = out.iter().map(|r| (**r).clone()).collect();
+    pool.append(&mut out);
+    ok.then_some(recs)
+}
+
+#[test]
+fn the_sensors_batches_take_the_fast_path_and_read_as_rmp_serde_reads_them() {
+    let recs = records();
+    let b = batch(&recs);
+    let mut pool = Vec::new();
+    let f = fast(&b, &mut pool).expect("the sensor's batch is on the fast path");
+    assert_eq!(Some(f), general(&b));
+    assert_eq!(pool.len(), recs.len());
+    // read again into the same records, in another order: each comes out as read anew
+    let mut rev = recs.clone();
+    rev.reverse();
+    let b = batch(&rev);
+    let f = fast(&b, &mut pool).expect("the sensor's batch is on the fast path");
+    assert_eq!(Some(f), general(&b));
+    // a batch header in another order, with bytes after the batch (rmp_serde does not look)
+    let mut b = rmp_serde::to_vec_named(&json!({"records": recs, "seq": 1})).unwrap();
+    b.extend_from_slice(b"\xc1junk");
+    assert_eq!(fast(&b, &mut pool), general(&b));
+    assert!(general(&b).is_some());
+}
+
+#[test]
+fn other_batches_are_left_to_rmp_serde() {
+    let mut pool = Vec::new();
+    let cases: Vec<Vec<u8>> = vec![
+        // a 32-bit float, a binary string, a key that is a number, a field given twice
+        rmp_serde::to_vec_named(&json!({"records": [{"ts": 1.0}]}))
+            .map(|mut b| {
+                let at = b.iter().position(|&c| c == 0xcb).unwrap();
+                b.splice(at..at + 9, [0xca, 0x3f, 0x80, 0, 0]);
+                b
+            })
+            .unwrap(),
+        vec![
+            0x81, 0xa7, b'r', b'e', b'c', b'o', b'r', b'd', b's', 0x91, 0x81, 0xa4, b't', b'y',
+            b'p', b'e', 0xc4, 0x01, b'x',
+        ],
+        vec![
+            0x81, 0xa7, b'r', b'e', b'c', b'o', b'r', b'd', b's', 0x91, 0x81, 0x01, 0x02,
+        ],
+        vec![
+            0x81, 0xa7, b'r', b'e', b'c', b'o', b'r', b'd', b's', 0x91, 0x82, 0xa2, b't', b's',
+            0x01, 0xa2, b't', b's', 0x02,
+        ],
+        // no records, records twice, an array for a batch, a batch cut short
+        rmp_serde::to_vec_named(&json!({"seq": 1})).unwrap(),
+        vec![
+            0x82, 0xa7, b'r', b'e', b'c', b'o', b'r', b'd', b's', 0x90, 0xa7, b'r', b'e', b'c',
+            b'o', b'r', b'd', b's', 0x90,
+        ],
+        vec![0x91, 0x90],
+        batch(&records()[..3]).split_last().unwrap().1.to_vec(),
+        // a hostile length: an array of 2^32-1 records in a few bytes
+        vec![
+            0x81, 0xa7, b'r', b'e', b'c', b'o', b'r', b'd', b's', 0xdd, 0xff, 0xff, 0xff, 0xff,
+        ],
+        // an address that is not one, a port out of range, a float where a code goes
+        batch(&[json!({"src": "10.0.0.256"})]),
+        batch(&[json!({"sport": 65536})]),
+        batch(&[json!({"status": 1.5})]),
+        batch(&[json!({"args": [1]})]),
+    ];
+    for b in &cases {
+        assert!(
+            fast(b, &mut pool).is_none(),
+            "taken by the fast path: {b:02x?}"
+        );
+    }
+}
+
+/// Every batch made by changing a byte or two of the sensor's batches reads the same on both
+/// paths whenever the fast path takes it, into records reused from batch to batch (whatever
+/// the last batch, read or not, left in them).
+#[test]
+fn altered_batches_read_alike_on_both_paths() {
+    let all = records();
+    let bases: Vec<Vec<u8>> = (0..all.len())
+        .map(|i| batch(&all[i..]))
+        .chain([batch(&all[..1]), batch(&all[2..3])])
+        .collect();
+    let interesting = [
+        0x00, 0x7f, 0x80, 0x90, 0xa0, 0xc0, 0xc2, 0xc3, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf, 0xd0,
+        0xd3, 0xd9, 0xdc, 0xde, 0xe0, 0xff,
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut pool = Vec::new();
+    let (mut taken, mut differs) = (0, 0);
+    for _ in 0..20_000 {
+        let mut b = bases[(next() % bases.len() as u64) as usize].clone();
+        for _ in 0..1 + next() % 2 {
+            let at = (next() % b.len() as u64) as usize;
+            let c = if next() % 2 == 0 {
+                interesting[(next() % interesting.len() as u64) as usize]
+            } else {
+                next() as u8
+            };
+            match next() % 3 {
+                0 => b[at] = c,
+                1 => b.insert(at, c),
+                _ => {
+                    b.remove(at);
+                }
+            }
+            if b.is_empty() {
+                break;
+            }
+        }
+        let g = general(&b);
+        match fast(&b, &mut pool) {
+            Some(f) => {
+                taken += 1;
+                assert_eq!(Some(f), g, "{b:02x?}");
+            }
+            None => differs += usize::from(g.is_some()),
+        }
+    }
+    assert!(taken > 800, "the fast path took {taken} altered batches");
+    // what the fast path leaves to rmp_serde that rmp_serde reads is the rarer case
+    assert!(
+        differs < taken,
+        "{differs} left to rmp_serde, {taken} taken"
+    );
+}
