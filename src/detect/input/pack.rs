@@ -253,8 +253,18 @@ impl<'a> M<'a> {
             0xcb => {
                 self.f64()?;
             }
-            0xa0..=0xbf | 0xd9..=0xdb => {
-                self.str()?;
+            // skipped text is not looked at (rmp_serde skips text that is not UTF-8 too)
+            c @ 0xa0..=0xbf => {
+                self.i += 1;
+                self.take(usize::from(c & 0x1f))?;
+            }
+            0xd9..=0xdb => {
+                let n = match self.byte()? {
+                    0xd9 => self.len_of::<1>()?,
+                    0xda => self.len_of::<2>()?,
+                    _ => self.len_of::<4>()?,
+                };
+                self.take(n)?;
             }
             0x90..=0x9f | 0xdc | 0xdd => {
                 for _ in 0..self.array_len()? {
