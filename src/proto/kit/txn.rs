@@ -173,24 +173,16 @@ impl<K: PartialEq, V> Txns<K, V> {
         self.q.iter()
     }
 
-    /// Hands back, oldest first, every request with `now - last >= timeout`.
-    pub fn expire(&mut self, now: Ts, timeout: Ts) -> Vec<Txn<K, V>> {
-        let due = |t: &Txn<K, V>| now.saturating_sub(t.last) >= timeout;
-        if !self.q.iter().any(due) {
-            return Vec::new();
+    /// Hands back, oldest first, every request with `now - last >= timeout`: each is taken out
+    /// of the table as the iterator reaches it (no vector is allocated), so the iterator is to
+    /// be run to its end; the requests it has not reached stay waiting.
+    pub fn expire(&mut self, now: Ts, timeout: Ts) -> Expired<'_, K, V> {
+        Expired {
+            txns: self,
+            at: 0,
+            now,
+            timeout,
         }
-        let mut out = Vec::new();
-        let mut keep = VecDeque::with_capacity(self.q.len());
-        for t in self.q.drain(..) {
-            if due(&t) {
-                out.push(t);
-            } else {
-                keep.push_back(t);
-            }
-        }
-        self.q = keep;
-        self.stats.timed_out += out.len() as u64;
-        out
     }
 
     /// Hands back everything still waiting, oldest first (the flow closed).
@@ -215,5 +207,30 @@ impl<K: PartialEq, V> Txns<K, V> {
     /// What was evicted and timed out since the last [`Txns::take_stats`].
     pub fn stats(&self) -> TxnStats {
         self.stats
+    }
+}
+
+/// The requests [`Txns::expire`] hands back, taken out of the table one at a time.
+pub struct Expired<'a, K, V> {
+    txns: &'a mut Txns<K, V>,
+    /// Position of the next request to look at (those before it are not due).
+    at: usize,
+    now: Ts,
+    timeout: Ts,
+}
+
+impl<K, V> Iterator for Expired<'_, K, V> {
+    type Item = Txn<K, V>;
+
+    fn next(&mut self) -> Option<Txn<K, V>> {
+        let q = &mut self.txns.q;
+        while let Some(t) = q.get(self.at) {
+            if self.now.saturating_sub(t.last) >= self.timeout {
+                self.txns.stats.timed_out += 1;
+                return q.remove(self.at);
+            }
+            self.at += 1;
+        }
+        None
     }
 }

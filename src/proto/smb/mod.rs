@@ -244,7 +244,14 @@ impl TcpApp for SmbConn {
 
     fn tick(&mut self, cx: &mut Ctx<'_>) {
         // Oldest first, each waiting `request_timeout` or longer (the kit's rule).
-        for t in self.st.pending.expire(cx.now, cx.config.request_timeout) {
+        // Collected first: answering one changes the rest of the state (nothing is allocated
+        // when nothing is due).
+        let due: Vec<_> = self
+            .st
+            .pending
+            .expire(cx.now, cx.config.request_timeout)
+            .collect();
+        for t in due {
             self.st.unanswered(cx, t.value);
         }
         self.st.pending.report(cx.counters);
