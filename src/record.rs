@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 pub use crate::base::{duration_secs, ts_secs, Transport, Ts, NS};
-pub use text::{InterfaceName, IpText, Names, SmallText, UuidText, VersionText};
+pub use text::{EndpointText, InterfaceName, IpText, Names, SmallText, UuidText, VersionText};
 
 mod text;
 
@@ -146,15 +146,18 @@ pub struct Record {
 }
 
 /// The typed part of a record. Serialized without a tag of its own: [`Record::kind`] carries it.
+///
+/// The bodies are held inline (a record costs no allocation of its own), except the two largest,
+/// `kerberos` and `stats`, which are boxed to keep every record small.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Body {
     Kerberos(Box<Kerberos>),
-    Dns(Box<Dns>),
-    Dcerpc(Box<Dcerpc>),
-    Ntlm(Box<Ntlm>),
-    Smb(Box<Smb>),
-    Ldap(Box<Ldap>),
+    Dns(Dns),
+    Dcerpc(Dcerpc),
+    Ntlm(Ntlm),
+    Smb(Smb),
+    Ldap(Ldap),
     Stats(Box<crate::stats::StatsRecord>),
 }
 
@@ -292,8 +295,9 @@ pub struct Dcerpc {
     pub fault: Option<Cow<'static, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stub_bytes: Option<u64>,
+    /// `tcp/PORT` or `udp/PORT`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
+    pub endpoint: Option<EndpointText>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub args: Option<Args>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -402,12 +406,14 @@ pub struct Smb {
     /// For `close`: the bytes written through that open.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes_written: Option<u64>,
+    /// Shared with the tree's other records.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub share: Option<String>,
+    pub share: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Shared with the session's other records.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
+    pub user: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dialect: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]

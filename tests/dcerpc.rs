@@ -32,7 +32,7 @@ fn dcerpc_records(path: &Path) -> Vec<(Record, Dcerpc)> {
         .into_iter()
         .filter_map(|rec| match &rec.body {
             Body::Dcerpc(d) => {
-                let d = (**d).clone();
+                let d = d.clone();
                 Some((rec, d))
             }
             _ => None,

@@ -33,7 +33,7 @@ fn calls(path: &Path) -> Vec<Dcerpc> {
     r.records
         .into_iter()
         .filter_map(|rec| match rec.body {
-            Body::Dcerpc(d) => Some(*d),
+            Body::Dcerpc(d) => Some(d),
             _ => None,
         })
         .collect()

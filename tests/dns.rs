@@ -24,7 +24,7 @@ fn replay(paths: &[PathBuf]) -> Vec<Record> {
 fn dns_records(recs: &[Record]) -> Vec<(&Record, &Dns)> {
     recs.iter()
         .filter_map(|r| match &r.body {
-            Body::Dns(d) => Some((r, &**d)),
+            Body::Dns(d) => Some((r, d)),
             _ => None,
         })
         .collect()

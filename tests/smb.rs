@@ -29,7 +29,7 @@ fn lab(name: &str) -> PathBuf {
 fn smb(recs: &[Record]) -> Vec<(&Record, &Smb)> {
     recs.iter()
         .filter_map(|r| match &r.body {
-            Body::Smb(s) => Some((r, &**s)),
+            Body::Smb(s) => Some((r, s)),
             _ => None,
         })
         .collect()
@@ -50,7 +50,7 @@ fn rows(recs: &[Record]) -> Vec<(String, String, String, String)> {
         .map(|(_, s)| {
             (
                 s.action.to_string(),
-                s.share.clone().unwrap_or_default(),
+                s.share.as_deref().unwrap_or_default().to_string(),
                 s.path.clone().unwrap_or_default(),
                 status(s),
             )

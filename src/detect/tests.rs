@@ -92,11 +92,11 @@ fn records_read_alike_from_json_and_messagepack() {
 
 #[test]
 fn in_process_records_read_as_their_wire_form() {
-    let body = crate::record::Body::Ntlm(Box::new(crate::record::Ntlm {
+    let body = crate::record::Body::Ntlm(crate::record::Ntlm {
         user: Some("bob".into()),
         success: Some(false),
         ..Default::default()
-    }));
+    });
     let flow = crate::proto::FlowInfo {
         client: "10.0.0.2".parse().unwrap(),
         client_port: 5,

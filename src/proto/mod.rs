@@ -137,7 +137,8 @@ impl Default for DecoderConfig {
 /// What the endpoint mapper handed out: an interface reachable at `server:port`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LearnedEndpoint {
-    pub interface_uuid: String,
+    /// The interface's UUID (its 128 bits, first field in the high bits).
+    pub interface: u128,
     /// When it was learned (packet time); entries expire after [`Shared::ENDPOINT_TTL`].
     pub learned: Ts,
 }
@@ -157,8 +158,8 @@ impl Shared {
     /// Most endpoints remembered; beyond it the oldest are forgotten.
     pub const MAX_ENDPOINTS: usize = 16 * 1024;
 
-    /// Remembers that `server:port` serves `interface_uuid` (from an EPM answer).
-    pub fn learn_endpoint(&self, server: IpAddr, port: u16, interface_uuid: String, now: Ts) {
+    /// Remembers that `server:port` serves `interface` (a UUID, from an EPM answer).
+    pub fn learn_endpoint(&self, server: IpAddr, port: u16, interface: u128, now: Ts) {
         let Ok(mut map) = self.endpoints.write() else {
             return;
         };
@@ -173,17 +174,17 @@ impl Shared {
         map.insert(
             (server, port),
             LearnedEndpoint {
-                interface_uuid,
+                interface,
                 learned: now,
             },
         );
     }
 
     /// The interface learned for `server:port`, if still fresh.
-    pub fn endpoint(&self, server: IpAddr, port: u16, now: Ts) -> Option<String> {
+    pub fn endpoint(&self, server: IpAddr, port: u16, now: Ts) -> Option<u128> {
         let map = self.endpoints.read().ok()?;
         let e = map.get(&(server, port))?;
-        (now.saturating_sub(e.learned) < Self::ENDPOINT_TTL).then(|| e.interface_uuid.clone())
+        (now.saturating_sub(e.learned) < Self::ENDPOINT_TTL).then_some(e.interface)
     }
 }
 
@@ -368,7 +369,7 @@ mod tests {
             transport: Transport::Udp,
             tunnel: Default::default(),
         };
-        let body = Body::Dns(Box::new(Dns {
+        let body = Body::Dns(Dns {
             id: 7,
             opcode: Code::Name("QUERY"),
             query: Some("dc01.example".into()),
@@ -381,7 +382,7 @@ mod tests {
             answer_count: None,
             updates: vec![],
             rtt: Some(1_000),
-        }));
+        });
         let r = Record::new(NS, Some(&flow), body);
         let packed = rmp_serde::to_vec_named(&r).unwrap();
         let back: serde_json::Value = rmp_serde::from_slice(&packed).unwrap();

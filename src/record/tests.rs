@@ -15,12 +15,12 @@ fn ts_prints_with_microsecond_precision() {
 
 #[test]
 fn absent_fields_are_left_out_and_type_comes_second() {
-    let body = Body::Smb(Box::new(Smb {
+    let body = Body::Smb(Smb {
         action: "open",
         path: Some("samr".into()),
         status: Some(Code::Num(0xc000_0022)),
         ..Default::default()
-    }));
+    });
     let r = Record::new(2 * NS, None, body);
     let j = serde_json::to_string(&r).unwrap();
     assert_eq!(
@@ -79,5 +79,27 @@ fn uuids_are_written_in_the_canonical_form() {
     assert_eq!(
         UuidText::uuid(u128::MAX).as_str(),
         "ffffffff-ffff-ffff-ffff-ffffffffffff"
+    );
+}
+
+#[test]
+fn endpoint_text_is_what_format_writes() {
+    for port in [0u16, 7, 9, 10, 99, 135, 1000, 49153, 65535] {
+        assert_eq!(
+            EndpointText::endpoint(false, port).as_str(),
+            format!("tcp/{port}")
+        );
+        assert_eq!(
+            EndpointText::endpoint(true, port).as_str(),
+            format!("udp/{port}")
+        );
+    }
+    let d = Dcerpc {
+        endpoint: Some(EndpointText::endpoint(false, 49153)),
+        ..Default::default()
+    };
+    assert_eq!(
+        serde_json::to_string(&d).unwrap(),
+        r#"{"endpoint":"tcp/49153"}"#
     );
 }

@@ -34,6 +34,27 @@ impl<const N: usize> SmallText<N> {
     }
 }
 
+impl<const N: usize> SmallText<N> {
+    /// Appends `v` in decimal; the caller leaves room for its (up to 5) digits.
+    fn push_decimal(&mut self, v: u16) {
+        let mut digits = [0u8; 5];
+        let mut n = 0;
+        let mut v = v;
+        loop {
+            digits[n] = b'0' + (v % 10) as u8;
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        for &d in digits[..n].iter().rev() {
+            self.buf[usize::from(self.len)] = d;
+            self.len += 1;
+        }
+    }
+}
+
 impl<const N: usize> std::fmt::Write for SmallText<N> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         let start = usize::from(self.len);
@@ -114,23 +135,23 @@ impl SmallText<11> {
         t.push_decimal(minor);
         t
     }
+}
 
-    fn push_decimal(&mut self, v: u16) {
-        let mut digits = [0u8; 5];
-        let mut n = 0;
-        let mut v = v;
-        loop {
-            digits[n] = b'0' + (v % 10) as u8;
-            n += 1;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        for &d in digits[..n].iter().rev() {
-            self.buf[usize::from(self.len)] = d;
-            self.len += 1;
-        }
+/// A `dcerpc` record's endpoint, `tcp/PORT` or `udp/PORT`, inline.
+pub type EndpointText = SmallText<9>;
+
+impl SmallText<9> {
+    /// `udp/PORT` when `udp`, else `tcp/PORT`.
+    pub fn endpoint(udp: bool, port: u16) -> Self {
+        let mut t = SmallText {
+            buf: [0; 9],
+            len: 0,
+        };
+        t.buf[..3].copy_from_slice(if udp { b"udp" } else { b"tcp" });
+        t.buf[3] = b'/';
+        t.len = 4;
+        t.push_decimal(port);
+        t
     }
 }
 

@@ -258,7 +258,7 @@ pub(crate) mod tests {
         Record::new(
             1_700_000_000 * NS + i * 1_000_123,
             Some(&flow),
-            Body::Dns(Box::new(Dns {
+            Body::Dns(Dns {
                 id: i as u16,
                 opcode: Code::Name("QUERY"),
                 query: Some(format!("host{i}.example.org")),
@@ -271,7 +271,7 @@ pub(crate) mod tests {
                 answer_count: None,
                 updates: vec![],
                 rtt: Some(123_456),
-            })),
+            }),
         )
     }
 
@@ -366,11 +366,11 @@ pub(crate) mod tests {
         let big = Record::new(
             NS,
             None,
-            Body::Smb(Box::new(Smb {
+            Body::Smb(Smb {
                 action: "open",
                 path: Some("x".repeat(2 * limits.max_bytes)),
                 ..Default::default()
-            })),
+            }),
         );
         b.push(&big, t).unwrap();
         let out = drain(&mut b);

@@ -128,11 +128,11 @@ mod tests {
         v.push(Record::new(
             3 * NS + 500,
             None,
-            Body::Smb(Box::new(Smb {
+            Body::Smb(Smb {
                 action: "open",
                 status: Some(Code::Num(0xc000_0022)),
                 ..Default::default()
-            })),
+            }),
         ));
         v
     }

@@ -50,7 +50,7 @@ impl ClConn {
             rtt: c.resp_ts.map(|t| t.saturating_sub(c.ts)),
             ..Default::default()
         };
-        cx.emit(c.ts, Body::Dcerpc(Box::new(rec)));
+        cx.emit(c.ts, Body::Dcerpc(rec));
     }
 
     fn find(&self, h: &parse::ClHeader) -> Option<usize> {

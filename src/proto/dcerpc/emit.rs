@@ -3,11 +3,9 @@
 //! endpoints an endpoint-mapper answer hands out, and the roles (the side sending requests is
 //! the client).
 
-use super::{
-    args, auth_level, auth_type, fault_string, interfaces, parse, parse_uuid_str, Call, Conn,
-};
+use super::{args, auth_level, auth_type, fault_string, interfaces, parse, Call, Conn};
 use crate::proto::{Ctx, Dir};
-use crate::record::{Body, Dcerpc, InterfaceName, Ts, UuidText, VersionText};
+use crate::record::{Body, Dcerpc, EndpointText, InterfaceName, Ts, UuidText, VersionText};
 use crate::stats::Counter;
 use parse::Uuid;
 use std::net::IpAddr;
@@ -27,33 +25,30 @@ impl Conn {
             return None;
         }
         let (server, port) = self.server(cx);
-        *self.learned.get_or_insert_with(|| {
-            cx.shared
-                .endpoint(server, port, cx.now)
-                .and_then(|s| parse_uuid_str(&s))
-        })
+        *self
+            .learned
+            .get_or_insert_with(|| cx.shared.endpoint(server, port, cx.now))
     }
 
     /// Reads the towers of an `ept_map` answer, remembers the TCP endpoints they hand out and
     /// returns the first endpoint as `tcp/PORT` (or `udp/PORT`).
-    pub(super) fn learn(&mut self, cx: &mut Ctx<'_>, call: &Call) -> Option<String> {
+    pub(super) fn learn(&mut self, cx: &mut Ctx<'_>, call: &Call) -> Option<EndpointText> {
         let towers = parse::ept_map_response(call.resp_drep, &call.resp)?;
         let (server, _) = self.server(cx);
         let mut first = None;
         for t in &towers {
             if let (Some(port), Some(uuid)) = (t.tcp_port, t.interface) {
-                let s = parse::uuid_string(uuid);
-                cx.shared.learn_endpoint(server, port, s.clone(), cx.now);
+                cx.shared.learn_endpoint(server, port, uuid, cx.now);
                 if let Some(ip) = t.ip.filter(|ip| *ip != [0; 4]).map(IpAddr::from) {
                     if ip != server {
-                        cx.shared.learn_endpoint(ip, port, s, cx.now);
+                        cx.shared.learn_endpoint(ip, port, uuid, cx.now);
                     }
                 }
             }
             if first.is_none() {
                 first = match (t.tcp_port, t.udp_port) {
-                    (Some(p), _) => Some(format!("tcp/{p}")),
-                    (None, Some(p)) => Some(format!("udp/{p}")),
+                    (Some(p), _) => Some(EndpointText::endpoint(false, p)),
+                    (None, Some(p)) => Some(EndpointText::endpoint(true, p)),
                     _ => None,
                 };
             }
@@ -88,7 +83,7 @@ impl Conn {
         cx: &mut Ctx<'_>,
         call: Call,
         fault: Option<u32>,
-        endpoint: Option<String>,
+        endpoint: Option<EndpointText>,
     ) {
         let mut rec = Dcerpc::default();
         let known = self.interface_fields(cx, call.ctx_id, &mut rec);
@@ -113,12 +108,22 @@ impl Conn {
         }
         rec.rtt = call.resp_ts.map(|t| t.saturating_sub(call.ts));
         self.emit_record(cx, call.ts, rec);
+        self.keep_spare(call.req);
+    }
+
+    /// Keeps a finished call's request stub buffer, emptied, for the association's next call
+    /// (the larger of it and the one kept, when not over [`super::SPARE_STUB`]).
+    fn keep_spare(&mut self, mut req: Vec<u8>) {
+        if req.capacity() > self.spare.capacity() && req.capacity() <= super::SPARE_STUB {
+            req.clear();
+            self.spare = req;
+        }
     }
 
     /// Emits a record with the requests' sender as the client: when the flow took the other
     /// side for the client (picked up mid-stream on an answer), the roles are swapped.
     pub(super) fn emit_record(&self, cx: &mut Ctx<'_>, ts: Ts, rec: Dcerpc) {
-        cx.emit(ts, Body::Dcerpc(Box::new(rec)));
+        cx.emit(ts, Body::Dcerpc(rec));
         if self.req_dir == Some(Dir::ToClient) {
             if let Some(r) = cx.out.last_mut() {
                 std::mem::swap(&mut r.src, &mut r.dst);

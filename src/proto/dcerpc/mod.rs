@@ -184,6 +184,8 @@ const EPT_MAP: u16 = 3;
 const EPM_MAX_STUB: usize = 64 * 1024;
 /// Most request stub bytes kept to read a call's `args` (larger requests are recorded without).
 const ARGS_MAX_STUB: usize = 64 * 1024;
+/// Largest request stub buffer an association keeps for its next call (a larger one is freed).
+const SPARE_STUB: usize = 4 * 1024;
 /// The `privacy` authentication level: the stubs are sealed.
 const AUTH_LEVEL_PRIVACY: u8 = 6;
 /// Windows' fault status for access denied (nca_s_fault_access_denied).
@@ -298,6 +300,9 @@ struct Conn {
     learned: Option<Option<Uuid>>,
     /// The direction of the association's requests (that of its first request or bind).
     req_dir: Option<Dir>,
+    /// The request stub buffer of the last call emitted, emptied, for the next call whose
+    /// `args` are read (kept only up to [`SPARE_STUB`] bytes of capacity).
+    spare: Vec<u8>,
 }
 
 impl Conn {
@@ -317,6 +322,7 @@ impl Conn {
             verdict_given: false,
             learned: None,
             req_dir: None,
+            spare: Vec::new(),
         }
     }
 
@@ -474,8 +480,12 @@ impl Conn {
                     epm_map,
                     resp: Vec::new(),
                     resp_drep: 0x10,
+                    req: if args.is_some() {
+                        std::mem::take(&mut self.spare)
+                    } else {
+                        Vec::new()
+                    },
                     args,
-                    req: Vec::new(),
                     req_big: h.drep[0] & 0x10 == 0,
                     ndr64,
                     resp_tail: Tail::default(),
@@ -633,6 +643,7 @@ impl Framing for DceFraming {
 }
 
 /// Parses a canonical UUID string (`xxxxxxxx-xxxx-...`).
+#[cfg(test)]
 fn parse_uuid_str(s: &str) -> Option<Uuid> {
     let mut v: u128 = 0;
     let mut n = 0;

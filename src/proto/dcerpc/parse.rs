@@ -53,6 +53,7 @@ pub mod pfc {
 pub type Uuid = u128;
 
 /// The canonical lowercase text of a UUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`).
+#[cfg(test)]
 pub fn uuid_string(u: Uuid) -> String {
     crate::record::UuidText::uuid(u).as_str().to_owned()
 }

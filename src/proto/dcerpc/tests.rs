@@ -48,7 +48,10 @@ fn dcsync(chunk: usize) -> Harness {
     let now = segs[0].ts;
     assert!(crate::proto::tcp_by_port(&flow, &h.shared, now).is_some());
     assert_eq!(
-        h.shared.endpoint(h.flow.server, 49153, now).as_deref(),
+        h.shared
+            .endpoint(h.flow.server, 49153, now)
+            .map(crate::record::UuidText::uuid)
+            .as_deref(),
         Some("e3514235-4b06-11d1-ab04-00c04fc2dcd2")
     );
     let mut drs = Conn::new(None);
@@ -150,8 +153,12 @@ fn midstream_pickup_on_a_learned_port_names_the_interface() {
     let mut h = Harness::new(Transport::Tcp, 49153);
     h.shared = Shared::default();
     let uuid = "e3514235-4b06-11d1-ab04-00c04fc2dcd2";
-    h.shared
-        .learn_endpoint(h.flow.server, 49153, uuid.into(), later[0].ts);
+    h.shared.learn_endpoint(
+        h.flow.server,
+        49153,
+        parse_uuid_str(uuid).unwrap(),
+        later[0].ts,
+    );
     let mut c = Conn::new(None);
     feed_tcp(&mut h, &mut c, &later, 49153, usize::MAX);
     assert_eq!(h.out.len(), 18);

@@ -78,7 +78,7 @@ struct Xfr {
 #[derive(Debug)]
 struct Pending {
     qtype: Option<u16>,
-    rec: Box<Dns>,
+    rec: Dns,
     /// The direction the query went (for a lone response: the other one). A response was sent
     /// by the server whatever the ports say, so this decides the record's roles.
     req: Dir,
@@ -183,10 +183,10 @@ fn rcode_code(m: &Message<'_>) -> Code {
 }
 
 /// The record's fields that one message tells: id, opcode, question, flags.
-fn base(m: &Message<'_>) -> Box<Dns> {
+fn base(m: &Message<'_>) -> Dns {
     let h = &m.header;
     let op = h.opcode();
-    Box::new(Dns {
+    Dns {
         id: h.id,
         opcode: Code::new(op as i64, parse::opcode_name(op)),
         query: m.question.map(|q| q.name.to_text()),
@@ -201,7 +201,7 @@ fn base(m: &Message<'_>) -> Box<Dns> {
         answer_count: None,
         updates: updates(m),
         rtt: None,
-    })
+    }
 }
 
 /// The update section of an UPDATE (RFC 2136 2.5) as text: an addition is `name TYPE data`;

@@ -184,7 +184,7 @@ impl Session {
             if sealed {
                 rec.sealed = Some(true);
             }
-            cx.emit(h.ts, Body::Ldap(rec));
+            cx.emit(h.ts, Body::Ldap(*rec));
         }
     }
 
@@ -368,7 +368,7 @@ impl UdpApp for Cldap {
             match parse::message(rest) {
                 Ok((after, m)) => {
                     if let Answer::MayWrap(ts, rec) = self.ops.message(cx, dir, m) {
-                        cx.emit(ts, Body::Ldap(rec));
+                        cx.emit(ts, Body::Ldap(*rec));
                     }
                     rest = after;
                 }

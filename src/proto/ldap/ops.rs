@@ -99,7 +99,7 @@ impl Ops {
     fn emit(cx: &mut Ctx<'_>, t: Txn<i64, Pending>, result: Option<i64>) {
         let mut rec = t.value.rec;
         Self::finish(cx.now, t.since, &mut rec, t.value.entries, result);
-        cx.emit(t.since, Body::Ldap(Box::new(rec)));
+        cx.emit(t.since, Body::Ldap(rec));
     }
 
     fn finish(now: Ts, ts: Ts, rec: &mut Ldap, entries: u64, result: Option<i64>) {

@@ -40,7 +40,7 @@ pub struct NtlmAuth {
     /// has no flags field of its own.
     flags: Option<u32>,
     /// An AUTHENTICATE waiting for its verdict, with the time its exchange began.
-    pending: Option<(Ts, Box<Ntlm>)>,
+    pending: Option<(Ts, Ntlm)>,
     /// User (and domain) of the last AUTHENTICATE, for carriers that label sessions.
     last_user: Option<(String, Option<String>)>,
 }
@@ -105,7 +105,7 @@ impl NtlmAuth {
     }
 
     /// Builds the record of an AUTHENTICATE with what the CHALLENGE said (consumed).
-    fn record(&mut self, carrier: Carrier, a: &parse::Authenticate<'_>) -> Box<Ntlm> {
+    fn record(&mut self, carrier: Carrier, a: &parse::Authenticate<'_>) -> Ntlm {
         let flags = a.flags.unwrap_or(0);
         let unicode = a
             .flags
@@ -141,7 +141,7 @@ impl NtlmAuth {
                 }
             }
         }
-        Box::new(Ntlm {
+        Ntlm {
             carrier: Some(carrier),
             user: text(a.user),
             domain: text(a.domain),
@@ -156,7 +156,7 @@ impl NtlmAuth {
             channel_bindings,
             success: None,
             status: None,
-        })
+        }
     }
 
     /// The carrier's answer to the AUTHENTICATE: emits the pending record with the verdict.

@@ -95,7 +95,7 @@ fn dispatch_by_port_and_content() {
     h.shared.learn_endpoint(
         h.flow.server,
         50000,
-        "12345778-1234-abcd-ef00-0123456789ac".into(),
+        0x12345778_1234_abcd_ef00_0123456789ac,
         0,
     );
     assert!(tcp_by_port(&h.flow, &h.shared, 0).is_some());

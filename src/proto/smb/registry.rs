@@ -31,7 +31,7 @@ use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// A session: (server, SessionId).
 pub type SessionKey = (IpAddr, u64);
@@ -60,7 +60,7 @@ pub struct BoundContext {
 /// A tree connect: its share and whether it is IPC (its files are named pipes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeInfo {
-    pub share: String,
+    pub share: Arc<str>,
     pub pipe: bool,
 }
 
@@ -167,7 +167,7 @@ impl<K: Copy + Eq + Hash, V> Capped<K, V> {
 
 #[derive(Debug, Default)]
 struct Inner {
-    sessions: Capped<SessionKey, Option<String>>,
+    sessions: Capped<SessionKey, Option<Arc<str>>>,
     trees: Capped<TreeKey, TreeInfo>,
     opens: Capped<OpenKey, OpenInfo>,
 }
@@ -189,7 +189,7 @@ impl Registry {
     }
 
     /// Session `k` was set up, its user known or not.
-    pub fn add_session(&self, cx: &Ctx<'_>, k: SessionKey, user: Option<String>) {
+    pub fn add_session(&self, cx: &Ctx<'_>, k: SessionKey, user: Option<Arc<str>>) {
         let n = self.with(cx, |m, now, ttl, cap| {
             let user = user.or_else(|| m.sessions.get(&k, now, ttl).and_then(|u| u.take()));
             m.sessions.insert(k, user, now, ttl, cap)
@@ -198,7 +198,7 @@ impl Registry {
     }
 
     /// Whether session `k` is known, and its user.
-    pub fn session(&self, cx: &Ctx<'_>, k: SessionKey) -> Option<Option<String>> {
+    pub fn session(&self, cx: &Ctx<'_>, k: SessionKey) -> Option<Option<Arc<str>>> {
         self.with(cx, |m, now, ttl, _| m.sessions.get(&k, now, ttl).cloned())
             .flatten()
     }
@@ -375,7 +375,7 @@ mod tests {
             };
             let r = &shared.smb;
             for sid in 1..=5u64 {
-                r.add_session(&cx, (server, sid), Some(format!("u{sid}")));
+                r.add_session(&cx, (server, sid), Some(format!("u{sid}").into()));
             }
             for fid in 1..=4u128 {
                 r.add_open(&cx, (server, 1, fid), "srvsvc");

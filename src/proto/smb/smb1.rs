@@ -9,6 +9,7 @@ use crate::proto::kit::framer::Step;
 use crate::proto::{Ctx, Dir};
 use crate::record::{Carrier, Ts};
 use crate::stats::Counter;
+use std::sync::Arc;
 
 impl State {
     /// One SMB1 message (the whole NetBIOS frame): asks for more of it only within
@@ -388,6 +389,7 @@ impl State {
                     ..
                 }) = self.pending.take(&key).map(|t| t.value)
                 {
+                    let share: Arc<str> = share.into();
                     self.emit(
                         cx,
                         ts,

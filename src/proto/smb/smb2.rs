@@ -12,6 +12,7 @@ use crate::proto::kit::framer::Step;
 use crate::proto::{Ctx, Dir};
 use crate::record::{Carrier, Ts};
 use crate::stats::Counter;
+use std::sync::Arc;
 
 impl State {
     pub(super) fn smb2(
@@ -244,6 +245,7 @@ impl State {
                     ..
                 }) = self.pending.take(&h.message_id).map(|t| t.value)
                 {
+                    let share: Arc<str> = share.into();
                     self.emit(
                         cx,
                         ts,

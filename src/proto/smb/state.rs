@@ -20,18 +20,21 @@ use crate::record::{Body, Carrier, Code, Ntlm, Smb, Ts};
 use crate::stats::Counter;
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// One SMB session on the connection.
 #[derive(Debug, Default)]
 pub(super) struct Session {
-    pub(super) user: Option<String>,
+    /// Shared with the session's records.
+    pub(super) user: Option<Arc<str>>,
     pub(super) seq: u64,
 }
 
 /// One tree connect.
 #[derive(Debug)]
 pub(super) struct Tree {
-    pub(super) share: String,
+    /// Shared with the tree's records.
+    pub(super) share: Arc<str>,
     pub(super) pipe: bool,
     pub(super) seq: u64,
 }
@@ -143,7 +146,7 @@ pub(super) struct State {
 pub(super) fn emit_plain(cx: &mut Ctx<'_>, ts: Ts, a: PlainAuth, verdict: Option<(bool, Code)>) {
     cx.emit(
         ts,
-        Body::Ntlm(Box::new(Ntlm {
+        Body::Ntlm(Ntlm {
             carrier: Some(Carrier::Smb1),
             user: a.user,
             domain: a.domain,
@@ -151,7 +154,7 @@ pub(super) fn emit_plain(cx: &mut Ctx<'_>, ts: Ts, a: PlainAuth, verdict: Option
             success: verdict.map(|v| v.0),
             status: verdict.map(|v| v.1),
             ..Default::default()
-        })),
+        }),
     );
 }
 
@@ -360,9 +363,15 @@ impl State {
     /// A request that got no answer: tree connects and opens are emitted without a status.
     pub(super) fn unanswered(&mut self, cx: &mut Ctx<'_>, p: Pending) {
         match p.kind {
-            Wait::TreeConnect { sid, share } => {
-                self.emit(cx, p.ts, "tree_connect", Some(share), None, sid, None)
-            }
+            Wait::TreeConnect { sid, share } => self.emit(
+                cx,
+                p.ts,
+                "tree_connect",
+                Some(share.into()),
+                None,
+                sid,
+                None,
+            ),
             Wait::Create {
                 sid,
                 tid,
@@ -383,7 +392,7 @@ impl State {
         cx: &mut Ctx<'_>,
         ts: Ts,
         action: &'static str,
-        share: Option<String>,
+        share: Option<Arc<str>>,
         path: Option<String>,
         sid: u64,
         status: Option<Code>,
@@ -409,7 +418,7 @@ impl State {
                 .flatten(),
         };
         rec.dialect = self.dialect;
-        cx.emit(ts, Body::Smb(Box::new(rec)));
+        cx.emit(ts, Body::Smb(rec));
     }
 
     /// Emits the `open` of `path` on tree `tid` with the access and disposition asked.
@@ -557,16 +566,16 @@ impl State {
         }
         let mut setup = self.setups.remove(i);
         let success = status == STATUS_SUCCESS;
-        let mut user = setup
+        let mut user: Option<Arc<str>> = setup
             .auth
             .user()
-            .map(|(u, _)| u.to_string())
-            .and_then(non_empty);
+            .filter(|(u, _)| !u.is_empty())
+            .map(|(u, _)| u.into());
         if setup.auth.pending() {
             setup.auth.verdict(cx, success, code);
         }
         if let Some((ts, plain)) = setup.plain.take() {
-            user = user.or_else(|| plain.user.clone());
+            user = user.or_else(|| plain.user.as_deref().map(Arc::from));
             emit_plain(cx, ts, plain, Some((success, code)));
         }
         if success {
@@ -576,7 +585,7 @@ impl State {
 
     /// Session `sid` was set up on this connection (SMB2/3: written to the registry too, where
     /// a user known from another channel is kept when this setup named none).
-    pub(super) fn add_session(&mut self, cx: &Ctx<'_>, sid: u64, user: Option<String>) {
+    pub(super) fn add_session(&mut self, cx: &Ctx<'_>, sid: u64, user: Option<Arc<str>>) {
         if let Some(server) = self.registry_server(cx) {
             cx.shared.smb.add_session(cx, (server, sid), user.clone());
         }
@@ -598,7 +607,7 @@ impl State {
     }
 
     /// Tree `key` was connected on this connection (SMB2/3: written to the registry too).
-    pub(super) fn add_tree(&mut self, cx: &Ctx<'_>, key: (u64, u32), share: String, pipe: bool) {
+    pub(super) fn add_tree(&mut self, cx: &Ctx<'_>, key: (u64, u32), share: Arc<str>, pipe: bool) {
         if let Some(server) = self.registry_server(cx) {
             let t = super::registry::TreeInfo {
                 share: share.clone(),
@@ -609,7 +618,7 @@ impl State {
         self.remember_tree(key, share, pipe);
     }
 
-    fn remember_tree(&mut self, key: (u64, u32), share: String, pipe: bool) {
+    fn remember_tree(&mut self, key: (u64, u32), share: Arc<str>, pipe: bool) {
         evict_oldest(&mut self.trees, &key, MAX_TREES, |t| t.seq);
         let seq = self.next_seq();
         self.trees.insert(key, Tree { share, pipe, seq });

@@ -159,7 +159,7 @@ fn smb_records(out: &[Record]) -> Vec<(String, String, String, String, String)> 
         .filter_map(|r| match &r.body {
             Body::Smb(s) => Some((
                 s.action.to_string(),
-                s.share.clone().unwrap_or_default(),
+                s.share.as_deref().unwrap_or_default().to_string(),
                 s.path.clone().unwrap_or_default(),
                 s.dialect.unwrap_or("-").to_string(),
                 match s.status {

@@ -123,7 +123,7 @@ fn smb1_plain_session_setup_is_an_ntlm_record() {
         .out
         .iter()
         .filter_map(|r| match &r.body {
-            Body::Ntlm(n) => Some(&**n),
+            Body::Ntlm(n) => Some(n),
             _ => None,
         })
         .collect();
