@@ -22,6 +22,7 @@
 //! | `dcerpc` | DCE-RPC conversations (any TCP connection whose first bytes are a v5 PDU) as steps (mode 0), connectionless datagrams (mode 2) |
 //! | `dcerpc_args` | request and response stubs of every DCE-RPC PDU, with their byte order |
 //! | `kit` | each direction of DNS, Kerberos, SMB, DCE-RPC and LDAP streams behind their framing's selector |
+//! | `detect_json` | the records the sensor writes for the capture (its JSON lines, as `dcsensor replay` writes them), at most 24 of each record type per capture |
 //!
 //! `tcp_reassembly` draws its streams itself and gets no seeds. Captures are never copied into
 //! the repository: the corpus folder is ignored by git and rebuilt by `.ci/fuzz-smoke`.
@@ -29,14 +30,18 @@
 //! leaves what the fuzzers found alone.
 
 use dcsensor::capture::file::FileSource;
+use dcsensor::output::JsonLines;
 use dcsensor::packet::{Decoder, PacketConfig};
+use dcsensor::pipeline::{self, Files, Options};
 use dcsensor::record::Transport;
 use dcsensor::stats::Counters;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// The largest seed written (libFuzzer's `-max_len` follows the largest input of the corpus).
 const MAX_SEED: usize = 16 * 1024;
@@ -374,6 +379,59 @@ fn read_capture(path: &Path, seeds: &mut Seeds) -> Result<(), String> {
     Ok(())
 }
 
+/// Record lines of one capture kept for `detect_json`, per record type (the first of each).
+const RECORDS_PER_TYPE: usize = 24;
+
+/// A writer the sensor's JSON-lines output writes into, shared with the caller.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Lines {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("lock"))?
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The sensor's records of a capture (the pipeline with its JSON-lines output, one worker) as
+/// seeds of `detect_json`: the first [`RECORDS_PER_TYPE`] lines of each record type.
+fn record_seeds(path: &Path, seeds: &mut Seeds) -> Result<(), String> {
+    let mut files = Files::open(&[path.to_path_buf()]).map_err(|e| e.to_string())?;
+    let lines = Lines::default();
+    let opts = Options {
+        workers: 1,
+        ..Default::default()
+    };
+    pipeline::run(
+        std::slice::from_mut(&mut files),
+        &opts,
+        Box::new(JsonLines::new(lines.clone())),
+        Default::default(),
+        Default::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    let text = std::mem::take(&mut *lines.0.lock().map_err(|_| "lock")?);
+    let mut per_type: HashMap<String, usize> = HashMap::new();
+    for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let kind = serde_json::from_slice::<serde_json::Value>(line)
+            .ok()
+            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+            .unwrap_or_default();
+        let n = per_type.entry(kind).or_default();
+        if *n < RECORDS_PER_TYPE {
+            *n += 1;
+            seeds.add("detect_json", line.to_vec());
+        }
+    }
+    Ok(())
+}
+
 fn udp_seeds(sport: u16, dport: u16, p: &[u8], seeds: &mut Seeds) {
     let port = |x: u16| sport == x || dport == x;
     if port(53) || port(5353) || port(5355) {
@@ -538,6 +596,10 @@ fn main() {
         if let Err(e) = read_capture(f, &mut seeds) {
             unreadable += 1;
             eprintln!("fuzz_seeds: skipped {}: {e}", f.display());
+            continue;
+        }
+        if let Err(e) = record_seeds(f, &mut seeds) {
+            eprintln!("fuzz_seeds: no records of {}: {e}", f.display());
         }
     }
     let mut targets: Vec<_> = seeds.by_target.iter().collect();

@@ -15,6 +15,12 @@ pub mod console;
 pub mod daemon;
 #[cfg(feature = "service")]
 pub mod detect;
+/// Without the "service" feature (the fuzz crate's build), only the detection engine's record
+/// reader is built: `detect::input`, the JSON line reader the `detect_json` fuzz target checks.
+#[cfg(not(feature = "service"))]
+pub mod detect {
+    pub mod input;
+}
 pub mod flow;
 pub mod output;
 pub mod packet;
