@@ -128,6 +128,7 @@ fn hostile_alert() -> Alert {
         target_count: Some(7),
         summary: format!("Summary {nasty} = done"),
         evidence: vec![ev].into(),
+        evidence_trimmed: 0,
         count: 12,
         sensors: vec!["dc=1|a".into(), "dc-2".into()].into(),
     }

@@ -3,9 +3,10 @@
 
 use super::input::Rec;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Text of an alert that is most often the catalog's own (`detection`, `title`, ATT&CK ids,
 /// `phase`, `severity`): borrowed, so an alert and its copies never copy it; owned when read back.
@@ -62,8 +63,13 @@ pub struct Alert {
     pub target_count: Option<u64>,
     /// One sentence: who did what to what, how many times, over what time.
     pub summary: String,
-    /// The first evidence records (at most [`MAX_EVIDENCE`]), as they were read.
+    /// The first evidence records (at most [`MAX_EVIDENCE`]), as they were read; the last
+    /// `evidence_trimmed` of them trimmed (`max_evidence_bytes`, [`super::evidence`]).
     pub evidence: Evidence,
+    /// Of `evidence`, the last records kept trimmed to their time, type, addresses, ports and
+    /// transport because the alert's evidence held `max_evidence_bytes`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub evidence_trimmed: u64,
     /// Evidence records in all.
     pub count: u64,
     /// The ids of the sensors that saw the evidence.
@@ -154,12 +160,99 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Shared<T> {
 /// ([`Arc<Rec>`]) with the tallies and with the reader that handed it to the engine, so keeping a
 /// record as evidence copies none of its fields. Reads as a slice of records and serializes as a
 /// plain list of records.
-pub type Evidence = Shared<Arc<Rec>>;
+pub type Evidence = Shared<Ev>;
 
 impl From<Vec<Rec>> for Evidence {
     fn from(v: Vec<Rec>) -> Evidence {
-        Shared(Arc::new(v.into_iter().map(Arc::new).collect()))
+        Shared(Arc::new(
+            v.into_iter().map(|r| Ev::new(Arc::new(r))).collect(),
+        ))
     }
+}
+
+impl From<Vec<Arc<Rec>>> for Evidence {
+    fn from(v: Vec<Arc<Rec>>) -> Evidence {
+        Shared(Arc::new(v.into_iter().map(Ev::new).collect()))
+    }
+}
+
+/// One evidence record of an alert: the record (shared), and its JSON text once an alert holding
+/// it was written as JSON, kept so that every later emission of the alert copies the text instead
+/// of serializing the record again (an alert is emitted again and again as it is updated, with
+/// the same first records). The text is kept only while it is no longer than the bytes the
+/// record holds ([`super::evidence::held_bytes`]), so it at most doubles what the record costs.
+/// Reads as the record.
+#[derive(Clone)]
+pub struct Ev {
+    rec: Arc<Rec>,
+    json: OnceLock<Option<Arc<RawValue>>>,
+}
+
+impl Ev {
+    pub fn new(rec: Arc<Rec>) -> Ev {
+        Ev {
+            rec,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// The record, shared.
+    pub fn rec(&self) -> &Arc<Rec> {
+        &self.rec
+    }
+
+    /// The record's JSON text, written on the first call and kept (when not longer than the
+    /// record's bytes); `None` when it is not kept (then it is written at each use).
+    fn json(&self) -> Option<&RawValue> {
+        self.json
+            .get_or_init(|| {
+                let raw = serde_json::value::to_raw_value(&*self.rec).ok()?;
+                (raw.get().len() <= super::evidence::held_bytes(&self.rec)).then(|| raw.into())
+            })
+            .as_deref()
+    }
+}
+
+impl std::ops::Deref for Ev {
+    type Target = Rec;
+    fn deref(&self) -> &Rec {
+        &self.rec
+    }
+}
+
+impl PartialEq for Ev {
+    fn eq(&self, other: &Ev) -> bool {
+        self.rec == other.rec
+    }
+}
+
+impl std::fmt::Debug for Ev {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.rec.fmt(f)
+    }
+}
+
+impl Serialize for Ev {
+    /// As the record: in JSON (a human-readable format) from its kept text, byte for byte what
+    /// serializing the record writes; in MessagePack (batches of alerts) as the record.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            if let Some(j) = self.json() {
+                return j.serialize(s);
+            }
+        }
+        self.rec.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ev {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Rec::deserialize(d).map(|r| Ev::new(Arc::new(r)))
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Evidence records kept in an alert.

@@ -156,6 +156,10 @@ pub struct Tuning {
     pub max_distinct: usize,
     /// The longest JSON line read as a record; longer lines are skipped and counted.
     pub max_record_bytes: usize,
+    /// Bytes of evidence records each tally and each alert holds (records as they lie in
+    /// memory); records beyond it are kept trimmed to their time, type, addresses and ports,
+    /// counted in `evidence_trimmed` ([`super::evidence`]). At least 32 trimmed records' worth.
+    pub max_evidence_bytes: usize,
     pub domain_controllers: Vec<IpAddr>,
     pub dns_servers: Vec<IpAddr>,
     pub sensitive_accounts: Vec<String>,
@@ -183,6 +187,7 @@ impl Default for Tuning {
             alert_ttl: 86_400.0,
             max_distinct: 1024,
             max_record_bytes: 8 * 1024,
+            max_evidence_bytes: 128 * 1024,
             domain_controllers: Vec::new(),
             dns_servers: Vec::new(),
             sensitive_accounts: Vec::new(),
@@ -215,6 +220,7 @@ const GLOBAL_KEYS: &[&str] = &[
     "alert_ttl",
     "max_distinct",
     "max_record_bytes",
+    "max_evidence_bytes",
     "domain_controllers",
     "dns_servers",
     "sensitive_accounts",
@@ -377,6 +383,10 @@ impl Tuning {
                 "max_tallies" => tu.max_tallies = (want_num(v, &at)? as usize).max(16),
                 "max_alerts" => tu.max_alerts = (want_num(v, &at)? as usize).max(16),
                 "max_distinct" => tu.max_distinct = (want_num(v, &at)? as usize).max(16),
+                "max_evidence_bytes" => {
+                    tu.max_evidence_bytes = (want_num(v, &at)?.min(u32::MAX as f64) as usize)
+                        .max(super::evidence::min_budget())
+                }
                 "max_record_bytes" => {
                     tu.max_record_bytes = (want_num(v, &at)? as usize).max(256)
                 }
@@ -477,6 +487,8 @@ pub fn example_section() -> String {
     s.push_str(&format!("max_distinct = {}\n", t.max_distinct));
     s.push_str("# The longest record read from a JSON-lines input (bytes); a longer line is skipped,\n# counted and named in a warning like a line that is not a record.\n");
     s.push_str(&format!("max_record_bytes = {}\n", t.max_record_bytes));
+    s.push_str("# Bytes of evidence records each tally and each alert holds (as they lie in memory, up to\n# 32 records); records beyond it are kept trimmed to their time, type, addresses and ports\n# (the alert's evidence_trimmed says how many), counted in dcsensor_detect_evidence_trimmed_total.\n# At least 32 trimmed records' worth (about 58 KiB). This bounds the engine's memory (README).\n");
+    s.push_str(&format!("max_evidence_bytes = {}\n", t.max_evidence_bytes));
     s.push_str("# Domain controllers and DNS servers besides those learned from traffic (hosts answering\n# Kerberos, LDAP, DRSUAPI; DNS).\n");
     s.push_str("domain_controllers = []\ndns_servers = []\n");
     s.push_str("# Accounts and groups treated as sensitive besides the built-in ones (Administrator, krbtgt;\n# Domain Admins, Enterprise Admins, Schema Admins, Administrators, the operator groups, ...).\n");

@@ -20,6 +20,7 @@ pub mod alert;
 pub mod catalog;
 pub mod config;
 pub mod domain;
+pub mod evidence;
 pub mod input;
 pub mod output;
 pub mod run;
@@ -31,6 +32,8 @@ pub mod tickets;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_evidence;
 #[cfg(test)]
 mod tests_rules;
 #[cfg(test)]
@@ -71,6 +74,9 @@ pub struct Counters {
     /// Targets counted as new without being remembered because their tally already held
     /// `max_distinct` (each may have been seen before in the window).
     pub distinct_dropped: u64,
+    /// Evidence records kept trimmed (time, type, addresses, ports) because the evidence of
+    /// their tally or alert held `max_evidence_bytes`.
+    pub evidence_trimmed: u64,
 }
 
 /// An alert being kept up to date.
@@ -81,6 +87,8 @@ struct Open {
     /// The middle of the summary's sentence as the latest evidence put it; `alert.summary` is
     /// written from it when the alert is emitted (not on every update).
     what: String,
+    /// Bytes of `alert.evidence` (`max_evidence_bytes`, [`evidence`]).
+    evidence_bytes: u32,
 }
 
 impl Open {
@@ -114,6 +122,8 @@ pub struct Engine {
     key_buf: String,
     /// The record being read, shared with the evidence that keeps it.
     cur: Option<Arc<Rec>>,
+    /// What `cur` costs as evidence ([`evidence::held_bytes`]), once asked.
+    cur_cost: Option<usize>,
 }
 
 impl Engine {
@@ -142,6 +152,7 @@ impl Engine {
             counters: Counters::default(),
             key_buf: String::new(),
             cur: None,
+            cur_cost: None,
             tuning,
         }
     }
@@ -177,6 +188,7 @@ impl Engine {
         }
         let rec: &Rec = shared;
         self.cur = Some(shared.clone());
+        self.cur_cost = None;
         if self.sharing {
             self.absorb();
         }
@@ -330,11 +342,38 @@ impl Engine {
     ) -> (u64, u64) {
         let rec = Self::shared(&self.cur, rec);
         self.tally_room(d, key);
+        let (max_distinct, budget) = (self.tuning.max_distinct, self.tuning.max_evidence_bytes);
         let t = self.tables[d as usize].entry(key, Tally::default);
-        if t.add(window, target, &rec, MAX_EVIDENCE, self.tuning.max_distinct) {
+        let trimmed = t.evidence_trimmed;
+        let (cur, cache) = (&self.cur, &mut self.cur_cost);
+        let cost = || Self::cost(cur, cache, &rec);
+        if t.add(
+            window,
+            target,
+            &rec,
+            MAX_EVIDENCE,
+            max_distinct,
+            budget,
+            cost,
+        ) {
             self.counters.distinct_dropped += 1;
         }
+        // (a new window starts with none trimmed)
+        if t.evidence_trimmed > trimmed || (t.n == 1 && t.evidence_trimmed > 0) {
+            self.counters.evidence_trimmed += 1;
+        }
         (t.distinct, t.n)
+    }
+
+    /// What `rec` costs as evidence: the record being read is costed once, however many lists
+    /// keep it.
+    fn cost(cur: &Option<Arc<Rec>>, cache: &mut Option<usize>, rec: &Rec) -> usize {
+        match cur {
+            Some(c) if std::ptr::eq(&**c, rec) => {
+                *cache.get_or_insert_with(|| evidence::held_bytes(rec))
+            }
+            _ => evidence::held_bytes(rec),
+        }
     }
 
     /// Makes room for a new tally when all detections together hold `max_tallies`: the least
@@ -370,9 +409,13 @@ impl Engine {
         t.sent = targets.len();
         let (first_ts, distinct, n) = (t.start, t.distinct, t.n);
         let ev = if first {
-            std::mem::take(&mut t.evidence)
+            Evid::Tally(
+                std::mem::take(&mut t.evidence),
+                std::mem::take(&mut t.evidence_bytes),
+                std::mem::take(&mut t.evidence_trimmed),
+            )
         } else {
-            Vec::new()
+            Evid::One(rec)
         };
         let hit = Hit {
             d,
@@ -386,11 +429,7 @@ impl Engine {
             what,
             mdi: None,
         };
-        if first {
-            self.raise(sensor, hit, Evid::Tally(ev), n);
-        } else {
-            self.raise(sensor, hit, Evid::One(rec), 1);
-        }
+        self.raise(sensor, hit, ev, if first { n } else { 1 });
         if let Some(t) = self.tables[d as usize].get_mut(key) {
             t.targets = targets;
         }
@@ -401,7 +440,7 @@ impl Engine {
     fn raise(&mut self, sensor: &str, h: Hit<'_>, evidence: Evid<'_>, added: u64) {
         let def = h.d.def();
         let last_ts = match &evidence {
-            Evid::Tally(v) => v.iter().map(|r| r.ts).fold(h.first_ts, f64::max),
+            Evid::Tally(v, ..) => v.iter().map(|r| r.ts).fold(h.first_ts, f64::max),
             Evid::One(r) => h.first_ts.max(r.ts),
         };
         // the open alerts' key, written into a buffer kept for the next raise
@@ -495,12 +534,14 @@ impl Engine {
                         target_count: None,
                         summary: String::new(),
                         evidence: Default::default(),
+                        evidence_trimmed: 0,
                         count: 0,
                         sensors: Default::default(),
                     },
                     dirty: false,
                     emitted: first_ts,
                     what: String::new(),
+                    evidence_bytes: 0,
                 }
             })
         };
@@ -510,16 +551,66 @@ impl Engine {
         let room = MAX_EVIDENCE.saturating_sub(a.evidence.len());
         // (the list is touched only when a record is added: an alert whose evidence is full, or
         // that gets none, never copies it even while an emitted copy still shares it)
+        // (each list keeps to `max_evidence_bytes`: records beyond it are kept trimmed)
+        let budget = self.tuning.max_evidence_bytes;
         match evidence {
-            // a new alert takes the tally's records as they are (no copy)
-            Evid::Tally(mut v) if a.evidence.is_empty() => {
+            // a new alert takes the tally's records as they are (no copy), with their bytes
+            Evid::Tally(mut v, bytes, trimmed) if a.evidence.is_empty() => {
                 v.truncate(room);
                 a.evidence = v.into();
+                a.evidence_trimmed = u64::from(trimmed);
+                open.evidence_bytes = bytes;
             }
-            Evid::Tally(v) if room > 0 && !v.is_empty() => {
-                a.evidence.make_mut().extend(v.into_iter().take(room))
+            // (an open alert given a new window's records: each costed again)
+            Evid::Tally(v, _, trimmed) if room > 0 && !v.is_empty() => {
+                let from = v.len() - usize::from(trimmed).min(v.len());
+                let list = a.evidence.make_mut();
+                for (i, r) in v.into_iter().take(room).enumerate() {
+                    let before = a.evidence_trimmed > 0 || i >= from;
+                    let c = if before { 0 } else { evidence::held_bytes(&r) };
+                    let len = list.len();
+                    if evidence::take(
+                        &mut open.evidence_bytes,
+                        before,
+                        len,
+                        c,
+                        budget,
+                        MAX_EVIDENCE,
+                    ) {
+                        list.push(alert::Ev::new(r));
+                    } else {
+                        if i < from {
+                            self.counters.evidence_trimmed += 1;
+                        }
+                        a.evidence_trimmed += 1;
+                        list.push(alert::Ev::new(Arc::new(evidence::trimmed(&r))));
+                    }
+                }
             }
-            Evid::One(r) if room > 0 => a.evidence.make_mut().push(Self::shared(&self.cur, r)),
+            Evid::One(r) if room > 0 => {
+                let before = a.evidence_trimmed > 0;
+                let c = if before {
+                    0
+                } else {
+                    Self::cost(&self.cur, &mut self.cur_cost, r)
+                };
+                let len = a.evidence.len();
+                let list = a.evidence.make_mut();
+                if evidence::take(
+                    &mut open.evidence_bytes,
+                    before,
+                    len,
+                    c,
+                    budget,
+                    MAX_EVIDENCE,
+                ) {
+                    list.push(alert::Ev::new(Self::shared(&self.cur, r)));
+                } else {
+                    self.counters.evidence_trimmed += 1;
+                    a.evidence_trimmed += 1;
+                    list.push(alert::Ev::new(Arc::new(evidence::trimmed(r))));
+                }
+            }
             _ => {}
         }
         // a new alert takes every target of the hit, an open one those it did not have yet
@@ -595,7 +686,8 @@ impl Engine {
 /// The evidence a raise brings: a tally's first records (moved into a new alert), or the one
 /// record being read.
 enum Evid<'a> {
-    Tally(Vec<Arc<Rec>>),
+    /// A tally's records with their bytes and how many of them (the last) it trimmed.
+    Tally(Vec<Arc<Rec>>, u32, u8),
     One(&'a Rec),
 }
 

@@ -347,6 +347,12 @@ impl Output for DetectOutput {
                 c.distinct_dropped,
             ));
             m.push(g(
+                "detect_evidence_trimmed_total",
+                "Evidence records kept trimmed because their tally or alert held max_evidence_bytes",
+                true,
+                c.evidence_trimmed,
+            ));
+            m.push(g(
                 "detect_entries",
                 "Entries held in the detection engine's state tables",
                 false,
@@ -506,6 +512,7 @@ pub fn run_detect(a: &DetectArgs) -> Result<super::Counters, (u8, String)> {
         oversized = d.oversized,
         evictions = c.evictions,
         distinct_dropped = c.distinct_dropped,
+        evidence_trimmed = c.evidence_trimmed,
         "detect done"
     );
     Ok(c)

@@ -127,6 +127,10 @@ pub struct Tally {
     pub evidence: Vec<Arc<Rec>>,
     /// An alert was raised from this window.
     pub raised: bool,
+    /// Bytes of `evidence` (`max_evidence_bytes`, [`super::evidence`]).
+    pub evidence_bytes: u32,
+    /// Of `evidence`, the last records kept trimmed.
+    pub evidence_trimmed: u8,
 }
 
 impl Touched for Tally {
@@ -150,7 +154,10 @@ impl Tally {
     /// raised, the window also restarts once it is `window` long. A target not seen in this
     /// window is remembered (as a hash) while the tally holds fewer than `max_distinct`; beyond
     /// that every target counts as new without being remembered. Returns whether `target`
-    /// was such a drop.
+    /// was such a drop. The record is kept as evidence while the tally holds fewer than `keep`
+    /// (and [`PRE_EVIDENCE`]): whole while its evidence holds at most `budget` bytes, each record
+    /// costing `cost()` (asked only then), else trimmed ([`super::evidence`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
         window: f64,
@@ -158,6 +165,8 @@ impl Tally {
         rec: &Arc<Rec>,
         keep: usize,
         max_distinct: usize,
+        budget: usize,
+        cost: impl FnOnce() -> usize,
     ) -> bool {
         let ts = rec.ts;
         if self.n == 0 || ts - self.last > window || (!self.raised && ts - self.start > window) {
@@ -169,8 +178,22 @@ impl Tally {
         self.last = self.last.max(ts);
         self.n += 1;
         // once raised, the alert takes later records itself: the tally keeps none
-        if !self.raised && self.evidence.len() < keep.min(PRE_EVIDENCE) {
-            self.evidence.push(rec.clone());
+        let slots = keep.min(PRE_EVIDENCE);
+        if !self.raised && self.evidence.len() < slots {
+            // (the cost is asked only while records are kept whole)
+            let c = if self.evidence_trimmed == 0 {
+                cost()
+            } else {
+                0
+            };
+            let len = self.evidence.len();
+            let before = self.evidence_trimmed > 0;
+            if super::evidence::take(&mut self.evidence_bytes, before, len, c, budget, slots) {
+                self.evidence.push(rec.clone());
+            } else {
+                self.evidence_trimmed = self.evidence_trimmed.saturating_add(1);
+                self.evidence.push(Arc::new(super::evidence::trimmed(rec)));
+            }
         }
         let Some(t) = target else { return false };
         let h = h64(t);

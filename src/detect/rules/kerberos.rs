@@ -233,9 +233,13 @@ impl Engine {
         let targets = t.targets.clone();
         let (first_ts, distinct, n) = (t.start, t.distinct, t.n);
         let ev = if first {
-            std::mem::take(&mut t.evidence)
+            Evid::Tally(
+                std::mem::take(&mut t.evidence),
+                std::mem::take(&mut t.evidence_bytes),
+                std::mem::take(&mut t.evidence_trimmed),
+            )
         } else {
-            Vec::new()
+            Evid::One(r)
         };
         let hit = Hit {
             d: D::GoldenTicket,
@@ -249,11 +253,7 @@ impl Engine {
             what,
             mdi: Some(mdi),
         };
-        if first {
-            self.raise(sensor, hit, Evid::Tally(ev), n);
-        } else {
-            self.raise(sensor, hit, Evid::One(r), 1);
-        }
+        self.raise(sensor, hit, ev, if first { n } else { 1 });
     }
 
     /// A ticket presented (the TGT of a TGS-REQ, the ticket of an AP-REQ).

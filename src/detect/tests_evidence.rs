@@ -1,0 +1,205 @@
+//! The evidence budget (`max_evidence_bytes`, [`super::evidence`]) on crafted records, and the
+//! evidence records' JSON kept for emissions (written byte for byte as the records are).
+
+use super::alert::Ev;
+use super::evidence::{held_bytes, min_budget, trimmed_bytes};
+use super::*;
+use std::fmt::Write;
+
+const WS: &str = "10.1.0.50";
+const DC: &str = "10.1.0.1";
+
+/// A DRSGetNCChanges call from a workstation whose `args` are empty lists filling about
+/// `bytes` of its line (held as JSON values: about 50 times the line).
+fn big_args(ts: f64, bytes: usize) -> String {
+    let mut args = String::new();
+    let mut i = 0;
+    while args.len() < bytes {
+        let _ = write!(args, "{}\"{i:x}\":[[],[],[]]", if i > 0 { "," } else { "" });
+        i += 1;
+    }
+    format!(
+        r#"{{"ts":{ts},"type":"dcerpc","src":"{WS}","sport":50000,"dst":"{DC}","dport":445,"proto":"tcp","interface":"drsuapi","operation":"DRSGetNCChanges","args":{{{args}}}}}"#
+    )
+}
+
+/// A Kerberos AS-REQ for a honeytoken whose `kdc_options` are empty strings filling about
+/// `bytes` of its line (about 16 times the line as held).
+fn wide_list(ts: f64, bytes: usize) -> String {
+    let n = bytes / 3;
+    let list = vec!["\"\""; n].join(",");
+    format!(
+        r#"{{"ts":{ts},"type":"kerberos","src":"{WS}","sport":50001,"dst":"{DC}","dport":88,"proto":"tcp","request":"AS-REQ","client":"decoy","realm":"LAB.TEST","kdc_options":[{list}]}}"#
+    )
+}
+
+/// The crafted file: 40 calls and 40 requests, each line near the default `max_record_bytes`,
+/// with a few ordinary ones first.
+fn crafted() -> String {
+    let mut s = String::new();
+    for i in 0..3 {
+        s.push_str(&big_args(1.0 + i as f64, 10));
+        s.push('\n');
+        s.push_str(&wide_list(1.5 + i as f64, 3));
+        s.push('\n');
+    }
+    for i in 0..40 {
+        s.push_str(&big_args(10.0 + i as f64, 7900));
+        s.push('\n');
+        s.push_str(&wide_list(10.5 + i as f64, 7900));
+        s.push('\n');
+    }
+    s
+}
+
+/// Reads `input` with `tuning`; returns the detector (its engine still holding its state) and
+/// every alert written.
+fn detect(tuning: &str, input: &str) -> (run::Detector, Vec<Alert>) {
+    let t = Tuning::from_toml(&format!(
+        "[detect]\ndomain_controllers = [\"{DC}\"]\nhoneytokens = [\"decoy\"]\n{tuning}"
+    ))
+    .unwrap();
+    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    struct W(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for W {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut d = run::Detector::new(
+        Engine::new(t),
+        Box::new(W(out.clone())),
+        run::Format::Json,
+        false,
+        "t",
+    );
+    d.json_lines(input.as_bytes(), "crafted").unwrap();
+    d.flush().unwrap();
+    let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+    let alerts = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an alert"))
+        .collect();
+    (d, alerts)
+}
+
+/// Bytes of evidence held by each list of the engine: every open alert's and every tally's.
+fn lists(e: &Engine) -> Vec<usize> {
+    let alerts = e
+        .alerts
+        .values()
+        .map(|o| o.alert.evidence.iter().map(|r| held_bytes(r)).sum());
+    let tallies = e
+        .tables
+        .iter()
+        .flat_map(|t| t.values())
+        .map(|t| t.evidence.iter().map(|r| held_bytes(r)).sum());
+    alerts.chain(tallies).collect()
+}
+
+#[test]
+fn crafted_records_keep_evidence_within_max_evidence_bytes_and_alerts_name_all_of_it() {
+    let input = crafted();
+    assert!(
+        input.lines().all(|l| l.len() <= 8192),
+        "lines the default reader takes"
+    );
+    let (d, alerts) = detect("", &input);
+    assert_eq!(d.read, 86);
+    let budget = Tuning::default().max_evidence_bytes;
+    let held = lists(&d.engine);
+    assert!(!held.is_empty());
+    for h in &held {
+        assert!(*h <= budget, "a list holds {h} bytes, over {budget}");
+    }
+    for det in ["dcsync", "honeytoken_activity"] {
+        let a = alerts.iter().rfind(|a| a.detection == det).unwrap();
+        // every evidence record is still named: time, type, addresses and ports
+        assert_eq!(a.evidence.len(), MAX_EVIDENCE, "{det}");
+        for r in a.evidence.iter() {
+            assert!(r.ts > 0.0 && r.src.is_some() && r.dst.is_some() && r.dport.is_some());
+            assert!(r.kind == "dcerpc" || r.kind == "kerberos");
+        }
+        // the first ones whole, the last `evidence_trimmed` trimmed
+        let t = a.evidence_trimmed as usize;
+        assert!(t > 0 && t < MAX_EVIDENCE, "{det}: {t} trimmed");
+        let whole = a.evidence.len() - t;
+        for r in &a.evidence[..whole] {
+            assert!(
+                r.args.is_some() || !r.kdc_options.is_empty(),
+                "{det}: whole"
+            );
+        }
+        for r in &a.evidence[whole..] {
+            assert!(r.args.is_none() && r.kdc_options.is_empty() && r.client.is_none());
+            assert!(held_bytes(r) <= trimmed_bytes());
+        }
+        assert_eq!(a.count, 43, "{det}: every record counted");
+    }
+    let c = d.engine.counters();
+    assert!(c.evidence_trimmed >= 2, "{c:?}");
+
+    // without the budget, the same file holds far more: the budget is what bounds it
+    let (d, alerts) = detect("max_evidence_bytes = 4000000000\n", &input);
+    let most = lists(&d.engine).into_iter().max().unwrap();
+    assert!(
+        most > 4 * budget,
+        "{most} bytes in one list without the budget"
+    );
+    assert!(alerts.iter().all(|a| a.evidence_trimmed == 0));
+    assert_eq!(d.engine.counters().evidence_trimmed, 0);
+}
+
+#[test]
+fn records_shaped_like_the_sensors_fit_the_default_budget_whole() {
+    // 32 records of the bench capture's longest text (951 bytes) with a list of 8 names fit;
+    // the README's extreme shape (lists of 64) costs about twice as much: a list of those is
+    // trimmed after about 20
+    let shaped = |n: usize| {
+        super::tests::rec(serde_json::json!({
+            "ts": 1.0, "type": "ldap", "src": WS, "dst": DC, "sport": 50000, "dport": 389,
+            "op": "search", "base": "DC=lab,DC=test", "filter": "x".repeat(951 - 14),
+            "attributes": vec!["member"; n],
+        }))
+    };
+    let budget = Tuning::default().max_evidence_bytes;
+    let cost = held_bytes(&shaped(8));
+    assert!(cost > std::mem::size_of::<Rec>() + 951, "{cost}");
+    assert!(32 * cost <= budget, "{cost}");
+    let wide = held_bytes(&shaped(64));
+    assert!(32 * wide > budget && 16 * wide < budget, "{wide}");
+    assert!(min_budget() <= budget);
+    // a budget below the least is raised to it
+    let t = Tuning::from_toml("[detect]\nmax_evidence_bytes = 10\n").unwrap();
+    assert_eq!(t.max_evidence_bytes, min_budget());
+}
+
+#[test]
+fn evidence_json_is_written_once_and_byte_for_byte_as_the_record() {
+    let r = super::tests::rec(serde_json::json!({
+        "ts": 1795886861.123456, "type": "dcerpc", "src": WS, "dst": DC, "sport": 1, "dport": 445,
+        "operation": "NetrShareEnum", "stub_bytes": 12,
+        "args": {"z": 1, "a": [1, "two", null, {"x": -3.5}], "m": "q\"\\\u{1}é"},
+    }));
+    let want = serde_json::to_string(&r).unwrap();
+    let ev = Ev::new(std::sync::Arc::new(r.clone()));
+    assert_eq!(serde_json::to_string(&ev).unwrap(), want);
+    // again, from the kept text
+    assert_eq!(serde_json::to_string(&ev).unwrap(), want);
+    // as a value (ECS) and in MessagePack (batches of alerts), as the record
+    assert_eq!(
+        serde_json::to_value(&ev).unwrap(),
+        serde_json::to_value(&r).unwrap()
+    );
+    assert_eq!(
+        rmp_serde::to_vec_named(&ev).unwrap(),
+        rmp_serde::to_vec_named(&r).unwrap()
+    );
+    // a copy of the list shares the text
+    let copy = ev.clone();
+    assert_eq!(serde_json::to_string(&copy).unwrap(), want);
+}
