@@ -150,7 +150,7 @@ fn table(data: &[u8]) {
                 out += u32::from(hit.is_some());
             }
             _ => {
-                let n = t.expire(now, u64::from(b % 8)).len();
+                let n = t.expire(now, u64::from(b % 8)).count();
                 for _ in 0..n {
                     out += 1;
                     timed += 1;
