@@ -572,6 +572,13 @@ impl Rec {
         pack::read_batch(batch, pool, out).is_some()
     }
 
+    /// The `sensor` and `seq` of a MessagePack batch (what orders batches) without reading its
+    /// records; `None` when the batch is not in the form the sensor writes, which the caller
+    /// then reads with `rmp_serde` (where this gives an answer, it is `rmp_serde`'s).
+    pub fn batch_key(batch: &[u8]) -> Option<(String, u64)> {
+        pack::batch_key(batch)
+    }
+
     /// An argument of a DCE-RPC call. A call has a few arguments: comparing their names in order
     /// is cheaper than hashing the name (the map's hasher is SipHash); a long map is hashed.
     pub fn arg_value(&self, key: &str) -> Option<&serde_json::Value> {

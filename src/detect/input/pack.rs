@@ -60,6 +60,28 @@ pub(super) fn read_batch(
     found.then_some(())
 }
 
+/// The batch's `sensor` and `seq` (what orders batches; absent ones read as empty and 0, as the
+/// caller's derived reader defaults them), its other values, `records` included, skipped unread.
+/// `None` on anything this reader does not take (see the module documentation; also a `sensor`
+/// or `seq` given twice, or of another kind): the caller then asks `rmp_serde`, whose answer it
+/// always is where this one gives one.
+pub(super) fn batch_key(batch: &[u8]) -> Option<(String, u64)> {
+    let mut m = M { b: batch, i: 0 };
+    let (mut sensor, mut seq) = (None, None);
+    for _ in 0..m.map_len()? {
+        match m.str()? {
+            "sensor" if sensor.is_none() => sensor = Some(m.str()?),
+            "seq" if seq.is_none() => seq = Some(m.int_as::<u64>()?),
+            "sensor" | "seq" => return None, // given twice: rmp_serde refuses it
+            _ => m.skip(0)?,
+        }
+    }
+    Some((
+        sensor.unwrap_or_default().to_string(),
+        seq.unwrap_or_default(),
+    ))
+}
+
 /// Reads one record (a map of its fields) into `r`, whatever `r` held before.
 fn read_rec(m: &mut M<'_>, r: &mut Rec) -> Option<()> {
     let n = m.map_len()?;

@@ -51,7 +51,11 @@ pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
     let mut order: Vec<(Key, PathBuf)> = Vec::with_capacity(files.len());
     for f in files {
         let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
-        match rmp_serde::from_slice::<Key>(&bytes) {
+        let key = match Rec::batch_key(&bytes) {
+            Some((sensor, seq)) => Ok(Key { sensor, seq }),
+            None => rmp_serde::from_slice::<Key>(&bytes),
+        };
+        match key {
             Ok(k) => order.push((k, f)),
             Err(e) => {
                 d.skipped += 1;

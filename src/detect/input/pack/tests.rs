@@ -12,6 +12,21 @@ struct General {
     records: Vec<Rec>,
 }
 
+/// What orders batches, read by the general reader as `dcsensor detect` reads it.
+#[derive(Deserialize, Debug, PartialEq)]
+struct Key {
+    #[serde(default)]
+    sensor: String,
+    #[serde(default)]
+    seq: u64,
+}
+
+fn general_key(batch: &[u8]) -> Option<(String, u64)> {
+    rmp_serde::from_slice::<Key>(batch)
+        .ok()
+        .map(|k| (k.sensor, k.seq))
+}
+
 fn general(batch: &[u8]) -> Option<Vec<Rec>> {
     rmp_serde::from_slice::<General>(batch)
         .ok()
@@ -80,6 +95,26 @@ fn the_sensors_batches_take_the_fast_path_and_read_as_rmp_serde_reads_them() {
     b.extend_from_slice(b"\xc1junk");
     assert_eq!(fast(&b, &mut pool), general(&b));
     assert!(general(&b).is_some());
+}
+
+#[test]
+fn a_batch_key_is_read_without_its_records_as_rmp_serde_reads_it() {
+    let all = records();
+    let b = batch(&all);
+    assert_eq!(Rec::batch_key(&b), Some(("s1".to_string(), 7)));
+    assert_eq!(general_key(&b), Some(("s1".to_string(), 7)));
+    // Absent fields read as their defaults, on both paths.
+    let bare = rmp_serde::to_vec_named(&json!({"records": all})).unwrap();
+    assert_eq!(Rec::batch_key(&bare), Some((String::new(), 0)));
+    assert_eq!(general_key(&bare), Some((String::new(), 0)));
+    // What rmp_serde refuses is not read here: a negative seq, a sensor that is not text.
+    for odd in [
+        json!({"seq": -1, "records": []}),
+        json!({"sensor": 5, "records": []}),
+    ] {
+        let b = rmp_serde::to_vec_named(&odd).unwrap();
+        assert_eq!((Rec::batch_key(&b), general_key(&b)), (None, None));
+    }
 }
 
 #[test]
@@ -153,7 +188,7 @@ fn altered_batches_read_alike_on_both_paths() {
         seed
     };
     let mut pool = Vec::new();
-    let (mut taken, mut left) = (0, 0);
+    let (mut taken, mut left, mut keys) = (0, 0, 0);
     for _ in 0..20_000 {
         let mut b = bases[(next() % bases.len() as u64) as usize].clone();
         for _ in 0..1 + next() % 2 {
@@ -174,6 +209,10 @@ fn altered_batches_read_alike_on_both_paths() {
                 break;
             }
         }
+        if let Some(k) = Rec::batch_key(&b) {
+            keys += 1;
+            assert_eq!(Some(k), general_key(&b), "{b:02x?}");
+        }
         let g = general(&b);
         match fast(&b, &mut pool) {
             Some(f) => {
@@ -183,6 +222,10 @@ fn altered_batches_read_alike_on_both_paths() {
             None => left += usize::from(g.is_some()),
         }
     }
+    assert!(
+        keys > taken,
+        "the key is read from more batches than the records ({keys})"
+    );
     // (the others are left to rmp_serde, most of them refused by it too)
     assert!(
         taken > 800,
