@@ -513,8 +513,8 @@ pub fn run<S: FrameSource + Send>(
 /// its fair share of the CPU), but a thread it wakes no longer preempts the one running, so the
 /// capture and output threads, woken hundreds of times a second, stop taking the worker's core
 /// from it while the other core is free. On 2 cores a replay of the bench capture ran 9-12 %
-/// faster (benches/e2e-replay.sh; README, "Speed work"). Allowed without privileges; an error
-/// (a kernel without the policy) leaves the policy as it was.
+/// faster (interleaved runs; README, "Speed work, fifth round"). Allowed without privileges; an
+/// error (a kernel without the policy) leaves the policy as it was.
 pub fn batch_scheduling() -> Result<(), String> {
     let param = libc::sched_param { sched_priority: 0 };
     // SAFETY: `param` is a valid sched_param; pid 0 is the calling thread.
