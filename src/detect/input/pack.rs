@@ -88,8 +88,9 @@ fn read_rec(m: &mut M<'_>, r: &mut Rec) -> Option<()> {
     let mut seen = 0u128;
     let mut hint = 0;
     for _ in 0..n {
-        let key = m.str()?;
-        match field_of(key.as_bytes(), hint) {
+        // a field's name is ASCII, so a key that names one is UTF-8 without looking
+        let key = m.str_bytes()?;
+        match field_of(key, hint) {
             Some(f) => {
                 let bit = 1u128 << (f as u8);
                 if seen & bit != 0 {
@@ -99,7 +100,10 @@ fn read_rec(m: &mut M<'_>, r: &mut Rec) -> Option<()> {
                 hint = f as usize + 1;
                 pack_field(r, f, m)?;
             }
-            None => m.skip(0)?,
+            None => {
+                utf8(key)?;
+                m.skip(0)?
+            }
         }
     }
     clear_unseen(r, seen);
@@ -175,9 +179,9 @@ impl<'a> M<'a> {
         }
     }
 
-    /// A string (a `str` value, UTF-8).
+    /// A string's bytes (a `str` value, not checked to be UTF-8).
     #[inline]
-    pub(super) fn str(&mut self) -> Option<&'a str> {
+    fn str_bytes(&mut self) -> Option<&'a [u8]> {
         let n = match self.byte()? {
             c @ 0xa0..=0xbf => usize::from(c & 0x1f),
             0xd9 => self.len_of::<1>()?,
@@ -185,7 +189,13 @@ impl<'a> M<'a> {
             0xdb => self.len_of::<4>()?,
             _ => return None,
         };
-        std::str::from_utf8(self.take(n)?).ok()
+        self.take(n)
+    }
+
+    /// A string (a `str` value, UTF-8).
+    #[inline]
+    pub(super) fn str(&mut self) -> Option<&'a str> {
+        utf8(self.str_bytes()?)
     }
 
     /// A string into `out` (its memory reused).
@@ -262,46 +272,61 @@ impl<'a> M<'a> {
         Some(())
     }
 
-    /// Skips one value of any kind this reader takes.
+    /// Skips one value of any kind this reader takes, nested `depth` deep: without recursion,
+    /// the values each open array or map still holds counted on a stack (a map's keys and
+    /// values alike); a value nested [`MAX_DEPTH`] deep or more gives up, as the recursive
+    /// reading of [`Self::value`] does.
     fn skip(&mut self, depth: usize) -> Option<()> {
-        if depth >= MAX_DEPTH {
-            return None;
-        }
-        match self.peek()? {
-            0xc0 | 0xc2 | 0xc3 => self.i += 1,
-            0x00..=0x7f | 0xe0..=0xff | 0xcc..=0xd3 => {
-                self.int()?;
+        let mut open = [0usize; MAX_DEPTH];
+        let mut d = 0;
+        loop {
+            if depth + d >= MAX_DEPTH {
+                return None;
             }
-            0xcb => {
-                self.f64()?;
-            }
-            // skipped text is not looked at (rmp_serde skips text that is not UTF-8 too)
-            c @ 0xa0..=0xbf => {
-                self.i += 1;
-                self.take(usize::from(c & 0x1f))?;
-            }
-            0xd9..=0xdb => {
-                let n = match self.byte()? {
-                    0xd9 => self.len_of::<1>()?,
-                    0xda => self.len_of::<2>()?,
-                    _ => self.len_of::<4>()?,
-                };
-                self.take(n)?;
-            }
-            0x90..=0x9f | 0xdc | 0xdd => {
-                for _ in 0..self.array_len()? {
-                    self.skip(depth + 1)?;
+            let c = self.byte()?;
+            // bytes after the first that the value holds, or (arrays, maps) values it holds
+            let bytes = match c {
+                0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => 0,
+                // skipped text is not looked at (rmp_serde skips text that is not UTF-8 too)
+                0xa0..=0xbf => usize::from(c & 0x1f),
+                0xcc | 0xd0 => 1,
+                0xcd | 0xd1 => 2,
+                0xce | 0xd2 => 4,
+                0xcf | 0xd3 | 0xcb => 8,
+                0xd9 => self.len_of::<1>()?,
+                0xda => self.len_of::<2>()?,
+                0xdb => self.len_of::<4>()?,
+                0x90..=0x9f | 0xdc | 0xdd | 0x80..=0x8f | 0xde | 0xdf => {
+                    let n = match c {
+                        0x90..=0x9f => usize::from(c & 0x0f),
+                        0xdc => self.len_of::<2>()?,
+                        0xdd => self.len_of::<4>()?,
+                        0x80..=0x8f => 2 * usize::from(c & 0x0f),
+                        0xde => 2 * self.len_of::<2>()?,
+                        _ => 2 * self.len_of::<4>()?,
+                    };
+                    if n > 0 {
+                        open[d] = n;
+                        d += 1;
+                        continue;
+                    }
+                    0
                 }
-            }
-            0x80..=0x8f | 0xde | 0xdf => {
-                for _ in 0..self.map_len()? {
-                    self.skip(depth + 1)?;
-                    self.skip(depth + 1)?;
+                _ => return None,
+            };
+            self.take(bytes)?;
+            // one value done: it may be the last of the arrays and maps it closes
+            loop {
+                if d == 0 {
+                    return Some(());
                 }
+                open[d - 1] -= 1;
+                if open[d - 1] > 0 {
+                    break;
+                }
+                d -= 1;
             }
-            _ => return None,
         }
-        Some(())
     }
 
     /// A value as serde_json's `Value` reads it from MessagePack (maps with string keys only).
@@ -349,6 +374,18 @@ impl<'a> M<'a> {
             o.insert(k, v);
         }
         Some(o)
+    }
+}
+
+/// `b` as text when it is UTF-8: ASCII (most text) checked a word at a time, anything else by
+/// the general check.
+#[inline]
+fn utf8(b: &[u8]) -> Option<&str> {
+    if b.is_ascii() {
+        // SAFETY: ASCII is UTF-8
+        Some(unsafe { std::str::from_utf8_unchecked(b) })
+    } else {
+        std::str::from_utf8(b).ok()
     }
 }
 

@@ -232,3 +232,39 @@ fn altered_batches_read_alike_on_both_paths() {
         "the fast path took {taken} altered batches ({left} that rmp_serde reads left to it)"
     );
 }
+
+/// `k` arrays (or maps, each the value of key "a") nested one in another, the innermost empty.
+fn nested(k: usize, maps: bool) -> Value {
+    (0..k).fold(Value::Null, |inner, _| match (maps, inner) {
+        (false, Value::Null) => json!([]),
+        (false, v) => json!([1, v, "x"]),
+        (true, Value::Null) => json!({}),
+        (true, v) => json!({"a": v, "b": 2.5, "c": null}),
+    })
+}
+
+/// A skipped value (an unknown field of a record, and the records while the key is read) is
+/// followed to [`MAX_DEPTH`](super::MAX_DEPTH) levels, as `args` are; deeper is left to
+/// rmp_serde, which reads it.
+#[test]
+fn skipped_values_are_followed_to_the_depth_limit_and_no_deeper() {
+    let mut pool = Vec::new();
+    let limit = super::MAX_DEPTH;
+    for maps in [false, true] {
+        let ok = batch(&[json!({"ts": 1.0, "zz": nested(limit, maps), "type": "dns"})]);
+        assert!(
+            fast(&ok, &mut pool).is_some(),
+            "{limit} levels, maps {maps}"
+        );
+        assert_eq!(fast(&ok, &mut pool), general(&ok));
+        let deep = batch(&[json!({"ts": 1.0, "zz": nested(limit + 1, maps), "type": "dns"})]);
+        assert!(fast(&deep, &mut pool).is_none(), "{} levels", limit + 1);
+        assert!(general(&deep).is_some());
+        // the key: the records (an array of maps) hold the value two levels down
+        let key = batch(&[json!({"zz": nested(limit - 2, maps)})]);
+        assert_eq!(Rec::batch_key(&key), Some(("s1".to_string(), 7)));
+        let deep_key = batch(&[json!({"zz": nested(limit - 1, maps)})]);
+        assert_eq!(Rec::batch_key(&deep_key), None);
+        assert_eq!(general_key(&deep_key), Some(("s1".to_string(), 7)));
+    }
+}
