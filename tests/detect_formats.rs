@@ -128,7 +128,7 @@ fn hostile_alert() -> Alert {
         target_count: Some(7),
         summary: format!("Summary {nasty} = done"),
         evidence: vec![ev].into(),
-        evidence_trimmed: 0,
+        evidence_trimmed: 1,
         count: 12,
         sensors: vec!["dc=1|a".into(), "dc-2".into()].into(),
     }
@@ -399,6 +399,15 @@ fn check_cef_mapping(a: &Alert, c: &Cef, observer: &str) {
         get("cn2"),
         Some(a.target_count.unwrap_or(a.targets.len() as u64).to_string())
     );
+    // evidence_trimmed: absent when 0, as in the JSON alert
+    assert_eq!(
+        get("cn3"),
+        (a.evidence_trimmed > 0).then(|| a.evidence_trimmed.to_string())
+    );
+    assert_eq!(
+        get("cn3Label").as_deref(),
+        (a.evidence_trimmed > 0).then_some("evidence trimmed")
+    );
     assert_eq!(get("deviceExternalId"), Some(observer.to_string()));
 }
 
@@ -427,6 +436,7 @@ fn cef_escapes_a_hostile_alert_and_every_field_comes_back() {
     assert!(c.get("suser").unwrap().contains("cs1=evil msg=x\\"));
     assert_eq!(c.get("cs1"), Some("T1558.003,T1558"));
     assert_eq!(c.get("c6a2Label").map(|l| !l.is_empty()), Some(true));
+    assert_eq!(c.get("cn3"), Some("1"));
     // and the parser itself refuses what the spec forbids
     assert!(parse_cef("CEF:0|a|b|1|x|n|5|msg=a=b").is_err());
     assert!(parse_cef("CEF:0|a|b|1|x|n|5|msg=a\\qb").is_err());

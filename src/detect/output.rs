@@ -430,8 +430,8 @@ fn evidence_json(a: &Alert, max: usize) -> String {
 /// `duser` = first target, `cs1` = ATT&CK ids (`attack`), `cs2` = targets (comma-separated),
 /// `cs3` = `sensors`, `cs4` = `source.host_by`, `cs5` = evidence (a JSON array of the first
 /// whole records that fit in 4000 characters),
-/// `cn1` = `mdi_id`, `cn2` = `target_count` or the number of targets, `deviceExternalId` = the
-/// observer.
+/// `cn1` = `mdi_id`, `cn2` = `target_count` or the number of targets, `cn3` =
+/// `evidence_trimmed` (when not 0, as in the JSON alert), `deviceExternalId` = the observer.
 pub fn cef_alert(a: &Alert, observer: &str) -> String {
     let mut ext: Vec<(&str, String)> = Vec::new();
     let ms = |t: f64| format!("{}", (t * 1000.0).round() as i64);
@@ -482,6 +482,10 @@ pub fn cef_alert(a: &Alert, observer: &str) -> String {
         a.target_count.unwrap_or(a.targets.len() as u64).to_string(),
     ));
     ext.push(("cn2Label", "target count".into()));
+    if a.evidence_trimmed > 0 {
+        ext.push(("cn3", a.evidence_trimmed.to_string()));
+        ext.push(("cn3Label", "evidence trimmed".into()));
+    }
     ext.push(("deviceExternalId", cap(observer, 255)));
     let extension: Vec<String> = ext
         .into_iter()
