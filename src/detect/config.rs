@@ -160,6 +160,9 @@ pub struct Tuning {
     /// memory); records beyond it are kept trimmed to their time, type, addresses and ports,
     /// counted in `evidence_trimmed` ([`super::evidence`]). At least 32 trimmed records' worth.
     pub max_evidence_bytes: usize,
+    /// Bytes of target names each tally and each alert holds (their text); a name beyond it is
+    /// not kept (still counted in `target_count`), counted in `targets_dropped`. At least 256.
+    pub max_target_bytes: usize,
     pub domain_controllers: Vec<IpAddr>,
     pub dns_servers: Vec<IpAddr>,
     pub sensitive_accounts: Vec<String>,
@@ -188,6 +191,7 @@ impl Default for Tuning {
             max_distinct: 1024,
             max_record_bytes: 8 * 1024,
             max_evidence_bytes: 128 * 1024,
+            max_target_bytes: 16 * 1024,
             domain_controllers: Vec::new(),
             dns_servers: Vec::new(),
             sensitive_accounts: Vec::new(),
@@ -210,6 +214,9 @@ impl Default for Tuning {
     }
 }
 
+/// The least `max_target_bytes` can be: room for one long name.
+pub const MIN_TARGET_BYTES: usize = 256;
+
 const GLOBAL_KEYS: &[&str] = &[
     "enabled",
     "test_mode",
@@ -221,6 +228,7 @@ const GLOBAL_KEYS: &[&str] = &[
     "max_distinct",
     "max_record_bytes",
     "max_evidence_bytes",
+    "max_target_bytes",
     "domain_controllers",
     "dns_servers",
     "sensitive_accounts",
@@ -387,6 +395,10 @@ impl Tuning {
                     tu.max_evidence_bytes = (want_num(v, &at)?.min(u32::MAX as f64) as usize)
                         .max(super::evidence::min_budget())
                 }
+                "max_target_bytes" => {
+                    tu.max_target_bytes =
+                        (want_num(v, &at)?.min(u32::MAX as f64) as usize).max(MIN_TARGET_BYTES)
+                }
                 "max_record_bytes" => {
                     tu.max_record_bytes = (want_num(v, &at)? as usize).max(256)
                 }
@@ -489,6 +501,8 @@ pub fn example_section() -> String {
     s.push_str(&format!("max_record_bytes = {}\n", t.max_record_bytes));
     s.push_str("# Bytes of evidence records each tally and each alert holds (as they lie in memory, up to\n# 32 records); records beyond it are kept trimmed to their time, type, addresses and ports\n# (the alert's evidence_trimmed says how many), counted in dcsensor_detect_evidence_trimmed_total.\n# At least 32 trimmed records' worth (about 58 KiB). This bounds the engine's memory (README).\n");
     s.push_str(&format!("max_evidence_bytes = {}\n", t.max_evidence_bytes));
+    s.push_str("# Bytes of target names (their text) each tally and each alert holds, up to 64 names; a\n# name beyond it is not kept (the alert's target_count still counts it), counted in\n# dcsensor_detect_targets_dropped_total. At least 256. This bounds the engine's memory (README).\n");
+    s.push_str(&format!("max_target_bytes = {}\n", t.max_target_bytes));
     s.push_str("# Domain controllers and DNS servers besides those learned from traffic (hosts answering\n# Kerberos, LDAP, DRSUAPI; DNS).\n");
     s.push_str("domain_controllers = []\ndns_servers = []\n");
     s.push_str("# Accounts and groups treated as sensitive besides the built-in ones (Administrator, krbtgt;\n# Domain Admins, Enterprise Admins, Schema Admins, Administrators, the operator groups, ...).\n");

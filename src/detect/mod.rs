@@ -77,6 +77,9 @@ pub struct Counters {
     /// Evidence records kept trimmed (time, type, addresses, ports) because the evidence of
     /// their tally or alert held `max_evidence_bytes`.
     pub evidence_trimmed: u64,
+    /// Target names not kept because their tally's or alert's names held `max_target_bytes`
+    /// (still counted in the alert's `target_count`).
+    pub targets_dropped: u64,
 }
 
 /// An alert being kept up to date.
@@ -342,21 +345,21 @@ impl Engine {
     ) -> (u64, u64) {
         let rec = Self::shared(&self.cur, rec);
         self.tally_room(d, key);
-        let (max_distinct, budget) = (self.tuning.max_distinct, self.tuning.max_evidence_bytes);
+        let caps = table::Caps {
+            max_distinct: self.tuning.max_distinct,
+            max_target_bytes: self.tuning.max_target_bytes,
+            budget: self.tuning.max_evidence_bytes,
+        };
         let t = self.tables[d as usize].entry(key, Tally::default);
         let trimmed = t.evidence_trimmed;
         let (cur, cache) = (&self.cur, &mut self.cur_cost);
         let cost = || Self::cost(cur, cache, &rec);
-        if t.add(
-            window,
-            target,
-            &rec,
-            MAX_EVIDENCE,
-            max_distinct,
-            budget,
-            cost,
-        ) {
+        let added = t.add(window, target, &rec, MAX_EVIDENCE, &caps, cost);
+        if added.distinct_dropped {
             self.counters.distinct_dropped += 1;
+        }
+        if added.target_dropped {
+            self.counters.targets_dropped += 1;
         }
         // (a new window starts with none trimmed)
         if t.evidence_trimmed > trimmed || (t.n == 1 && t.evidence_trimmed > 0) {
@@ -619,13 +622,19 @@ impl Engine {
         } else {
             &h.targets[h.new_from.min(h.targets.len())..]
         };
-        // (the shared list is touched only when a target is added)
+        // (the shared list is touched only when a target is added; names beyond
+        // `max_target_bytes` are not kept)
+        let max_target_bytes = self.tuning.max_target_bytes;
         for t in new {
             if a.targets.len() >= MAX_TARGETS {
                 break;
             }
             if !a.targets.iter().any(|x| x.eq_ignore_ascii_case(t)) {
-                a.targets.make_mut().push(t.clone());
+                if table::target_fits(&a.targets, t, max_target_bytes) {
+                    a.targets.make_mut().push(t.clone());
+                } else {
+                    self.counters.targets_dropped += 1;
+                }
             }
         }
         let distinct = h.distinct.max(a.targets.len() as u64);

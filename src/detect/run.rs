@@ -353,6 +353,12 @@ impl Output for DetectOutput {
                 c.evidence_trimmed,
             ));
             m.push(g(
+                "detect_targets_dropped_total",
+                "Target names not kept because their tally or alert held max_target_bytes",
+                true,
+                c.targets_dropped,
+            ));
+            m.push(g(
                 "detect_entries",
                 "Entries held in the detection engine's state tables",
                 false,
@@ -513,6 +519,7 @@ pub fn run_detect(a: &DetectArgs) -> Result<super::Counters, (u8, String)> {
         evictions = c.evictions,
         distinct_dropped = c.distinct_dropped,
         evidence_trimmed = c.evidence_trimmed,
+        targets_dropped = c.targets_dropped,
         "detect done"
     );
     Ok(c)

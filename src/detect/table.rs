@@ -2,6 +2,7 @@
 //! half goes when it is full, counted as evictions) and the windowed tally most detections keep
 //! per source or account.
 
+use super::alert::MAX_TARGETS;
 use super::input::Rec;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Borrow;
@@ -108,6 +109,30 @@ impl<V: Touched, K: Hash + Eq + Ord + Clone> Capped<V, K> {
     }
 }
 
+/// What bounds a tally: the `[detect]` settings [`Tally::add`] applies.
+pub struct Caps {
+    /// `max_distinct`: distinct-target hashes remembered.
+    pub max_distinct: usize,
+    /// `max_target_bytes`: bytes of target names kept.
+    pub max_target_bytes: usize,
+    /// `max_evidence_bytes`: bytes of evidence records kept whole.
+    pub budget: usize,
+}
+
+/// What [`Tally::add`] could not keep of a record's target.
+#[derive(Debug, Default, PartialEq)]
+pub struct Added {
+    /// The target counted as new without its hash remembered (`max_distinct`).
+    pub distinct_dropped: bool,
+    /// The target's name not kept (`max_target_bytes`).
+    pub target_dropped: bool,
+}
+
+/// Whether name `t` may join `names` without their text exceeding `max` bytes.
+pub fn target_fits(names: &[String], t: &str, max: usize) -> bool {
+    names.iter().map(String::len).sum::<usize>() + t.len() <= max
+}
+
 /// Evidence records a tally holds before its alert is raised.
 pub const PRE_EVIDENCE: usize = 32;
 
@@ -153,21 +178,22 @@ impl Tally {
     /// Counts `rec` at its time. A gap longer than `window` starts over; before the alert is
     /// raised, the window also restarts once it is `window` long. A target not seen in this
     /// window is remembered (as a hash) while the tally holds fewer than `max_distinct`; beyond
-    /// that every target counts as new without being remembered. Returns whether `target`
-    /// was such a drop. The record is kept as evidence while the tally holds fewer than `keep`
-    /// (and [`PRE_EVIDENCE`]): whole while its evidence holds at most `budget` bytes, each record
-    /// costing `cost()` (asked only then), else trimmed ([`super::evidence`]).
-    #[allow(clippy::too_many_arguments)]
+    /// that every target counts as new without being remembered (a distinct drop). Its name is
+    /// kept while the tally holds fewer than [`MAX_TARGETS`] names and it fits
+    /// `max_target_bytes` ([`target_fits`]; else a target drop). The record is kept as evidence
+    /// while the tally holds fewer than `keep` (and [`PRE_EVIDENCE`]): whole while its evidence
+    /// holds at most `budget` bytes, each record costing `cost()` (asked only then), else
+    /// trimmed ([`super::evidence`]).
     pub fn add(
         &mut self,
         window: f64,
         target: Option<&str>,
         rec: &Arc<Rec>,
         keep: usize,
-        max_distinct: usize,
-        budget: usize,
+        caps: &Caps,
         cost: impl FnOnce() -> usize,
-    ) -> bool {
+    ) -> Added {
+        let budget = caps.budget;
         let ts = rec.ts;
         if self.n == 0 || ts - self.last > window || (!self.raised && ts - self.start > window) {
             *self = Tally {
@@ -195,19 +221,24 @@ impl Tally {
                 self.evidence.push(Arc::new(super::evidence::trimmed(rec)));
             }
         }
-        let Some(t) = target else { return false };
+        let mut added = Added::default();
+        let Some(t) = target else { return added };
         let h = h64(t);
         if self.seen.contains(&h) {
-            return false;
+            return added;
         }
-        let dropped = self.seen.len() >= max_distinct;
-        if !dropped {
+        added.distinct_dropped = self.seen.len() >= caps.max_distinct;
+        if !added.distinct_dropped {
             self.seen.insert(h);
         }
         self.distinct += 1;
-        if self.targets.len() < super::alert::MAX_TARGETS {
-            self.targets.push(t.to_string());
+        if self.targets.len() < MAX_TARGETS {
+            if target_fits(&self.targets, t, caps.max_target_bytes) {
+                self.targets.push(t.to_string());
+            } else {
+                added.target_dropped = true;
+            }
         }
-        dropped
+        added
     }
 }

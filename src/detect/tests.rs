@@ -176,10 +176,15 @@ fn alert_has_the_fields_of_records_md_and_a_stable_id() {
 #[test]
 fn capped_table_evicts_and_counts() {
     let mut t: table::Capped<table::Tally> = table::Capped::new(100);
+    let caps = table::Caps {
+        max_distinct: 4096,
+        max_target_bytes: usize::MAX,
+        budget: usize::MAX,
+    };
     for i in 0..1000 {
         let r = std::sync::Arc::new(rec(json!({"ts": i as f64, "type": "dns"})));
         t.entry(&format!("k{i}"), Default::default)
-            .add(10.0, None, &r, 1, 4096, usize::MAX, || 0);
+            .add(10.0, None, &r, 1, &caps, || 0);
     }
     assert!(t.len() <= 100);
     assert_eq!(t.evictions as usize + t.len(), 1000);

@@ -1,5 +1,6 @@
-//! The evidence budget (`max_evidence_bytes`, [`super::evidence`]) on crafted records, and the
-//! evidence records' JSON kept for emissions (written byte for byte as the records are).
+//! The evidence budget (`max_evidence_bytes`, [`super::evidence`]) and the target names' budget
+//! (`max_target_bytes`) on crafted records, and the evidence records' JSON kept for emissions
+//! (written byte for byte as the records are).
 
 use super::alert::Ev;
 use super::evidence::{held_bytes, min_budget, trimmed_bytes};
@@ -202,4 +203,91 @@ fn evidence_json_is_written_once_and_byte_for_byte_as_the_record() {
     // a copy of the list shares the text
     let copy = ev.clone();
     assert_eq!(serde_json::to_string(&copy).unwrap(), want);
+}
+
+/// Kerberos AS-REQs answered "principal unknown" for 80 names of `len` bytes each (made of
+/// `fill`), one a second from `t0`.
+fn long_names(len: usize, fill: &str, t0: f64) -> String {
+    let mut s = String::new();
+    for i in 0..80 {
+        let name = format!("{i:02}{}", fill.repeat(len - 2));
+        let _ = writeln!(
+            s,
+            r#"{{"ts":{},"type":"kerberos","src":"{WS}","sport":50002,"dst":"{DC}","dport":88,"proto":"tcp","request":"AS-REQ","client":"{name}","realm":"LAB.TEST","error":"KDC_ERR_C_PRINCIPAL_UNKNOWN"}}"#,
+            t0 + i as f64
+        );
+    }
+    s
+}
+
+/// Bytes of target names held by each list of the engine: every open alert's and every tally's.
+fn target_lists(e: &Engine) -> Vec<usize> {
+    let alerts = e
+        .alerts
+        .values()
+        .map(|o| o.alert.targets.iter().map(String::len).sum());
+    let tallies = e
+        .tables
+        .iter()
+        .flat_map(|t| t.values())
+        .map(|t| t.targets.iter().map(String::len).sum());
+    alerts.chain(tallies).collect()
+}
+
+#[test]
+fn long_target_names_keep_within_max_target_bytes_and_are_still_counted() {
+    let input = long_names(4000, "n", 10.0);
+    assert!(
+        input.lines().all(|l| l.len() <= 8192),
+        "lines the default reader takes"
+    );
+    let (d, alerts) = detect("", &input);
+    assert_eq!(d.read, 80);
+    let cap = Tuning::default().max_target_bytes;
+    let held = target_lists(&d.engine);
+    assert!(held.iter().any(|&h| h > 0));
+    for h in &held {
+        assert!(*h <= cap, "a list holds {h} bytes of names, over {cap}");
+    }
+    let a = alerts
+        .iter()
+        .rfind(|a| a.detection == "account_enumeration")
+        .expect("the enumeration is raised");
+    // the names kept are whole, the first ones; every name is still counted
+    assert_eq!(a.targets.len(), cap / 4000);
+    assert!(a.targets.iter().all(|t| t.len() == 4000));
+    assert_eq!(a.target_count, Some(80));
+    assert_eq!(a.count, 80);
+    // the tally drops each name beyond the first four; the alert keeps what the tally kept
+    assert_eq!(d.engine.counters().targets_dropped, 76);
+
+    // without the cap, the same file holds far more: the cap is what bounds it
+    let (d, alerts) = detect("max_target_bytes = 4000000000\n", &input);
+    let most = target_lists(&d.engine).into_iter().max().unwrap();
+    assert!(
+        most > 10 * cap,
+        "{most} bytes of names in one list without the cap"
+    );
+    let a = alerts
+        .iter()
+        .rfind(|a| a.detection == "account_enumeration")
+        .unwrap();
+    assert_eq!(a.targets.len(), alert::MAX_TARGETS);
+    assert_eq!(d.engine.counters().targets_dropped, 0);
+
+    // an alert's own list keeps to the cap too when its names come from several windows
+    let two = long_names(3000, "n", 10.0) + &long_names(3000, "m", 5000.0);
+    let (d, alerts) = detect("", &two);
+    let a = alerts
+        .iter()
+        .rfind(|a| a.detection == "account_enumeration")
+        .unwrap();
+    let bytes: usize = a.targets.iter().map(String::len).sum();
+    assert!(bytes <= cap && a.targets.len() == cap / 3000, "{bytes}");
+    // (75 names dropped by each window's tally, the second window's five by the alert)
+    assert_eq!(d.engine.counters().targets_dropped, 2 * 75 + 5);
+
+    // a cap below the least is raised to it
+    let t = Tuning::from_toml("[detect]\nmax_target_bytes = 10\n").unwrap();
+    assert_eq!(t.max_target_bytes, config::MIN_TARGET_BYTES);
 }
