@@ -267,53 +267,29 @@ impl<'a> ser::Serializer for &'a mut Count {
     }
 }
 
-impl ser::SerializeSeq for &mut Count {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> R {
-        v.serialize(&mut **self)
-    }
-    fn end(self) -> R {
-        self.depth -= 1;
-        Ok(())
-    }
+/// The lists (sequences, tuples): each item is counted where it lies; the end closes a level.
+macro_rules! count_items {
+    ($($tr:ident :: $method:ident),*) => {$(
+        impl ser::$tr for &mut Count {
+            type Ok = ();
+            type Error = Never;
+            fn $method<T: ?Sized + Serialize>(&mut self, v: &T) -> R {
+                v.serialize(&mut **self)
+            }
+            fn end(self) -> R {
+                self.depth -= 1;
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for &mut Count {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> R {
-        v.serialize(&mut **self)
-    }
-    fn end(self) -> R {
-        self.depth -= 1;
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for &mut Count {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> R {
-        v.serialize(&mut **self)
-    }
-    fn end(self) -> R {
-        self.depth -= 1;
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleVariant for &mut Count {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> R {
-        v.serialize(&mut **self)
-    }
-    fn end(self) -> R {
-        self.depth -= 1;
-        Ok(())
-    }
-}
+count_items!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for &mut Count {
     type Ok = ();

@@ -411,15 +411,7 @@ impl Engine {
         let new_from = if first { 0 } else { t.sent.min(targets.len()) };
         t.sent = targets.len();
         let (first_ts, distinct, n) = (t.start, t.distinct, t.n);
-        let ev = if first {
-            Evid::Tally(
-                std::mem::take(&mut t.evidence),
-                std::mem::take(&mut t.evidence_bytes),
-                std::mem::take(&mut t.evidence_trimmed),
-            )
-        } else {
-            Evid::One(rec)
-        };
+        let ev = Evid::of(t, first, rec);
         let hit = Hit {
             d,
             key,
@@ -698,6 +690,22 @@ enum Evid<'a> {
     /// A tally's records with their bytes and how many of them (the last) it trimmed.
     Tally(Vec<Arc<Rec>>, u32, u8),
     One(&'a Rec),
+}
+
+impl<'a> Evid<'a> {
+    /// What a raise from tally `t` brings: on the first crossing its records, moved out of it
+    /// with their bytes and trimmed count; later the record being read.
+    fn of(t: &mut Tally, first: bool, rec: &'a Rec) -> Evid<'a> {
+        if first {
+            Evid::Tally(
+                std::mem::take(&mut t.evidence),
+                std::mem::take(&mut t.evidence_bytes),
+                std::mem::take(&mut t.evidence_trimmed),
+            )
+        } else {
+            Evid::One(rec)
+        }
+    }
 }
 
 /// What a rule found, for [`Engine::raise`].

@@ -88,6 +88,18 @@ fn detect(tuning: &str, input: &str) -> (run::Detector, Vec<Alert>) {
     (d, alerts)
 }
 
+/// Reads `input` with the default tuning, checking that its `lines` lines are each within
+/// `max_record_bytes` and all read.
+fn detect_whole(input: &str, lines: u64) -> (run::Detector, Vec<Alert>) {
+    assert!(
+        input.lines().all(|l| l.len() <= 8192),
+        "lines the default reader takes"
+    );
+    let (d, alerts) = detect("", input);
+    assert_eq!(d.read, lines);
+    (d, alerts)
+}
+
 /// Bytes of evidence held by each list of the engine: every open alert's and every tally's.
 fn lists(e: &Engine) -> Vec<usize> {
     let alerts = e
@@ -105,12 +117,7 @@ fn lists(e: &Engine) -> Vec<usize> {
 #[test]
 fn crafted_records_keep_evidence_within_max_evidence_bytes_and_alerts_name_all_of_it() {
     let input = crafted();
-    assert!(
-        input.lines().all(|l| l.len() <= 8192),
-        "lines the default reader takes"
-    );
-    let (d, alerts) = detect("", &input);
-    assert_eq!(d.read, 86);
+    let (d, alerts) = detect_whole(&input, 86);
     let budget = Tuning::default().max_evidence_bytes;
     let held = lists(&d.engine);
     assert!(!held.is_empty());
@@ -237,12 +244,7 @@ fn target_lists(e: &Engine) -> Vec<usize> {
 #[test]
 fn long_target_names_keep_within_max_target_bytes_and_are_still_counted() {
     let input = long_names(4000, "n", 10.0);
-    assert!(
-        input.lines().all(|l| l.len() <= 8192),
-        "lines the default reader takes"
-    );
-    let (d, alerts) = detect("", &input);
-    assert_eq!(d.read, 80);
+    let (d, alerts) = detect_whole(&input, 80);
     let cap = Tuning::default().max_target_bytes;
     let held = target_lists(&d.engine);
     assert!(held.iter().any(|&h| h > 0));

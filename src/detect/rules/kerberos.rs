@@ -232,15 +232,7 @@ impl Engine {
         t.raised = true;
         let targets = t.targets.clone();
         let (first_ts, distinct, n) = (t.start, t.distinct, t.n);
-        let ev = if first {
-            Evid::Tally(
-                std::mem::take(&mut t.evidence),
-                std::mem::take(&mut t.evidence_bytes),
-                std::mem::take(&mut t.evidence_trimmed),
-            )
-        } else {
-            Evid::One(r)
-        };
+        let ev = Evid::of(t, first, r);
         let hit = Hit {
             d: D::GoldenTicket,
             key,
