@@ -50,9 +50,10 @@ pub const JSON_BUFFER: usize = 256 * 1024;
 
 /// Records as JSON lines on any writer (stdout, a file).
 ///
-/// Each record is encoded straight into one reused buffer, written out whenever it holds
-/// [`JSON_BUFFER`] bytes and on every tick, so a record costs no allocation and no copy of its
-/// own.
+/// Each record is encoded straight into one reused buffer (by the records' own encoder,
+/// [`json::records::write_record`]: the bytes of their `Serialize` impls), written out whenever
+/// it holds [`JSON_BUFFER`] bytes and on every tick, so a record costs no allocation and no copy
+/// of its own.
 pub struct JsonLines<W: Write + Send> {
     w: W,
     buf: Vec<u8>,
@@ -80,7 +81,7 @@ impl<W: Write + Send> JsonLines<W> {
 impl<W: Write + Send> Output for JsonLines<W> {
     fn record(&mut self, rec: &Record) -> Result<(), OutputError> {
         let at = self.buf.len();
-        if let Err(e) = json::to_vec(&mut self.buf, rec) {
+        if let Err(e) = json::records::write_record(&mut self.buf, rec) {
             // Nothing of a record that failed to encode is written.
             self.buf.truncate(at);
             return Err(e.into());

@@ -7,6 +7,8 @@
 //! Map keys follow `serde_json`'s rules: strings, unit variants, characters, booleans and
 //! integers (quoted); any other key is an error, as it is there.
 
+pub mod records;
+
 use serde::ser::{self, Impossible, Serialize};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
 use std::fmt;
