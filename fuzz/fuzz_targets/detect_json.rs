@@ -1,10 +1,17 @@
 //! Fuzz target: the detection engine's JSON record reader (`Rec::read_json`: the hand-written
 //! fast path for lines in the sensor's own form, serde_json for the rest) against serde_json
 //! alone (`Rec`'s `Deserialize`). Both must agree: the same record, or both an error; nothing
-//! may panic. Seeds are the sensor's own records of the captures (`fuzz_seeds`).
+//! may panic. The line is also read into the record the last input was read into (as
+//! `dcsensor detect` reuses records, with the memory the reader keeps between lines): the same
+//! record, written alike. Seeds are the sensor's own records of the captures (`fuzz_seeds`).
 #![no_main]
 use dcsensor::detect::input::Rec;
 use libfuzzer_sys::fuzz_target;
+use std::cell::RefCell;
+
+thread_local! {
+    static USED: RefCell<Rec> = RefCell::new(Rec::default());
+}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(line) = std::str::from_utf8(data) else {
@@ -14,7 +21,17 @@ fuzz_target!(|data: &[u8]| {
     let read = Rec::read_json(line, &mut fast);
     let general = serde_json::from_str::<Rec>(line);
     match (read, general) {
-        (Ok(()), Ok(g)) => assert_eq!(fast, g, "the two readers disagree on {line:?}"),
+        (Ok(()), Ok(g)) => {
+            assert_eq!(fast, g, "the two readers disagree on {line:?}");
+            let json = |r: &Rec| serde_json::to_string(r).unwrap();
+            assert_eq!(json(&fast), json(&g), "written unlike on {line:?}");
+            USED.with(|u| {
+                let used = &mut *u.borrow_mut();
+                assert!(Rec::read_json(line, used).is_ok(), "refused when reused: {line:?}");
+                assert_eq!(*used, g, "read unlike into a used record: {line:?}");
+                assert_eq!(json(used), json(&g), "written unlike when reused: {line:?}");
+            });
+        }
         (Err(_), Err(_)) => {}
         (Ok(()), Err(e)) => panic!("read_json took {line:?}, serde_json refused it: {e}"),
         (Err(e), Ok(_)) => panic!("read_json refused {line:?}, serde_json took it: {e}"),

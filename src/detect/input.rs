@@ -155,6 +155,20 @@ macro_rules! rec {
             Some(())
         }
 
+        /// Clears the fields of `r` whose bit is not set in `seen`, as [`clear_unseen`] does,
+        /// keeping the memory of what they held in `spare` for the next record that has them.
+        fn park_unseen(r: &mut Rec, seen: u128, spare: &mut fast::Spare) {
+            if seen & (1 << F::ts as u8) == 0 {
+                r.ts = 0.0;
+            }
+            if seen & (1 << F::kind as u8) == 0 {
+                r.kind.clear();
+            }
+            $( if seen & (1 << F::$name as u8) == 0 {
+                <$ty as fast::Fast>::park(&mut r.$name, F::$name as usize, spare);
+            } )*
+        }
+
         /// Reads the value of field `f` into `r` from a batch (`None`: not a value the batch
         /// fast path takes), reusing the memory of what the field held.
         fn pack_field(r: &mut Rec, f: F, m: &mut pack::M<'_>) -> Option<()> {
