@@ -111,7 +111,8 @@ impl std::error::Error for CaptureError {}
 /// What one call to [`FrameSource::next`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// A frame was handed to the callback.
+    /// One frame or more were handed to the callback (a live source hands every frame
+    /// waiting in its ring in one step).
     Frame,
     /// Nothing arrived for a while (live capture read timeout): a chance to flush and check
     /// for a stop.
@@ -122,7 +123,8 @@ pub enum Step {
 
 /// A source of frames: capture files in turn, or a live interface.
 pub trait FrameSource {
-    /// Reads the next frame and hands it to `f` (frames borrow the source's buffer).
+    /// Reads the next frame, or the next frames that are waiting, and hands each to `f` (frames
+    /// borrow the source's buffer for the call).
     fn next<F: FnMut(Frame<'_>)>(&mut self, f: F) -> Result<Step, CaptureError>;
     /// Like [`FrameSource::next`], and names the memory map the frame lies in when the source
     /// reads one ([`file::map::Map`]), so that the frame's bytes can be borrowed beyond the call.

@@ -306,7 +306,6 @@ pub(super) fn progress_bar(enabled: bool, total: Option<u64>) -> Option<indicati
     Some(pb)
 }
 
-/// The capture loop: reads, decodes, shards, paces. Runs on the calling thread.
 /// What the capture loop shares with the rest of the pipeline.
 pub(super) struct CaptureEnv<'a> {
     pub(super) counters: &'a Counters,
@@ -316,6 +315,26 @@ pub(super) struct CaptureEnv<'a> {
     pub(super) telemetry: &'a Telemetry,
 }
 
+/// Tells every worker that a second of packet time passed (so idle flows expire everywhere)
+/// when `now` reached `next_mark`, and moves the mark to the next second.
+#[inline]
+fn second_mark<D: Deliver>(
+    now: Ts,
+    next_mark: &mut Ts,
+    dispatch: &mut D,
+    counters: &Counters,
+    last_ts: &AtomicU64,
+) {
+    if now >= *next_mark {
+        if *next_mark != 0 {
+            dispatch.tick(now, counters);
+        }
+        *next_mark = now - now % NS + NS;
+        last_ts.store(now, Ordering::Relaxed);
+    }
+}
+
+/// The capture loop: reads, decodes, shards, paces. Runs on the calling thread.
 pub(super) fn capture_loop<S: FrameSource, D: Deliver>(
     src: &mut S,
     opts: &Options,
@@ -350,6 +369,9 @@ pub(super) fn capture_loop<S: FrameSource, D: Deliver>(
         if stop.load(Ordering::Relaxed) {
             break;
         }
+        let before = seen;
+        // A live source hands every frame waiting in its ring in one step, so what is due per
+        // frame (the second's tick) is done here, frame by frame, as for one frame a step.
         let step = src.next_mapped(|frame, map| {
             counters.inc(Counter::Packets);
             counters.add(
@@ -357,6 +379,7 @@ pub(super) fn capture_loop<S: FrameSource, D: Deliver>(
                 frame.orig_len.max(frame.data.len() as u32) as u64,
             );
             now = frame.ts;
+            seen += 1;
             if let Some(p) = pacer.as_mut() {
                 if let Some(wait) = p.wait(frame.ts) {
                     dispatch.flush(now, counters);
@@ -375,29 +398,22 @@ pub(super) fn capture_loop<S: FrameSource, D: Deliver>(
                 let shed = telemetry.shed_level.load(Ordering::Relaxed);
                 if shed > 0 && shed_class(&meta, payload.len()) <= shed {
                     counters.add(Counter::DropShed, payload.len() as u64);
-                    return;
+                } else {
+                    dispatch.packet(meta, payload, map, now, counters);
                 }
-                dispatch.packet(meta, payload, map, now, counters);
             }
+            second_mark(now, &mut next_mark, dispatch, counters, last_ts);
         })?;
         match step {
             Step::Frame => {}
             Step::Idle => {
                 now = now.max(wall_ts());
                 dispatch.flush(now, counters);
+                second_mark(now, &mut next_mark, dispatch, counters, last_ts);
             }
             Step::End => break,
         }
-        seen += 1;
-        // Tell every worker that a second of time passed, so idle flows expire everywhere.
-        if now >= next_mark {
-            if next_mark != 0 {
-                dispatch.tick(now, counters);
-            }
-            next_mark = now - now % NS + NS;
-            last_ts.store(now, Ordering::Relaxed);
-        }
-        if seen % 65_536 == 0 {
+        if seen >> 16 != before >> 16 {
             last_ts.store(now, Ordering::Relaxed);
             if let Some(pb) = &pb {
                 let records: u64 = workers.iter().map(|c| c.get(Counter::Records)).sum();
@@ -412,7 +428,8 @@ pub(super) fn capture_loop<S: FrameSource, D: Deliver>(
         // Reading the clock costs about as much as a packet's dispatch: look every 1024 frames,
         // when the source is idle, and live when the packets' own time (the wall clock) says a
         // second passed, so the watchdog's heartbeat keeps its pace at any rate.
-        let due = seen % 1024 == 0 || step == Step::Idle || (!replay && now >= next_live_poll);
+        let due =
+            seen >> 10 != before >> 10 || step == Step::Idle || (!replay && now >= next_live_poll);
         if due && Instant::now() >= next_drop_poll {
             next_live_poll = now.saturating_add(NS);
             if let Some((kernel, iface)) = src.drops() {

@@ -98,15 +98,18 @@ impl FrameSource for Files {
 /// Live capture on one interface, as a [`FrameSource`].
 pub struct Live(pub crate::capture::live::LiveSource);
 
+/// The most frames a live source hands in one step: the capture loop checks its stop flag and
+/// its once-a-second chores between steps, so a step stays short (about 2.5 ms at 100 k
+/// packets a second).
+pub const LIVE_BATCH: usize = 256;
+
 impl FrameSource for Live {
-    fn next<F: FnMut(Frame<'_>)>(&mut self, mut f: F) -> Result<Step, CaptureError> {
-        match self.0.next_frame()? {
-            Some(frame) => {
-                f(frame);
-                Ok(Step::Frame)
-            }
-            None => Ok(Step::Idle),
-        }
+    /// Every frame waiting in the ring, up to [`LIVE_BATCH`], in one step.
+    fn next<F: FnMut(Frame<'_>)>(&mut self, f: F) -> Result<Step, CaptureError> {
+        Ok(match self.0.dispatch(LIVE_BATCH, f)? {
+            0 => Step::Idle,
+            _ => Step::Frame,
+        })
     }
 
     fn is_replay(&self) -> bool {

@@ -78,20 +78,29 @@ fn each_table_share_leaves_room_for_its_index() {
 }
 
 /// Capture files read as if they were a live interface: the pipeline then runs its one worker
-/// on the capture thread ([`records::Inline`]).
-struct AsLive(Files);
+/// on the capture thread ([`records::Inline`]); like a live source, each step hands up to the
+/// given number of frames (what is waiting in the ring).
+struct AsLive(Files, usize);
 
 impl FrameSource for AsLive {
-    fn next<F: FnMut(Frame<'_>)>(&mut self, f: F) -> Result<Step, CaptureError> {
-        self.0.next(f)
+    fn next<F: FnMut(Frame<'_>)>(&mut self, mut f: F) -> Result<Step, CaptureError> {
+        let step = self.0.next(&mut f)?;
+        if step == Step::Frame {
+            for _ in 1..self.1 {
+                if self.0.next(&mut f)? != Step::Frame {
+                    break;
+                }
+            }
+        }
+        Ok(step)
     }
     fn is_replay(&self) -> bool {
         false
     }
 }
 
-fn inline_run(paths: &[PathBuf]) -> Vec<String> {
-    let mut live = [AsLive(Files::open(paths).unwrap())];
+fn inline_run(paths: &[PathBuf], per_step: usize) -> Vec<String> {
+    let mut live = [AsLive(Files::open(paths).unwrap(), per_step)];
     let store = Arc::new(Mutex::new(Vec::new()));
     let opts = Options {
         workers: 1,
@@ -141,8 +150,11 @@ fn one_live_worker_on_the_capture_thread_makes_the_records_a_replay_makes() {
             .map(|r| serde_json::to_string(r).unwrap())
             .collect();
         want.sort();
-        let got = inline_run(std::slice::from_ref(p));
-        assert_eq!(got, want, "{}", p.display());
+        // One frame a step, and many (as libpcap's ring hands them): the same records.
+        for per_step in [1, 7, sources::LIVE_BATCH] {
+            let got = inline_run(std::slice::from_ref(p), per_step);
+            assert_eq!(got, want, "{} at {per_step} frames a step", p.display());
+        }
         records += want.len();
     }
     assert!(records > 1000, "{records} records");
