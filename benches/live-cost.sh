@@ -46,7 +46,7 @@ for rate in "${rates[@]}"; do
   t1=$(awk '{print $14+$15}' /proc/$pid/stat); w1=$(date +%s.%N)
   hwm=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
   kill -TERM $pid; wait $pid || true
-  cpu=$(python3 -c "print(f'{100*($t1-$t0)/$hz/($w1-$w0):.0f}')")
+  cpu=$(python3 -c "print(f'{100*($t1-$t0)/$hz/($w1-$w0):.1f}')")
   python3 - "$out" "$rate" "$sent" "$cpu" "$hwm" <<'PY'
 import json, sys
 out, rate, sent, cpu, hwm = sys.argv[1:]
