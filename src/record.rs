@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 pub use crate::base::{duration_secs, ts_secs, Transport, Ts, NS};
+pub(crate) use text::OCTETS;
 pub use text::{EndpointText, InterfaceName, IpText, Names, SmallText, UuidText, VersionText};
 
 mod text;

@@ -141,6 +141,26 @@ impl LiveSource {
         })
     }
 
+    /// Waits up to the read timeout for the capture's descriptor to have packets.
+    fn readable(&self) -> bool {
+        let mut pfd = libc::pollfd {
+            fd: self.fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for the capture's descriptor, which lives as long as self.
+        unsafe { libc::poll(&mut pfd, 1, self.timeout_ms) > 0 }
+    }
+
+    /// What a failed read says to the user.
+    fn read_error(interface: &str, e: pcap::Error) -> CaptureError {
+        CaptureError::Read {
+            source: interface.to_string(),
+            offset: 0,
+            reason: format!("{e}; check that the interface is still up"),
+        }
+    }
+
     /// The next frame, or `Ok(None)` when the read timeout given to [`LiveSource::open`] (e.g.
     /// [`DEFAULT_TIMEOUT_MS`]) passed without one (check the stop flag and call again).
     ///
@@ -148,17 +168,8 @@ impl LiveSource {
     /// libpcap's own read timeout does not fire while no packet at all arrives, which would keep
     /// a quiet interface from ever noticing TERM.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
-        if !self.pending {
-            let mut pfd = libc::pollfd {
-                fd: self.fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd for the capture's descriptor, which lives as long as self.
-            let n = unsafe { libc::poll(&mut pfd, 1, self.timeout_ms) };
-            if n <= 0 {
-                return Ok(None);
-            }
+        if !self.pending && !self.readable() {
+            return Ok(None);
         }
         match self.cap.next_packet() {
             Ok(p) => {
@@ -174,11 +185,7 @@ impl LiveSource {
                 self.pending = false;
                 Ok(None)
             }
-            Err(e) => Err(CaptureError::Read {
-                source: self.interface.clone(),
-                offset: 0,
-                reason: format!("{e}; check that the interface is still up"),
-            }),
+            Err(e) => Err(Self::read_error(&self.interface, e)),
         }
     }
 
@@ -200,14 +207,7 @@ impl LiveSource {
             if since < ROUND_GAP {
                 std::thread::sleep(ROUND_GAP - since);
             }
-            let mut pfd = libc::pollfd {
-                fd: self.fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd for the capture's descriptor, which lives as long as self.
-            let n = unsafe { libc::poll(&mut pfd, 1, self.timeout_ms) };
-            if n <= 0 {
+            if !self.readable() {
                 return Ok(0);
             }
             self.round = std::time::Instant::now();
@@ -231,11 +231,7 @@ impl LiveSource {
                 self.pending = false;
                 Ok(0)
             }
-            Err(e) => Err(CaptureError::Read {
-                source: self.interface.clone(),
-                offset: 0,
-                reason: format!("{e}; check that the interface is still up"),
-            }),
+            Err(e) => Err(Self::read_error(&self.interface, e)),
         }
     }
 

@@ -160,8 +160,9 @@ impl SmallText<9> {
 /// through `Display` (at most 45 bytes, "ffff:...:255.255.255.255" forms included).
 pub type IpText = SmallText<48>;
 
-/// Each octet's decimal digits, padded to three, and how many of them are its text.
-static OCTETS: [([u8; 3], u8); 256] = {
+/// Each octet's decimal digits, padded to three, and how many of them are its text (addresses
+/// in records and in their JSON).
+pub(crate) static OCTETS: [([u8; 3], u8); 256] = {
     let mut t = [([0u8; 3], 0u8); 256];
     let mut i = 0;
     while i < 256 {

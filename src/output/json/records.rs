@@ -597,24 +597,6 @@ fn write_u64(out: &mut Vec<u8>, v: u64) {
     out.truncate(at + n);
 }
 
-/// Each octet's decimal digits, padded to three, and how many of them are its text.
-static OCTETS: [([u8; 3], u8); 256] = {
-    let mut t = [([0u8; 3], 0u8); 256];
-    let mut i = 0;
-    while i < 256 {
-        let o = i as u8;
-        t[i] = if o >= 100 {
-            ([b'0' + o / 100, b'0' + o / 10 % 10, b'0' + o % 10], 3)
-        } else if o >= 10 {
-            ([b'0' + o / 10, b'0' + o % 10, 0], 2)
-        } else {
-            ([b'0' + o, 0, 0], 1)
-        };
-        i += 1;
-    }
-    t
-};
-
 /// Appends an IPv4 address as a JSON string (`"a.b.c.d"`, as `Display` writes it): a constant
 /// 18-byte room, each octet's three padded digits copied from a table and overwritten by what
 /// follows, cut back to the text.
@@ -625,7 +607,7 @@ fn write_ipv4(out: &mut Vec<u8>, octets: [u8; 4]) {
     let room = &mut out[at..at + 18];
     let mut i = 1;
     for o in octets {
-        let (digits, n) = OCTETS[usize::from(o)];
+        let (digits, n) = crate::record::OCTETS[usize::from(o)];
         room[i..i + 3].copy_from_slice(&digits);
         room[i + usize::from(n)] = b'.';
         i += usize::from(n) + 1;
