@@ -6,7 +6,7 @@
 use super::{CaptureError, Frame, LinkType};
 use crate::record::Ts;
 
-/// The default read timeout: how long [`LiveSource::next_frame`] waits before `Ok(None)`.
+/// The default read timeout: how long [`LiveSource::dispatch`] waits before handing nothing.
 pub const DEFAULT_TIMEOUT_MS: i32 = 100;
 
 /// A libpcap time stamp in nanoseconds since the epoch; the fraction is in nanoseconds when the
@@ -47,7 +47,7 @@ pub struct LiveSource {
     fd: i32,
     /// Whether the last read returned a packet (so more may be waiting without a poll).
     pending: bool,
-    /// How long one [`LiveSource::next_frame`] waits for a packet.
+    /// How long one [`LiveSource::dispatch`] waits for a packet.
     timeout_ms: i32,
     /// When the current round of [`LiveSource::dispatch`] began (its first packet after a wait).
     round: std::time::Instant,
@@ -161,39 +161,15 @@ impl LiveSource {
         }
     }
 
-    /// The next frame, or `Ok(None)` when the read timeout given to [`LiveSource::open`] (e.g.
-    /// [`DEFAULT_TIMEOUT_MS`]) passed without one (check the stop flag and call again).
+    /// Hands the frames waiting in libpcap's ring to `f`, at most `max` of them, each read in
+    /// place (the frame borrows the ring's slot for the call: no copy, as `pcap_next_ex` would
+    /// make of every packet); waits up to the read timeout given to [`LiveSource::open`] (e.g.
+    /// [`DEFAULT_TIMEOUT_MS`]) when none is waiting. Returns how many it handed: 0 when the
+    /// timeout passed without a packet (check the stop flag and call again).
     ///
     /// The capture is non-blocking and we wait with `poll(2)` ourselves: on Linux (TPACKET_V3)
     /// libpcap's own read timeout does not fire while no packet at all arrives, which would keep
     /// a quiet interface from ever noticing TERM.
-    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
-        if !self.pending && !self.readable() {
-            return Ok(None);
-        }
-        match self.cap.next_packet() {
-            Ok(p) => {
-                self.pending = true;
-                Ok(Some(Frame {
-                    ts: ts_of(&p.header.ts, self.nanos),
-                    link: self.link,
-                    data: p.data,
-                    orig_len: p.header.len,
-                }))
-            }
-            Err(pcap::Error::TimeoutExpired) | Err(pcap::Error::NoMorePackets) => {
-                self.pending = false;
-                Ok(None)
-            }
-            Err(e) => Err(Self::read_error(&self.interface, e)),
-        }
-    }
-
-    /// Hands the frames waiting in libpcap's ring to `f`, at most `max` of them, each read in
-    /// place (the frame borrows the ring's slot for the call: no copy, unlike
-    /// [`LiveSource::next_frame`], whose `pcap_next_ex` copies every packet out of the ring);
-    /// waits up to the read timeout when none is waiting. Returns how many it handed: 0 when
-    /// the timeout passed without a packet.
     pub fn dispatch<F: FnMut(Frame<'_>)>(
         &mut self,
         max: usize,
@@ -222,7 +198,7 @@ impl LiveSource {
             })
         });
         match got {
-            // A full batch: more may be waiting, read again before polling.
+            // Frames were handed: more may be waiting, read again before polling.
             Ok(n) => {
                 self.pending = n > 0;
                 Ok(n)
@@ -263,6 +239,20 @@ impl LiveSource {
 mod tests {
     use super::*;
 
+    /// A capture on `lo` (a 100 ms timeout), or `None` when the test `name` cannot capture: it
+    /// then skips, as it may only without root.
+    fn open_lo(name: &str) -> Option<LiveSource> {
+        match LiveSource::open("lo", None, false, 65535, 0, 100) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                let root = crate::skip::is_root();
+                crate::skip::need_root(name);
+                assert!(!root, "capture on lo as root: {e}");
+                None
+            }
+        }
+    }
+
     #[test]
     fn nonexistent_interface_names_it_and_says_what_to_do() {
         let err = match LiveSource::open("dcsensor-no-such0", None, false, 65535, 0, 100) {
@@ -289,14 +279,8 @@ mod tests {
     /// otherwise).
     #[test]
     fn loopback_capture_sees_a_udp_datagram() {
-        let mut src = match LiveSource::open("lo", None, false, 65535, 0, 100) {
-            Ok(s) => s,
-            Err(e) => {
-                let root = crate::skip::is_root();
-                crate::skip::need_root("loopback_capture_sees_a_udp_datagram");
-                assert!(!root, "capture on lo as root: {e}");
-                return;
-            }
+        let Some(mut src) = open_lo("loopback_capture_sees_a_udp_datagram") else {
+            return;
         };
         assert_eq!(src.link(), LinkType::ETHERNET);
         let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -309,8 +293,11 @@ mod tests {
         tx.send_to(payload, ("127.0.0.1", port)).unwrap();
         let mut found = None;
         for _ in 0..50 {
-            if let Some(f) = src.next_frame().unwrap() {
-                found = Some((f.link, f.data.to_vec(), f.orig_len, f.ts));
+            src.dispatch(1, |f| {
+                found = Some((f.link, f.data.to_vec(), f.orig_len, f.ts))
+            })
+            .unwrap();
+            if found.is_some() {
                 break;
             }
         }
@@ -333,23 +320,17 @@ mod tests {
         assert!(st.received >= 1, "{st:?}");
         // A quiet capture returns after the timeout instead of blocking.
         src.set_filter("udp and dst port 9 and src port 9").unwrap();
-        assert!(src.next_frame().unwrap().is_none());
+        assert_eq!(src.dispatch(1, |_| panic!("a frame")).unwrap(), 0);
     }
 
-    /// `dispatch` hands every datagram sent, in order, at most `max` a call, as `next_frame`
-    /// reads them; needs root (skips otherwise).
+    /// `dispatch` hands every datagram sent, in order, at most `max` a call; needs root (skips
+    /// otherwise).
     #[test]
     fn dispatch_hands_what_the_ring_holds_in_order_at_most_max_a_call() {
-        let mut src = match LiveSource::open("lo", None, false, 65535, 0, 100) {
-            Ok(s) => s,
-            Err(e) => {
-                let root = crate::skip::is_root();
-                crate::skip::need_root(
-                    "dispatch_hands_what_the_ring_holds_in_order_at_most_max_a_call",
-                );
-                assert!(!root, "capture on lo as root: {e}");
-                return;
-            }
+        let Some(mut src) =
+            open_lo("dispatch_hands_what_the_ring_holds_in_order_at_most_max_a_call")
+        else {
+            return;
         };
         let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = rx.local_addr().unwrap().port();
