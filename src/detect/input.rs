@@ -669,13 +669,16 @@ mod tests {
         }
     }
 
-    #[test]
-    fn addresses_read_as_the_general_parser_reads_them() {
-        let texts = [
+    /// Address texts that readers must read as the standard parser reads them: dotted quads in
+    /// their usual form and near misses (leading zeros, too many or few parts, octets over 255,
+    /// spaces, IPv6, an escape after the quad), for every octet value.
+    pub(super) fn address_texts() -> Vec<String> {
+        let mut texts: Vec<String> = [
             "0.0.0.0",
             "10.0.0.1",
             "255.255.255.255",
             "1.2.3.4",
+            "9.99.199.249",
             "256.0.0.1",
             "01.2.3.4",
             "1.2.3",
@@ -695,18 +698,23 @@ mod tests {
             "a.b.c.d",
             "999.999.999.999",
             "1.2.3.0255",
-        ];
-        for t in texts {
-            assert_eq!(parse_ip(t), t.parse().ok(), "{t:?}");
-        }
+            "1.2.3.4\\",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
         for a in 0..=255u8 {
-            for t in [
-                format!("{a}.{a}.0.{a}"),
-                format!("0{a}.1.1.1"),
-                format!("1.1.1.{a}0"),
-            ] {
-                assert_eq!(parse_ip(&t), t.parse().ok(), "{t:?}");
-            }
+            texts.push(format!("{a}.{a}.0.{a}"));
+            texts.push(format!("0{a}.1.1.1"));
+            texts.push(format!("1.1.1.{a}0"));
+        }
+        texts
+    }
+
+    #[test]
+    fn addresses_read_as_the_general_parser_reads_them() {
+        for t in address_texts() {
+            assert_eq!(parse_ip(&t), t.parse().ok(), "{t:?}");
         }
     }
 }

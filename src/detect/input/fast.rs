@@ -1192,40 +1192,8 @@ mod tests {
     /// as the general parser reads them, and every other text left to it.
     #[test]
     fn dotted_quads_read_as_the_general_parser_reads_them() {
-        let mut texts: Vec<String> = [
-            "0.0.0.0",
-            "10.0.0.1",
-            "255.255.255.255",
-            "256.0.0.1",
-            "01.2.3.4",
-            "1.2.3",
-            "1.2.3.4.",
-            "1.2.3.4.5",
-            "1..3.4",
-            "1.2.3.04",
-            "1.2.3.400",
-            "1234.1.1.1",
-            "::1",
-            "::ffff:1.2.3.4",
-            "1.2.3.4 ",
-            " 1.2.3.4",
-            "",
-            ".",
-            "a.b.c.d",
-            "1.2.3.0255",
-            "1.2.3.4\\",
-            "9.99.199.249",
-        ]
-        .iter()
-        .map(|t| t.to_string())
-        .collect();
-        for a in 0..=255u8 {
-            texts.push(format!("{a}.{a}.0.{a}"));
-            texts.push(format!("0{a}.1.1.1"));
-            texts.push(format!("1.1.1.{a}0"));
-        }
         let mut spare = super::Spare::new();
-        for t in texts {
+        for t in super::super::tests::address_texts() {
             let line = format!("\"{t}\",");
             let mut p = super::P {
                 s: &line,
