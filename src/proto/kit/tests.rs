@@ -525,6 +525,19 @@ fn transactions_evict_the_oldest_and_count_it() {
 }
 
 #[test]
+fn a_first_request_reserves_room_for_one() {
+    // A flow's first request takes room for itself only (a waiting record is large and most
+    // UDP flows carry one exchange); a second grows the table as usual.
+    let mut t: Txns<u16, [u8; 512]> = Txns::new(8);
+    assert_eq!(t.capacity(), 0);
+    t.insert(1, 1, [0; 512]);
+    assert_eq!(t.capacity(), 1);
+    t.insert(2, 2, [0; 512]);
+    assert!(t.capacity() >= 2);
+    assert_eq!(t.len(), 2);
+}
+
+#[test]
 fn transactions_time_out_on_one_boundary_rule() {
     let mut t: Txns<(), u8> = Txns::new(8);
     t.insert(100, (), 1);
