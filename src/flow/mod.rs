@@ -12,11 +12,12 @@
 //! either direction. A flow no decoder wants is kept only so that its packets are recognised
 //! cheaply until it times out or closes: nothing is buffered or reassembled for it.
 //!
-//! Flows live in a slab indexed through an `FxHashMap`; time only moves in [`FlowTable::advance`],
+//! Flows live in a slab indexed by key through a compact hash table ([`index`]); time only moves in [`FlowTable::advance`],
 //! which once per second of `now` expires idle flows and runs the decoders' timers, so the
 //! per-packet path never scans the table. Reassembly itself is in [`tcp`].
 
 mod app;
+mod index;
 mod pressure;
 mod sweep;
 
@@ -28,7 +29,6 @@ use crate::proto::{self, Ctx, DecoderConfig, Dir, FlowInfo, Shared, TcpApp, UdpA
 use crate::record::{Record, Transport, Ts, NS};
 use crate::stats::{Counter, Counters};
 use app::{close_flow, tcp_packet, After};
-use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use tcp::{Budget, Stream};
@@ -242,7 +242,7 @@ pub struct FlowTable {
     shared: Arc<Shared>,
     counters: Arc<Counters>,
     selector: Box<dyn Selector>,
-    index: FxHashMap<Key, u32>,
+    index: index::Index,
     slab: Vec<Option<Flow>>,
     /// Beside each slot: the packet time from which the sweep has something to do with it
     /// (0: at the next sweep; `Ts::MAX`: a free slot). A flow whose decoder has nothing waiting
@@ -317,7 +317,7 @@ impl FlowTable {
             shared,
             counters,
             selector,
-            index: FxHashMap::default(),
+            index: index::Index::default(),
             slab: Vec::new(),
             due: Vec::new(),
             free: Vec::new(),
@@ -365,8 +365,8 @@ impl FlowTable {
     pub fn packet(&mut self, meta: &PacketMeta, payload: &[u8], out: &mut Vec<Record>) {
         let (key, src_lo) = Key::of(meta);
         self.latest = self.latest.max(meta.ts);
-        let slot = match self.index.get(&key) {
-            Some(&i) => {
+        let slot = match self.index.get(&key, &self.slab) {
+            Some(i) => {
                 if meta.transport == Transport::Tcp && self.is_new_connection(i, meta, src_lo) {
                     // A SYN that does not belong to the connection we have: the old one is over.
                     self.close_slot(i, meta.ts, out);
@@ -577,7 +577,7 @@ impl FlowTable {
                 (self.slab.len() - 1) as u32
             }
         };
-        self.index.insert(key, slot);
+        self.index.insert(&key, slot);
         self.counters.inc(Counter::Flows);
         self.counters
             .set(Counter::FlowsActive, self.index.len() as u64);
@@ -590,7 +590,7 @@ impl FlowTable {
         let Some(mut flow) = self.slab.get_mut(slot as usize).and_then(Option::take) else {
             return;
         };
-        self.index.remove(&flow.key);
+        self.index.remove(&flow.key, slot);
         self.free.push(slot);
         self.due[slot as usize] = Ts::MAX;
         self.auth_flows -= flow.auth as usize;

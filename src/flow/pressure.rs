@@ -50,7 +50,8 @@ pub(super) fn cost(state: &State) -> usize {
 
 /// What the index of a table with `memory` bytes and at most `max_flows` flows may take: hash
 /// buckets for [`FlowTable::capacity`] flows (a power of two at least 8/7 of the count, as the
-/// hash map sizes its table), each a key, a slot number and a control byte, plus the table of
+/// hash table sizes itself), each an entry of the index (a slot number and 32 bits of the key's
+/// hash) and a control byte, plus the table of
 /// half that size it was copied from when it last grew (the index grows with the flows open at
 /// once; both tables are held while it doubles). The pipeline takes it out of a worker's share
 /// before the rest is given to the table ([`crate::pipeline::Options::memory_shares`]).
@@ -62,7 +63,7 @@ pub fn index_bytes(memory: usize, max_flows: usize) -> usize {
     let buckets = (flows.saturating_mul(8).div_ceil(7))
         .next_power_of_two()
         .max(4);
-    let table = buckets.saturating_mul(std::mem::size_of::<(super::Key, u32)>() + 1);
+    let table = buckets.saturating_mul(super::index::ENTRY_BYTES + 1);
     table.saturating_add(table / 2)
 }
 
