@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 mod batches;
+#[cfg(test)]
+mod tests;
 pub use batches::batches;
 
 /// How records and alerts are written.
@@ -202,55 +204,107 @@ impl Detector {
 
     /// Reads JSON lines; a line that is not a record (not JSON, not text, or longer than
     /// `max_record_bytes`) is skipped, counted, and named in a warning (the first ten, then a
-    /// count). Lines are read into one buffer kept from line to line; a line over the cap is
-    /// skipped without being kept.
+    /// count). Lines are found in the reader's blocks (`memchr`) and read where they lie; only a
+    /// line that runs from one block into the next is copied (into one buffer kept from line to
+    /// line), and a line over the cap is skipped without being kept.
     pub fn json_lines<R: BufRead>(&mut self, mut r: R, name: &str) -> std::io::Result<()> {
-        let cap = self.engine.tuning().max_record_bytes;
-        let mut buf: Vec<u8> = Vec::with_capacity(4096);
-        let mut slot: Option<Arc<Rec>> = None;
-        let mut n = 0u64;
+        let mut at = Lines {
+            cap: self.engine.tuning().max_record_bytes,
+            name,
+            n: 0,
+            slot: None,
+        };
+        // the start of a line begun in an earlier block, or (`over`) only that it is too long
+        let mut part: Vec<u8> = Vec::new();
+        let mut over = false;
         loop {
-            buf.clear();
-            let got = (&mut r).take(cap as u64 + 1).read_until(b'\n', &mut buf)?;
-            if got == 0 {
+            let block = match r.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if block.is_empty() {
                 break;
             }
-            n += 1;
-            if buf.last() == Some(&b'\n') {
-                buf.pop();
-            } else if buf.len() > cap {
-                // the rest of the line is skipped unread into memory
-                r.skip_until(b'\n')?;
-                self.oversized += 1;
-                self.skip_line(name, n, &format!("longer than max_record_bytes ({cap})"));
-                continue;
-            }
-            let t = match std::str::from_utf8(&buf) {
-                Ok(t) => t.trim(),
-                Err(e) => {
-                    self.skip_line(name, n, &format!("not UTF-8 text: {e}"));
-                    continue;
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', block) {
+                let line = &block[start..end];
+                start = end + 1;
+                if over || !part.is_empty() {
+                    if over || part.len() + line.len() > at.cap {
+                        self.oversized_line(&mut at);
+                    } else {
+                        part.extend_from_slice(line);
+                        self.one_line(&mut at, &part)?;
+                    }
+                    part.clear();
+                    over = false;
+                } else {
+                    self.one_line(&mut at, line)?;
                 }
-            };
-            if t.is_empty() {
-                continue;
             }
-            // the record is read in place into the last one's memory (its strings and lists
-            // reused) when the engine kept no share of it, else into a new one
-            let mut rec = match slot.take() {
-                Some(a) if Arc::strong_count(&a) == 1 && Arc::weak_count(&a) == 0 => a,
-                _ => Arc::new(Rec::default()),
-            };
-            let Some(r) = Arc::get_mut(&mut rec) else {
-                continue; // (a new or unshared record: never)
-            };
-            match Rec::read_json(t, r) {
-                Ok(()) => self.feed(None, &rec, Raw::Line(t))?,
-                Err(e) => self.skip_line(name, n, &e.to_string()),
+            let tail = &block[start..];
+            if !over {
+                if part.len() + tail.len() > at.cap {
+                    // the rest of the line is skipped unread into memory
+                    part.clear();
+                    over = true;
+                } else {
+                    part.extend_from_slice(tail);
+                }
             }
-            slot = Some(rec);
+            let used = block.len();
+            r.consume(used);
+        }
+        // a last line without a line feed
+        if over {
+            self.oversized_line(&mut at);
+        } else if !part.is_empty() {
+            self.one_line(&mut at, &part)?;
         }
         Ok(())
+    }
+
+    /// The next line (its line feed taken off), read as a record if it is one.
+    fn one_line(&mut self, at: &mut Lines<'_>, line: &[u8]) -> std::io::Result<()> {
+        if line.len() > at.cap {
+            self.oversized_line(at);
+            return Ok(());
+        }
+        at.n += 1;
+        let t = match text(line) {
+            Ok(t) => t.trim(),
+            Err(e) => {
+                self.skip_line(at.name, at.n, &format!("not UTF-8 text: {e}"));
+                return Ok(());
+            }
+        };
+        if t.is_empty() {
+            return Ok(());
+        }
+        // the record is read in place into the last one's memory (its strings and lists
+        // reused) when the engine kept no share of it, else into a new one
+        let mut rec = match at.slot.take() {
+            Some(a) if Arc::strong_count(&a) == 1 && Arc::weak_count(&a) == 0 => a,
+            _ => Arc::new(Rec::default()),
+        };
+        let Some(r) = Arc::get_mut(&mut rec) else {
+            return Ok(()); // (a new or unshared record: never)
+        };
+        match Rec::read_json(t, r) {
+            Ok(()) => self.feed(None, &rec, Raw::Line(t))?,
+            Err(e) => self.skip_line(at.name, at.n, &e.to_string()),
+        }
+        at.slot = Some(rec);
+        Ok(())
+    }
+
+    /// The next line, longer than `max_record_bytes`: counted and skipped.
+    fn oversized_line(&mut self, at: &mut Lines<'_>) {
+        at.n += 1;
+        self.oversized += 1;
+        let why = format!("longer than max_record_bytes ({})", at.cap);
+        self.skip_line(at.name, at.n, &why);
     }
 
     /// Counts a line that is not a record, naming it in a warning (the first ten only).
@@ -264,6 +318,43 @@ impl Detector {
             );
         }
     }
+}
+
+/// Where [`Detector::json_lines`] is in its input.
+struct Lines<'a> {
+    /// `max_record_bytes`.
+    cap: usize,
+    /// The input's name, for warnings.
+    name: &'a str,
+    /// The number of the last line read.
+    n: u64,
+    /// The last record read, whose memory the next one reuses when the engine kept none of it.
+    slot: Option<Arc<Rec>>,
+}
+
+/// A line as text: checked as ASCII sixteen bytes at a time, and by `std::str::from_utf8` (whose
+/// error says where it stops being UTF-8) only when it is not.
+fn text(b: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    if ascii(b) {
+        // SAFETY: ASCII is UTF-8.
+        Ok(unsafe { std::str::from_utf8_unchecked(b) })
+    } else {
+        std::str::from_utf8(b)
+    }
+}
+
+/// Whether every byte is below 0x80: the bytes or-ed together sixteen at a time (no branch per
+/// word), then the rest.
+fn ascii(b: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = b.chunks_exact(16);
+    let mut acc = 0u64;
+    for c in &mut chunks {
+        let (x, y) = c.split_at(8);
+        acc |= u64::from_le_bytes(x.try_into().unwrap_or([0xff; 8]))
+            | u64::from_le_bytes(y.try_into().unwrap_or([0xff; 8]));
+    }
+    acc & HIGH == 0 && chunks.remainder().iter().all(|c| *c < 0x80)
 }
 
 /// The pipeline's output when the engine reads capture files (or runs in the sensor): every
@@ -446,7 +537,9 @@ pub fn run_detect(a: &DetectArgs) -> Result<super::Counters, (u8, String)> {
         if input == "-" {
             let stdin = std::io::stdin();
             let mut d = det.lock().map_err(|_| (1, "lock".to_string()))?;
-            d.json_lines(stdin.lock(), "stdin").map_err(io)?;
+            // read in blocks as large as a file's
+            let r = std::io::BufReader::with_capacity(256 * 1024, stdin.lock());
+            d.json_lines(r, "stdin").map_err(io)?;
             continue;
         }
         let p = PathBuf::from(input);
