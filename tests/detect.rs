@@ -473,6 +473,72 @@ fn public_captures_raise_their_known_attacks_and_nothing_else() {
     assert_eq!(seen, SHARED.len(), "every listed capture is in the corpus");
 }
 
+/// Every record of the lab captures and of `../shared/pcaps`, read back as the engine reads
+/// it (from the pipeline's record, and from its JSON line), then altered at random (texts with
+/// quotes, backslashes, control characters, line separators, non-ASCII, empty): `write_json`
+/// (an alert's evidence) writes each exactly as serde_json writes it.
+#[test]
+fn evidence_records_are_written_as_serde_json_writes_them() {
+    let mut caps: Vec<PathBuf> = std::fs::read_dir(root().join("testdata-pcaps/lab"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    caps.sort();
+    assert!(caps.len() >= 30);
+    caps.extend(shared_captures().unwrap_or_default());
+    const AWKWARD: &[&str] = &[
+        "",
+        "\"",
+        "\\",
+        "a\"b\\c",
+        "\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f}",
+        "\u{2028}\u{2029}",
+        "é東京🔑",
+        "DOMAIN\\user name \"quoted\" / slash",
+    ];
+    let mut seed = 0x853c_49e6_748f_ea9bu64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut n, mut mine, mut theirs) = (0, Vec::new(), Vec::new());
+    let mut same = |r: &Rec| {
+        mine.clear();
+        r.write_json(&mut mine);
+        theirs.clear();
+        serde_json::to_writer(&mut theirs, r).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&mine),
+            String::from_utf8_lossy(&theirs)
+        );
+        n += 1;
+    };
+    for c in &caps {
+        for r in records_of(c) {
+            same(&r);
+            let line = serde_json::to_string(&r).unwrap();
+            same(&Rec::from_json(&line).unwrap());
+            let mut a = r.clone();
+            let t = |k: u64| AWKWARD[(k % AWKWARD.len() as u64) as usize].to_string();
+            a.kind = t(next());
+            for s in [&mut a.client, &mut a.query, &mut a.user, &mut a.path] {
+                if s.is_some() || next() % 2 == 0 {
+                    *s = Some(t(next()) + &t(next()));
+                }
+            }
+            if !a.flags.is_empty() {
+                a.flags.push(t(next()));
+            }
+            a.till = [None, Some(f64::NAN), Some(f64::INFINITY), Some(-0.0)][(next() % 4) as usize];
+            same(&a);
+        }
+    }
+    assert!(n > 10_000, "{n} records");
+}
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_dcsensor"))
 }

@@ -3,7 +3,6 @@
 
 use super::input::Rec;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
@@ -185,7 +184,7 @@ impl From<Vec<Arc<Rec>>> for Evidence {
 #[derive(Clone)]
 pub struct Ev {
     rec: Arc<Rec>,
-    json: OnceLock<Option<Arc<RawValue>>>,
+    json: OnceLock<Option<Arc<str>>>,
 }
 
 impl Ev {
@@ -201,16 +200,34 @@ impl Ev {
         &self.rec
     }
 
-    /// The record's JSON text, written on the first call and kept (when not longer than the
-    /// record's bytes); `None` when it is not kept (then it is written at each use).
-    fn json(&self) -> Option<&RawValue> {
+    /// The record's JSON text, written on the first call ([`Rec::write_json`], serde_json's text
+    /// for it) and kept (when not longer than the record's bytes); `None` when it is not kept
+    /// (then the record is serialized at each use).
+    fn json(&self) -> Option<&str> {
         self.json
             .get_or_init(|| {
-                let raw = serde_json::value::to_raw_value(&*self.rec).ok()?;
-                (raw.get().len() <= super::evidence::held_bytes(&self.rec)).then(|| raw.into())
+                let mut text = Vec::with_capacity(512);
+                self.rec.write_json(&mut text);
+                if text.len() > super::evidence::held_bytes(&self.rec) {
+                    return None;
+                }
+                String::from_utf8(text).ok().map(Arc::from)
             })
             .as_deref()
     }
+}
+
+/// Writes `json`, a JSON text, as it is into a serde_json serializer: what serde_json's
+/// [`RawValue`](serde_json::value::RawValue) serializes itself as (a struct of one field, both named by the token serde_json
+/// reserves for it), without the parse of the text that making a `RawValue` of it would take.
+/// Another serializer sees that struct, as it would a `RawValue`. (A test checks that serde_json
+/// writes the text unchanged: `tests_evidence`, so a serde_json that changed its token fails it.)
+fn raw_json<S: Serializer>(json: &str, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    const TOKEN: &str = "$serde_json::private::RawValue";
+    let mut st = s.serialize_struct(TOKEN, 1)?;
+    st.serialize_field(TOKEN, json)?;
+    st.end()
 }
 
 impl std::ops::Deref for Ev {
@@ -238,7 +255,7 @@ impl Serialize for Ev {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if s.is_human_readable() {
             if let Some(j) = self.json() {
-                return j.serialize(s);
+                return raw_json(j, s);
             }
         }
         self.rec.serialize(s)

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 mod fast;
 mod pack;
+mod write;
 
 /// An enumerated protocol value: its name where the protocol defines one, else its number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
