@@ -200,6 +200,10 @@ fn table_keys_write_addresses_as_display_does() {
             ips.push(IpAddr::V4(Ipv4Addr::new(a, b, 255 - b, a ^ b)));
         }
     }
+    // every octet value in every place
+    for o in 0..=255u8 {
+        ips.push(IpAddr::V4(Ipv4Addr::new(o, 255 - o, o / 2, o ^ 0x5a)));
+    }
     ips.push("::1".parse().unwrap());
     ips.push("fe80::1:2".parse().unwrap());
     ips.push(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 1, 0, 0, 1)));

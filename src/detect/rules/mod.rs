@@ -136,31 +136,35 @@ impl State {
     }
 }
 
+/// Each octet's decimal text (table keys are made for most records: no formatting, no text
+/// checked as it is made).
+static OCTET_TEXT: [&str; 256] = {
+    let mut t = [""; 256];
+    let mut i = 0;
+    while i < 256 {
+        let (digits, n) = &crate::record::OCTETS[i];
+        t[i] = match std::str::from_utf8(digits.split_at(*n as usize).0) {
+            Ok(s) => s,
+            Err(_) => panic!("an octet's digits are ASCII"),
+        };
+        i += 1;
+    }
+    t
+};
+
 /// Writes an address as its `Display` does (IPv4 without the formatting machinery: table keys
 /// are made for most records), or `none` when there is no address.
 pub(in crate::detect) fn push_ip(k: &mut String, ip: Option<IpAddr>, none: &str) {
     match ip {
         Some(IpAddr::V4(a)) => {
-            // at most 15 bytes, written on the stack and appended once
-            let mut b = [0u8; 15];
-            let mut n = 0;
-            for (i, o) in a.octets().into_iter().enumerate() {
+            let [o1, o2, o3, o4] = a.octets().map(|o| OCTET_TEXT[usize::from(o)]);
+            k.reserve(o1.len() + o2.len() + o3.len() + o4.len() + 3);
+            for (i, o) in [o1, o2, o3, o4].into_iter().enumerate() {
                 if i > 0 {
-                    b[n] = b'.';
-                    n += 1;
+                    k.push('.');
                 }
-                if o >= 100 {
-                    b[n] = b'0' + o / 100;
-                    n += 1;
-                }
-                if o >= 10 {
-                    b[n] = b'0' + o / 10 % 10;
-                    n += 1;
-                }
-                b[n] = b'0' + o % 10;
-                n += 1;
+                k.push_str(o);
             }
-            k.push_str(std::str::from_utf8(&b[..n]).unwrap_or_default());
         }
         Some(ip) => {
             let _ = write!(k, "{ip}");
