@@ -3,7 +3,8 @@
 //! alone (`Rec`'s `Deserialize`). Both must agree: the same record, or both an error; nothing
 //! may panic. The line is also read into the record the last input was read into (as
 //! `dcsensor detect` reuses records, with the memory the reader keeps between lines): the same
-//! record, written alike. Seeds are the sensor's own records of the captures (`fuzz_seeds`).
+//! record, written alike; and `Rec::write_json` (alerts' evidence) writes what serde_json writes.
+//! Seeds are the sensor's own records of the captures (`fuzz_seeds`).
 #![no_main]
 use dcsensor::detect::input::Rec;
 use libfuzzer_sys::fuzz_target;
@@ -25,6 +26,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(fast, g, "the two readers disagree on {line:?}");
             let json = |r: &Rec| serde_json::to_string(r).unwrap();
             assert_eq!(json(&fast), json(&g), "written unlike on {line:?}");
+            // the evidence writer (alerts' evidence records) writes what serde_json writes
+            let mut own = Vec::new();
+            fast.write_json(&mut own);
+            assert_eq!(own, json(&fast).into_bytes(), "evidence text unlike on {line:?}");
             USED.with(|u| {
                 let used = &mut *u.borrow_mut();
                 assert!(Rec::read_json(line, used).is_ok(), "refused when reused: {line:?}");

@@ -224,7 +224,7 @@ fn lines_at_the_cap_are_read_and_one_over_it_skipped_wherever_blocks_end() {
 
 #[test]
 fn lines_that_are_not_text_are_named_wherever_blocks_end() {
-    // a valid ASCII start longer than the sixteen bytes checked at a time, then a byte that is
+    // a valid ASCII start longer than the sixteen bytes checked at a time (or none), then a byte that is
     // never UTF-8, a character cut short, a surrogate's encoding, an overlong form
     for bad in [
         &b"\xff"[..],
@@ -233,10 +233,11 @@ fn lines_that_are_not_text_are_named_wherever_blocks_end() {
         b"\xc0\xaf",
         b"\xf0\x9f\x94",
     ] {
-        for at in [0, 1, 15, 16, 17, 23, 33, 40] {
-            let l = line_of(50, "a");
-            let cut = at.min(l.len() - 2);
-            let l = [&l[..cut], bad, &l[cut..]].concat();
+        let l = line_of(50, "a");
+        let n = l.len();
+        // and in the last bytes, which the sixteen-byte check leaves to its tail
+        for at in [0, 1, 15, 16, 17, 23, 33, 40, n - 3, n - 2, n - 1, n] {
+            let l = [&l[..at], bad, &l[at..]].concat();
             let mut input = line_of(36, "é");
             input.push(b'\n');
             input.extend_from_slice(&l);
