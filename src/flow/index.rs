@@ -6,8 +6,14 @@
 //! compares those bits and then the key kept in the slot, which the packet reads next anyway.
 //! The table is an eighth of the size and stays in cache longer; growing it needs no key (the
 //! kept bits are the hash).
+//!
+//! The key's hash is keyed with a seed drawn at random for each table (foldhash's
+//! `RandomState`): keys come from the wire, and with an unkeyed hash a sender who picks its
+//! addresses and ports (an IPv6 address alone is 128 bits of choice) could make every flow land
+//! in one probe sequence, each packet then comparing against all of them.
 
 use super::{Flow, Key};
+use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
@@ -15,7 +21,7 @@ use std::hash::BuildHasher;
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     slot: u32,
-    /// The key's 32-bit hash ([`fingerprint`]).
+    /// The key's 32-bit hash ([`Index::fingerprint`]).
     hash: u32,
 }
 
@@ -26,13 +32,8 @@ pub(super) const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
 #[derive(Default)]
 pub(super) struct Index {
     t: HashTable<Entry>,
-}
-
-/// The 32 bits of a key's hash the index keeps.
-#[inline]
-fn fingerprint(key: &Key) -> u32 {
-    let h = rustc_hash::FxBuildHasher.hash_one(key);
-    (h ^ (h >> 32)) as u32
+    /// This table's hash key (random).
+    seed: RandomState,
 }
 
 /// The table's hash of a fingerprint: its low bits (the bucket) and its top seven (the control
@@ -43,6 +44,13 @@ fn spread(hash: u32) -> u64 {
 }
 
 impl Index {
+    /// The 32 bits of a key's (keyed) hash the index keeps.
+    #[inline]
+    fn fingerprint(&self, key: &Key) -> u32 {
+        let h = self.seed.hash_one(key);
+        (h ^ (h >> 32)) as u32
+    }
+
     /// The slot of the flow with `key`, whose flows are in `slab`.
     #[inline]
     pub fn get(&self, key: &Key, slab: &[Option<Flow>]) -> Option<u32> {
@@ -57,7 +65,7 @@ impl Index {
     /// by their whole key.
     #[inline]
     fn find<'k>(&self, key: &Key, key_at: impl Fn(u32) -> Option<&'k Key>) -> Option<u32> {
-        let hash = fingerprint(key);
+        let hash = self.fingerprint(key);
         self.t
             .find(spread(hash), |e| {
                 e.hash == hash && key_at(e.slot).is_some_and(|k| k == key)
@@ -67,7 +75,7 @@ impl Index {
 
     /// Adds the flow with `key` in `slot` (not in the index yet).
     pub fn insert(&mut self, key: &Key, slot: u32) {
-        let hash = fingerprint(key);
+        let hash = self.fingerprint(key);
         self.t
             .insert_unique(spread(hash), Entry { slot, hash }, |e| spread(e.hash));
     }
@@ -76,7 +84,7 @@ impl Index {
     pub fn remove(&mut self, key: &Key, slot: u32) {
         if let Ok(e) = self
             .t
-            .find_entry(spread(fingerprint(key)), |e| e.slot == slot)
+            .find_entry(spread(self.fingerprint(key)), |e| e.slot == slot)
         {
             e.remove();
         }
@@ -143,5 +151,45 @@ mod tests {
         ix.remove(&a, 0);
         assert_eq!(ix.find(&a, |_| Some(&a)), Some(1));
         assert!(!ix.is_empty());
+    }
+
+    #[test]
+    fn keys_chosen_to_collide_in_an_unkeyed_hash_spread_out() {
+        // Addresses a sender can pick so that an unkeyed hash (rustc-hash's FxHasher, which the
+        // index used before) gives every key the same 64 bits: the address's high half cancels
+        // what its low half added. With a keyed hash they spread as any keys do.
+        const K: u64 = 0xf135_7aea_2e62_a9c5; // FxHasher's multiplier on 64-bit targets
+        let keys: Vec<Key> = (1..=4_000u64)
+            .map(|a| {
+                let b = 0x1234_u64.wrapping_sub(a.wrapping_mul(K));
+                Key {
+                    lo: u128::from(a) | u128::from(b) << 64,
+                    hi: 0x2001_0db8 << 96 | 1,
+                    lo_port: 49_152,
+                    hi_port: 445,
+                    tag: 7,
+                }
+            })
+            .collect();
+        let fx: std::collections::HashSet<u64> = keys
+            .iter()
+            .map(|k| rustc_hash::FxBuildHasher.hash_one(k))
+            .collect();
+        assert_eq!(
+            fx.len(),
+            1,
+            "the keys no longer collide in FxHasher: remake them"
+        );
+        let ix = Index::default();
+        let seen: std::collections::HashSet<u32> = keys.iter().map(|k| ix.fingerprint(k)).collect();
+        // 4,000 random 32-bit values share one with probability ~0.2 %: allow a few
+        assert!(seen.len() >= keys.len() - 3, "{} distinct", seen.len());
+        // and each table has its own key
+        let other = Index::default();
+        let same = keys
+            .iter()
+            .filter(|k| ix.fingerprint(k) == other.fingerprint(k))
+            .count();
+        assert!(same <= 3, "{same} keys hash alike in two tables");
     }
 }
