@@ -34,3 +34,26 @@ pub enum Transport {
     Tcp,
     Udp,
 }
+
+/// A hash map keyed by what came from the wire (ids, addresses, names): its hash is seeded at
+/// random for each map (foldhash), so a sender cannot choose keys that all collide and make every
+/// lookup walk all of them, as it can with a fixed hash such as rustc-hash's FxHasher. Code that
+/// iterates one must not let the (random) order reach a record.
+pub type WireMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+#[cfg(test)]
+mod tests {
+    use super::WireMap;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn wire_maps_hash_with_a_key_of_their_own() {
+        // With a fixed hash two maps would hash every key alike (and a sender could find keys
+        // that collide in both); each map's seed makes the same ids hash apart.
+        let (a, b) = (WireMap::<u64, ()>::default(), WireMap::<u64, ()>::default());
+        let alike = (0..1_000u64)
+            .filter(|id| a.hasher().hash_one(id) == b.hasher().hash_one(id))
+            .count();
+        assert!(alike <= 1, "{alike} of 1,000 ids hash alike in two maps");
+    }
+}

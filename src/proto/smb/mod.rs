@@ -33,10 +33,10 @@ pub mod registry;
 
 use super::kit::framer::{Event, Framer, Framers, Framing, Head, Step};
 use super::{Ctx, Dir, TcpApp};
+use crate::base::WireMap;
 use crate::record::Code;
 use crate::stats::Counter;
 use parse::{Magic, Smb1Header};
-use rustc_hash::FxHashMap;
 
 macro_rules! try_p {
     ($e:expr) => {
@@ -136,7 +136,7 @@ const STATUS_MORE_PROCESSING_REQUIRED: u32 = 0xc000_0016;
 /// takes out the entry with the lowest sequence number (the oldest) and returns it, so that the
 /// caller can close or emit it before inserting.
 fn evict_oldest<K: Copy + Eq + std::hash::Hash, V>(
-    map: &mut FxHashMap<K, V>,
+    map: &mut WireMap<K, V>,
     key: &K,
     cap: usize,
     seq: impl Fn(&V) -> u64,

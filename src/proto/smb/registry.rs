@@ -24,10 +24,10 @@
 //! [`DecoderConfig::smb_registry_idle`]: crate::proto::DecoderConfig::smb_registry_idle
 //! [`DecoderConfig::smb_registry_entries`]: crate::proto::DecoderConfig::smb_registry_entries
 
+use crate::base::WireMap;
 use crate::proto::Ctx;
 use crate::record::Ts;
 use crate::stats::Counter;
-use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -75,7 +75,7 @@ pub struct OpenInfo {
 /// read; entries idle for `ttl` expire (not counted as forgotten).
 #[derive(Debug)]
 pub(crate) struct Capped<K, V> {
-    map: FxHashMap<K, (V, Ts, u64)>,
+    map: WireMap<K, (V, Ts, u64)>,
     /// Keys by last use, oldest first; an element whose generation differs from its entry's is
     /// stale (the entry was used again or removed) and skipped.
     order: VecDeque<(K, u64)>,
@@ -85,7 +85,7 @@ pub(crate) struct Capped<K, V> {
 impl<K, V> Default for Capped<K, V> {
     fn default() -> Self {
         Capped {
-            map: FxHashMap::default(),
+            map: WireMap::default(),
             order: VecDeque::new(),
             gen: 0,
         }

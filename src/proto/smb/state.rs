@@ -10,6 +10,7 @@ use super::{
     evict_oldest, pipe_name, MAX_FILES, MAX_PIPES, MAX_SESSIONS, MAX_SETUPS, MAX_TREES,
     STATUS_MORE_PROCESSING_REQUIRED, STATUS_SUCCESS,
 };
+use crate::base::WireMap;
 use crate::proto::dcerpc::PipeConn;
 use crate::proto::gssapi;
 use crate::proto::kit::framer::Step;
@@ -18,7 +19,6 @@ use crate::proto::ntlm::NtlmAuth;
 use crate::proto::{Ctx, Dir};
 use crate::record::{Body, Carrier, Code, Ntlm, Smb, Ts};
 use crate::stats::Counter;
-use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -119,14 +119,14 @@ pub(super) struct FileOpen {
 #[derive(Default)]
 pub(super) struct State {
     pub(super) dialect: Option<&'static str>,
-    pub(super) sessions: FxHashMap<u64, Session>,
-    pub(super) trees: FxHashMap<(u64, u32), Tree>,
-    pub(super) pipes: FxHashMap<u128, Pipe>,
+    pub(super) sessions: WireMap<u64, Session>,
+    pub(super) trees: WireMap<(u64, u32), Tree>,
+    pub(super) pipes: WireMap<u128, Pipe>,
     /// Files opened on trees whose connect was not seen (mid-stream): FileId → (path, seq).
     /// A pipe transceive on one, or data that starts like DCE-RPC, makes it a pipe.
-    pub(super) opens: FxHashMap<u128, (String, u64)>,
+    pub(super) opens: WireMap<u128, (String, u64)>,
     /// Files (not pipes) open, with the bytes read and written through them.
-    pub(super) files: FxHashMap<u128, FileOpen>,
+    pub(super) files: WireMap<u128, FileOpen>,
     /// Requests waiting for their answers, by SMB2 MessageId or SMB1 key ([`smb1_key`]).
     ///
     /// [`smb1_key`]: super::smb1
