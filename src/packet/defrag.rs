@@ -8,9 +8,9 @@
 //! stay incomplete ([`super::PacketConfig::fragment_timeout`], in packet time). Buffers of
 //! finished datagrams are reused.
 
+use crate::base::WireMap;
 use crate::record::{Ts, NS};
 use crate::stats::{Counter, Counters};
-use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
 /// The largest reassembled payload (everything after the IP header and the fragment header):
@@ -24,7 +24,7 @@ const OVERHEAD: usize = 128;
 const POOL: usize = 16;
 
 /// Which datagram a fragment belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FragKey {
     pub src: IpAddr,
     pub dst: IpAddr,
@@ -120,7 +120,7 @@ pub struct Defrag {
     timeout: Ts,
     memory: usize,
     used: usize,
-    map: FxHashMap<FragKey, Datagram>,
+    map: WireMap<FragKey, Datagram>,
     pool: Vec<Datagram>,
     /// The last datagram reassembled; [`Defrag::insert`] returns a slice of it.
     out: Vec<u8>,
@@ -133,7 +133,7 @@ impl Defrag {
             timeout,
             memory,
             used: 0,
-            map: FxHashMap::default(),
+            map: WireMap::default(),
             pool: Vec::new(),
             out: Vec::new(),
             last_sweep: 0,
@@ -194,7 +194,8 @@ impl Defrag {
             .filter(|(k, _)| *k != keep)
             .map(|(k, d)| (d.first_ts, *k))
             .collect();
-        old.sort_unstable_by_key(|o| o.0);
+        // by age, then key: the map's order is random (its hash is seeded), the evicted are not
+        old.sort_unstable();
         let batch = (old.len() / 8).max(1);
         for (i, (_, k)) in old.into_iter().enumerate() {
             if i >= batch && self.used + need <= self.memory {
@@ -357,5 +358,23 @@ mod tests {
         let whole = d.insert(2 * NS, frag(500, 8, false, &[2; 8]), &c).unwrap();
         assert_eq!(whole, [[1u8; 8], [2u8; 8]].concat());
         assert_eq!(c.get(Counter::FragmentsReassembled), 1);
+    }
+
+    #[test]
+    fn fragments_of_one_instant_are_evicted_by_key_whatever_the_maps_seed() {
+        // The map's hash is seeded at random, so its order differs from map to map; which
+        // datagrams are given up under memory pressure must not (records would differ between
+        // two replays). Twenty datagrams at the same instant: the smallest keys go first.
+        let piece = [7u8; 100];
+        for _ in 0..8 {
+            let c = Counters::default();
+            let mut d = Defrag::new(30 * NS, 1000);
+            for id in 0..20 {
+                assert!(d.insert(NS, frag(id, 0, true, &piece), &c).is_none());
+            }
+            let mut kept: Vec<u32> = d.map.keys().map(|k| k.id).collect();
+            kept.sort_unstable();
+            assert_eq!(kept, [16, 17, 18, 19]);
+        }
     }
 }
