@@ -41,6 +41,9 @@ pub enum Transport {
 /// iterates one must not let the (random) order reach a record.
 pub type WireMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
+/// A hash set of what came from the wire, seeded as [`WireMap`] is.
+pub type WireSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 #[cfg(test)]
 mod tests {
     use super::WireMap;

@@ -8,7 +8,7 @@ use super::config::{bare_account, Tuning};
 use super::input::Rec;
 use super::table::{Capped, Touched};
 use super::tickets::Fact;
-use rustc_hash::{FxHashMap, FxHashSet};
+use crate::base::{WireMap, WireSet};
 use std::net::IpAddr;
 
 /// Groups sensitive in every domain (names as Windows shows them).
@@ -77,21 +77,21 @@ pub struct EtypeUse {
 
 /// The domain model.
 pub struct Domain {
-    configured_dcs: FxHashSet<IpAddr>,
-    learned_dcs: FxHashSet<IpAddr>,
-    configured_dns: FxHashSet<IpAddr>,
-    learned_dns: FxHashSet<IpAddr>,
+    configured_dcs: WireSet<IpAddr>,
+    learned_dcs: WireSet<IpAddr>,
+    configured_dns: WireSet<IpAddr>,
+    learned_dns: WireSet<IpAddr>,
     max_learned: usize,
     sensitive_accounts: Vec<String>,
     sensitive_groups: Vec<String>,
     honeytokens: Vec<String>,
     hosts: Capped<Names, IpAddr>,
     /// Realm (upper case) to its AS-REQs' encryption types.
-    pub realms: FxHashMap<String, EtypeUse>,
+    pub realms: WireMap<String, EtypeUse>,
     /// First record time seen per KDC address (how long its tickets were watched).
-    pub kdc_since: FxHashMap<IpAddr, f64>,
+    pub kdc_since: WireMap<IpAddr, f64>,
     /// KDCs seen answering PREAUTH_REQUIRED (their realm requires pre-authentication by default).
-    pub preauth_kdcs: FxHashSet<IpAddr>,
+    pub preauth_kdcs: WireSet<IpAddr>,
     /// Learned addresses dropped because the learned sets were full.
     pub dropped: u64,
     /// What was learned since the engine last took it, when the engine shares what it learns
@@ -116,18 +116,18 @@ pub fn is_aes(e: i32) -> bool {
 impl Domain {
     pub fn new(t: &Tuning) -> Self {
         let mut d = Domain {
-            configured_dcs: FxHashSet::default(),
-            learned_dcs: FxHashSet::default(),
-            configured_dns: FxHashSet::default(),
-            learned_dns: FxHashSet::default(),
+            configured_dcs: WireSet::default(),
+            learned_dcs: WireSet::default(),
+            configured_dns: WireSet::default(),
+            learned_dns: WireSet::default(),
             max_learned: 4096,
             sensitive_accounts: Vec::new(),
             sensitive_groups: Vec::new(),
             honeytokens: Vec::new(),
             hosts: Capped::new(t.max_entries),
-            realms: FxHashMap::default(),
-            kdc_since: FxHashMap::default(),
-            preauth_kdcs: FxHashSet::default(),
+            realms: WireMap::default(),
+            kdc_since: WireMap::default(),
+            preauth_kdcs: WireSet::default(),
             dropped: 0,
             outbox: None,
         };
@@ -171,7 +171,7 @@ impl Domain {
     }
 
     /// Adds `ip` to a learned set; true when it was not there before.
-    fn learn(set: &mut FxHashSet<IpAddr>, ip: IpAddr, max: usize, dropped: &mut u64) -> bool {
+    fn learn(set: &mut WireSet<IpAddr>, ip: IpAddr, max: usize, dropped: &mut u64) -> bool {
         if set.contains(&ip) {
             return false;
         }

@@ -4,9 +4,10 @@
 
 use super::alert::MAX_TARGETS;
 use super::input::Rec;
-use rustc_hash::{FxHashMap, FxHashSet};
+use crate::base::WireMap;
+use rustc_hash::FxHashSet;
 use std::borrow::Borrow;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
 /// A value with the time it was last touched.
@@ -17,7 +18,7 @@ pub trait Touched {
 /// A map with a hard cap on its entries, keyed by text (the default) or by anything hashable and
 /// ordered (addresses: no text made per lookup).
 pub struct Capped<V, K = String> {
-    map: FxHashMap<K, V>,
+    map: WireMap<K, V>,
     cap: usize,
     /// Entries dropped because the table was full.
     pub evictions: u64,
@@ -26,7 +27,7 @@ pub struct Capped<V, K = String> {
 impl<V: Touched, K: Hash + Eq + Ord + Clone> Capped<V, K> {
     pub fn new(cap: usize) -> Self {
         Capped {
-            map: FxHashMap::default(),
+            map: WireMap::default(),
             cap: cap.max(2),
             evictions: 0,
         }
@@ -164,11 +165,25 @@ impl Touched for Tally {
     }
 }
 
-/// A hash of `s` without ASCII case (no lower-case copy made).
+/// The key of [`h64`], drawn at random once a process.
+static TARGET_KEY: std::sync::LazyLock<foldhash::fast::RandomState> =
+    std::sync::LazyLock::new(Default::default);
+
+/// A keyed hash of `s` without ASCII case (lower-cased 64 bytes at a time on the stack): a tally
+/// counts distinct targets by it, and with a fixed hash a sender could pick names that collide
+/// and so count as one.
 fn h64(s: &str) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
-    for b in s.bytes() {
-        h.write_u8(b.to_ascii_lowercase());
+    h64_keyed(&TARGET_KEY, s)
+}
+
+fn h64_keyed(key: &foldhash::fast::RandomState, s: &str) -> u64 {
+    let mut h = key.build_hasher();
+    let mut buf = [0u8; 64];
+    for chunk in s.as_bytes().chunks(64) {
+        let low = &mut buf[..chunk.len()];
+        low.copy_from_slice(chunk);
+        low.make_ascii_lowercase();
+        h.write(low);
     }
     h.write_usize(s.len());
     h.finish()
@@ -240,5 +255,31 @@ impl Tally {
             }
         }
         added
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{h64, h64_keyed};
+
+    #[test]
+    fn target_hashes_ignore_case_and_are_keyed() {
+        // case folds in every 64-byte piece, the last one short
+        let long = "Svc_Backup/".repeat(20);
+        assert_eq!(h64(&long), h64(&long.to_ascii_lowercase()));
+        assert_eq!(h64("Administrator"), h64("aDMINISTRATOR"));
+        assert_ne!(h64(&long), h64(&long[1..]));
+        assert_ne!(h64("ab"), h64("ab\0"));
+        // the same names hash apart under another key (a fixed hash would not)
+        let (a, b) = (Default::default(), Default::default());
+        let names: Vec<String> = (0..1_000).map(|i| format!("user{i}")).collect();
+        let alike = names
+            .iter()
+            .filter(|n| h64_keyed(&a, n) == h64_keyed(&b, n))
+            .count();
+        assert!(
+            alike <= 1,
+            "{alike} of 1,000 names hash alike under two keys"
+        );
     }
 }
