@@ -381,14 +381,32 @@ impl<'a> P<'a> {
         Some(out)
     }
 
-    /// [`P::owned`] into `out` (cleared first), reusing its memory.
+    /// [`P::owned`] into `out` (what it held replaced), reusing its memory: a string without
+    /// escapes that `out` holds already (records repeat names) is left as it is, not copied.
     #[inline]
     pub(super) fn owned_into(&mut self, out: &mut String) -> Option<()> {
-        out.clear();
         self.eat(b'"')?;
         let b = self.b;
-        let mut start = self.i;
-        let mut j = self.plain_run(start);
+        let start = self.i;
+        let j = self.plain_run(start);
+        if b.get(j) == Some(&b'"') {
+            // from `start` to `j` is plain text between ASCII bytes: on character boundaries
+            let t = self.s.get(start..j)?;
+            if out.as_str() != t {
+                out.clear();
+                out.push_str(t);
+            }
+            self.i = j + 1;
+            return Some(());
+        }
+        out.clear();
+        self.escaped_into(out, start, j)
+    }
+
+    /// The rest of [`P::owned_into`]: a string with escapes, plain from `start` to `j`.
+    #[inline(never)]
+    fn escaped_into(&mut self, out: &mut String, mut start: usize, mut j: usize) -> Option<()> {
+        let b = self.b;
         loop {
             // from `start` to `j` is plain text between ASCII bytes: on character boundaries
             out.push_str(self.s.get(start..j)?);
@@ -1264,6 +1282,50 @@ mod tests {
                     // only forms other than the usual one are left
                     assert!(general.is_none_or(|g| g.to_string() != t), "{t:?}");
                 }
+            }
+        }
+    }
+
+    /// A string read into a string that held another (the same, one of the same length, a
+    /// beginning or a continuation of it, the text an escape decodes to, with room or without):
+    /// it then holds the string read, and the reader is past its closing quote.
+    #[test]
+    fn a_string_read_into_one_that_held_another_holds_the_string_read() {
+        let texts = [
+            ("", ""),
+            ("udp", "udp"),
+            ("tcp", "tcp"),
+            ("ab", "ab"),
+            ("abc", "abc"),
+            ("a", "a"),
+            ("ab\\c", "ab\\\\c"),
+            ("a\"b", "a\\\"b"),
+            (
+                "12345678-1234-abcd-ef00-0123456789ac",
+                "12345678-1234-abcd-ef00-0123456789ac",
+            ),
+            (
+                "12345678-1234-abcd-ef00-0123456789ab",
+                "12345678-1234-abcd-ef00-0123456789ab",
+            ),
+            ("\\pipe\\samr", "\\\\pipe\\\\samr"),
+        ];
+        let mut spare = super::Spare::new();
+        for (held, _) in texts {
+            for (want, written) in texts {
+                let line = format!("\"{written}\",");
+                let mut p = super::P {
+                    s: &line,
+                    b: line.as_bytes(),
+                    i: 0,
+                    spare: &mut spare,
+                    f: 0,
+                };
+                let mut out = String::with_capacity(64);
+                out.push_str(held);
+                assert_eq!(p.owned_into(&mut out), Some(()), "{line}");
+                assert_eq!(out, want, "{held:?} then {line}");
+                assert_eq!(p.i, line.len() - 1, "{line}");
             }
         }
     }
