@@ -4,7 +4,7 @@
 //! channels of its SMB session.
 
 use super::names::{provider_reason, reject_reason};
-use super::{auth_level, auth_type, parse, Bind, Conn, Context};
+use super::{auth_level, auth_type, parse, Bind, Conn, Context, CtxIds};
 use crate::proto::smb::registry::BoundContext;
 use crate::proto::Ctx;
 use crate::record::{Code, Dcerpc};
@@ -29,7 +29,7 @@ impl Conn {
                 self.emit_bind(cx, b);
             }
         }
-        let mut ctx_ids = Vec::with_capacity(elems.len());
+        let mut ctx_ids = CtxIds::with_capacity(elems.len());
         for e in &elems {
             ctx_ids.push(e.ctx_id);
             let c = Context {
@@ -177,7 +177,7 @@ impl Conn {
         let Some(k) = self.link else {
             return;
         };
-        let bound: Vec<BoundContext> = self
+        let bound: smallvec::SmallVec<[BoundContext; 4]> = self
             .contexts
             .iter()
             .filter(|c| ids.contains(&c.id))

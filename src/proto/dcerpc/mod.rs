@@ -259,13 +259,16 @@ impl Tail {
     }
 }
 
+/// The context ids a bind offered: held inline up to eight (binds offer one to three).
+type CtxIds = smallvec::SmallVec<[u16; 8]>;
+
 /// A BIND or ALTER_CONTEXT that no call has used yet: recorded alone if none does.
 #[derive(Debug)]
 struct Bind {
     call_id: u32,
     ts: Ts,
-    /// Offered contexts, in order (the ack's results follow this order).
-    ctx_ids: Vec<u16>,
+    /// Offered contexts, in order (the ack's results follow this order); a few held inline.
+    ctx_ids: CtxIds,
     ack_ts: Option<Ts>,
     auth: Option<(u8, u8)>,
     /// Whether a call used one of its contexts.

@@ -9,6 +9,7 @@ use nom::bytes::complete::take;
 use nom::number::complete::{u16 as nu16, u32 as nu32, u8 as nu8};
 use nom::number::Endianness;
 use nom::IResult;
+use smallvec::SmallVec;
 
 /// Length of the connection-oriented common header.
 pub const CO_HEADER_LEN: usize = 16;
@@ -275,8 +276,12 @@ pub struct ContextElem {
 /// Most contexts read from one BIND (the count is one byte, so at most 255 anyway).
 pub const MAX_BIND_CONTEXTS: usize = 255;
 
+/// The contexts of one BIND held inline: binds offer one to three (NDR, NDR64, bind time
+/// feature negotiation); more spill to the heap.
+pub type ContextElems = SmallVec<[ContextElem; 4]>;
+
 /// Parses a BIND/ALTER_CONTEXT body: the offered contexts (abstract syntaxes).
-pub fn bind<'a>(h: &CoHeader, body: &'a [u8]) -> IResult<&'a [u8], Vec<ContextElem>> {
+pub fn bind<'a>(h: &CoHeader, body: &'a [u8]) -> IResult<&'a [u8], ContextElems> {
     let e = h.endian();
     let (i, _max_xmit) = nu16(e)(body)?;
     let (i, _max_recv) = nu16(e)(i)?;
@@ -284,7 +289,7 @@ pub fn bind<'a>(h: &CoHeader, body: &'a [u8]) -> IResult<&'a [u8], Vec<ContextEl
     let (i, n) = nu8(i)?;
     let (mut i, _) = take(3usize)(i)?;
     // Each element is at least 44 bytes: never reserve more than the bytes present can hold.
-    let mut out = Vec::with_capacity(usize::from(n).min(i.len() / 44));
+    let mut out = ContextElems::with_capacity(usize::from(n).min(i.len() / 44));
     for _ in 0..n {
         let (r, ctx_id) = nu16(e)(i)?;
         let (r, n_ts) = nu8(r)?;
@@ -318,9 +323,12 @@ pub struct CtxResult {
     pub transfer: Uuid,
 }
 
+/// The results of one BIND_ACK held inline, as [`ContextElems`].
+pub type CtxResults = SmallVec<[CtxResult; 4]>;
+
 /// Parses a BIND_ACK/ALTER_CONTEXT_RESP body: one result per offered context, in order
 /// (result 0 = acceptance).
-pub fn bind_ack<'a>(h: &CoHeader, body: &'a [u8]) -> IResult<&'a [u8], Vec<CtxResult>> {
+pub fn bind_ack<'a>(h: &CoHeader, body: &'a [u8]) -> IResult<&'a [u8], CtxResults> {
     let e = h.endian();
     let (i, _max_xmit) = nu16(e)(body)?;
     let (i, _max_recv) = nu16(e)(i)?;
@@ -332,7 +340,7 @@ pub fn bind_ack<'a>(h: &CoHeader, body: &'a [u8]) -> IResult<&'a [u8], Vec<CtxRe
     let (i, _) = take((4 - used % 4) % 4)(i)?;
     let (i, n) = nu8(i)?;
     let (mut i, _) = take(3usize)(i)?;
-    let mut out = Vec::with_capacity(usize::from(n).min(i.len() / 24));
+    let mut out = CtxResults::with_capacity(usize::from(n).min(i.len() / 24));
     for _ in 0..n {
         let (r, result) = nu16(e)(i)?;
         let (r, reason) = nu16(e)(r)?;

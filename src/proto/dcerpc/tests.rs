@@ -700,3 +700,151 @@ fn names_of_auth_faults_and_pipes() {
         assert_eq!(pipe_name(unknown), None, "{unknown:?}");
     }
 }
+
+/// A little-endian connection-oriented PDU of type `ptype` with `body`.
+fn co_pdu(ptype: u8, call_id: u32, body: &[u8]) -> Vec<u8> {
+    let mut v = vec![5, 0, ptype, 3, 0x10, 0, 0, 0];
+    v.extend_from_slice(&((16 + body.len()) as u16).to_le_bytes());
+    v.extend_from_slice(&[0, 0]);
+    v.extend_from_slice(&call_id.to_le_bytes());
+    v.extend_from_slice(body);
+    v
+}
+
+/// A UUID as NDR lays it out little-endian.
+fn uuid_le(u: parse::Uuid) -> Vec<u8> {
+    let mut v = ((u >> 96) as u32).to_le_bytes().to_vec();
+    v.extend_from_slice(&((u >> 80) as u16).to_le_bytes());
+    v.extend_from_slice(&((u >> 64) as u16).to_le_bytes());
+    v.extend_from_slice(&(u as u64).to_be_bytes());
+    v
+}
+
+/// A BIND offering `ifaces` as contexts 0, 1, ... (version 1.0, one transfer syntax each).
+fn bind_of(ifaces: &[parse::Uuid]) -> Vec<u8> {
+    let mut b = vec![
+        0xb8,
+        0x10,
+        0xb8,
+        0x10,
+        0,
+        0,
+        0,
+        0,
+        ifaces.len() as u8,
+        0,
+        0,
+        0,
+    ];
+    for (i, u) in ifaces.iter().enumerate() {
+        b.extend_from_slice(&(i as u16).to_le_bytes());
+        b.extend_from_slice(&[1, 0]);
+        b.extend_from_slice(&uuid_le(*u));
+        b.extend_from_slice(&[1, 0, 0, 0]);
+        b.extend_from_slice(&[0x11; 20]);
+    }
+    co_pdu(parse::ptype::BIND, 7, &b)
+}
+
+/// A BIND_ACK answering `results` (0 accepted, 2 refused) in order, the last transfer syntax
+/// NDR64 when `ndr64`.
+fn bind_ack_of(results: &[u16], ndr64: bool) -> Vec<u8> {
+    let mut b = vec![0xb8, 0x10, 0xb8, 0x10, 0, 0, 0, 0, 4, 0];
+    b.extend_from_slice(b"135\0");
+    b.extend_from_slice(&[0, 0]);
+    b.extend_from_slice(&[results.len() as u8, 0, 0, 0]);
+    for (i, r) in results.iter().enumerate() {
+        b.extend_from_slice(&r.to_le_bytes());
+        b.extend_from_slice(&[0, 0]);
+        let t = if ndr64 && i + 1 == results.len() {
+            parse::NDR64
+        } else {
+            0x8a885d04_1ceb_11c9_9fe8_08002b104860
+        };
+        b.extend_from_slice(&uuid_le(t));
+        b.extend_from_slice(&2u32.to_le_bytes());
+    }
+    co_pdu(parse::ptype::BIND_ACK, 7, &b)
+}
+
+#[test]
+fn binds_of_many_contexts_name_the_accepted_one() {
+    // Binds of 1 to 12 contexts (held inline up to a few, on the heap past them): the bind
+    // alone at close names the context the server accepted, the last one offered, whatever
+    // the count; parsed, the ack gives one result per context, in order.
+    let ifaces = [
+        0x12345778_1234_abcd_ef00_0123456789ac, // samr
+        0x12345778_1234_abcd_ef00_0123456789ab, // lsarpc
+        0x4b324fc8_1670_01d3_1278_5a47bf6ee188, // srvsvc
+        0x367abb81_9844_35f1_ad32_98f038001003, // svcctl
+        0x338cd001_2244_31f1_aaaa_900038001003, // winreg
+        0x12345678_1234_abcd_ef00_01234567cffb, // netlogon
+        0x6bffd098_a112_3610_9833_46c3f87e345a, // wkssvc
+        0x86d35949_83c9_4044_b424_db363231fd0c, // tsch
+        0x12345678_1234_abcd_ef00_0123456789ab, // spoolss
+        0xe1af8308_5d1f_11c9_91a4_08002b14a0fa, // epm
+        0xe3514235_4b06_11d1_ab04_00c04fc2dcd2, // drsuapi
+        0x3dde7c30_165d_11d1_ab8f_00805f14db40, // backupkey
+    ];
+    for n in 1..=ifaces.len() {
+        let bind = bind_of(&ifaces[..n]);
+        let h = parse::co_header(&bind).unwrap();
+        let (body, _) = parse::co_split(&h, &bind).unwrap();
+        let (_, elems) = parse::bind(&h, body).unwrap();
+        assert_eq!(elems.len(), n);
+        assert_eq!(elems.spilled(), n > 4);
+        for (i, e) in elems.iter().enumerate() {
+            assert_eq!(
+                (e.ctx_id, e.uuid, e.major, e.minor),
+                (i as u16, ifaces[i], 1, 0)
+            );
+        }
+        let mut results = vec![2u16; n];
+        results[n - 1] = 0;
+        let ack = bind_ack_of(&results, true);
+        let h = parse::co_header(&ack).unwrap();
+        let (body, _) = parse::co_split(&h, &ack).unwrap();
+        let (_, res) = parse::bind_ack(&h, body).unwrap();
+        assert_eq!(res.iter().map(|r| r.result).collect::<Vec<_>>(), results);
+        assert_eq!(res[n - 1].transfer, parse::NDR64);
+
+        let mut h = Harness::new(Transport::Tcp, 135);
+        let mut c = Conn::new(None);
+        c.data(&mut h.cx(10), Dir::ToServer, &bind);
+        c.data(&mut h.cx(14), Dir::ToClient, &ack);
+        assert!(c
+            .contexts
+            .iter()
+            .all(|x| x.accepted == Some(x.id as usize == n - 1)));
+        assert!(c
+            .contexts
+            .iter()
+            .all(|x| x.ndr64 == (x.id as usize == n - 1)));
+        c.close(&mut h.cx(20));
+        assert_eq!(h.out.len(), 1, "{n}");
+        let d = dce(&h.out[0]);
+        assert_eq!(
+            d.interface_uuid.map(|u| u.as_str().to_owned()),
+            Some(parse::uuid_string(ifaces[n - 1])),
+            "{n}"
+        );
+        assert_eq!((d.rtt, d.fault.as_deref()), (Some(4), None));
+        // Every context refused: the bind was rejected, named after the first offered.
+        let mut h = Harness::new(Transport::Tcp, 135);
+        let mut c = Conn::new(None);
+        c.data(&mut h.cx(10), Dir::ToServer, &bind);
+        c.data(
+            &mut h.cx(14),
+            Dir::ToClient,
+            &bind_ack_of(&vec![2; n], false),
+        );
+        c.close(&mut h.cx(20));
+        let d = dce(&h.out[0]);
+        assert_eq!(
+            d.interface_uuid.map(|u| u.as_str().to_owned()),
+            Some(parse::uuid_string(ifaces[0])),
+            "{n}"
+        );
+        assert!(d.fault.is_some());
+    }
+}
