@@ -199,6 +199,12 @@ impl<'a> Ndr<'a> {
         self.chars(n, true)
     }
 
+    /// Passes over what [`Ndr::utf16`] reads, failing where it fails, without decoding it.
+    pub fn skip_utf16(&mut self, n: usize) -> Option<()> {
+        self.fits(n as u64, 2)?;
+        self.skip(n.checked_mul(2)?)
+    }
+
     /// A conformant and varying string (`[string] wchar_t*` or `char*`): maximum count, offset,
     /// actual count, then the characters. The actual count may not exceed the maximum.
     pub fn string(&mut self, wide: bool) -> Option<String> {
@@ -210,6 +216,27 @@ impl<'a> Ndr<'a> {
         }
         let n = self.fits(actual, if wide { 2 } else { 1 })?;
         self.chars(n, wide)
+    }
+
+    /// Passes over what [`Ndr::string`] reads, failing where it fails, without decoding the
+    /// text (a parameter that is not recorded costs no allocation).
+    pub fn skip_string(&mut self, wide: bool) -> Option<()> {
+        let max = self.count()?;
+        let offset = self.count()?;
+        let actual = self.count()?;
+        if actual > max || offset > max {
+            return None;
+        }
+        let n = self.fits(actual, if wide { 2 } else { 1 })?;
+        self.skip(if wide { n.checked_mul(2)? } else { n })
+    }
+
+    /// Passes over what [`Ndr::unique_string`] reads, as [`Ndr::skip_string`].
+    pub fn skip_unique_string(&mut self, wide: bool) -> Option<()> {
+        if self.unique()? == 0 {
+            return Some(());
+        }
+        self.skip_string(wide)
     }
 
     /// A `[string, unique]` pointer and its string: `Some(None)` when null.
@@ -247,20 +274,37 @@ impl<'a> Ndr<'a> {
         self.unicode_string_body().map(Some)
     }
 
-    /// A GUID, as its canonical lowercase string.
+    /// A GUID, as its canonical lowercase string (36 bytes, allocated once).
     pub fn guid(&mut self) -> Option<String> {
         let a = self.u32()?;
         let b = self.u16()?;
         let c = self.u16()?;
         let d = self.bytes(8)?;
-        Some(format!(
-            "{a:08x}-{b:04x}-{c:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-            d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]
-        ))
+        let mut s = String::with_capacity(36);
+        hex(&mut s, &a.to_be_bytes());
+        s.push('-');
+        hex(&mut s, &b.to_be_bytes());
+        s.push('-');
+        hex(&mut s, &c.to_be_bytes());
+        s.push('-');
+        hex(&mut s, &d[..2]);
+        s.push('-');
+        hex(&mut s, &d[2..]);
+        Some(s)
     }
 
-    /// An `RPC_SID` (conformant structure: sub-authority count first), as `S-1-5-21-...`.
+    /// Passes over what [`Ndr::guid`] reads, failing where it fails, without writing it.
+    pub fn skip_guid(&mut self) -> Option<()> {
+        self.u32()?;
+        self.u16()?;
+        self.u16()?;
+        self.skip(8)
+    }
+
+    /// An `RPC_SID` (conformant structure: sub-authority count first), as `S-1-5-21-...`,
+    /// written into one string.
     pub fn sid(&mut self) -> Option<String> {
+        use std::fmt::Write;
         let n = self.count()?;
         let revision = self.u8()?;
         let count = self.u8()?;
@@ -269,11 +313,24 @@ impl<'a> Ndr<'a> {
         }
         let auth = self.bytes(6)?;
         let ia = auth.iter().fold(0u64, |v, &x| (v << 8) | u64::from(x));
-        let mut s = format!("S-{revision}-{ia}");
+        // "S-" and the two first numbers (at most 3 + 15 digits), then "-" and up to 10
+        // digits per sub-authority.
+        let mut s = String::with_capacity(22 + 11 * usize::from(count));
+        let _ = write!(s, "S-{revision}-{ia}");
         for _ in 0..count {
-            s.push_str(&format!("-{}", self.u32()?));
+            let v = self.u32()?;
+            let _ = write!(s, "-{v}");
         }
         Some(s)
+    }
+}
+
+/// Appends the bytes of `b` as lowercase hex.
+fn hex(s: &mut String, b: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for &x in b {
+        s.push(char::from(HEX[usize::from(x >> 4)]));
+        s.push(char::from(HEX[usize::from(x & 15)]));
     }
 }
 

@@ -103,7 +103,7 @@ fn channel_type(v: u32) -> ArgValue {
 
 /// NetrServerReqChallenge: PrimaryName, ComputerName, ClientChallenge.
 fn req_challenge(r: &mut Ndr<'_>, a: &mut Args) -> Option<()> {
-    r.unique_string(true)?;
+    r.skip_unique_string(true)?;
     put(a, "computer", r.string(true)?);
     let ch = r.bytes(8)?;
     a.0.push(("challenge_zero", ArgValue::Bool(all_zero(ch))));
@@ -113,7 +113,7 @@ fn req_challenge(r: &mut Ndr<'_>, a: &mut Args) -> Option<()> {
 /// PrimaryName, AccountName, SecureChannelType, ComputerName: the start of the
 /// authenticate and password-set requests.
 fn account_prefix(r: &mut Ndr<'_>, a: &mut Args) -> Option<()> {
-    r.unique_string(true)?;
+    r.skip_unique_string(true)?;
     put(a, "account", r.string(true)?);
     let ct = r.enum16()?;
     a.0.push(("channel_type", channel_type(ct)));
@@ -175,13 +175,13 @@ fn change_service(r: &mut Ndr<'_>, a: &mut Args, wide: bool) -> Option<()> {
     put_opt(a, "binary_path", r.unique_string(wide)?);
     put_int(a, "start_type", start_type);
     put_int(a, "service_type", service_type);
-    r.unique_string(wide)?;
+    r.skip_unique_string(wide)?;
     if r.unique()? != 0 {
         r.u32()?;
     }
     unique_bytes(r)?;
     r.u32()?;
-    r.unique_string(wide)?;
+    r.skip_unique_string(wide)?;
     unique_bytes(r)?;
     r.u32()?;
     put_opt(a, "display_name", r.unique_string(wide)?);
@@ -239,7 +239,7 @@ fn xml_unescape(s: &str) -> String {
 
 /// NetrJobAdd: ServerName, then AT_INFO (JobTime, DaysOfMonth, DaysOfWeek, Flags, Command).
 fn job_add(r: &mut Ndr<'_>, a: &mut Args) -> Option<()> {
-    r.unique_string(true)?;
+    r.skip_unique_string(true)?;
     r.align_struct()?;
     r.int3264()?;
     r.u32()?;
@@ -330,9 +330,10 @@ fn add_printer_driver(r: &mut Ndr<'_>, a: &mut Args) -> Option<()> {
     let keys = ["", "", "driver_path", "data_file", "config_file"];
     for (id, key) in ids.iter().zip(keys) {
         if *id != 0 {
-            let s = r.string(true)?;
-            if !key.is_empty() {
-                put(a, key, s);
+            if key.is_empty() {
+                r.skip_string(true)?;
+            } else {
+                put(a, key, r.string(true)?);
             }
         }
     }
@@ -369,7 +370,7 @@ fn dsname(r: &mut Ndr<'_>) -> Option<String> {
     let max = r.count()?;
     r.u32()?; // structLen
     r.u32()?; // SidLen
-    r.guid()?;
+    r.skip_guid()?;
     r.skip(28)?; // NT4SID
     let name_len = r.u32()?;
     if u64::from(name_len) >= max {
@@ -409,7 +410,7 @@ fn get_nc_changes(r: &mut Ndr<'_>, a: &mut Args) -> Option<()> {
     }
     r.align(8)?;
     put(a, "dest_dsa", r.guid()?);
-    r.guid()?; // uuidInvocIdSrc
+    r.skip_guid()?; // uuidInvocIdSrc
     let nc = r.unique()?;
     r.u64()?;
     r.u64()?;
@@ -428,7 +429,7 @@ fn get_nc_changes(r: &mut Ndr<'_>, a: &mut Args) -> Option<()> {
         r.u32()?; // ulMoreFlags
     }
     if version == 11 {
-        r.guid()?; // correlationID
+        r.skip_guid()?; // correlationID
         r.unique()?; // pReservedBuffer
     }
     if nc != 0 {
@@ -487,16 +488,20 @@ fn unicode_strings(r: &mut Ndr<'_>, n: u64, a: &mut Args) -> Option<()> {
     if n.checked_mul(8)? > r.remaining() {
         return None;
     }
-    let mut ids = Vec::with_capacity(n);
+    // The buffers' referent ids, a few inline (lookups name one or two accounts).
+    let mut ids: smallvec::SmallVec<[u64; 8]> = smallvec::SmallVec::with_capacity(n);
     for _ in 0..n {
         ids.push(r.unicode_string_head()?);
     }
-    let mut names = Vec::new();
+    let present = ids.iter().filter(|&&id| id != 0).count();
+    let mut names = Vec::with_capacity(present.min(MAX_NAMES));
     for id in ids {
         if id != 0 {
-            let s = r.unicode_string_body()?;
             if names.len() < MAX_NAMES {
-                names.push(s);
+                names.push(r.unicode_string_body()?);
+            } else {
+                // Past the names kept: read over, as the body would be, not decoded.
+                r.skip_string(true)?;
             }
         }
     }
@@ -577,7 +582,7 @@ fn lsa_secret_name(r: &mut Ndr<'_>, a: &mut Args) -> Option<()> {
 
 /// NetrSessionEnum: ServerName, ClientName, UserName, InfoStruct (Level first).
 fn session_enum(r: &mut Ndr<'_>, a: &mut Args) -> Option<()> {
-    r.unique_string(true)?;
+    r.skip_unique_string(true)?;
     let client = r.unique_string(true)?;
     let user = r.unique_string(true)?;
     r.align_struct()?;
@@ -591,7 +596,7 @@ fn session_enum(r: &mut Ndr<'_>, a: &mut Args) -> Option<()> {
 /// NetrShareEnum, NetrWkstaUserEnum: ServerName, then the enumeration structure (Level
 /// first).
 fn server_level(r: &mut Ndr<'_>, a: &mut Args) -> Option<()> {
-    r.unique_string(true)?;
+    r.skip_unique_string(true)?;
     r.align_struct()?;
     put_int(a, "level", r.u32()?);
     Some(())
@@ -648,7 +653,7 @@ fn orpcthis(r: &mut Ndr<'_>) -> Option<()> {
     r.u16()?;
     r.u32()?;
     r.u32()?;
-    r.guid()?;
+    r.skip_guid()?;
     (r.unique()? == 0).then_some(())
 }
 
@@ -669,6 +674,20 @@ fn bstr(r: &mut Ndr<'_>) -> Option<Option<String>> {
     r.utf16(n).map(Some)
 }
 
+/// Passes over what [`bstr`] reads, failing where it fails, without decoding the text.
+fn skip_bstr(r: &mut Ndr<'_>) -> Option<()> {
+    if r.unique()? == 0 {
+        return Some(());
+    }
+    let max = r.count()?;
+    r.u32()?; // cBytes
+    let units = r.u32()?;
+    if u64::from(units) != max {
+        return None;
+    }
+    r.skip_utf16(usize::try_from(max).ok()?)
+}
+
 /// IWbemServices::GetObject (strObjectPath), ExecQuery (strQueryLanguage, strQuery),
 /// ExecMethod (strObjectPath, strMethodName), after ORPCTHIS.
 fn wbem(r: &mut Ndr<'_>, a: &mut Args, op: WbemOp) -> Option<()> {
@@ -676,7 +695,7 @@ fn wbem(r: &mut Ndr<'_>, a: &mut Args, op: WbemOp) -> Option<()> {
     match op {
         WbemOp::GetObject => put_opt(a, "class", bstr(r)?),
         WbemOp::ExecQuery => {
-            bstr(r)?;
+            skip_bstr(r)?;
             put_opt(a, "query", bstr(r)?);
         }
         WbemOp::ExecMethod => {

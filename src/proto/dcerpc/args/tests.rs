@@ -196,3 +196,100 @@ fn hostile_stubs_never_panic() {
         assert!(decode(*d, &ff, false, false).is_none_or(|a| a.0.len() < 16));
     }
 }
+
+const LSARPC: Uuid = 0x12345778_1234_abcd_ef00_0123456789ab;
+
+/// LsarLookupNames: handle, Count, then `names` as RPC_UNICODE_STRINGs (heads, then the
+/// buffers, a null one for an empty name); `bad` makes that buffer's actual count exceed its
+/// maximum.
+fn lookup_names(names: &[&str], bad: Option<usize>) -> Vec<u8> {
+    let mut b = B(Vec::new());
+    b.raw(&[0; 20]);
+    let n = names.len() as u32;
+    b.u32(n).u32(n);
+    for (i, s) in names.iter().enumerate() {
+        let bytes = (s.encode_utf16().count() * 2) as u16;
+        let id = if s.is_empty() { 0 } else { 0x20000 + i as u32 };
+        b.u16(bytes).u16(bytes).u32(id);
+    }
+    for (i, s) in names.iter().enumerate() {
+        if s.is_empty() {
+            continue;
+        }
+        let units: Vec<u16> = s.encode_utf16().collect();
+        let n = units.len() as u32;
+        let actual = if bad == Some(i) { n + 1 } else { n };
+        b.u32(n).u32(0).u32(actual);
+        for u in units {
+            b.u16(u);
+        }
+    }
+    b.0
+}
+
+#[test]
+fn lookups_keep_the_first_names_and_still_check_the_rest() {
+    let owned: Vec<String> = (0..70).map(|i| format!("user{i}")).collect();
+    let mut names: Vec<&str> = owned.iter().map(String::as_str).collect();
+    names[3] = "";
+    let a = run(LSARPC, 14, &lookup_names(&names, None)).unwrap();
+    let Some(ArgValue::List(kept)) = a.get("names") else {
+        panic!("{a:?}")
+    };
+    // The null buffer is not a name; the first 64 present ones are kept, room for them only.
+    assert_eq!(kept.len(), 64);
+    assert_eq!(kept.capacity(), 64);
+    assert_eq!(kept[2], "user2");
+    assert_eq!(kept[3], "user4");
+    assert_eq!(kept[63], "user64");
+    assert_eq!(a.get("count"), Some(&ArgValue::Int(70)));
+    // A malformed buffer past the names kept still refuses the stub, as one within them does.
+    assert!(run(LSARPC, 14, &lookup_names(&names, Some(68))).is_none());
+    assert!(run(LSARPC, 14, &lookup_names(&names, Some(1))).is_none());
+    // Two names: the referent ids held inline.
+    let a = run(LSARPC, 14, &lookup_names(&["a", "bb"], None)).unwrap();
+    assert_eq!(
+        a.get("names"),
+        Some(&ArgValue::List(vec!["a".into(), "bb".into()]))
+    );
+}
+
+#[test]
+fn args_of_a_stub_refused_midway_are_never_carried_over() {
+    // A stub that fails after some arguments were read leaves nothing behind for the next.
+    let full = authenticate3([0; 8]);
+    assert!(run(NETLOGON, 26, &full[..full.len() - 2]).is_none());
+    let mut b = B(Vec::new());
+    b.u32(0).string("WS1").raw(&[0; 8]);
+    let a = run(NETLOGON, 4, &b.0).unwrap();
+    assert_eq!(a.0.len(), 2);
+    assert_eq!(a.str("computer"), Some("WS1"));
+    assert_eq!(a.get("challenge_zero"), Some(&ArgValue::Bool(true)));
+    // No argument read: still `args: {}`.
+    let mut b = B(Vec::new());
+    b.raw(&[0; 20]).u32(7).u32(7);
+    let a = run(0xe3514235_4b06_11d1_ab04_00c04fc2dcd2, 3, &b.0).unwrap();
+    assert!(a.0.is_empty());
+}
+
+#[test]
+fn parameters_passed_over_are_checked_as_when_read() {
+    // NetrServerReqChallenge's PrimaryName is not recorded, but a malformed one (actual count
+    // over the maximum, or cut) still refuses the stub.
+    let mut b = B(Vec::new());
+    b.u32(0x20000)
+        .u32(2)
+        .u32(0)
+        .u32(3)
+        .raw(&[b'a', 0, b'b', 0, 0, 0]);
+    b.string("WS1").raw(&[0; 8]);
+    assert!(run(NETLOGON, 4, &b.0).is_none());
+    let mut b = B(Vec::new());
+    b.u32(0x20000).string("\\\\DC1").string("WS1").raw(&[1; 8]);
+    let a = run(NETLOGON, 4, &b.0).unwrap();
+    assert_eq!(a.str("computer"), Some("WS1"));
+    assert_eq!(a.get("challenge_zero"), Some(&ArgValue::Bool(false)));
+    for cut in 0..b.0.len() {
+        assert!(run(NETLOGON, 4, &b.0[..cut]).is_none(), "{cut}");
+    }
+}

@@ -147,3 +147,131 @@ fn guids_sids_and_unicode_strings() {
     v[0] = 3;
     assert_eq!(Ndr::new(&v, false, false).unicode_string(), None);
 }
+
+/// A tiny xorshift generator for the random stubs below.
+fn rng(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
+/// Random stubs that sometimes hold a plausible string: counts small or huge, agreeing or not,
+/// both widths, cut anywhere.
+fn random_stubs() -> Vec<Vec<u8>> {
+    let mut next = rng(0x9e37_79b9_7f4a_7c15);
+    let mut out = vec![le_string("abc"), le_string(""), le_string("é€𝄞x")];
+    for _ in 0..3000 {
+        let mut v = Vec::new();
+        if next() % 2 == 0 {
+            v.extend_from_slice(&((next() % 3) as u32).to_le_bytes()); // a unique pointer id
+        }
+        let n = (next() % 12) as u32;
+        let counts = match next() % 4 {
+            0 => [n, 0, n],
+            1 => [n, (next() % 3) as u32, (next() % 14) as u32],
+            2 => [next() as u32, next() as u32, next() as u32],
+            _ => [n, n + 1, n],
+        };
+        for c in counts {
+            v.extend_from_slice(&c.to_le_bytes());
+        }
+        for _ in 0..next() % 30 {
+            v.push(next() as u8);
+        }
+        v.truncate((next() as usize) % (v.len() + 1) + if next() % 2 == 0 { v.len() } else { 0 });
+        out.push(v);
+    }
+    out
+}
+
+#[test]
+fn skipping_a_string_moves_and_fails_as_reading_it() {
+    // What a decoder passes over without recording must be refused and consumed exactly as the
+    // read it replaces: same `None`, same position after, in both byte orders and NDR64.
+    for v in random_stubs() {
+        for (big, ndr64) in [(false, false), (true, false), (false, true)] {
+            for wide in [true, false] {
+                let mut a = Ndr::new(&v, big, ndr64);
+                let mut b = Ndr::new(&v, big, ndr64);
+                assert_eq!(a.string(wide).map(|_| ()), b.skip_string(wide), "{v:?}");
+                assert_eq!(a.remaining(), b.remaining(), "{v:?}");
+                let mut a = Ndr::new(&v, big, ndr64);
+                let mut b = Ndr::new(&v, big, ndr64);
+                assert_eq!(
+                    a.unique_string(wide).map(|_| ()),
+                    b.skip_unique_string(wide),
+                    "{v:?}"
+                );
+                assert_eq!(a.remaining(), b.remaining(), "{v:?}");
+            }
+            for n in [0, 1, 3, 7, v.len() / 2, usize::MAX / 2 + 1, usize::MAX] {
+                let mut a = Ndr::new(&v, big, ndr64);
+                let mut b = Ndr::new(&v, big, ndr64);
+                assert_eq!(a.utf16(n).map(|_| ()), b.skip_utf16(n), "{v:?} {n}");
+                assert_eq!(a.remaining(), b.remaining(), "{v:?} {n}");
+            }
+            for start in 0..v.len().min(4) {
+                let mut a = Ndr::new(&v, big, ndr64);
+                let mut b = Ndr::new(&v, big, ndr64);
+                a.skip(start).unwrap();
+                b.skip(start).unwrap();
+                assert_eq!(a.guid().map(|_| ()), b.skip_guid(), "{v:?}");
+                assert_eq!(a.remaining(), b.remaining(), "{v:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn guids_and_sids_are_written_as_format_writes_them() {
+    // The text is built by hand into one string: the same as the formatting macros give, in
+    // both byte orders, for random values (hex digits past 9, leading zeros, every width).
+    let mut next = rng(0xdead_beef_cafe_f00d);
+    for _ in 0..2000 {
+        let v: Vec<u8> = (0..16).map(|_| next() as u8).collect();
+        for big in [false, true] {
+            let mut r = Ndr::new(&v, big, false);
+            let a = r.u32().unwrap();
+            let b = r.u16().unwrap();
+            let c = r.u16().unwrap();
+            let d = &v[8..];
+            let want = format!(
+                "{a:08x}-{b:04x}-{c:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+                d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]
+            );
+            let got = Ndr::new(&v, big, false).guid().unwrap();
+            assert_eq!(got, want);
+            assert_eq!(got.capacity(), 36);
+        }
+        let count = (next() % 16) as u8;
+        let revision = next() as u8;
+        let auth: Vec<u8> = (0..6).map(|_| next() as u8).collect();
+        let subs: Vec<u32> = (0..count).map(|_| next() as u32 >> (next() % 32)).collect();
+        let mut sid = u32::from(count).to_le_bytes().to_vec();
+        sid.push(revision);
+        sid.push(count);
+        sid.extend_from_slice(&auth);
+        for s in &subs {
+            sid.extend_from_slice(&s.to_le_bytes());
+        }
+        let ia = auth.iter().fold(0u64, |v, &x| (v << 8) | u64::from(x));
+        let mut want = format!("S-{revision}-{ia}");
+        for s in &subs {
+            want.push_str(&format!("-{s}"));
+        }
+        let got = Ndr::new(&sid, false, false).sid().unwrap();
+        assert_eq!(got, want);
+        assert_eq!(
+            got.capacity(),
+            22 + 11 * usize::from(count),
+            "allocated once"
+        );
+        // Cut before its last sub-authority: refused, as before.
+        if count > 0 {
+            assert_eq!(Ndr::new(&sid[..sid.len() - 1], false, false).sid(), None);
+        }
+    }
+}
