@@ -75,7 +75,9 @@ pub fn text(b: &[u8], cap: usize) -> Option<String> {
     if b.is_empty() {
         return None;
     }
-    Some(String::from_utf8_lossy(b).chars().take(cap).collect())
+    // The same characters as collecting `from_utf8_lossy(b).chars().take(cap)`, copied once
+    // at their size instead of grown character by character.
+    Some(crate::proto::kit::text::utf8_lossy(b, cap))
 }
 
 impl Ops {
@@ -320,11 +322,19 @@ impl Ops {
 
 /// The attribute names of a search's AttributeSelection, at most [`MAX_ATTRIBUTES`].
 fn parse_attributes(v: &[u8]) -> Vec<String> {
-    parse::elements_of(v)
-        .filter(|a| a.tag == 0x04)
-        .filter_map(|a| text(a.value, MAX_ATTRIBUTE))
+    // The names (an empty one is none): counted first, so that the list is allocated once.
+    let names = || {
+        parse::elements_of(v)
+            .filter(|a| a.tag == 0x04)
+            .filter_map(|a| text(a.value, MAX_ATTRIBUTE))
+    };
+    let n = parse::elements_of(v)
+        .filter(|a| a.tag == 0x04 && !a.value.is_empty())
         .take(MAX_ATTRIBUTES)
-        .collect()
+        .count();
+    let mut out = Vec::with_capacity(n);
+    out.extend(names().take(MAX_ATTRIBUTES));
+    out
 }
 
 /// Appends the `changes` entries of one PartialAttribute (`type`, `vals`) under `op`: `op type`,
@@ -361,4 +371,84 @@ fn describe(out: &mut Vec<String>, op: &str, attr: &[u8]) -> bool {
         out.push(format!("{op} {ty}"));
     }
     true
+}
+
+/// Tests of the text and attribute lists the operations keep: what they were before, allocated
+/// once.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_the_lossy_text_cut_and_allocated_once() {
+        // What collecting `from_utf8_lossy(b).chars().take(cap)` gives, for random bytes
+        // (invalid sequences, multibyte characters cut by the cap), at its exact size.
+        for (t, cap) in [
+            ("sAMAccountName", 128),
+            ("CN=Domain Admins,CN=Users,DC=corp,DC=local", 1024),
+            ("é€𝄞 and more text", 5),
+            ("x", 0),
+        ] {
+            let got = text(t.as_bytes(), cap).unwrap();
+            assert_eq!(got, t.chars().take(cap).collect::<String>());
+            assert_eq!(got.capacity(), got.len(), "{t}");
+        }
+        let mut x = 0x1234_5678_9abc_def0u64;
+        let multi = [0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80];
+        for round in 0..3000 {
+            let b: Vec<u8> = (0..round % 40)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    match x % 4 {
+                        0 => (x >> 8) as u8,
+                        1 => b'a' + (x % 26) as u8,
+                        2 => multi[(x >> 16) as usize % multi.len()],
+                        _ => 0x80 | ((x >> 24) as u8 & 0x3f),
+                    }
+                })
+                .collect();
+            for cap in [0, 1, 3, 8, 64] {
+                let want = (!b.is_empty()).then(|| {
+                    String::from_utf8_lossy(&b)
+                        .chars()
+                        .take(cap)
+                        .collect::<String>()
+                });
+                let got = text(&b, cap);
+                assert_eq!(got, want, "{b:?} {cap}");
+                // Text that is UTF-8 (names, DNs, attribute names) is copied once at its size.
+                if let (Some(g), true) = (got, std::str::from_utf8(&b).is_ok()) {
+                    assert_eq!(g.capacity(), g.len(), "{b:?} {cap}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn attribute_lists_are_allocated_once() {
+        // An AttributeSelection: OCTET STRINGs (an empty one names nothing), other tags passed
+        // over, at most MAX_ATTRIBUTES kept; the list is allocated at its size.
+        for n in [0usize, 1, 4, 5, 9, MAX_ATTRIBUTES, MAX_ATTRIBUTES + 7] {
+            let mut v = Vec::new();
+            for i in 0..n {
+                if i % 5 == 2 {
+                    v.extend_from_slice(&[0x04, 0]);
+                }
+                if i % 7 == 3 {
+                    v.extend_from_slice(&[0x02, 1, 7]);
+                }
+                let name = format!("attr{i}");
+                v.extend_from_slice(&[0x04, name.len() as u8]);
+                v.extend_from_slice(name.as_bytes());
+            }
+            let got = parse_attributes(&v);
+            let want: Vec<String> = (0..n.min(MAX_ATTRIBUTES))
+                .map(|i| format!("attr{i}"))
+                .collect();
+            assert_eq!(got, want);
+            assert_eq!(got.capacity(), got.len(), "{n}");
+        }
+    }
 }
