@@ -208,26 +208,26 @@ impl<'a> Ndr<'a> {
     /// A conformant and varying string (`[string] wchar_t*` or `char*`): maximum count, offset,
     /// actual count, then the characters. The actual count may not exceed the maximum.
     pub fn string(&mut self, wide: bool) -> Option<String> {
+        let n = self.string_header(wide)?;
+        self.chars(n, wide)
+    }
+
+    /// The counts before a conformant and varying string's characters: how many follow (checked
+    /// against the maximum and against what is left).
+    fn string_header(&mut self, wide: bool) -> Option<usize> {
         let max = self.count()?;
         let offset = self.count()?;
         let actual = self.count()?;
         if actual > max || offset > max {
             return None;
         }
-        let n = self.fits(actual, if wide { 2 } else { 1 })?;
-        self.chars(n, wide)
+        self.fits(actual, if wide { 2 } else { 1 })
     }
 
     /// Passes over what [`Ndr::string`] reads, failing where it fails, without decoding the
     /// text (a parameter that is not recorded costs no allocation).
     pub fn skip_string(&mut self, wide: bool) -> Option<()> {
-        let max = self.count()?;
-        let offset = self.count()?;
-        let actual = self.count()?;
-        if actual > max || offset > max {
-            return None;
-        }
-        let n = self.fits(actual, if wide { 2 } else { 1 })?;
+        let n = self.string_header(wide)?;
         self.skip(if wide { n.checked_mul(2)? } else { n })
     }
 
