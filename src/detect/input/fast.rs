@@ -1026,6 +1026,17 @@ mod tests {
     use super::super::{Fill, Rec};
     use std::sync::Arc;
 
+    /// A parser at the start of `line`, before any field.
+    fn parser<'a>(line: &'a str, spare: &'a mut super::Spare) -> super::P<'a> {
+        super::P {
+            s: line,
+            b: line.as_bytes(),
+            i: 0,
+            spare,
+            f: 0,
+        }
+    }
+
     /// The general reader's result for a line.
     fn general(line: &str) -> Result<Rec, String> {
         let mut r = Rec::default();
@@ -1233,13 +1244,7 @@ mod tests {
             }
             let end = [",", "}", "e5", "", "x"][(next() % 5) as usize];
             let line = format!("{t}{end}");
-            let mut p = super::P {
-                s: &line,
-                b: line.as_bytes(),
-                i: 0,
-                spare: &mut spare,
-                f: 0,
-            };
+            let mut p = parser(&line, &mut spare);
             let got = p.f64();
             if let Some(v) = got {
                 assert_eq!(p.i, t.len(), "{line}");
@@ -1264,13 +1269,7 @@ mod tests {
         let mut spare = super::Spare::new();
         for t in super::super::tests::address_texts() {
             let line = format!("\"{t}\",");
-            let mut p = super::P {
-                s: &line,
-                b: line.as_bytes(),
-                i: 0,
-                spare: &mut spare,
-                f: 0,
-            };
+            let mut p = parser(&line, &mut spare);
             let general = t.parse::<std::net::Ipv4Addr>().ok();
             match p.quad() {
                 Some(ip) => {
@@ -1314,13 +1313,7 @@ mod tests {
         for (held, _) in texts {
             for (want, written) in texts {
                 let line = format!("\"{written}\",");
-                let mut p = super::P {
-                    s: &line,
-                    b: line.as_bytes(),
-                    i: 0,
-                    spare: &mut spare,
-                    f: 0,
-                };
+                let mut p = parser(&line, &mut spare);
                 let mut out = String::with_capacity(64);
                 out.push_str(held);
                 assert_eq!(p.owned_into(&mut out), Some(()), "{line}");
