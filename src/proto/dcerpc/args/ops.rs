@@ -660,6 +660,23 @@ fn orpcthis(r: &mut Ndr<'_>) -> Option<()> {
 /// A BSTR: a unique pointer to FLAGGED_WORD_BLOB (conformance, byte length, unit count,
 /// UTF-16 units).
 fn bstr(r: &mut Ndr<'_>) -> Option<Option<String>> {
+    match bstr_units(r)? {
+        None => Some(None),
+        Some(n) => r.utf16(n).map(Some),
+    }
+}
+
+/// Passes over what [`bstr`] reads, failing where it fails, without decoding the text.
+fn skip_bstr(r: &mut Ndr<'_>) -> Option<()> {
+    match bstr_units(r)? {
+        None => Some(()),
+        Some(n) => r.skip_utf16(n),
+    }
+}
+
+/// A BSTR up to its UTF-16 units: how many follow (`None` for a null pointer); refused when
+/// the unit count is not the conformance.
+fn bstr_units(r: &mut Ndr<'_>) -> Option<Option<usize>> {
     if r.unique()? == 0 {
         return Some(None);
     }
@@ -670,22 +687,7 @@ fn bstr(r: &mut Ndr<'_>) -> Option<Option<String>> {
         return None;
     }
     // A conformant array of `unsigned short`: read as a string of that many units.
-    let n = usize::try_from(max).ok()?;
-    r.utf16(n).map(Some)
-}
-
-/// Passes over what [`bstr`] reads, failing where it fails, without decoding the text.
-fn skip_bstr(r: &mut Ndr<'_>) -> Option<()> {
-    if r.unique()? == 0 {
-        return Some(());
-    }
-    let max = r.count()?;
-    r.u32()?; // cBytes
-    let units = r.u32()?;
-    if u64::from(units) != max {
-        return None;
-    }
-    r.skip_utf16(usize::try_from(max).ok()?)
+    usize::try_from(max).ok().map(Some)
 }
 
 /// IWbemServices::GetObject (strObjectPath), ExecQuery (strQueryLanguage, strQuery),
