@@ -156,18 +156,22 @@ macro_rules! rec {
             Some(())
         }
 
-        /// Clears the fields of `r` whose bit is not set in `seen`, as [`clear_unseen`] does,
-        /// keeping the memory of what they held in `spare` for the next record that has them.
-        fn park_unseen(r: &mut Rec, seen: u128, spare: &mut fast::Spare) {
-            if seen & (1 << F::ts as u8) == 0 {
-                r.ts = 0.0;
+        /// Makes the fields of `r` whose bit is set in `held` absent, as [`clear_unseen`] does,
+        /// keeping the memory of what they held in `spare` for the next record that has them;
+        /// the other fields are left as they are. One step per bit set, not one per field.
+        fn park_held(r: &mut Rec, mut held: u128, spare: &mut fast::Spare) {
+            while held != 0 {
+                let i = held.trailing_zeros() as usize;
+                held &= held - 1;
+                let Some(&f) = FIELDS.get(i) else {
+                    return;
+                };
+                match f {
+                    F::ts => r.ts = 0.0,
+                    F::kind => r.kind.clear(),
+                    $( F::$name => <$ty as fast::Fast>::park(&mut r.$name, i, spare), )*
+                }
             }
-            if seen & (1 << F::kind as u8) == 0 {
-                r.kind.clear();
-            }
-            $( if seen & (1 << F::$name as u8) == 0 {
-                <$ty as fast::Fast>::park(&mut r.$name, F::$name as usize, spare);
-            } )*
         }
 
         /// Reads the value of field `f` into `r` from a batch (`None`: not a value the batch
@@ -333,6 +337,9 @@ rec! {
 // every field has a bit of a u128 (`seen`), and an index below the table's empty mark
 const _: () = assert!(NAMES.len() < 128);
 
+/// Every field's bit.
+const ALL: u128 = (1 << NAMES.len()) - 1;
+
 /// How a field's value is read: as its type reads itself, except addresses (text parsed
 /// without a copy) and a call's arguments (shared).
 trait FieldDe: Sized {
@@ -401,6 +408,33 @@ impl FieldDe for Option<IpAddr> {
 impl FieldDe for Option<Arc<Args>> {
     fn next<'de, A: de::MapAccess<'de>>(m: &mut A) -> Result<Self, A::Error> {
         Ok(m.next_value::<Option<Args>>()?.map(Arc::new))
+    }
+}
+
+/// A record read line after line into the same memory, with which of its fields may hold
+/// something: reading the next line clears only those of them the line lacks (one step each),
+/// not every field of [`Rec`]. Only [`LineRec::read_json`] changes the record and that set,
+/// together, so the set always describes the record it is kept with. The default holds an
+/// empty record (every field absent) and so an empty set.
+#[derive(Default)]
+pub struct LineRec {
+    rec: Arc<Rec>,
+    /// A bit per field ([`F`]) that may hold something in `rec`; every other field is absent.
+    held: u128,
+}
+
+impl LineRec {
+    /// Reads one JSON line as [`Rec::read_json`] does, into the record read last when no one
+    /// else holds a share of it (its memory reused), else into a new one, and gives the record.
+    /// On an error the record holds part of the line; the next line is read as ever.
+    pub fn read_json(&mut self, line: &str) -> Result<&Arc<Rec>, serde_json::Error> {
+        if Arc::get_mut(&mut self.rec).is_none() {
+            *self = LineRec::default();
+        }
+        // the only share now: no copy made
+        let r = Arc::make_mut(&mut self.rec);
+        Rec::read_json_held(line, r, &mut self.held)?;
+        Ok(&self.rec)
     }
 }
 
@@ -517,11 +551,12 @@ impl<'de> Visitor<'de> for KeySeed {
 struct Fill<'r>(&'r mut Rec);
 
 impl<'de> Visitor<'de> for Fill<'_> {
-    type Value = ();
+    /// The fields read, a bit each.
+    type Value = u128;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a record (a map of its fields)")
     }
-    fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
+    fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<u128, A::Error> {
         let mut seen = 0u128;
         let mut hint = 0;
         while let Some(k) = m.next_key_seed(KeySeed { hint })? {
@@ -537,7 +572,7 @@ impl<'de> Visitor<'de> for Fill<'_> {
             hint = f as usize + 1;
             read_field(self.0, f, &mut m)?;
         }
-        Ok(())
+        Ok(seen)
     }
 }
 
@@ -570,13 +605,25 @@ impl Rec {
     /// (serde_json) gives; any other line, or one that is not a record, is read by serde_json
     /// (whose error then says what is wrong). On an error `r` holds part of the line.
     pub fn read_json(line: &str, r: &mut Rec) -> Result<(), serde_json::Error> {
-        if fast::read(line, r).is_some() {
+        Rec::read_json_held(line, r, &mut { ALL })
+    }
+
+    /// [`Rec::read_json`] into a record whose fields not in `held` (a bit each, [`F`]) are
+    /// absent, so that only those in `held` need clearing when the line lacks them; `held` is
+    /// then the fields the record read may hold (every field after an error).
+    fn read_json_held(line: &str, r: &mut Rec, held: &mut u128) -> Result<(), serde_json::Error> {
+        if let Some(seen) = fast::read(line, r, *held) {
+            *held = seen;
             return Ok(());
         }
+        // the fast path wrote some fields before it gave up: the general reader starts afresh
         *r = Rec::default();
+        *held = ALL;
         let mut de = serde_json::Deserializer::from_str(line);
-        de::Deserializer::deserialize_map(&mut de, Fill(r))?;
-        de.end()
+        let seen = de::Deserializer::deserialize_map(&mut de, Fill(r))?;
+        de.end()?;
+        *held = seen;
+        Ok(())
     }
 
     /// Reads the records of a MessagePack batch into `out` (cleared first), each into a record
@@ -710,6 +757,44 @@ mod tests {
             texts.push(format!("1.1.1.{a}0"));
         }
         texts
+    }
+
+    /// Lines read one after another into one [`LineRec`] (fields of many kinds, none, lines
+    /// the fast path gives up on early or late, lines that are not records), in every order of
+    /// three, records now and then held as the engine holds evidence: each line reads as it
+    /// reads alone, no field of an earlier line left over, and a held record never changes.
+    #[test]
+    fn lines_read_into_the_last_record_read_as_each_reads_alone() {
+        let lines = [
+            r#"{"ts":1.5,"type":"dns","src":"10.0.0.1","query":"a.example","flags":["rd"],"rcode":"NOERROR"}"#,
+            r#"{"ts":2.5,"type":"ldap","user":"bob","attributes":["cn","mail"],"result":7}"#,
+            r#"{"type":"smb","share":"C$"}"#,
+            r#"{}"#,
+            r#"{"ts":3,"type":"dns","query":"caf\u00e9","rcode":"REFUSED","ttls":[5]}"#,
+            r#"{"ts":4,"type":"dns","query":"x","ts":5}"#,
+            r#"{"ts":1.0,"type":"dns","src":"not an address"}"#,
+            r#"{"ts":6,"type":"kerberos","client":"alice","etypes":[18,23],"src":null,"query":null}"#,
+            r#"{"ts":7,"type":"ntlm","user":"u","domain":"d","args":{"a":1},"workstation":"w\u0041"}"#,
+        ];
+        let alone = |l: &str| serde_json::from_str::<Rec>(l).map_err(|e| e.to_string());
+        let mut slot = LineRec::default();
+        let mut held: Vec<(Arc<Rec>, Rec)> = Vec::new();
+        for (n, x) in lines.iter().enumerate() {
+            for (m, y) in lines.iter().enumerate() {
+                for z in &lines {
+                    for l in [x, y, z] {
+                        let got = slot.read_json(l).map_err(|e| e.to_string());
+                        assert_eq!(got.map(|r| (**r).clone()), alone(l), "{x} {y} {z}");
+                    }
+                    if (n + m) % 3 == 0 {
+                        held.push((Arc::clone(&slot.rec), (*slot.rec).clone()));
+                    }
+                }
+            }
+        }
+        for (h, was) in &held {
+            assert_eq!(&**h, was);
+        }
     }
 
     #[test]

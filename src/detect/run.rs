@@ -3,6 +3,7 @@
 //! directories of them), feeds one engine in input order and writes alerts (and with
 //! `--records` the records too) as JSON lines or ECS documents.
 
+use super::input::LineRec;
 use super::{output, Alert, Engine, Rec};
 use crate::output::{Output, OutputError};
 use crate::record::Record;
@@ -212,7 +213,7 @@ impl Detector {
             cap: self.engine.tuning().max_record_bytes,
             name,
             n: 0,
-            slot: None,
+            slot: LineRec::default(),
         };
         // the start of a line begun in an earlier block, or (`over`) only that it is too long
         let mut part: Vec<u8> = Vec::new();
@@ -284,18 +285,10 @@ impl Detector {
         }
         // the record is read in place into the last one's memory (its strings and lists
         // reused) when the engine kept no share of it, else into a new one
-        let mut rec = match at.slot.take() {
-            Some(a) if Arc::strong_count(&a) == 1 && Arc::weak_count(&a) == 0 => a,
-            _ => Arc::new(Rec::default()),
-        };
-        let Some(r) = Arc::get_mut(&mut rec) else {
-            return Ok(()); // (a new or unshared record: never)
-        };
-        match Rec::read_json(t, r) {
-            Ok(()) => self.feed(None, &rec, Raw::Line(t))?,
+        match at.slot.read_json(t) {
+            Ok(rec) => self.feed(None, rec, Raw::Line(t))?,
             Err(e) => self.skip_line(at.name, at.n, &e.to_string()),
         }
-        at.slot = Some(rec);
         Ok(())
     }
 
@@ -329,7 +322,7 @@ struct Lines<'a> {
     /// The number of the last line read.
     n: u64,
     /// The last record read, whose memory the next one reuses when the engine kept none of it.
-    slot: Option<Arc<Rec>>,
+    slot: LineRec,
 }
 
 /// A line as text: checked as ASCII sixteen bytes at a time, and by `std::str::from_utf8` (whose

@@ -14,7 +14,7 @@
 //! and which key followed which, so that reading a line allocates little and finds most keys
 //! with one comparison; what it reads never depends on what it kept.
 
-use super::{field_of, park_unseen, Args, Code, Rec, F, FIELDS, NAMES};
+use super::{field_of, park_held, Args, Code, Rec, F, FIELDS, NAMES};
 use std::cell::RefCell;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -202,18 +202,19 @@ pub(super) struct P<'a> {
     f: usize,
 }
 
-/// Reads `line` into `r` (any record: the strings and lists it holds are reused, the fields the
-/// line does not have are cleared); `None` when the line is not in the sensor's form (then `r`
-/// holds part of it).
-pub(super) fn read(line: &str, r: &mut Rec) -> Option<()> {
+/// Reads `line` into `r` (a record whose fields not in `held`, a bit each, are absent: the
+/// strings and lists it holds are reused, the fields in `held` the line does not have are
+/// cleared), giving the fields the line has (those `r` may now hold); `None` when the line is
+/// not in the sensor's form (then `r` holds part of it, any field maybe written).
+pub(super) fn read(line: &str, r: &mut Rec, held: u128) -> Option<u128> {
     SPARE.with(|s| match s.try_borrow_mut() {
-        Ok(mut s) => read_with(line, r, &mut s),
-        Err(_) => read_with(line, r, &mut Spare::new()),
+        Ok(mut s) => read_with(line, r, held, &mut s),
+        Err(_) => read_with(line, r, held, &mut Spare::new()),
     })
 }
 
 /// [`read`] with the memory kept from line to line.
-fn read_with(line: &str, r: &mut Rec, spare: &mut Spare) -> Option<()> {
+fn read_with(line: &str, r: &mut Rec, held: u128, spare: &mut Spare) -> Option<u128> {
     let mut p = P {
         s: line,
         b: line.as_bytes(),
@@ -223,8 +224,8 @@ fn read_with(line: &str, r: &mut Rec, spare: &mut Spare) -> Option<()> {
     };
     p.eat(b'{')?;
     if p.eat(b'}').is_some() {
-        park_unseen(r, 0, p.spare);
-        return (p.i == p.b.len()).then_some(());
+        park_held(r, held, p.spare);
+        return (p.i == p.b.len()).then_some(0);
     }
     // the fields read, as bits; every field from `after` on is unread
     let mut seen = [0u64; 2];
@@ -278,12 +279,9 @@ fn read_with(line: &str, r: &mut Rec, spare: &mut Spare) -> Option<()> {
             break;
         }
     }
-    park_unseen(
-        r,
-        u128::from(seen[0]) | (u128::from(seen[1]) << 64),
-        p.spare,
-    );
-    (p.i == p.b.len()).then_some(())
+    let seen = u128::from(seen[0]) | (u128::from(seen[1]) << 64);
+    park_held(r, held & !seen, p.spare);
+    (p.i == p.b.len()).then_some(seen)
 }
 
 impl<'a> P<'a> {
@@ -390,11 +388,11 @@ impl<'a> P<'a> {
         let start = self.i;
         let j = self.plain_run(start);
         if b.get(j) == Some(&b'"') {
-            // from `start` to `j` is plain text between ASCII bytes: on character boundaries
-            let t = self.s.get(start..j)?;
-            if out.as_str() != t {
+            // compared as bytes: the text is taken as `str` only when copied
+            if out.as_bytes() != b.get(start..j)? {
                 out.clear();
-                out.push_str(t);
+                // from `start` to `j` is plain text between ASCII bytes: on character boundaries
+                out.push_str(self.s.get(start..j)?);
             }
             self.i = j + 1;
             return Some(());
@@ -720,27 +718,30 @@ impl<'a> P<'a> {
 }
 
 /// The run of ASCII digits of `b` from `j` read onto `v` (`v * 10 + digit` each, wrapping
-/// past `u64`: the caller refuses runs that long), eight at a time while there are eight, and
-/// where the run ends.
-#[inline]
+/// past `u64`: the caller refuses runs that long), and where the run ends: eight bytes at a
+/// time while there are eight, and the digits of the last eight bytes together when there are
+/// four or more of them, else one by one.
+#[inline(always)]
 fn digits(b: &[u8], mut j: usize, mut v: u64) -> (u64, usize) {
-    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    /// `10^n` for `n` below 8.
+    const POW10: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
     while j + 8 <= b.len() {
         let w = word(b, j);
-        // a byte is a digit when its high half is 3, and still 3 with 6 added (a byte that
-        // carries into the next one is not a digit itself, so the word fails anyway)
-        if (w & HIGH) | ((w.wrapping_add(0x0606_0606_0606_0606) & HIGH) >> 4)
-            != 0x3333_3333_3333_3333
-        {
-            break;
+        let n = leading_digits(w);
+        if n == 8 {
+            v = v.wrapping_mul(100_000_000).wrapping_add(eight_digits(w));
+            j += 8;
+            continue;
         }
-        // the eight digits' value, the first one the highest: pairs, fours, then all eight
-        let w = w - 0x3030_3030_3030_3030;
-        let w = (w.wrapping_mul(10).wrapping_add(w >> 8)) & 0x00FF_00FF_00FF_00FF;
-        let w = (w.wrapping_mul(100).wrapping_add(w >> 16)) & 0x0000_FFFF_0000_FFFF;
-        let w = (w.wrapping_mul(10_000).wrapping_add(w >> 32)) & 0xFFFF_FFFF;
-        v = v.wrapping_mul(100_000_000).wrapping_add(w);
-        j += 8;
+        if n >= 4 {
+            // the `n` digits moved up to the top bytes (the last digit the lowest place), the
+            // bytes below them made zeros: the same value
+            let w = (w << (8 * (8 - n))) | (ZEROS >> (8 * n));
+            v = v.wrapping_mul(POW10[n]).wrapping_add(eight_digits(w));
+            return (v, j + n);
+        }
+        break;
     }
     while let Some(&c) = b.get(j) {
         if !c.is_ascii_digit() {
@@ -750,6 +751,29 @@ fn digits(b: &[u8], mut j: usize, mut v: u64) -> (u64, usize) {
         j += 1;
     }
     (v, j)
+}
+
+/// How many of the bytes of `w` (eight bytes of a line, the first in the low byte), from the
+/// first, are ASCII digits (8: all).
+#[inline]
+fn leading_digits(w: u64) -> usize {
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const THREES: u64 = 0x3030_3030_3030_3030;
+    // a byte is a digit when its high half is 3, and still 3 with 6 added; a byte that is not
+    // a digit has a bit set here. A byte carries into the next one only when it is not a digit
+    // itself, so the lowest byte with a bit set is the first byte that is not a digit.
+    let x = ((w & HIGH) ^ THREES) | ((w.wrapping_add(0x0606_0606_0606_0606) & HIGH) ^ THREES);
+    (x.trailing_zeros() / 8) as usize
+}
+
+/// The value of the eight ASCII digits of `w` (the first in the low byte, the highest place).
+#[inline]
+fn eight_digits(w: u64) -> u64 {
+    // pairs, fours, then all eight
+    let w = w - 0x3030_3030_3030_3030;
+    let w = (w.wrapping_mul(10).wrapping_add(w >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let w = (w.wrapping_mul(100).wrapping_add(w >> 16)) & 0x0000_FFFF_0000_FFFF;
+    (w.wrapping_mul(10_000).wrapping_add(w >> 32)) & 0xFFFF_FFFF
 }
 
 /// The bytes of `w` (eight bytes of a line, the first in the low byte) that stop a run of plain
@@ -1048,7 +1072,24 @@ mod tests {
 
     fn fast(line: &str) -> Option<Rec> {
         let mut r = Rec::default();
-        super::read(line, &mut r).map(|()| r)
+        super::read(line, &mut r, 0).map(|_| r)
+    }
+
+    /// A record read into line after line, with the fields it may hold (as
+    /// [`super::super::LineRec`] keeps them; every field after a line the fast path refused, as
+    /// the record then holds part of that line).
+    #[derive(Default)]
+    struct Used {
+        r: Rec,
+        held: u128,
+    }
+
+    impl Used {
+        fn read(&mut self, line: &str) -> Option<()> {
+            let seen = super::read(line, &mut self.r, self.held);
+            self.held = seen.unwrap_or(super::super::ALL);
+            seen.map(|_| ())
+        }
     }
 
     const SENSOR_LINES: &[&str] = &[
@@ -1067,13 +1108,13 @@ mod tests {
 
     #[test]
     fn the_sensors_lines_take_the_fast_path_and_read_as_serde_json_reads_them() {
-        let mut used = Rec::default();
+        let mut used = Used::default();
         for line in SENSOR_LINES.iter().chain(SENSOR_LINES.iter().rev()) {
             let f = fast(line).unwrap_or_else(|| panic!("not on the fast path: {line}"));
             assert_eq!(Ok(f.clone()), general(line), "{line}");
             // into a record that held another line: the same
-            assert!(super::read(line, &mut used).is_some());
-            assert_eq!(used, f, "{line}");
+            assert!(used.read(line).is_some());
+            assert_eq!(used.r, f, "{line}");
         }
     }
 
@@ -1128,7 +1169,7 @@ mod tests {
             seed
         };
         let json = |r: &Rec| serde_json::to_string(r).unwrap();
-        let mut used = Rec::default();
+        let mut used = Used::default();
         let mut held: Vec<(Rec, String)> = Vec::new();
         let mut last: Vec<Option<Rec>> = vec![None; args.len()];
         let mut shared = 0;
@@ -1143,9 +1184,10 @@ mod tests {
                 None => r#"{"ts":2.5,"type":"dcerpc","args":null}"#.to_string(),
             };
             let g = general(&line).unwrap();
-            assert!(super::read(&line, &mut used).is_some(), "{line}");
-            assert_eq!(used, g, "{line}");
-            assert_eq!(json(&used), json(&g), "{line}");
+            assert!(used.read(&line).is_some(), "{line}");
+            let used = &used.r;
+            assert_eq!(used, &g, "{line}");
+            assert_eq!(json(used), json(&g), "{line}");
             if let Some(prev) = last.get_mut(k) {
                 let a = used.args.as_ref().unwrap();
                 if prev
@@ -1157,7 +1199,7 @@ mod tests {
                 *prev = Some(used.clone());
             }
             if next() % 16 == 0 {
-                held.push((used.clone(), json(&used)));
+                held.push((used.clone(), json(used)));
             }
         }
         // most texts read again were still kept (8 of 26 at random)
@@ -1192,21 +1234,21 @@ mod tests {
             .collect();
         lines.push(r#"{"ts":2.5,"type":"dns","query":"a"}"#.to_string());
         let json = |r: &Rec| serde_json::to_string(r).unwrap();
-        let mut used = Rec::default();
+        let mut used = Used::default();
         let mut held = Vec::new();
         for (n, x) in lines.iter().enumerate() {
             for y in &lines {
                 for z in &lines {
                     for l in [x, y, z] {
                         let g = general(l).unwrap();
-                        assert!(super::read(l, &mut used).is_some(), "{l}");
-                        assert_eq!(used, g, "{l}");
-                        assert_eq!(json(&used), json(&g), "{l}");
+                        assert!(used.read(l).is_some(), "{l}");
+                        assert_eq!(used.r, g, "{l}");
+                        assert_eq!(json(&used.r), json(&g), "{l}");
                     }
                 }
                 // now and then a record holds the maps read (as the engine keeps evidence)
                 if n % 3 == 0 {
-                    held.push((used.clone(), json(&used)));
+                    held.push((used.r.clone(), json(&used.r)));
                 }
             }
         }
@@ -1258,6 +1300,47 @@ mod tests {
                 let n = t.len() - usize::from(t.contains('.'));
                 let well = !t.ends_with('.') && !end.starts_with('e');
                 assert!(!(plain && well && n <= 15), "not taken: {line}");
+            }
+        }
+    }
+
+    /// Runs of digits read eight bytes at a time (whole words, and a word's leading digits)
+    /// end where a byte-by-byte scan ends and have its value, whatever follows them (bytes next
+    /// to the digits' codes, bytes that carry when added to), from every place in the bytes.
+    #[test]
+    fn digit_runs_read_as_a_byte_by_byte_scan_reads_them() {
+        let alphabet = [
+            b'0', b'1', b'5', b'8', b'9', b'/', b':', b'.', b',', b'}', 0x00, 0x29, 0x3f, 0x40,
+            0x7f, 0x80, 0xb9, 0xf9, 0xfa, 0xff,
+        ];
+        let mut seed = 0x0bad_cafe_1234_5678u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let n = (next() % 40) as usize;
+            let b: Vec<u8> = (0..n)
+                .map(|_| match next() % 3 {
+                    0 => alphabet[(next() % alphabet.len() as u64) as usize],
+                    _ => b'0' + (next() % 10) as u8,
+                })
+                .collect();
+            let v0 = next() % 1000;
+            for start in 0..=n {
+                let mut v = v0;
+                let mut j = start;
+                while j < n && b[j].is_ascii_digit() {
+                    v = v.wrapping_mul(10).wrapping_add(u64::from(b[j] - b'0'));
+                    j += 1;
+                }
+                assert_eq!(
+                    super::digits(&b, start, v0),
+                    (v, j),
+                    "{b:02x?} from {start}"
+                );
             }
         }
     }
@@ -1378,7 +1461,7 @@ mod tests {
         let mut taken = 0;
         // read into one record from line to line too: what the last line left in it (read or
         // not) must not show
-        let mut used = Rec::default();
+        let mut used = Used::default();
         for _ in 0..40_000 {
             let base = SENSOR_LINES[(next() % SENSOR_LINES.len() as u64) as usize].as_bytes();
             let mut b = base.to_vec();
@@ -1399,7 +1482,7 @@ mod tests {
             let Ok(line) = std::str::from_utf8(&b) else {
                 continue;
             };
-            let reused = super::read(line, &mut used).map(|()| used.clone());
+            let reused = used.read(line).map(|()| used.r.clone());
             if let Some(f) = fast(line) {
                 taken += 1;
                 let g = general(line);
