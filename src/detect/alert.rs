@@ -179,12 +179,13 @@ impl From<Vec<Arc<Rec>>> for Evidence {
 /// it was written as JSON, kept so that every later emission of the alert copies the text instead
 /// of serializing the record again (an alert is emitted again and again as it is updated, with
 /// the same first records). The text is kept only while it is no longer than the bytes the
-/// record holds ([`super::evidence::held_bytes`]), so it at most doubles what the record costs.
-/// Reads as the record.
+/// record holds ([`super::evidence::held_bytes`]), so it at most doubles what the record costs;
+/// it is kept as bytes (the record's text is written from its strings and ASCII: text by
+/// construction, checked only where serde asks for it as a string). Reads as the record.
 #[derive(Clone)]
 pub struct Ev {
     rec: Arc<Rec>,
-    json: OnceLock<Option<Arc<str>>>,
+    json: OnceLock<Option<Arc<[u8]>>>,
 }
 
 impl Ev {
@@ -200,21 +201,197 @@ impl Ev {
         &self.rec
     }
 
+    /// Keeps `text`, the record's JSON text as first written, when it is no longer than the
+    /// bytes the record holds.
+    fn keep(&self, text: &[u8]) {
+        // (a record holds at least its struct: a text no longer than that is kept without
+        // adding up what the record holds)
+        let keep = text.len() <= std::mem::size_of::<Rec>()
+            || text.len() <= super::evidence::held_bytes(&self.rec);
+        let _ = self.json.set(keep.then(|| Arc::from(text)));
+    }
+
     /// The record's JSON text, written on the first call ([`Rec::write_json`], serde_json's text
     /// for it) and kept (when not longer than the record's bytes); `None` when it is not kept
     /// (then the record is serialized at each use).
     fn json(&self) -> Option<&str> {
-        self.json
-            .get_or_init(|| {
-                let mut text = Vec::with_capacity(512);
-                self.rec.write_json(&mut text);
-                if text.len() > super::evidence::held_bytes(&self.rec) {
-                    return None;
-                }
-                String::from_utf8(text).ok().map(Arc::from)
-            })
-            .as_deref()
+        if self.json.get().is_none() {
+            let mut text = Vec::with_capacity(512);
+            self.rec.write_json(&mut text);
+            self.keep(&text);
+        }
+        let text = self.json.get()?.as_deref()?;
+        std::str::from_utf8(text).ok()
     }
+
+    /// Whether the record's JSON text is kept (after it was first written).
+    #[cfg(test)]
+    pub fn kept(&self) -> bool {
+        matches!(self.json.get(), Some(Some(_)))
+    }
+
+    /// Writes the record as JSON at the end of `out`: its kept text, else the record written
+    /// ([`Rec::write_json`], the text serde_json writes for it), the first time straight into
+    /// `out` and kept from there.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self.json.get() {
+            Some(Some(text)) => out.extend_from_slice(text),
+            Some(None) => self.rec.write_json(out),
+            None => {
+                let start = out.len();
+                self.rec.write_json(out);
+                self.keep(&out[start..]);
+            }
+        }
+    }
+}
+
+impl Alert {
+    /// Writes the alert as JSON at the end of `out`, byte for byte the text serde_json writes
+    /// for it (its derived `Serialize`: the fields in their order, absent ones left out as
+    /// `skip_serializing_if` says, strings escaped by serde_json, floats and integers as serde_json
+    /// writes them), without serde's serializer field by field; each evidence record from its
+    /// kept text ([`Ev`]). Every field is named here (a field added to the alert and not here does
+    /// not compile); the tests compare the text with serde_json's.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let Alert {
+            ts,
+            kind,
+            last_ts,
+            id,
+            detection,
+            title,
+            mdi_id,
+            attack,
+            phase,
+            severity,
+            source,
+            targets,
+            target_count,
+            summary,
+            evidence,
+            evidence_trimmed,
+            count,
+            sensors,
+        } = self;
+        out.extend_from_slice(b"{\"ts\":");
+        put_num(ts, out);
+        out.extend_from_slice(b",\"type\":");
+        put_str(kind, out);
+        out.extend_from_slice(b",\"last_ts\":");
+        put_num(last_ts, out);
+        out.extend_from_slice(b",\"id\":");
+        put_str(id, out);
+        out.extend_from_slice(b",\"detection\":");
+        put_str(detection, out);
+        out.extend_from_slice(b",\"title\":");
+        put_str(title, out);
+        if let Some(m) = mdi_id {
+            out.extend_from_slice(b",\"mdi_id\":");
+            put_num(m, out);
+        }
+        out.extend_from_slice(b",\"attack\":");
+        put_strs(attack, out);
+        out.extend_from_slice(b",\"phase\":");
+        put_str(phase, out);
+        out.extend_from_slice(b",\"severity\":");
+        put_str(severity, out);
+        out.extend_from_slice(b",\"source\":");
+        source.write_json(out);
+        if !targets.is_empty() {
+            out.extend_from_slice(b",\"targets\":");
+            put_strs(targets, out);
+        }
+        if let Some(n) = target_count {
+            out.extend_from_slice(b",\"target_count\":");
+            put_num(n, out);
+        }
+        out.extend_from_slice(b",\"summary\":");
+        put_str(summary, out);
+        out.extend_from_slice(b",\"evidence\":[");
+        for (i, e) in evidence.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            e.write_json(out);
+        }
+        out.push(b']');
+        if !is_zero(evidence_trimmed) {
+            out.extend_from_slice(b",\"evidence_trimmed\":");
+            put_num(evidence_trimmed, out);
+        }
+        out.extend_from_slice(b",\"count\":");
+        put_num(count, out);
+        out.extend_from_slice(b",\"sensors\":");
+        put_strs(sensors, out);
+        out.push(b'}');
+    }
+}
+
+impl Source {
+    /// Writes the source as JSON at the end of `out` (as serde_json writes it: see
+    /// [`Alert::write_json`]).
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let Source {
+            ip,
+            host,
+            host_by,
+            user,
+        } = self;
+        out.push(b'{');
+        let mut first = true;
+        for (name, v) in [
+            ("\"ip\":", ip),
+            ("\"host\":", host),
+            ("\"host_by\":", host_by),
+            ("\"user\":", user),
+        ] {
+            if let Some(v) = v {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                out.extend_from_slice(name.as_bytes());
+                put_str(v, out);
+            }
+        }
+        out.push(b'}');
+    }
+}
+
+/// A string as JSON, as serde_json writes it: a text with nothing to escape (most are) copied
+/// whole between quotes, another escaped by serde_json itself.
+fn put_str(s: &str, out: &mut Vec<u8>) {
+    // (serde_json escapes `"`, `\` and control characters below 0x20, nothing else; the test
+    // looks at every byte without stopping, which the compiler does many bytes at a time)
+    let escape = s
+        .bytes()
+        .fold(false, |e, b| e | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    if !escape {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// A list of strings as JSON.
+fn put_strs<T: AsRef<str>>(list: &[T], out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (i, s) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        put_str(s.as_ref(), out);
+    }
+    out.push(b']');
+}
+
+/// A number as serde_json writes it (a float not finite as `null`).
+fn put_num<T: Serialize>(n: &T, out: &mut Vec<u8>) {
+    let _ = serde_json::to_writer(&mut *out, n);
 }
 
 /// Writes `json`, a JSON text, as it is into a serde_json serializer: what serde_json's

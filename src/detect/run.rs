@@ -123,7 +123,13 @@ impl Detector {
             }
             self.written += 1;
             match self.format {
-                Format::Json => self.write_value(&a)?,
+                // (written by hand: the text serde_json writes for it, without its serializer)
+                Format::Json => {
+                    self.line.clear();
+                    a.write_json(&mut self.line);
+                    self.line.push(b'\n');
+                    self.out.write_all(&self.line)?
+                }
                 Format::Ecs => {
                     let sensor = self.sensor.clone();
                     self.write_value(&output::ecs_alert(&a, &sensor))?

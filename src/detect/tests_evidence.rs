@@ -293,3 +293,164 @@ fn long_target_names_keep_within_max_target_bytes_and_are_still_counted() {
     let t = Tuning::from_toml("[detect]\nmax_target_bytes = 10\n").unwrap();
     assert_eq!(t.max_target_bytes, config::MIN_TARGET_BYTES);
 }
+
+/// Texts an escaper gets wrong: quotes, backslashes, every control character, DEL, non-ASCII of
+/// every length, line and paragraph separators, and the empty text.
+fn awkward_texts() -> Vec<String> {
+    let mut v: Vec<String> = [
+        "",
+        "plain",
+        "\"quoted\"",
+        "C:\\Windows\\System32",
+        "tab\there\nnew\rline\u{8}\u{c}\u{b}",
+        "\u{7f}é東京🔑\u{2028}\u{2029}",
+        "/slash/ is not escaped",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for c in 0u8..0x20 {
+        v.push(format!("x{}y\"z\\", char::from(c)));
+    }
+    // one character to escape at every place of texts longer than the widest vector
+    for c in ['"', '\\', '\u{0}', '\u{1f}'] {
+        for at in 0..70 {
+            v.push(format!("{}{c}{}", "a".repeat(at), "é".repeat(at % 7)));
+        }
+    }
+    v
+}
+
+/// An alert with every field set from `t` (lists of `n` items).
+fn alert_of(t: &str, n: usize, ts: f64) -> Alert {
+    // (a record's time is finite: JSON has no other)
+    let rec_ts = if ts.is_finite() { ts } else { 1.0 };
+    let r = super::tests::rec(serde_json::json!({
+        "ts": rec_ts, "type": "dcerpc", "src": WS, "dst": DC, "sport": 1, "dport": 445,
+        "operation": t, "named_pipe": t, "args": {"k": t, "l": [t, 1, null]},
+    }));
+    let list = |k: &str| (0..n).map(|i| format!("{k}{i}{t}")).collect::<Vec<_>>();
+    Alert {
+        ts,
+        kind: "alert".into(),
+        last_ts: ts + 1.5,
+        id: t.to_string(),
+        detection: t.to_string().into(),
+        title: t.to_string().into(),
+        mdi_id: Some(2410),
+        attack: list("T")
+            .into_iter()
+            .map(super::alert::Text::from)
+            .collect::<Vec<_>>()
+            .into(),
+        phase: t.to_string().into(),
+        severity: t.to_string().into(),
+        source: Source {
+            ip: Some(t.to_string()),
+            host: Some(t.to_string()),
+            host_by: Some(t.to_string()),
+            user: Some(t.to_string()),
+        },
+        targets: list("target").into(),
+        target_count: Some(u64::MAX),
+        summary: t.repeat(3),
+        evidence: (0..n)
+            .map(|_| std::sync::Arc::new(r.clone()))
+            .collect::<Vec<_>>()
+            .into(),
+        evidence_trimmed: 3,
+        count: 7,
+        sensors: list("sensor").into(),
+    }
+}
+
+/// `a` written by hand, twice (the second time from the evidence's kept text), is serde_json's
+/// text for it.
+fn check_alert(a: &Alert) {
+    // (a copy made before any text is kept writes its records first)
+    let fresh = a.clone();
+    let want = serde_json::to_string(a).unwrap();
+    for _ in 0..2 {
+        let mut mine = Vec::new();
+        fresh.write_json(&mut mine);
+        assert_eq!(String::from_utf8(mine).unwrap(), want, "{a:?}");
+    }
+}
+
+#[test]
+fn alerts_are_written_by_hand_as_serde_json_writes_them() {
+    for t in awkward_texts() {
+        for n in [0, 1, 3] {
+            let a = alert_of(&t, n, 1795886861.123456);
+            check_alert(&a);
+            // every field that may be absent, absent; no source at all
+            check_alert(&Alert {
+                mdi_id: None,
+                target_count: None,
+                evidence_trimmed: 0,
+                source: Source::default(),
+                ..a.clone()
+            });
+            // each part of the source alone
+            for i in 0..4 {
+                let mut s = Source::default();
+                *[&mut s.ip, &mut s.host, &mut s.host_by, &mut s.user][i] = Some(t.clone());
+                check_alert(&Alert {
+                    source: s,
+                    ..a.clone()
+                });
+            }
+        }
+    }
+    // times of every kind (serde_json writes a float that is not finite as null)
+    for ts in [
+        0.0,
+        -0.0,
+        0.1,
+        1e-7,
+        1e21,
+        -1704067230.5,
+        f64::NAN,
+        f64::INFINITY,
+    ] {
+        check_alert(&alert_of("x", 1, ts));
+    }
+    // evidence records whose text is not kept (longer than what the record holds) and those
+    // of an alert read back (owned text)
+    let long = "\u{1}".repeat(2000);
+    let mut a = alert_of(&long, 2, 5.0);
+    check_alert(&a);
+    assert!(!a.evidence[0].kept());
+    a = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+    check_alert(&a);
+}
+
+#[test]
+fn evidence_text_is_kept_only_while_no_longer_than_the_record_holds() {
+    let ev = |t: &str| {
+        let r = super::tests::rec(serde_json::json!({
+            "ts": 1.5, "type": "dcerpc", "src": WS, "dst": DC, "operation": t,
+        }));
+        let (held, len) = (held_bytes(&r), serde_json::to_string(&r).unwrap().len());
+        let a = Alert {
+            evidence: vec![std::sync::Arc::new(r)].into(),
+            ..alert_of("x", 0, 1.0)
+        };
+        a.write_json(&mut Vec::new());
+        (a.evidence[0].clone(), held, len)
+    };
+    // short: kept
+    let (e, held, len) = ev("NetrShareEnum");
+    assert!(e.kept() && len <= held);
+    // longer than the record's struct but not than what it holds: kept
+    let (e, held, len) = ev(&"a".repeat(3000));
+    assert!(
+        len > std::mem::size_of::<Rec>() && len <= held,
+        "{len} {held}"
+    );
+    assert!(e.kept());
+    // longer than what it holds (each control character written as six bytes): not kept
+    let (e, held, len) = ev(&"\u{1}".repeat(1000));
+    assert!(len > held, "{len} {held}");
+    assert!(!e.kept());
+}
