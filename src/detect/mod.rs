@@ -117,6 +117,10 @@ pub struct Engine {
     sharing: bool,
     /// One tally table per detection.
     tables: Vec<Capped<Tally>>,
+    /// Tallies held by `tables` together ([`Engine::tallies`]), kept as they change: a tally is
+    /// made only by [`Engine::tally`], and dropped only by the evictions there and in
+    /// [`Engine::tally_room`].
+    tally_count: usize,
     rules: rules::State,
     alerts: Capped<Open>,
     out: Vec<Alert>,
@@ -149,6 +153,7 @@ impl Engine {
             sharing,
             tickets,
             tables: catalog::ALL.iter().map(|_| Capped::new(cap)).collect(),
+            tally_count: 0,
             rules: rules::State::new(cap),
             alerts: Capped::new(tuning.max_alerts),
             out: Vec::new(),
@@ -350,7 +355,9 @@ impl Engine {
             max_target_bytes: self.tuning.max_target_bytes,
             budget: self.tuning.max_evidence_bytes,
         };
-        let t = self.tables[d as usize].entry(key, Tally::default);
+        let table = &mut self.tables[d as usize];
+        let before = table.len();
+        let t = table.entry(key, Tally::default);
         let trimmed = t.evidence_trimmed;
         let (cur, cache) = (&self.cur, &mut self.cur_cost);
         let cost = || Self::cost(cur, cache, &rec);
@@ -365,7 +372,10 @@ impl Engine {
         if t.evidence_trimmed > trimmed || (t.n == 1 && t.evidence_trimmed > 0) {
             self.counters.evidence_trimmed += 1;
         }
-        (t.distinct, t.n)
+        let counts = (t.distinct, t.n);
+        // (one tally made, or the table full and half of it dropped first)
+        self.tally_count = self.tally_count - before + self.tables[d as usize].len();
+        counts
     }
 
     /// What `rec` costs as evidence: the record being read is costed once, however many lists
@@ -382,12 +392,15 @@ impl Engine {
     /// Makes room for a new tally when all detections together hold `max_tallies`: the least
     /// recently touched half of the largest detection's tallies goes (counted as evictions).
     fn tally_room(&mut self, d: D, key: &str) {
-        if self.tallies() < self.tuning.max_tallies || self.tables[d as usize].get(key).is_some() {
+        debug_assert_eq!(self.tally_count, self.tallies());
+        if self.tally_count < self.tuning.max_tallies || self.tables[d as usize].get(key).is_some()
+        {
             return;
         }
         if let Some(big) = self.tables.iter_mut().max_by_key(|t| t.len()) {
             big.evict_half();
         }
+        self.tally_count = self.tallies();
     }
 
     /// Raises (or updates) the alert of `d` for `key` from its tally: on the first crossing the
@@ -401,33 +414,36 @@ impl Engine {
         user: Option<&str>,
         what: String,
     ) {
-        let Some(t) = self.tables[d as usize].get_mut(key) else {
-            return;
-        };
-        let first = !t.raised;
-        t.raised = true;
-        // the targets are lent to the alert (not copied): those before `sent` reached it before
-        let targets = std::mem::take(&mut t.targets);
-        let new_from = if first { 0 } else { t.sent.min(targets.len()) };
-        t.sent = targets.len();
-        let (first_ts, distinct, n) = (t.start, t.distinct, t.n);
-        let ev = Evid::of(t, first, rec);
-        let hit = Hit {
-            d,
-            key,
-            first_ts,
-            src: rec.src,
-            user,
-            targets: &targets,
-            new_from,
-            distinct,
-            what,
-            mdi: None,
-        };
-        self.raise(sensor, hit, ev, if first { n } else { 1 });
-        if let Some(t) = self.tables[d as usize].get_mut(key) {
-            t.targets = targets;
+        // the tables are set aside while the alert is raised ([`Engine::raise`] reads none of
+        // them), so that the tally's targets are lent to the alert as they are, with one lookup
+        let mut tables = std::mem::take(&mut self.tables);
+        if let Some(t) = tables[d as usize].get_mut(key) {
+            let first = !t.raised;
+            t.raised = true;
+            // those before `sent` reached the alert before
+            let new_from = if first {
+                0
+            } else {
+                t.sent.min(t.targets.len())
+            };
+            t.sent = t.targets.len();
+            let (first_ts, distinct, n) = (t.start, t.distinct, t.n);
+            let ev = Evid::of(t, first, rec);
+            let hit = Hit {
+                d,
+                key,
+                first_ts,
+                src: rec.src,
+                user,
+                targets: &t.targets,
+                new_from,
+                distinct,
+                what,
+                mdi: None,
+            };
+            self.raise(sensor, hit, ev, if first { n } else { 1 });
         }
+        self.tables = tables;
     }
 
     /// Raises or updates an alert. A tally's first records are moved into the alert, a single
@@ -445,15 +461,16 @@ impl Engine {
         map_key.push('\u{0}');
         map_key.push_str(h.key);
         let ttl = self.tuning.alert_ttl;
-        // an open alert takes the user and host name it still misses (looked up only then); an
-        // alert quiet for `alert_ttl` is closed, and the same activity opens a new one
-        let mut expired = false;
-        let missing = match self.alerts.get(&map_key) {
-            Some(o) if last_ts - o.alert.last_ts > ttl => {
-                expired = true;
-                None
-            }
-            Some(o) => {
+        let every = self.tuning.update_every;
+        // an open alert (found with one lookup) takes the user and host name it still misses
+        // (looked up only then); an alert quiet for `alert_ttl` is closed, and the same activity
+        // opens a new one
+        let found = self.alerts.get_mut(&map_key);
+        let expired = found
+            .as_ref()
+            .is_some_and(|o| last_ts - o.alert.last_ts > ttl);
+        let (open, source, created) = match found {
+            Some(o) if !expired => {
                 let s = &o.alert.source;
                 let host = if s.host.is_none() {
                     h.src.and_then(|ip| self.domain.host_at(ip, last_ts))
@@ -461,49 +478,40 @@ impl Engine {
                     None
                 };
                 let user = if s.user.is_none() { h.user } else { None };
-                Some((host.is_some() || user.is_some()).then(|| Source {
+                let missing = (host.is_some() || user.is_some()).then(|| Source {
                     ip: None,
                     host: host.map(|h| h.name.clone()),
                     host_by: host.map(|h| format!("{} at {}", h.by, h.ts)),
                     user: user.map(str::to_string),
-                }))
+                });
+                (o, missing, false)
             }
-            None => None,
-        };
-        if expired {
-            self.alerts.remove(&map_key);
-        }
-        // an alert another engine has open (several centers) is taken over: its id, first time
-        // and source
-        let adopted = match (&missing, self.sharing) {
-            (None, true) => self
-                .rules
-                .elsewhere
-                .get(&map_key)
-                .filter(|o| last_ts - o.last_ts <= ttl && o.ts <= last_ts)
-                .map(|o| (o.id.clone(), o.ts, o.source.clone())),
-            _ => None,
-        };
-        // a new alert's source is resolved whole
-        let open_before = missing.is_some();
-        let mut source = match (missing, &adopted) {
-            (Some(m), _) => m,
-            (None, Some(a)) => Some(a.2.clone()),
-            (None, None) => Some(self.source(h.src, h.user, last_ts)),
-        };
-        let (id, first_ts) = match adopted {
-            Some((id, ts, _)) => (id, ts),
-            None => (String::new(), h.first_ts),
-        };
-        let every = self.tuning.update_every;
-        let mut created = false;
-        // an open alert is found with one lookup; a new one is made (evicting when full)
-        let open = if open_before {
-            self.alerts.get_mut(&map_key).expect("looked up above")
-        } else {
-            self.alerts.entry(&map_key, || {
-                created = true;
-                Open {
+            _ => {
+                if expired {
+                    self.alerts.remove(&map_key);
+                }
+                // an alert another engine has open (several centers) is taken over: its id,
+                // first time and source
+                let adopted = if self.sharing {
+                    self.rules
+                        .elsewhere
+                        .get(&map_key)
+                        .filter(|o| last_ts - o.last_ts <= ttl && o.ts <= last_ts)
+                        .map(|o| (o.id.clone(), o.ts, o.source.clone()))
+                } else {
+                    None
+                };
+                // a new alert's source is resolved whole
+                let (id, first_ts, source) = match adopted {
+                    Some((id, ts, source)) => (id, ts, source),
+                    None => (
+                        String::new(),
+                        h.first_ts,
+                        self.source(h.src, h.user, last_ts),
+                    ),
+                };
+                // (made evicting when full)
+                let open = self.alerts.entry(&map_key, || Open {
                     alert: Alert {
                         ts: first_ts,
                         kind: Cow::Borrowed("alert"),
@@ -524,7 +532,7 @@ impl Engine {
                             .into(),
                         phase: Cow::Borrowed(def.phase),
                         severity: Cow::Borrowed(def.severity),
-                        source: source.take().unwrap_or_default(),
+                        source,
                         targets: Default::default(),
                         target_count: None,
                         summary: String::new(),
@@ -537,8 +545,9 @@ impl Engine {
                     emitted: first_ts,
                     what: String::new(),
                     evidence_bytes: 0,
-                }
-            })
+                });
+                (open, None, true)
+            }
         };
         let a = &mut open.alert;
         a.last_ts = a.last_ts.max(last_ts);

@@ -4,7 +4,6 @@
 
 use super::alert::MAX_TARGETS;
 use super::input::Rec;
-use crate::base::WireMap;
 use rustc_hash::FxHashSet;
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -16,9 +15,11 @@ pub trait Touched {
 }
 
 /// A map with a hard cap on its entries, keyed by text (the default) or by anything hashable and
-/// ordered (addresses: no text made per lookup).
+/// ordered (addresses: no text made per lookup). A hashbrown map seeded as
+/// [`crate::base::WireMap`] is, whose entry taken by a borrowed key finds an entry present with
+/// one lookup and copies the key only to insert it ([`Capped::entry`]).
 pub struct Capped<V, K = String> {
-    map: WireMap<K, V>,
+    map: hashbrown::HashMap<K, V, foldhash::fast::RandomState>,
     cap: usize,
     /// Entries dropped because the table was full.
     pub evictions: u64,
@@ -27,7 +28,7 @@ pub struct Capped<V, K = String> {
 impl<V: Touched, K: Hash + Eq + Ord + Clone> Capped<V, K> {
     pub fn new(cap: usize) -> Self {
         Capped {
-            map: WireMap::default(),
+            map: Default::default(),
             cap: cap.max(2),
             evictions: 0,
         }
@@ -62,19 +63,17 @@ impl<V: Touched, K: Hash + Eq + Ord + Clone> Capped<V, K> {
         self.map.remove(key)
     }
 
-    /// The entry of `key`, made with `make` when absent (evicting first when full).
+    /// The entry of `key`, made with `make` when absent (evicting first when full). One lookup
+    /// unless the table is full.
     pub fn entry<Q>(&mut self, key: &Q, make: impl FnOnce() -> V) -> &mut V
     where
         K: Borrow<Q>,
         Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
     {
-        if !self.map.contains_key(key) {
-            if self.map.len() >= self.cap {
-                self.evict_half();
-            }
-            return self.map.entry(key.to_owned()).or_insert_with(make);
+        if self.map.len() >= self.cap && !self.map.contains_key(key) {
+            self.evict_half();
         }
-        self.map.get_mut(key).expect("present")
+        self.map.entry_ref(key).or_insert_with(make)
     }
 
     /// Drops the least recently touched half (at least one entry), counted in `evictions`.

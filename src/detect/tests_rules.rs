@@ -612,6 +612,32 @@ fn max_tallies_caps_the_tallies_of_all_detections_together() {
     assert!(e.tallies() > 0);
 }
 
+/// The engine's count of its tallies (kept as they change, not added up per record) is the
+/// tallies its tables hold, through evictions of a full table and of all tables together.
+#[test]
+fn the_tally_count_follows_the_tables_through_evictions() {
+    for tuning in [
+        "[detect]\nmax_tallies = 100\n",
+        "[detect]\nmax_entries = 16\n",
+        "[detect]\nmax_entries = 40\nmax_tallies = 50\n",
+    ] {
+        let mut e = Engine::from_toml(tuning).unwrap();
+        let mut r = rec(
+            json!({"ts": 0.0, "type": "kerberos", "dst": DC, "request": "AS-REQ", "client": "bob", "realm": "EX.ORG", "reply": "KRB-ERROR", "error": "KDC_ERR_PREAUTH_FAILED"}),
+        );
+        for i in 0..3_000u32 {
+            r.ts = i as f64 * 0.01;
+            r.src = Some(std::net::IpAddr::V4(std::net::Ipv4Addr::from(
+                0x0a00_0000 + i % 700,
+            )));
+            r.client = Some(format!("user{}", i % 13));
+            e.feed("s1", &std::sync::Arc::new(r.clone()));
+            assert_eq!(e.tally_count, e.tallies(), "{tuning} record {i}");
+        }
+        assert!(e.counters().evictions > 0, "{tuning}");
+    }
+}
+
 #[test]
 fn max_distinct_caps_the_targets_a_tally_remembers_and_counts_the_rest() {
     let mut e = Engine::from_toml("[detect]\nmax_distinct = 16\n").unwrap();
