@@ -212,6 +212,9 @@ struct Flow {
     /// Whether the client is the key's `lo` endpoint.
     client_lo: bool,
     last_seen: Ts,
+    /// Whether its entry in [`FlowTable::due`] may be other than 0 (the sweep set it): the
+    /// next packet sets it back to 0, and only that packet writes to that array.
+    due_later: bool,
     state: State,
     /// Directions that carried payload (bit [`Dir::idx`]): a flow with none (TCP) or one (UDP)
     /// is cheap to lose and evicted first.
@@ -269,6 +272,10 @@ pub struct FlowTable {
     expired: Vec<(u64, u32)>,
     /// The latest time seen (packets and `advance`).
     latest: Ts,
+    /// The key and slot of the flow of the last packet, until that flow closes: the next
+    /// packet is often of the same flow (a response after its request, a segment after
+    /// another), and then needs neither the key's hash nor the index.
+    recent: Option<(Key, u32)>,
 }
 
 /// The environment a flow's packet is processed in (split from the table so that a flow can be
@@ -331,6 +338,7 @@ impl FlowTable {
             next_sweep: 0,
             expired: Vec::new(),
             latest: 0,
+            recent: None,
         };
         if t.cfg.memory > 0 {
             // Slots for the most flows the budget allows, reserved (not touched) up front:
@@ -365,7 +373,11 @@ impl FlowTable {
     pub fn packet(&mut self, meta: &PacketMeta, payload: &[u8], out: &mut Vec<Record>) {
         let (key, src_lo) = Key::of(meta);
         self.latest = self.latest.max(meta.ts);
-        let slot = match self.index.get(&key, &self.slab) {
+        let known = match &self.recent {
+            Some((k, slot)) if *k == key => Some(*slot),
+            _ => self.index.get(&key, &self.slab),
+        };
+        let slot = match known {
             Some(i) => {
                 if meta.transport == Transport::Tcp && self.is_new_connection(i, meta, src_lo) {
                     // A SYN that does not belong to the connection we have: the old one is over.
@@ -383,13 +395,17 @@ impl FlowTable {
                 None => return,
             },
         };
+        self.recent = Some((key, slot));
         let held_before = self.held;
         let reassembly_cap = self.reassembly_cap();
         let Some(flow) = self.slab.get_mut(slot as usize).and_then(Option::as_mut) else {
             return;
         };
         // Its decoder may now hold something that times out: look at it in the next sweep.
-        self.due[slot as usize] = 0;
+        if flow.due_later {
+            self.due[slot as usize] = 0;
+            flow.due_later = false;
+        }
         flow.last_seen = meta.ts;
         let dir = if src_lo == flow.client_lo {
             Dir::ToServer
@@ -555,6 +571,7 @@ impl FlowTable {
             info,
             client_lo: src_lo == src_client,
             last_seen: meta.ts,
+            due_later: false,
             state,
             heard: 0,
             auth,
@@ -591,6 +608,9 @@ impl FlowTable {
             return;
         };
         self.index.remove(&flow.key, slot);
+        if self.recent.is_some_and(|(_, s)| s == slot) {
+            self.recent = None;
+        }
         self.free.push(slot);
         self.due[slot as usize] = Ts::MAX;
         self.auth_flows -= flow.auth as usize;

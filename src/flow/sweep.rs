@@ -85,6 +85,7 @@ impl FlowTable {
             } else {
                 flow.last_seen.saturating_add(normal)
             };
+            flow.due_later = !waiting;
         }
         let mut expired = std::mem::take(&mut self.expired);
         expired.sort_unstable();

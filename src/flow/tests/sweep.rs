@@ -98,3 +98,28 @@ fn the_sweep_ticks_exactly_the_flows_due_among_many() {
     assert_eq!(closed, again.len());
     assert!(t.table.is_empty());
 }
+
+#[test]
+fn a_packet_after_its_flow_timed_out_makes_a_new_flow() {
+    // The table remembers the last packet's flow to skip the index for the next packet of it;
+    // once that flow closes (here at the sweep, between two packets of one key) the next
+    // packet must find no flow and make one, not reach the emptied slot.
+    let mut t = T::new(FlowConfig::default());
+    let (c, s) = ("10.0.0.1:40000", "10.0.0.3:53");
+    t.udp(NS, c, s, b"first");
+    t.table.advance(100 * NS, &mut t.out);
+    assert!(t.table.is_empty());
+    t.udp(101 * NS, c, s, b"again");
+    t.udp(101 * NS, s, c, b"answer");
+    assert_eq!(t.table.len(), 1);
+    assert_eq!(t.c(Counter::Flows), 2);
+    assert_eq!(
+        t.events(),
+        vec![
+            (40000, Ev::Datagram(TS, b"first".to_vec())),
+            (40000, Ev::Close(100 * NS)),
+            (40000, Ev::Datagram(TS, b"again".to_vec())),
+            (40000, Ev::Datagram(TC, b"answer".to_vec())),
+        ]
+    );
+}
