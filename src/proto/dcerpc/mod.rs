@@ -144,6 +144,9 @@ fn pipe_name(opened: &str) -> Option<Arc<str>> {
     let name = if prefixed { &t[5..] } else { t };
     if name.trim_start_matches('\\').is_empty() {
         None
+    } else if prefixed && opened.len() == t.len() + 1 {
+        // Already `\pipe\name` (as the SMB decoder opens it): copied once, into the Arc.
+        Some(Arc::from(opened))
     } else if prefixed {
         Some(format!("\\{t}").into())
     } else {
@@ -287,8 +290,12 @@ struct Conn {
     link: Option<OpenKey>,
     /// The kit's framer of each direction.
     framers: [Framer; 2],
-    contexts: Vec<Context>,
-    calls: Vec<Call>,
+    /// Bound contexts (at most [`crate::proto::DecoderConfig::dcerpc_max_contexts`]): the
+    /// first two held inline, as most associations bind one or two.
+    contexts: smallvec::SmallVec<[Context; 2]>,
+    /// Calls in flight (at most [`crate::proto::DecoderConfig::dcerpc_max_calls`]): the first
+    /// held inline, as most associations make one call at a time.
+    calls: smallvec::SmallVec<[Call; 1]>,
     bind: Option<Bind>,
     /// The auth type and level of the association's last bind with a verifier.
     auth: Option<(u8, u8)>,
@@ -315,8 +322,8 @@ impl Conn {
             over_pipe: false,
             link: None,
             framers: [Framer::new(MAX_PDU), Framer::new(MAX_PDU)],
-            contexts: Vec::new(),
-            calls: Vec::new(),
+            contexts: smallvec::SmallVec::new(),
+            calls: smallvec::SmallVec::new(),
             bind: None,
             auth: None,
             ntlm: NtlmAuth::default(),

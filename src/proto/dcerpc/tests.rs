@@ -695,6 +695,9 @@ fn names_of_auth_faults_and_pipes() {
         Some("\\PIPE\\lsarpc")
     );
     assert_eq!(pipe_name("\\srvsvc").as_deref(), Some("\\pipe\\srvsvc"));
+    // one leading backslash, whatever the opened name had
+    assert_eq!(pipe_name("pipe\\samr").as_deref(), Some("\\pipe\\samr"));
+    assert_eq!(pipe_name("\\\\pipe\\samr").as_deref(), Some("\\pipe\\samr"));
     // An unknown name is left out, never written as a bare `\pipe\`.
     for unknown in ["", "\\", "\\PIPE\\", "pipe\\", "\\pipe\\\\"] {
         assert_eq!(pipe_name(unknown), None, "{unknown:?}");
