@@ -2,6 +2,7 @@
 //! often, when, on which evidence records, and how the source's host name was found).
 
 use super::input::Rec;
+use crate::output::json::write_str;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -277,15 +278,15 @@ impl Alert {
         out.extend_from_slice(b"{\"ts\":");
         put_num(ts, out);
         out.extend_from_slice(b",\"type\":");
-        put_str(kind, out);
+        write_str(out, kind);
         out.extend_from_slice(b",\"last_ts\":");
         put_num(last_ts, out);
         out.extend_from_slice(b",\"id\":");
-        put_str(id, out);
+        write_str(out, id);
         out.extend_from_slice(b",\"detection\":");
-        put_str(detection, out);
+        write_str(out, detection);
         out.extend_from_slice(b",\"title\":");
-        put_str(title, out);
+        write_str(out, title);
         if let Some(m) = mdi_id {
             out.extend_from_slice(b",\"mdi_id\":");
             put_num(m, out);
@@ -293,9 +294,9 @@ impl Alert {
         out.extend_from_slice(b",\"attack\":");
         put_strs(attack, out);
         out.extend_from_slice(b",\"phase\":");
-        put_str(phase, out);
+        write_str(out, phase);
         out.extend_from_slice(b",\"severity\":");
-        put_str(severity, out);
+        write_str(out, severity);
         out.extend_from_slice(b",\"source\":");
         source.write_json(out);
         if !targets.is_empty() {
@@ -307,7 +308,7 @@ impl Alert {
             put_num(n, out);
         }
         out.extend_from_slice(b",\"summary\":");
-        put_str(summary, out);
+        write_str(out, summary);
         out.extend_from_slice(b",\"evidence\":[");
         for (i, e) in evidence.iter().enumerate() {
             if i > 0 {
@@ -352,28 +353,10 @@ impl Source {
                 }
                 first = false;
                 out.extend_from_slice(name.as_bytes());
-                put_str(v, out);
+                write_str(out, v);
             }
         }
         out.push(b'}');
-    }
-}
-
-/// A string as JSON, as serde_json writes it: a text with nothing to escape (most are) copied
-/// whole between quotes, another escaped by serde_json itself.
-fn put_str(s: &str, out: &mut Vec<u8>) {
-    // (serde_json escapes `"`, `\` and control characters below 0x20, nothing else; the test
-    // looks at every byte without stopping, which the compiler does many bytes at a time)
-    let escape = s
-        .bytes()
-        .fold(false, |e, b| e | (b < 0x20) | (b == b'"') | (b == b'\\'));
-    if !escape {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        let _ = serde_json::to_writer(&mut *out, s);
     }
 }
 
@@ -384,7 +367,7 @@ fn put_strs<T: AsRef<str>>(list: &[T], out: &mut Vec<u8>) {
         if i > 0 {
             out.push(b',');
         }
-        put_str(s.as_ref(), out);
+        write_str(out, s.as_ref());
     }
     out.push(b']');
 }
