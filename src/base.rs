@@ -44,6 +44,18 @@ pub type WireMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomS
 /// A hash set of what came from the wire, seeded as [`WireMap`] is.
 pub type WireSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
+/// A small deterministic generator (xorshift64) for tests that walk many random inputs: the
+/// same seed gives the same sequence on every run and machine.
+#[cfg(test)]
+pub fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::WireMap;

@@ -1161,13 +1161,7 @@ mod tests {
         }
         args.push("{}".to_string());
         args.push(r#"{"a":"x","n":1,"a":"z"}"#.to_string());
-        let mut seed = 0x5851_f42d_4c95_7f2du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::base::xorshift(0x5851_f42d_4c95_7f2du64);
         let json = |r: &Rec| serde_json::to_string(r).unwrap();
         let mut used = Used::default();
         let mut held: Vec<(Rec, String)> = Vec::new();
@@ -1263,13 +1257,7 @@ mod tests {
     /// number of at most 15 digits.
     #[test]
     fn numbers_read_as_serde_json_reads_them() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::base::xorshift(0x2545_f491_4f6c_dd1du64);
         let mut spare = super::Spare::new();
         for _ in 0..100_000 {
             let int = 1 + (next() % 20) as usize;
@@ -1313,13 +1301,7 @@ mod tests {
             b'0', b'1', b'5', b'8', b'9', b'/', b':', b'.', b',', b'}', 0x00, 0x29, 0x3f, 0x40,
             0x7f, 0x80, 0xb9, 0xf9, 0xfa, 0xff,
         ];
-        let mut seed = 0x0bad_cafe_1234_5678u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::base::xorshift(0x0bad_cafe_1234_5678u64);
         for _ in 0..20_000 {
             let n = (next() % 40) as usize;
             let b: Vec<u8> = (0..n)
@@ -1413,13 +1395,7 @@ mod tests {
             0x00, 0x01, 0x1f, 0x20, 0x21, b'"', b'\\', 0x5b, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff,
             b'a',
         ];
-        let mut seed = 0x1234_5678_9abc_def1u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::base::xorshift(0x1234_5678_9abc_def1u64);
         for _ in 0..5_000 {
             let n = (next() % 40) as usize;
             let b: Vec<u8> = (0..n)
@@ -1451,13 +1427,7 @@ mod tests {
     #[test]
     fn altered_lines_read_alike_on_both_paths() {
         let alphabet = b"0123456789.-eE\"\\{}[],: atfnul\x01x";
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::base::xorshift(0x9e37_79b9_7f4a_7c15u64);
         let mut taken = 0;
         // read into one record from line to line too: what the last line left in it (read or
         // not) must not show

@@ -398,16 +398,6 @@ mod tests {
     use super::super::{Code, Rec, NAMES};
     use std::sync::Arc;
 
-    /// A small deterministic generator (xorshift64), as the fast reader's tests use.
-    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
-        move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        }
-    }
-
     fn check(r: &Rec) {
         let mut mine = Vec::new();
         r.write_json(&mut mine);
@@ -586,7 +576,7 @@ mod tests {
                 ..Rec::default()
             });
         }
-        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
+        let mut next = crate::base::xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..20_000 {
             let x = next();
             check(&Rec {
@@ -619,7 +609,7 @@ mod tests {
             "a", "Z", "0", " ", "\"", "\\", "/", "\n", "\r", "\t", "\u{0}", "\u{1f}", "\u{7f}",
             "é", "\u{2028}", "🔑", "東", "\u{8}", "\u{c}", "\u{b}",
         ];
-        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
+        let mut next = crate::base::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
             let n = (next() % 40) as usize;
             let t: String = (0..n)

@@ -257,13 +257,7 @@ fn lines_that_are_not_text_are_named_wherever_blocks_end() {
 /// without a last line feed.
 #[test]
 fn random_inputs_read_as_the_model_reads_them() {
-    let mut seed = 0x517c_c1b7_2722_0a0bu64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = crate::base::xorshift(0x517c_c1b7_2722_0a0bu64);
     const FILL: &[&str] = &["a", "é", "東", "🔑", " ", "\\\\", "\\\""];
     for _ in 0..300 {
         let mut input = Vec::new();

@@ -180,13 +180,7 @@ fn altered_batches_read_alike_on_both_paths() {
         0x00, 0x7f, 0x80, 0x90, 0xa0, 0xc0, 0xc2, 0xc3, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf, 0xd0,
         0xd3, 0xd9, 0xdc, 0xde, 0xe0, 0xff,
     ];
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = crate::base::xorshift(0x2545_f491_4f6c_dd1du64);
     let mut pool = Vec::new();
     let (mut taken, mut left, mut keys) = (0, 0, 0);
     for _ in 0..20_000 {

@@ -148,20 +148,10 @@ fn guids_sids_and_unicode_strings() {
     assert_eq!(Ndr::new(&v, false, false).unicode_string(), None);
 }
 
-/// A tiny xorshift generator for the random stubs below.
-fn rng(mut seed: u64) -> impl FnMut() -> u64 {
-    move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    }
-}
-
 /// Random stubs that sometimes hold a plausible string: counts small or huge, agreeing or not,
 /// both widths, cut anywhere.
 fn random_stubs() -> Vec<Vec<u8>> {
-    let mut next = rng(0x9e37_79b9_7f4a_7c15);
+    let mut next = crate::base::xorshift(0x9e37_79b9_7f4a_7c15);
     let mut out = vec![le_string("abc"), le_string(""), le_string("é€𝄞x")];
     for _ in 0..3000 {
         let mut v = Vec::new();
@@ -229,7 +219,7 @@ fn skipping_a_string_moves_and_fails_as_reading_it() {
 fn guids_and_sids_are_written_as_format_writes_them() {
     // The text is built by hand into one string: the same as the formatting macros give, in
     // both byte orders, for random values (hex digits past 9, leading zeros, every width).
-    let mut next = rng(0xdead_beef_cafe_f00d);
+    let mut next = crate::base::xorshift(0xdead_beef_cafe_f00d);
     for _ in 0..2000 {
         let v: Vec<u8> = (0..16).map(|_| next() as u8).collect();
         for big in [false, true] {
