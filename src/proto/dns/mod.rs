@@ -379,9 +379,11 @@ struct DnsUdp {
 impl UdpApp for DnsUdp {
     fn datagram(&mut self, cx: &mut Ctx<'_>, dir: Dir, data: &[u8]) {
         self.m.message(cx, dir, data, false);
+        self.m.pending.release_if_empty();
     }
     fn tick(&mut self, cx: &mut Ctx<'_>) {
         self.m.tick(cx);
+        self.m.pending.release_if_empty();
     }
 
     fn waiting(&self) -> bool {

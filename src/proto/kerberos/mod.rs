@@ -427,10 +427,12 @@ struct KrbUdp {
 impl UdpApp for KrbUdp {
     fn datagram(&mut self, cx: &mut Ctx<'_>, _dir: Dir, data: &[u8]) {
         self.ex.message(cx, cx.now, data);
+        self.ex.pending.release_if_empty();
     }
 
     fn tick(&mut self, cx: &mut Ctx<'_>) {
         self.ex.expire(cx);
+        self.ex.pending.release_if_empty();
     }
 
     fn waiting(&self) -> bool {

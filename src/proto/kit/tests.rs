@@ -535,6 +535,16 @@ fn a_first_request_reserves_room_for_one() {
     t.insert(2, 2, [0; 512]);
     assert!(t.capacity() >= 2);
     assert_eq!(t.len(), 2);
+    // given back only once nothing waits
+    t.take(&1);
+    t.release_if_empty();
+    assert!(t.capacity() >= 1);
+    t.take(&2);
+    t.release_if_empty();
+    assert_eq!(t.capacity(), 0);
+    assert!(t.is_empty());
+    t.insert(3, 3, [0; 512]);
+    assert_eq!(t.capacity(), 1);
 }
 
 #[test]

@@ -116,6 +116,16 @@ impl<K: PartialEq, V> Txns<K, V> {
         old
     }
 
+    /// Gives the table's room back when nothing waits. A UDP conversation (a DNS or Kerberos
+    /// exchange) is answered once and then kept until its idle timeout: the room of its one
+    /// request, hundreds of bytes, would stay with it all that time, and the next
+    /// conversation's request would take fresh memory instead of what this one freed.
+    pub fn release_if_empty(&mut self) {
+        if self.q.is_empty() && self.q.capacity() != 0 {
+            self.q = VecDeque::new();
+        }
+    }
+
     /// How many requests the table has room for without growing (tests of its memory).
     #[cfg(test)]
     pub fn capacity(&self) -> usize {
