@@ -197,10 +197,12 @@ struct TcpState {
     fin: [bool; 2],
 }
 
-// TCP state inline: no allocation per connection (UDP flows pay the difference in their slot).
-#[allow(clippy::large_enum_variant)]
+// TCP state boxed: one allocation per connection (freed at its close and taken again by the
+// next one), where inline every slot paid for it. UDP conversations, most of a domain
+// controller's flows (a DNS or Kerberos exchange, then kept until the idle timeout), outnumber
+// the connections open at once, and their slots are what the table's growth touches.
 enum State {
-    Tcp(TcpState),
+    Tcp(Box<TcpState>),
     Udp(Option<Box<dyn UdpApp>>),
 }
 
@@ -449,19 +451,15 @@ impl FlowTable {
                 &mut *out,
             ),
         };
-        if let State::Tcp(TcpState {
-            dec: TcpDecoder::App(app),
-            ..
-        }) = &flow.state
-        {
-            if !payload.is_empty() {
+        if let State::Tcp(t) = &flow.state {
+            if let (TcpDecoder::App(app), false) = (&t.dec, payload.is_empty()) {
                 let now = app.buffered();
                 self.app_buffered = (self.app_buffered + now).saturating_sub(flow.buffered);
                 flow.buffered = now;
-                if flow.cost == pressure::BASE_COST {
+                if flow.cost == pressure::TCP_BASE_COST {
                     // The first payload chose a decoder.
                     flow.cost = pressure::cost(&flow.state);
-                    self.flow_bytes += flow.cost - pressure::BASE_COST;
+                    self.flow_bytes += flow.cost - pressure::TCP_BASE_COST;
                 }
             }
         }
@@ -553,11 +551,11 @@ impl FlowTable {
                 Some(app) => TcpDecoder::App(app),
                 None => TcpDecoder::Undecided,
             };
-            State::Tcp(TcpState {
+            State::Tcp(Box::new(TcpState {
                 dec,
                 streams: Default::default(),
                 fin: [false; 2],
-            })
+            }))
         } else {
             State::Udp(
                 self.selector

@@ -28,6 +28,11 @@ pub fn is_auth_port(port: u16) -> bool {
 
 /// What any flow costs: its slot and its index entry.
 pub const BASE_COST: usize = std::mem::size_of::<Option<super::Flow>>() + 64;
+/// Besides [`BASE_COST`], what a TCP connection costs: its reassembly state (boxed, out of the
+/// slot, so that UDP flows do not pay for it).
+pub(super) const TCP_STATE_COST: usize = std::mem::size_of::<TcpState>();
+/// What a TCP connection without a decoder yet costs.
+pub(super) const TCP_BASE_COST: usize = BASE_COST + TCP_STATE_COST;
 /// Besides its own size, what a TCP decoder costs (its allocation).
 const TCP_APP_COST: usize = 64;
 /// Besides its own size, what a UDP decoder costs: its allocation and a pending transaction
@@ -35,16 +40,19 @@ const TCP_APP_COST: usize = 64;
 /// `/usr/bin/time` on 100,000 and 200,000 flows).
 const UDP_APP_COST: usize = 768;
 
-/// What a flow costs: [`BASE_COST`] and its decoder.
+/// What a flow costs: [`BASE_COST`], a connection's [`TCP_STATE_COST`], and its decoder.
 pub(super) fn cost(state: &State) -> usize {
     BASE_COST
         + match state {
-            State::Tcp(TcpState {
-                dec: TcpDecoder::App(app),
-                ..
-            }) => std::mem::size_of_val(&**app) + TCP_APP_COST,
+            State::Tcp(t) => {
+                TCP_STATE_COST
+                    + match &t.dec {
+                        TcpDecoder::App(app) => std::mem::size_of_val(&**app) + TCP_APP_COST,
+                        _ => 0,
+                    }
+            }
             State::Udp(Some(app)) => std::mem::size_of_val(&**app) + UDP_APP_COST,
-            _ => 0,
+            State::Udp(None) => 0,
         }
 }
 

@@ -2,7 +2,7 @@
 //! decoders that have something waiting (each slot's due time beside the slab says which), and
 //! the end of input, which closes every flow.
 
-use super::{FlowTable, State, TcpDecoder, TcpState};
+use super::{FlowTable, State, TcpDecoder};
 use crate::proto::Ctx;
 use crate::record::{Record, Ts, NS};
 
@@ -62,21 +62,22 @@ impl FlowTable {
                 shared: &self.shared,
             };
             let waiting = match &mut flow.state {
-                State::Tcp(TcpState {
-                    dec: TcpDecoder::App(app),
-                    ..
-                }) => {
-                    app.tick(&mut cx);
-                    let held = app.buffered();
-                    self.app_buffered = (self.app_buffered + held).saturating_sub(flow.buffered);
-                    flow.buffered = held;
-                    app.waiting()
-                }
+                State::Tcp(t) => match &mut t.dec {
+                    TcpDecoder::App(app) => {
+                        app.tick(&mut cx);
+                        let held = app.buffered();
+                        self.app_buffered =
+                            (self.app_buffered + held).saturating_sub(flow.buffered);
+                        flow.buffered = held;
+                        app.waiting()
+                    }
+                    _ => false,
+                },
                 State::Udp(Some(app)) => {
                     app.tick(&mut cx);
                     app.waiting()
                 }
-                _ => false,
+                State::Udp(None) => false,
             };
             // Nothing waits: only the idle timeout (outside emergency mode) or a packet can
             // change it.

@@ -682,3 +682,21 @@ fn reassembly_gauge_adds_what_decoders_buffer() {
     table.finish(&mut out);
     assert_eq!(counters.get(Counter::ReassemblyBytes), 0);
 }
+
+#[test]
+fn a_flow_slot_holds_no_reassembly_state() {
+    // A UDP conversation's slot is what the table grows by: the TCP reassembly state is boxed
+    // (and counted in a connection's cost), not carried inline by every slot.
+    let slot = std::mem::size_of::<Option<super::Flow>>();
+    eprintln!(
+        "slot {slot} key at {} state at {} info at {}",
+        std::mem::offset_of!(super::Flow, key),
+        std::mem::offset_of!(super::Flow, state),
+        std::mem::offset_of!(super::Flow, info)
+    );
+    assert!(slot <= 160, "{slot} bytes a slot");
+    assert_eq!(
+        super::pressure::TCP_BASE_COST,
+        super::pressure::BASE_COST + std::mem::size_of::<super::TcpState>()
+    );
+}
