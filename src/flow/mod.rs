@@ -134,7 +134,11 @@ impl Selector for ProtoSelector {
 }
 
 /// A flow's 5-tuple with the two endpoints in a fixed order (`lo` ≤ `hi`).
+///
+/// Packed to 8-byte alignment: 40 bytes instead of the 48 that the addresses' 16-byte alignment
+/// would round it to, and the flow that holds it no longer needs 16-byte alignment either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(Rust, packed(8))]
 struct Key {
     lo: u128,
     hi: u128,

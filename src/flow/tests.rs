@@ -694,7 +694,8 @@ fn a_flow_slot_holds_no_reassembly_state() {
         std::mem::offset_of!(super::Flow, state),
         std::mem::offset_of!(super::Flow, info)
     );
-    assert!(slot <= 160, "{slot} bytes a slot");
+    assert!(slot <= 144, "{slot} bytes a slot");
+    assert_eq!(std::mem::size_of::<super::Key>(), 40);
     assert_eq!(
         super::pressure::TCP_BASE_COST,
         super::pressure::BASE_COST + std::mem::size_of::<super::TcpState>()
