@@ -875,10 +875,40 @@ fn batches_are_read_in_sensor_and_seq_order_whatever_their_file_names() {
         .unwrap();
     }
     std::fs::write(bdir.join("junk.msgpack"), b"\xc1 not a batch").unwrap();
+    let alerts = |dir: &Path| {
+        let out = bin()
+            .args(["detect", dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        (
+            out.stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (before, _) = alerts(&bdir);
+    // A batch whose key comes first as the sensor writes it, but which names `seq` again after
+    // its records: not a batch (its key does not read), skipped as ever, no record of it read,
+    // whether its key was taken from its head or not.
+    let mut twice =
+        rmp_serde::to_vec_named(&serde_json::json!({"sensor": "dc-a", "seq": 2, "records": recs}))
+            .unwrap();
+    assert_eq!(twice[0], 0x83);
+    twice[0] = 0x84;
+    twice.extend(rmp_serde::to_vec_named("seq").unwrap());
+    twice.extend(rmp_serde::to_vec_named(&2u64).unwrap());
+    std::fs::write(bdir.join("twice.msgpack"), twice).unwrap();
+    let (after, err) = alerts(&bdir);
+    assert_eq!(
+        String::from_utf8_lossy(&after),
+        String::from_utf8_lossy(&before)
+    );
+    assert!(err.contains("twice.msgpack: not a batch"), "{err}");
     let out = bin()
         .args(["detect", "--records", bdir.to_str().unwrap()])
         .output()
         .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("twice.msgpack: not a batch"));
     assert!(
         out.status.success(),
         "{}",

@@ -627,11 +627,16 @@ impl Rec {
     }
 
     /// Reads the records of a MessagePack batch into `out` (cleared first), each into a record
-    /// of `pool` when it has one (its memory reused), else a new one; `false` when the batch is
-    /// not in the form the sensor writes, which the caller then reads with `rmp_serde` (the fast
-    /// path gives exactly what `rmp_serde` gives on the batches it takes; see [`pack`]).
-    pub fn read_batch(batch: &[u8], pool: &mut Vec<Arc<Rec>>, out: &mut Vec<Arc<Rec>>) -> bool {
-        pack::read_batch(batch, pool, out).is_some()
+    /// of `pool` when it has one (its memory reused), else a new one, and gives the batch's
+    /// `sensor` and `seq` as [`Rec::batch_key`] gives them; `None` when the batch is not in the
+    /// form the sensor writes, which the caller then reads with `rmp_serde` (the fast path gives
+    /// exactly what `rmp_serde` gives on the batches it takes; see [`pack`]).
+    pub fn read_batch(
+        batch: &[u8],
+        pool: &mut Vec<Arc<Rec>>,
+        out: &mut Vec<Arc<Rec>>,
+    ) -> Option<(String, u64)> {
+        pack::read_batch(batch, pool, out).map(|(s, q)| (s.to_string(), q))
     }
 
     /// The `sensor` and `seq` of a MessagePack batch (what orders batches) without reading its
@@ -639,6 +644,14 @@ impl Rec {
     /// then reads with `rmp_serde` (where this gives an answer, it is `rmp_serde`'s).
     pub fn batch_key(batch: &[u8]) -> Option<(String, u64)> {
         pack::batch_key(batch)
+    }
+
+    /// The `sensor` and `seq` of a MessagePack batch read from the members before its records,
+    /// when both come there (as the sensor writes them), nothing after them looked at: the key
+    /// [`Rec::batch_key`] (or `rmp_serde`) reads whenever the whole batch reads as one; but the
+    /// rest may not, which [`Rec::read_batch`] giving a key, or else the key read whole, tells.
+    pub fn batch_head(batch: &[u8]) -> Option<(String, u64)> {
+        pack::batch_head(batch)
     }
 
     /// An argument of a DCE-RPC call. A call has a few arguments: comparing their names in order

@@ -25,20 +25,24 @@ pub(super) struct M<'a> {
 }
 
 /// Reads the records of `batch` into `out` (cleared first), each into a record taken from
-/// `pool` when it has one (its strings and lists reused), else a new one. `None` when the batch
-/// is not in the form this reader takes; `out` then holds part of it.
-pub(super) fn read_batch(
-    batch: &[u8],
+/// `pool` when it has one (its strings and lists reused), else a new one, and gives the batch's
+/// `sensor` and `seq` as [`batch_key`] reads them. `None` when the batch is not in the form this
+/// reader takes, a `sensor` or `seq` [`batch_key`] refuses included (so that where this reads
+/// the records, the batch's key reads whole); `out` then holds part of it.
+pub(super) fn read_batch<'a>(
+    batch: &'a [u8],
     pool: &mut Vec<Arc<Rec>>,
     out: &mut Vec<Arc<Rec>>,
-) -> Option<()> {
+) -> Option<(&'a str, u64)> {
     out.clear();
     let mut m = M { b: batch, i: 0 };
     let n = m.map_len()?;
     let mut found = false;
+    let mut key = (None, None);
     for _ in 0..n {
-        if m.str()? != "records" {
-            m.skip(0)?;
+        let name = m.str()?;
+        if name != "records" {
+            member(&mut m, name, &mut key)?;
             continue;
         }
         if found {
@@ -57,7 +61,7 @@ pub(super) fn read_batch(
         }
     }
     // rmp_serde reads no further than the batch's map: bytes after it are not looked at
-    found.then_some(())
+    found.then_some((key.0.unwrap_or_default(), key.1.unwrap_or_default()))
 }
 
 /// The batch's `sensor` and `seq` (what orders batches; absent ones read as empty and 0, as the
@@ -67,19 +71,49 @@ pub(super) fn read_batch(
 /// always is where this one gives one.
 pub(super) fn batch_key(batch: &[u8]) -> Option<(String, u64)> {
     let mut m = M { b: batch, i: 0 };
-    let (mut sensor, mut seq) = (None, None);
+    let mut key = (None, None);
     for _ in 0..m.map_len()? {
-        match m.str()? {
-            "sensor" if sensor.is_none() => sensor = Some(m.str()?),
-            "seq" if seq.is_none() => seq = Some(m.int_as::<u64>()?),
-            "sensor" | "seq" => return None, // given twice: rmp_serde refuses it
-            _ => m.skip(0)?,
-        }
+        let name = m.str()?;
+        member(&mut m, name, &mut key)?;
     }
     Some((
-        sensor.unwrap_or_default().to_string(),
-        seq.unwrap_or_default(),
+        key.0.unwrap_or_default().to_string(),
+        key.1.unwrap_or_default(),
     ))
+}
+
+/// The batch's `sensor` and `seq` when both come before its `records` (as the sensor writes
+/// them), read from the members before the records (as [`batch_key`] reads them), the rest of
+/// the batch not looked at. `None` when they do not both come first, or on anything
+/// [`batch_key`] would refuse in those members. Where [`batch_key`] (or `rmp_serde`) reads the
+/// batch's key, it is this one (a member given twice is refused, so later members cannot change
+/// it); but the rest of the batch may make it refuse the batch, which the caller then learns by
+/// reading the key whole ([`read_batch`] gives it, or `batch_key`).
+pub(super) fn batch_head(batch: &[u8]) -> Option<(String, u64)> {
+    let mut m = M { b: batch, i: 0 };
+    let mut key: (Option<&str>, Option<u64>) = (None, None);
+    for _ in 0..m.map_len()? {
+        let name = m.str()?;
+        if name == "records" {
+            let (sensor, seq) = (key.0?, key.1?);
+            return Some((sensor.to_string(), seq));
+        }
+        member(&mut m, name, &mut key)?;
+    }
+    None
+}
+
+/// A member of the batch's map other than `records`, its name read: `sensor` and `seq` into
+/// `key` (`None`: given twice, or not of their kind, which `rmp_serde` refuses), any other value
+/// skipped.
+fn member<'a>(m: &mut M<'a>, name: &str, key: &mut (Option<&'a str>, Option<u64>)) -> Option<()> {
+    match name {
+        "sensor" if key.0.is_none() => key.0 = Some(m.str()?),
+        "seq" if key.1.is_none() => key.1 = Some(m.int_as::<u64>()?),
+        "sensor" | "seq" => return None,
+        _ => m.skip(0)?,
+    }
+    Some(())
 }
 
 /// Reads one record (a map of its fields) into `r`, whatever `r` held before.

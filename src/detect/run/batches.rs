@@ -16,6 +16,15 @@ struct Key {
     seq: u64,
 }
 
+/// A batch's key read whole (every member looked at), by the hand-written reader where it takes
+/// the batch, else by `rmp_serde` (whose answer the other always is).
+fn whole_key(bytes: &[u8]) -> Result<Key, rmp_serde::decode::Error> {
+    match Rec::batch_key(bytes) {
+        Some((sensor, seq)) => Ok(Key { sensor, seq }),
+        None => rmp_serde::from_slice::<Key>(bytes),
+    }
+}
+
 /// A batch as the sensor ships it; its records are kept whole (for `--records`) and read into
 /// the engine's [`Rec`] one by one.
 #[derive(Deserialize)]
@@ -32,7 +41,8 @@ struct RecBatch {
 
 /// Reads the batches in `paths` (files, or directories of `.msgpack` files) in (sensor, seq)
 /// order and feeds their records with their sensor's id. Each file is read twice: once for its
-/// sensor and number (the order), then, in order, for its records; only one batch is held.
+/// sensor and number (the order; from the members before the records, where the sensor writes
+/// them), then, in order, for its records; only one batch is held.
 pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
     let mut files = Vec::new();
     for p in paths {
@@ -48,15 +58,18 @@ pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
             files.push(p.clone());
         }
     }
-    let mut order: Vec<(Key, PathBuf)> = Vec::with_capacity(files.len());
+    // Each batch's key, from the members before its records when the sensor's order puts it
+    // there (`true`: still to be read whole, which the records' reader does as it goes), else
+    // read whole now, as `rmp_serde` reads it.
+    let mut order: Vec<(Key, PathBuf, bool)> = Vec::with_capacity(files.len());
     for f in files {
         let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
-        let key = match Rec::batch_key(&bytes) {
-            Some((sensor, seq)) => Ok(Key { sensor, seq }),
-            None => rmp_serde::from_slice::<Key>(&bytes),
+        let key = match Rec::batch_head(&bytes) {
+            Some((sensor, seq)) => Ok((Key { sensor, seq }, true)),
+            None => whole_key(&bytes).map(|k| (k, false)),
         };
         match key {
-            Ok(k) => order.push((k, f)),
+            Ok((k, head)) => order.push((k, f, head)),
             Err(e) => {
                 d.skipped += 1;
                 tracing::warn!("{}: not a batch, skipped: {e}", f.display());
@@ -64,15 +77,35 @@ pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
         }
     }
     // Stable: batches with the same key keep the order they were found in.
-    order.sort_by(|(a, _), (b, _)| (&a.sensor, a.seq).cmp(&(&b.sensor, b.seq)));
+    order.sort_by(|(a, _, _), (b, _, _)| (&a.sensor, a.seq).cmp(&(&b.sensor, b.seq)));
     // The records of one batch, and those the engine kept no share of, read into again.
     let mut recs: Vec<Arc<Rec>> = Vec::new();
     let mut pool: Vec<Arc<Rec>> = Vec::new();
-    for (key, f) in order {
+    for (key, f, head) in order {
         let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
         let sensor = (!key.sensor.is_empty()).then_some(key.sensor.as_str());
+        let fast = if d.records {
+            None
+        } else {
+            Rec::read_batch(&bytes, &mut pool, &mut recs)
+        };
+        // A key read from the batch's head counts only if the whole batch gives it (as when it
+        // is read whole before the order is made): else the batch is skipped, as it would
+        // have been then (no record of it read).
+        if head
+            && fast
+                .as_ref()
+                .is_none_or(|(s, q)| (s, *q) != (&key.sensor, key.seq))
+        {
+            if let Err(e) = whole_key(&bytes) {
+                pool.append(&mut recs);
+                d.skipped += 1;
+                tracing::warn!("{}: not a batch, skipped: {e}", f.display());
+                continue;
+            }
+        }
         if !d.records {
-            let read = Rec::read_batch(&bytes, &mut pool, &mut recs) || {
+            let read = fast.is_some() || {
                 pool.append(&mut recs);
                 match rmp_serde::from_slice::<RecBatch>(&bytes) {
                     Ok(b) => {

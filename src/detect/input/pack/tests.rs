@@ -68,12 +68,17 @@ fn batch(records: &[Value]) -> Vec<u8> {
     rmp_serde::to_vec_named(&b).expect("a batch encodes")
 }
 
+/// The records the fast path reads; where it reads them, the batch's key reads whole as
+/// `rmp_serde` reads it, and is the one the fast path gives.
 fn fast(batch: &[u8], pool: &mut Vec<Arc<Rec>>) -> Option<Vec<Rec>> {
     let mut out = Vec::new();
-    let ok = Rec::read_batch(batch, pool, &mut out);
+    let key = Rec::read_batch(batch, pool, &mut out);
     let recs = out.iter().map(|r| (**r).clone()).collect();
     pool.append(&mut out);
-    ok.then_some(recs)
+    if key.is_some() {
+        assert_eq!(key, general_key(batch), "{batch:02x?}");
+    }
+    key.map(|_| recs)
 }
 
 #[test]
@@ -114,6 +119,76 @@ fn a_batch_key_is_read_without_its_records_as_rmp_serde_reads_it() {
     ] {
         let b = rmp_serde::to_vec_named(&odd).unwrap();
         assert_eq!((Rec::batch_key(&b), general_key(&b)), (None, None));
+        assert_eq!(Rec::batch_head(&b), None);
+    }
+}
+
+/// The key read from a batch's head (the members before its records): the sensor's batches
+/// give it, batches whose key comes after the records do not, and where the rest of the batch
+/// makes `rmp_serde` refuse the key (a member given twice after the records, records cut
+/// short, a record that is not MessagePack), the head gives the key but the records' reader
+/// does not, so the caller learns it by reading the key whole.
+#[test]
+fn a_batch_key_is_read_from_its_head_and_the_rest_is_checked_by_the_records_reader() {
+    let all = records();
+    let mut pool = Vec::new();
+    let b = batch(&all);
+    assert_eq!(Rec::batch_head(&b), Some(("s1".to_string(), 7)));
+    for late in [
+        json!({"records": [], "sensor": "s1", "seq": 7}),
+        json!({"sensor": "s1", "records": [], "seq": 7}),
+        json!({"seq": 7, "records": []}),
+    ] {
+        let b = rmp_serde::to_vec_named(&late).unwrap();
+        assert_eq!(Rec::batch_head(&b), None);
+        assert!(general_key(&b).is_some());
+    }
+    // a map of these members in this order, a name given twice as often as it is
+    let map = |members: &[(&str, Value)]| {
+        let mut b = vec![0x80 | members.len() as u8];
+        for (k, v) in members {
+            b.extend(rmp_serde::to_vec_named(k).unwrap());
+            b.extend(rmp_serde::to_vec_named(v).unwrap());
+        }
+        b
+    };
+    let head = [
+        ("sensor", json!("s1")),
+        ("seq", json!(7)),
+        ("records", json!(all)),
+    ];
+    let refused: Vec<Vec<u8>> = vec![
+        map(&[
+            head[0].clone(),
+            head[1].clone(),
+            head[2].clone(),
+            ("seq", json!(8)),
+        ]),
+        map(&[
+            head[0].clone(),
+            head[1].clone(),
+            head[2].clone(),
+            ("sensor", json!(1)),
+        ]),
+        map(&[
+            head[0].clone(),
+            head[1].clone(),
+            head[2].clone(),
+            ("sensor", json!("s1")),
+        ]),
+        b[..b.len() - 1].to_vec(),
+        {
+            let mut b = rmp_serde::to_vec_named(&json!({"sensor": "s1", "seq": 7, "records": [1]}))
+                .unwrap();
+            *b.last_mut().unwrap() = 0xc1;
+            b
+        },
+    ];
+    for b in &refused {
+        assert_eq!(Rec::batch_head(b), Some(("s1".to_string(), 7)), "{b:02x?}");
+        assert_eq!(general_key(b), None, "{b:02x?}");
+        assert_eq!(Rec::batch_key(b), None, "{b:02x?}");
+        assert_eq!(fast(b, &mut pool), None, "{b:02x?}");
     }
 }
 
@@ -182,7 +257,7 @@ fn altered_batches_read_alike_on_both_paths() {
     ];
     let mut next = crate::base::xorshift(0x2545_f491_4f6c_dd1du64);
     let mut pool = Vec::new();
-    let (mut taken, mut left, mut keys) = (0, 0, 0);
+    let (mut taken, mut left, mut keys, mut heads) = (0, 0, 0, 0);
     for _ in 0..20_000 {
         let mut b = bases[(next() % bases.len() as u64) as usize].clone();
         for _ in 0..1 + next() % 2 {
@@ -203,9 +278,17 @@ fn altered_batches_read_alike_on_both_paths() {
                 break;
             }
         }
+        let whole = general_key(&b);
         if let Some(k) = Rec::batch_key(&b) {
             keys += 1;
-            assert_eq!(Some(k), general_key(&b), "{b:02x?}");
+            assert_eq!(Some(k), whole, "{b:02x?}");
+        }
+        // the key from the head: the whole key wherever the whole batch has one
+        if let Some(k) = Rec::batch_head(&b) {
+            heads += 1;
+            if whole.is_some() {
+                assert_eq!(Some(k), whole, "{b:02x?}");
+            }
         }
         let g = general(&b);
         match fast(&b, &mut pool) {
@@ -220,6 +303,7 @@ fn altered_batches_read_alike_on_both_paths() {
         keys > taken,
         "the key is read from more batches than the records ({keys})"
     );
+    assert!(heads > keys, "the head gives a key for {heads} batches");
     // (the others are left to rmp_serde, most of them refused by it too)
     assert!(
         taken > 800,
