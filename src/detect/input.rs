@@ -156,7 +156,7 @@ macro_rules! rec {
             Some(())
         }
 
-        /// Makes the fields of `r` whose bit is set in `held` absent, as [`clear_unseen`] does,
+        /// Makes the fields of `r` whose bit is set in `held` absent (as [`Rec::default`] has them),
         /// keeping the memory of what they held in `spare` for the next record that has them;
         /// the other fields are left as they are. One step per bit set, not one per field.
         fn park_held(r: &mut Rec, mut held: u128, spare: &mut fast::Spare) {
@@ -176,28 +176,15 @@ macro_rules! rec {
 
         /// Reads the value of field `f` into `r` from a batch (`None`: not a value the batch
         /// fast path takes), reusing the memory of what the field held.
-        fn pack_field(r: &mut Rec, f: F, m: &mut pack::M<'_>) -> Option<()> {
+        fn pack_field(r: &mut Rec, f: F, p: &mut pack::P<'_, '_>) -> Option<()> {
             match f {
-                F::ts => r.ts = m.f64()?,
-                F::kind => m.str_into(&mut r.kind)?,
-                $( F::$name => <$ty as pack::Pack>::pack_into(m, &mut r.$name)?, )*
+                F::ts => r.ts = p.f64()?,
+                F::kind => p.str_into(&mut r.kind)?,
+                $( F::$name => <$ty as pack::Pack>::pack_into(p, &mut r.$name)?, )*
             }
             Some(())
         }
 
-        /// Clears the fields of `r` whose bit is not set in `seen` (those a reader did not
-        /// write): `r` then equals the record read, whatever it held before.
-        fn clear_unseen(r: &mut Rec, seen: u128) {
-            if seen & (1 << F::ts as u8) == 0 {
-                r.ts = 0.0;
-            }
-            if seen & (1 << F::kind as u8) == 0 {
-                r.kind.clear();
-            }
-            $( if seen & (1 << F::$name as u8) == 0 {
-                Clear::clear(&mut r.$name);
-            } )*
-        }
     };
 }
 
@@ -438,6 +425,59 @@ impl LineRec {
     }
 }
 
+/// The records of one MessagePack batch after another, read into the memory of the records of
+/// earlier batches that no one else holds a share of, each kept with which of its fields may
+/// hold something (reading it again clears only those the next record lacks, as [`LineRec`]
+/// does), and what the batch reader keeps from batch to batch (parked memory, the key
+/// prediction, calls' arguments read lately; see [`pack`]).
+#[derive(Default)]
+pub struct BatchRecs {
+    /// The last batch's records, each with a bit per field ([`F`]) that may hold something.
+    recs: Vec<(Arc<Rec>, u128)>,
+    /// Records of earlier batches no one else holds a share of, with their fields' bits.
+    pool: Vec<(Arc<Rec>, u128)>,
+    spare: Box<pack::Spare>,
+}
+
+impl BatchRecs {
+    /// Puts the records no one else holds a share of (the engine kept none) into the pool.
+    fn recycle(&mut self) {
+        for (mut r, held) in self.recs.drain(..) {
+            if Arc::get_mut(&mut r).is_some() {
+                self.pool.push((r, held));
+            }
+        }
+    }
+
+    /// Reads the records of a MessagePack batch (those of the last batch let go) and gives the
+    /// batch's `sensor` and `seq` as [`Rec::batch_key`] gives them; `None` when the batch is
+    /// not in the form the sensor writes, which the caller then reads with `rmp_serde` (the
+    /// fast path gives exactly what `rmp_serde` gives on the batches it takes; see [`pack`]),
+    /// and then [`BatchRecs::records`] holds part of the batch.
+    pub fn read(&mut self, batch: &[u8]) -> Option<(String, u64)> {
+        self.recycle();
+        let key = pack::read_batch(batch, &mut self.pool, &mut self.recs, &mut self.spare)?;
+        Some((key.0.to_string(), key.1))
+    }
+
+    /// Makes `recs` (read by another reader) the records held, those of the last batch let go.
+    pub fn set(&mut self, recs: impl IntoIterator<Item = Rec>) {
+        self.recycle();
+        self.recs
+            .extend(recs.into_iter().map(|r| (Arc::new(r), ALL)));
+    }
+
+    /// Lets the last batch's records go.
+    pub fn clear(&mut self) {
+        self.recycle();
+    }
+
+    /// The records read last.
+    pub fn records(&self) -> impl Iterator<Item = &Arc<Rec>> {
+        self.recs.iter().map(|(r, _)| r)
+    }
+}
+
 /// The field a key names, if the record has it. The field after the previous one is tried
 /// first (the sensor writes fields in [`Rec`]'s order, so many keys are found there with one
 /// comparison), then a table of every name, open-addressed by a hash of the key's length and
@@ -626,19 +666,6 @@ impl Rec {
         Ok(())
     }
 
-    /// Reads the records of a MessagePack batch into `out` (cleared first), each into a record
-    /// of `pool` when it has one (its memory reused), else a new one, and gives the batch's
-    /// `sensor` and `seq` as [`Rec::batch_key`] gives them; `None` when the batch is not in the
-    /// form the sensor writes, which the caller then reads with `rmp_serde` (the fast path gives
-    /// exactly what `rmp_serde` gives on the batches it takes; see [`pack`]).
-    pub fn read_batch(
-        batch: &[u8],
-        pool: &mut Vec<Arc<Rec>>,
-        out: &mut Vec<Arc<Rec>>,
-    ) -> Option<(String, u64)> {
-        pack::read_batch(batch, pool, out).map(|(s, q)| (s.to_string(), q))
-    }
-
     /// The `sensor` and `seq` of a MessagePack batch (what orders batches) without reading its
     /// records; `None` when the batch is not in the form the sensor writes, which the caller
     /// then reads with `rmp_serde` (where this gives an answer, it is `rmp_serde`'s).
@@ -649,7 +676,7 @@ impl Rec {
     /// The `sensor` and `seq` of a MessagePack batch read from the members before its records,
     /// when both come there (as the sensor writes them), nothing after them looked at: the key
     /// [`Rec::batch_key`] (or `rmp_serde`) reads whenever the whole batch reads as one; but the
-    /// rest may not, which [`Rec::read_batch`] giving a key, or else the key read whole, tells.
+    /// rest may not, which [`BatchRecs::read`] giving a key, or else the key read whole, tells.
     pub fn batch_head(batch: &[u8]) -> Option<(String, u64)> {
         pack::batch_head(batch)
     }

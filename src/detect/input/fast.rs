@@ -23,7 +23,7 @@ use std::sync::Arc;
 const MAX_DEPTH: usize = 32;
 
 /// Number of fields, and the index standing for "no key read yet" in [`Spare::next`].
-const N: usize = NAMES.len();
+pub(super) const N: usize = NAMES.len();
 
 /// The most calls' arguments [`Spare`] keeps with their text.
 const ARGS_KEPT: usize = 8;
@@ -36,8 +36,8 @@ const KINDS: usize = 8;
 /// that has them, so that records of different types in turn do not allocate their strings
 /// again), and the key that followed each key in the last record of each kind.
 pub(super) struct Spare {
-    strings: [String; N],
-    lists: [Vec<String>; N],
+    pub(super) strings: [String; N],
+    pub(super) lists: [Vec<String>; N],
     /// Calls' arguments read lately, each with the text it was read from (the object's bytes,
     /// braces included), the last read first, at most [`ARGS_KEPT`]. A line whose `args` begin
     /// with one of these texts has those arguments: the object ends where the text ends (the
@@ -46,11 +46,11 @@ pub(super) struct Spare {
     args: Vec<(String, Arc<Args>)>,
     /// By kind of record ([`kind_of`]) and field (or [`N`] before the first key): the field
     /// whose key followed it last time (at first, the next one in [`Rec`]'s order).
-    next: [[u8; N + 1]; KINDS],
+    pub(super) next: [[u8; N + 1]; KINDS],
 }
 
 impl Spare {
-    const fn new() -> Spare {
+    pub(super) const fn new() -> Spare {
         let mut next = [[0u8; N + 1]; KINDS];
         let mut k = 0;
         while k < KINDS {
@@ -71,7 +71,7 @@ impl Spare {
 
     /// The string parked for field `f` (empty, maybe with room), taken.
     #[inline]
-    fn take(&mut self, f: usize) -> String {
+    pub(super) fn take(&mut self, f: usize) -> String {
         self.strings
             .get_mut(f)
             .map(std::mem::take)
@@ -80,7 +80,7 @@ impl Spare {
 
     /// Parks `s` for field `f`.
     #[inline]
-    fn put(&mut self, f: usize, s: String) {
+    pub(super) fn put(&mut self, f: usize, s: String) {
         if let Some(slot) = self.strings.get_mut(f) {
             *slot = s;
         }
@@ -92,7 +92,7 @@ thread_local! {
 }
 
 /// The kind of a record for the key prediction: the sensor's types apart, the rest together.
-fn kind_of(kind: &str) -> usize {
+pub(super) fn kind_of(kind: &str) -> usize {
     match kind {
         "dns" => 1,
         "dcerpc" => 2,

@@ -11,8 +11,10 @@
 //! so the result (or the error) is always the general reader's. Lengths are checked against
 //! the bytes left before anything is reserved, so a hostile length costs no memory.
 
-use super::{clear_unseen, field_of, pack_field, Args, Code, Rec};
+use super::fast::{self, kind_of, N};
+use super::{field_of, pack_field, park_held, Args, Code, Rec, F, FIELDS, NAMES};
 use std::net::IpAddr;
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 /// Nesting this reader follows (in `args` and in skipped values); deeper is left to rmp_serde.
@@ -24,40 +26,91 @@ pub(super) struct M<'a> {
     i: usize,
 }
 
+/// The most calls' arguments [`Spare`] keeps with their bytes.
+const ARGS_KEPT: usize = 8;
+
+/// What the reader keeps from record to record and batch to batch (see [`super::BatchRecs`]):
+/// the memory of fields a record lacked (parked, taken back by the next record that has them),
+/// the key that followed each key in the last record of each kind, and the calls' arguments
+/// read lately. What it reads never depends on what it kept.
+pub(super) struct Spare {
+    /// Parked strings and lists, and the key prediction, as the JSON-lines reader keeps them.
+    fast: fast::Spare,
+    /// Calls' arguments read lately, each with the bytes it was read from (the map's whole
+    /// encoding), the last read first, at most [`ARGS_KEPT`]. A record whose `args` begin with
+    /// one of these has those arguments: a MessagePack value ends where its bytes say (no
+    /// encoding of a value begins another's), and the reader reads the same bytes alike and
+    /// nothing past the value's end, so the map is shared, not read again.
+    args: Vec<(Vec<u8>, Arc<Args>)>,
+}
+
+impl Default for Spare {
+    fn default() -> Spare {
+        Spare {
+            fast: fast::Spare::new(),
+            args: Vec::new(),
+        }
+    }
+}
+
+/// The batch being read, with what the reader keeps and the field being read (its index).
+pub(super) struct P<'a, 's> {
+    m: M<'a>,
+    spare: &'s mut Spare,
+    f: usize,
+}
+
+impl<'a> Deref for P<'a, '_> {
+    type Target = M<'a>;
+    fn deref(&self) -> &M<'a> {
+        &self.m
+    }
+}
+
+impl<'a> DerefMut for P<'a, '_> {
+    fn deref_mut(&mut self) -> &mut M<'a> {
+        &mut self.m
+    }
+}
+
 /// Reads the records of `batch` into `out` (cleared first), each into a record taken from
-/// `pool` when it has one (its strings and lists reused), else a new one, and gives the batch's
-/// `sensor` and `seq` as [`batch_key`] reads them. `None` when the batch is not in the form this
-/// reader takes, a `sensor` or `seq` [`batch_key`] refuses included (so that where this reads
-/// the records, the batch's key reads whole); `out` then holds part of it.
+/// `pool` when it has one (no one else holds a share of those; its strings and lists reused),
+/// else a new one; each record goes with the fields it may hold (a bit each, [`F`]), in the
+/// pool and in `out`. Gives the batch's `sensor` and `seq` as [`batch_key`] reads them. `None`
+/// when the batch is not in the form this reader takes, a `sensor` or `seq` [`batch_key`]
+/// refuses included (so that where this reads the records, the batch's key reads whole); `out`
+/// then holds the records read before the one it gave up on.
 pub(super) fn read_batch<'a>(
     batch: &'a [u8],
-    pool: &mut Vec<Arc<Rec>>,
-    out: &mut Vec<Arc<Rec>>,
+    pool: &mut Vec<(Arc<Rec>, u128)>,
+    out: &mut Vec<(Arc<Rec>, u128)>,
+    spare: &mut Spare,
 ) -> Option<(&'a str, u64)> {
     out.clear();
-    let mut m = M { b: batch, i: 0 };
-    let n = m.map_len()?;
+    let mut p = P {
+        m: M { b: batch, i: 0 },
+        spare,
+        f: 0,
+    };
+    let n = p.map_len()?;
     let mut found = false;
     let mut key = (None, None);
     for _ in 0..n {
-        let name = m.str()?;
+        let name = p.str()?;
         if name != "records" {
-            member(&mut m, name, &mut key)?;
+            member(&mut p, name, &mut key)?;
             continue;
         }
         if found {
             return None; // given twice: rmp_serde refuses it
         }
         found = true;
-        let len = m.array_len()?;
-        out.reserve(len.min(m.left()));
+        let len = p.array_len()?;
+        out.reserve(len.min(p.left()));
         for _ in 0..len {
-            let mut rec = pool
-                .pop()
-                .filter(|a| Arc::strong_count(a) == 1 && Arc::weak_count(a) == 0)
-                .unwrap_or_default();
-            read_rec(&mut m, Arc::get_mut(&mut rec)?)?;
-            out.push(rec);
+            let (mut rec, held) = pool.pop().unwrap_or_default();
+            let seen = read_rec(&mut p, Arc::get_mut(&mut rec)?, held)?;
+            out.push((rec, seen));
         }
     }
     // rmp_serde reads no further than the batch's map: bytes after it are not looked at
@@ -116,32 +169,48 @@ fn member<'a>(m: &mut M<'a>, name: &str, key: &mut (Option<&'a str>, Option<u64>
     Some(())
 }
 
-/// Reads one record (a map of its fields) into `r`, whatever `r` held before.
-fn read_rec(m: &mut M<'_>, r: &mut Rec) -> Option<()> {
-    let n = m.map_len()?;
+/// Reads one record (a map of its fields) into `r`, a record whose fields not in `held` (a bit
+/// each) are absent: those in `held` the record lacks are made absent (their memory parked),
+/// the others are written. Gives the fields read (those `r` may now hold). The key that
+/// followed the last key in the last record of this kind is compared first, then the key is
+/// looked up.
+fn read_rec(p: &mut P<'_, '_>, r: &mut Rec, held: u128) -> Option<u128> {
+    let n = p.map_len()?;
     let mut seen = 0u128;
-    let mut hint = 0;
+    let mut kind = 0;
+    let mut prev = N;
     for _ in 0..n {
         // a field's name is ASCII, so a key that names one is UTF-8 without looking
-        let key = m.str_bytes()?;
-        match field_of(key, hint) {
-            Some(f) => {
-                let bit = 1u128 << (f as u8);
-                if seen & bit != 0 {
-                    return None;
+        let key = p.str_bytes()?;
+        let guess = usize::from(p.spare.fast.next[kind][prev]);
+        let f = match NAMES.get(guess) {
+            Some(name) if name.as_bytes() == key => FIELDS[guess],
+            _ => match field_of(key, prev + 1) {
+                Some(f) => {
+                    p.spare.fast.next[kind][prev] = f as u8;
+                    f
                 }
-                seen |= bit;
-                hint = f as usize + 1;
-                pack_field(r, f, m)?;
-            }
-            None => {
-                utf8(key)?;
-                m.skip(0)?
-            }
+                None => {
+                    utf8(key)?;
+                    p.skip(0)?;
+                    continue;
+                }
+            },
+        };
+        let bit = 1u128 << (f as u8);
+        if seen & bit != 0 {
+            return None;
         }
+        seen |= bit;
+        p.f = f as usize;
+        pack_field(r, f, p)?;
+        if f == F::kind {
+            kind = kind_of(&r.kind);
+        }
+        prev = f as usize;
     }
-    clear_unseen(r, seen);
-    Some(())
+    park_held(r, held & !seen, &mut p.spare.fast);
+    Some(seen)
 }
 
 impl<'a> M<'a> {
@@ -232,12 +301,16 @@ impl<'a> M<'a> {
         utf8(self.str_bytes()?)
     }
 
-    /// A string into `out` (its memory reused).
+    /// A string into `out` (its memory reused): a string `out` holds already (records repeat
+    /// names) is left as it is, not checked or copied (what equals a `String` is UTF-8).
     #[inline]
     pub(super) fn str_into(&mut self, out: &mut String) -> Option<()> {
-        let s = self.str()?;
-        out.clear();
-        out.push_str(s);
+        let b = self.str_bytes()?;
+        if out.as_bytes() != b {
+            let s = utf8(b)?;
+            out.clear();
+            out.push_str(s);
+        }
         Some(())
     }
 
@@ -430,9 +503,10 @@ pub(super) enum Int {
     I(i64),
 }
 
-/// A field's type as this reader reads it into the record, reusing what the field held.
+/// A field's type as this reader reads it into the record, reusing what the field held and
+/// what is parked for the field ([`P::f`]).
 pub(super) trait Pack {
-    fn pack_into(m: &mut M<'_>, slot: &mut Self) -> Option<()>;
+    fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()>;
 }
 
 /// `nil` as `None`, else the value `read` reads.
@@ -448,12 +522,15 @@ fn opt<'a, T>(
 
 impl Pack for Option<String> {
     #[inline]
-    fn pack_into(m: &mut M<'_>, slot: &mut Self) -> Option<()> {
-        if m.nil() {
-            *slot = None;
+    fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()> {
+        if p.nil() {
+            <Self as fast::Fast>::park(slot, p.f, &mut p.spare.fast);
             return Some(());
         }
-        m.str_into(slot.get_or_insert_with(String::new))
+        if slot.is_none() {
+            *slot = Some(p.spare.fast.take(p.f));
+        }
+        p.m.str_into(slot.as_mut()?)
     }
 }
 
@@ -461,13 +538,13 @@ macro_rules! pack_int {
     ($($t:ty),*) => {$(
         impl Pack for Option<$t> {
             #[inline]
-            fn pack_into(m: &mut M<'_>, slot: &mut Self) -> Option<()> {
-                opt(m, slot, M::int_as::<$t>)
+            fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()> {
+                opt(p, slot, M::int_as::<$t>)
             }
         }
         impl Pack for Vec<$t> {
-            fn pack_into(m: &mut M<'_>, slot: &mut Self) -> Option<()> {
-                m.list(M::int_as::<$t>, slot)
+            fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()> {
+                p.list(M::int_as::<$t>, slot)
             }
         }
     )*};
@@ -477,51 +554,62 @@ pack_int!(u16, u32, u64, i32);
 
 impl Pack for Option<f64> {
     #[inline]
-    fn pack_into(m: &mut M<'_>, slot: &mut Self) -> Option<()> {
-        opt(m, slot, M::f64)
+    fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()> {
+        opt(p, slot, M::f64)
     }
 }
 
 impl Pack for Option<bool> {
     #[inline]
-    fn pack_into(m: &mut M<'_>, slot: &mut Self) -> Option<()> {
-        opt(m, slot, M::bool)
+    fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()> {
+        opt(p, slot, M::bool)
     }
 }
 
 impl Pack for Option<Code> {
     #[inline]
-    fn pack_into(m: &mut M<'_>, slot: &mut Self) -> Option<()> {
-        match m.peek()? {
+    fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()> {
+        let code = match p.peek()? {
+            0xa0..=0xbf | 0xd9..=0xdb => {
+                if !matches!(slot, Some(Code::Name(_))) {
+                    *slot = Some(Code::Name(p.spare.fast.take(p.f)));
+                }
+                let Some(Code::Name(s)) = slot else {
+                    return None;
+                };
+                return p.m.str_into(s);
+            }
             0xc0 => {
-                m.i += 1;
-                *slot = None;
+                p.i += 1;
+                None
             }
-            0xa0..=0xbf | 0xd9..=0xdb => match slot {
-                Some(Code::Name(s)) => m.str_into(s)?,
-                _ => *slot = Some(Code::Name(m.str()?.to_owned())),
-            },
-            0xc2 | 0xc3 => *slot = Some(Code::Num(i64::from(m.bool()?))),
+            0xc2 | 0xc3 => Some(Code::Num(i64::from(p.bool()?))),
             // as the general reader: a number above i64's range wraps
-            _ => {
-                *slot = Some(Code::Num(match m.int()? {
-                    Int::U(v) => v as i64,
-                    Int::I(v) => v,
-                }))
-            }
-        }
+            _ => Some(Code::Num(match p.int()? {
+                Int::U(v) => v as i64,
+                Int::I(v) => v,
+            })),
+        };
+        <Self as fast::Fast>::park(slot, p.f, &mut p.spare.fast);
+        *slot = code;
         Some(())
     }
 }
 
 impl Pack for Vec<String> {
-    /// The list's strings are read into those `slot` holds, then into new ones.
-    fn pack_into(m: &mut M<'_>, slot: &mut Self) -> Option<()> {
-        let n = m.array_len()?;
+    /// The list's strings are read into those `slot` holds (or, when it holds none, those
+    /// parked for the field), then into new ones.
+    fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()> {
+        let n = p.array_len()?;
+        if n > 0 && slot.is_empty() {
+            if let Some(parked) = p.spare.fast.lists.get_mut(p.f) {
+                std::mem::swap(slot, parked);
+            }
+        }
         for k in 0..n {
             match slot.get_mut(k) {
-                Some(s) => m.str_into(s)?,
-                None => slot.push(m.str()?.to_owned()),
+                Some(s) => p.m.str_into(s)?,
+                None => slot.push(p.str()?.to_owned()),
             }
         }
         slot.truncate(n);
@@ -529,16 +617,90 @@ impl Pack for Vec<String> {
     }
 }
 
+/// A dotted quad in its usual form (four numbers 0 to 255 in at most three digits, no leading
+/// zero, three dots, nothing else), as an address; `None` for any other text, which
+/// [`super::parse_ip`] then reads (what this takes, it reads alike).
+#[inline]
+fn quad(b: &[u8]) -> Option<IpAddr> {
+    let mut quad = [0u8; 4];
+    let mut i = 0;
+    for (k, q) in quad.iter_mut().enumerate() {
+        let d0 = b.get(i)?.wrapping_sub(b'0');
+        if d0 > 9 {
+            return None;
+        }
+        let mut v = u32::from(d0);
+        let mut n = 1;
+        while n < 3 {
+            let Some(d) = b
+                .get(i + n)
+                .map(|c| c.wrapping_sub(b'0'))
+                .filter(|&d| d <= 9)
+            else {
+                break;
+            };
+            v = v * 10 + u32::from(d);
+            n += 1;
+        }
+        if (n > 1 && d0 == 0) || v > 255 {
+            return None;
+        }
+        *q = v as u8;
+        i += n;
+        if k < 3 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    (i == b.len()).then(|| IpAddr::from(quad))
+}
+
 impl Pack for Option<IpAddr> {
     #[inline]
-    fn pack_into(m: &mut M<'_>, slot: &mut Self) -> Option<()> {
-        opt(m, slot, |m| super::parse_ip(m.str()?))
+    fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()> {
+        opt(p, slot, |m| {
+            let b = m.str_bytes()?;
+            match quad(b) {
+                Some(ip) => Some(ip),
+                None => super::parse_ip(utf8(b)?),
+            }
+        })
     }
 }
 
 impl Pack for Option<Arc<Args>> {
-    fn pack_into(m: &mut M<'_>, slot: &mut Self) -> Option<()> {
-        opt(m, slot, |m| Some(Arc::new(m.object(0)?)))
+    /// Shared from [`Spare::args`] when the record's map begins with the bytes of one kept
+    /// there; else read into a new map and kept with its bytes.
+    fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()> {
+        *slot = None;
+        if p.nil() {
+            return Some(());
+        }
+        let rest = p.b.get(p.i..)?;
+        let kept = &mut p.spare.args;
+        if let Some(k) = kept.iter().position(|(t, _)| rest.starts_with(t)) {
+            kept[..=k].rotate_right(1);
+            let (t, a) = &kept[0];
+            p.m.i += t.len();
+            *slot = Some(Arc::clone(a));
+            return Some(());
+        }
+        let start = p.i;
+        let a = Arc::new(p.object(0)?);
+        let read = p.b.get(start..p.i)?;
+        let kept = &mut p.spare.args;
+        let mut text = if kept.len() >= ARGS_KEPT {
+            kept.pop().map(|(t, _)| t).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        text.clear();
+        text.extend_from_slice(read);
+        kept.insert(0, (text, Arc::clone(&a)));
+        *slot = Some(a);
+        Some(())
     }
 }
 

@@ -2,6 +2,7 @@
 //! (sensor, seq) order one batch at a time, so memory holds one batch however many there are.
 
 use super::{Detector, Raw};
+use crate::detect::input::BatchRecs;
 use crate::detect::Rec;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -79,16 +80,11 @@ pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
     // Stable: batches with the same key keep the order they were found in.
     order.sort_by(|(a, _, _), (b, _, _)| (&a.sensor, a.seq).cmp(&(&b.sensor, b.seq)));
     // The records of one batch, and those the engine kept no share of, read into again.
-    let mut recs: Vec<Arc<Rec>> = Vec::new();
-    let mut pool: Vec<Arc<Rec>> = Vec::new();
+    let mut recs = BatchRecs::default();
     for (key, f, head) in order {
         let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
         let sensor = (!key.sensor.is_empty()).then_some(key.sensor.as_str());
-        let fast = if d.records {
-            None
-        } else {
-            Rec::read_batch(&bytes, &mut pool, &mut recs)
-        };
+        let fast = if d.records { None } else { recs.read(&bytes) };
         // A key read from the batch's head counts only if the whole batch gives it (as when it
         // is read whole before the order is made): else the batch is skipped, as it would
         // have been then (no record of it read).
@@ -98,7 +94,7 @@ pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
                 .is_none_or(|(s, q)| (s, *q) != (&key.sensor, key.seq))
         {
             if let Err(e) = whole_key(&bytes) {
-                pool.append(&mut recs);
+                recs.clear();
                 d.skipped += 1;
                 tracing::warn!("{}: not a batch, skipped: {e}", f.display());
                 continue;
@@ -106,22 +102,21 @@ pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
         }
         if !d.records {
             let read = fast.is_some() || {
-                pool.append(&mut recs);
                 match rmp_serde::from_slice::<RecBatch>(&bytes) {
                     Ok(b) => {
-                        recs.extend(b.records.into_iter().map(Arc::new));
+                        recs.set(b.records);
                         true
                     }
-                    Err(_) => false,
+                    Err(_) => {
+                        recs.clear();
+                        false
+                    }
                 }
             };
             if read {
                 drop(bytes);
-                for mut r in recs.drain(..) {
-                    d.feed(sensor, &r, Raw::Parsed).map_err(|e| e.to_string())?;
-                    if Arc::get_mut(&mut r).is_some() {
-                        pool.push(r);
-                    }
+                for r in recs.records() {
+                    d.feed(sensor, r, Raw::Parsed).map_err(|e| e.to_string())?;
                 }
                 continue;
             }

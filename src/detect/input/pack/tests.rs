@@ -1,7 +1,7 @@
 //! The batch fast path against `rmp_serde` (the general reader) on the sensor's batches and on
 //! batches altered a byte or two at a time.
 
-use super::super::Rec;
+use super::super::{BatchRecs, Rec};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -70,11 +70,9 @@ fn batch(records: &[Value]) -> Vec<u8> {
 
 /// The records the fast path reads; where it reads them, the batch's key reads whole as
 /// `rmp_serde` reads it, and is the one the fast path gives.
-fn fast(batch: &[u8], pool: &mut Vec<Arc<Rec>>) -> Option<Vec<Rec>> {
-    let mut out = Vec::new();
-    let key = Rec::read_batch(batch, pool, &mut out);
-    let recs = out.iter().map(|r| (**r).clone()).collect();
-    pool.append(&mut out);
+fn fast(batch: &[u8], pool: &mut BatchRecs) -> Option<Vec<Rec>> {
+    let key = pool.read(batch);
+    let recs = pool.records().map(|r| (**r).clone()).collect();
     if key.is_some() {
         assert_eq!(key, general_key(batch), "{batch:02x?}");
     }
@@ -85,10 +83,10 @@ fn fast(batch: &[u8], pool: &mut Vec<Arc<Rec>>) -> Option<Vec<Rec>> {
 fn the_sensors_batches_take_the_fast_path_and_read_as_rmp_serde_reads_them() {
     let recs = records();
     let b = batch(&recs);
-    let mut pool = Vec::new();
+    let mut pool = BatchRecs::default();
     let f = fast(&b, &mut pool).expect("the sensor's batch is on the fast path");
     assert_eq!(Some(f), general(&b));
-    assert_eq!(pool.len(), recs.len());
+    assert_eq!(pool.records().count(), recs.len());
     // read again into the same records, in another order: each comes out as read anew
     let mut rev = recs.clone();
     rev.reverse();
@@ -131,7 +129,7 @@ fn a_batch_key_is_read_without_its_records_as_rmp_serde_reads_it() {
 #[test]
 fn a_batch_key_is_read_from_its_head_and_the_rest_is_checked_by_the_records_reader() {
     let all = records();
-    let mut pool = Vec::new();
+    let mut pool = BatchRecs::default();
     let b = batch(&all);
     assert_eq!(Rec::batch_head(&b), Some(("s1".to_string(), 7)));
     for late in [
@@ -194,7 +192,7 @@ fn a_batch_key_is_read_from_its_head_and_the_rest_is_checked_by_the_records_read
 
 #[test]
 fn other_batches_are_left_to_rmp_serde() {
-    let mut pool = Vec::new();
+    let mut pool = BatchRecs::default();
     let cases: Vec<Vec<u8>> = vec![
         // a 32-bit float, a binary string, a key that is a number, a field given twice
         rmp_serde::to_vec_named(&json!({"records": [{"ts": 1.0}]}))
@@ -256,7 +254,7 @@ fn altered_batches_read_alike_on_both_paths() {
         0xd3, 0xd9, 0xdc, 0xde, 0xe0, 0xff,
     ];
     let mut next = crate::base::xorshift(0x2545_f491_4f6c_dd1du64);
-    let mut pool = Vec::new();
+    let mut pool = BatchRecs::default();
     let (mut taken, mut left, mut keys, mut heads) = (0, 0, 0, 0);
     for _ in 0..20_000 {
         let mut b = bases[(next() % bases.len() as u64) as usize].clone();
@@ -326,7 +324,7 @@ fn nested(k: usize, maps: bool) -> Value {
 /// rmp_serde, which reads it.
 #[test]
 fn skipped_values_are_followed_to_the_depth_limit_and_no_deeper() {
-    let mut pool = Vec::new();
+    let mut pool = BatchRecs::default();
     let limit = super::MAX_DEPTH;
     for maps in [false, true] {
         let ok = batch(&[json!({"ts": 1.0, "zz": nested(limit, maps), "type": "dns"})]);
@@ -344,5 +342,180 @@ fn skipped_values_are_followed_to_the_depth_limit_and_no_deeper() {
         let deep_key = batch(&[json!({"zz": nested(limit - 1, maps)})]);
         assert_eq!(Rec::batch_key(&deep_key), None);
         assert_eq!(general_key(&deep_key), Some(("s1".to_string(), 7)));
+    }
+}
+
+/// A batch of `records` as the sensor writes it (see [`batch`]), read by both paths: the fast
+/// path must take it and read it as `rmp_serde` does, into the records of `pool`.
+fn read_alike(records: &[Value], pool: &mut BatchRecs) {
+    let b = batch(records);
+    let f = fast(&b, pool).unwrap_or_else(|| panic!("not on the fast path: {records:?}"));
+    let g = general(&b).expect("rmp_serde reads the batch");
+    assert_eq!(f, g, "{records:?}");
+    let json = |r: &[Rec]| serde_json::to_string(r).unwrap();
+    assert_eq!(json(&f), json(&g), "{records:?}");
+}
+
+/// Batches of records of many kinds (strings, lists, codes as names and as numbers, nil,
+/// absent fields, unknown fields) read one after another into the same records, in every order
+/// of three, records now and then held as the engine holds evidence: each reads as
+/// `rmp_serde` reads it, no field of an earlier record left over (only the fields a record
+/// held are cleared), and a held record never changes.
+#[test]
+fn records_read_into_earlier_records_read_as_each_reads_alone() {
+    let mut kinds = records();
+    kinds.extend([
+        json!({"ts": 2.5, "type": "ldap", "user": "bob", "attributes": ["cn", "mail"], "result": 7,
+            "error": "X", "status": "S", "query": null, "flags": []}),
+        json!({"type": "smb", "share": "C$", "error": 5, "status": null, "access": ["w", "x", "y"]}),
+        json!({"ts": 6, "type": "kerberos", "client": "alice", "etypes": [18, 23], "src": null,
+            "kdc_options": ["a"], "error": null, "result": "ok", "status": 1}),
+        json!({"ts": 7, "type": "dns", "query": "b.example", "flags": ["rd"], "answers": ["x", "y"],
+            "src": "10.0.0.300", "dst": "::1"}),
+    ]);
+    let sets: Vec<Vec<Value>> = kinds
+        .iter()
+        .map(|r| vec![r.clone()])
+        .chain([kinds.clone(), kinds[3..].to_vec()])
+        .collect();
+    let mut pool = BatchRecs::default();
+    let mut held: Vec<(Arc<Rec>, Rec)> = Vec::new();
+    for (n, x) in sets.iter().enumerate() {
+        for (m, y) in sets.iter().enumerate() {
+            for z in &sets {
+                for recs in [x, y, z] {
+                    let b = batch(recs);
+                    // not the address that is not one: rmp_serde refuses that batch
+                    if general(&b).is_none() {
+                        assert!(fast(&b, &mut pool).is_none());
+                        continue;
+                    }
+                    read_alike(recs, &mut pool);
+                }
+                if (n + m) % 3 == 0 {
+                    if let Some(r) = pool.records().next() {
+                        held.push((Arc::clone(r), (**r).clone()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(held.len() > 10);
+    for (h, was) in &held {
+        assert_eq!(&**h, was);
+    }
+}
+
+/// Calls' arguments whose encodings share long beginnings (one number wider, one more member,
+/// nested deeper), more of them than are kept, read in a random order with other records
+/// between and some records held (as the engine holds evidence): each reads as `rmp_serde`
+/// reads it, arguments read again are shared with the last record that had them, and the maps
+/// held never change.
+#[test]
+fn arguments_read_again_are_shared_and_read_as_rmp_serde_reads_them() {
+    let mut args: Vec<Value> = Vec::new();
+    for i in 1..7u64 {
+        args.push(json!({"a": "x", "n": i}));
+        args.push(json!({"a": "x", "n": i * 1000}));
+        args.push(json!({"a": "x", "n": i, "m": "y"}));
+        args.push(json!({"a": {"b": [i, "c"]}}));
+    }
+    args.push(json!({}));
+    args.push(json!({"a": "x", "n": 1, "f": 0.5, "z": null, "neg": -3}));
+    let mut next = crate::base::xorshift(0x5851_f42d_4c95_7f2du64);
+    let mut pool = BatchRecs::default();
+    let mut held: Vec<(Arc<Rec>, Rec)> = Vec::new();
+    let mut last: Vec<Option<Arc<Rec>>> = vec![None; args.len()];
+    let mut shared = 0;
+    for _ in 0..5_000 {
+        // a batch of one to three records, each with arguments or not
+        let picks: Vec<usize> = (0..1 + next() % 3)
+            .map(|_| (next() % (args.len() as u64 + 2)) as usize)
+            .collect();
+        let recs: Vec<Value> = picks
+            .iter()
+            .map(|&k| match args.get(k) {
+                Some(a) if next() % 2 == 0 => {
+                    json!({"ts": 1.5, "type": "dcerpc", "args": a, "status": 7})
+                }
+                Some(a) => json!({"ts": 1.5, "type": "dcerpc", "args": a}),
+                None if k == args.len() => json!({"ts": 2.5, "type": "dns", "query": "a"}),
+                None => json!({"ts": 2.5, "type": "dcerpc", "args": null}),
+            })
+            .collect();
+        read_alike(&recs, &mut pool);
+        for (&k, r) in picks.iter().zip(pool.records()) {
+            if let Some(prev) = last.get_mut(k) {
+                let a = r.args.as_ref().unwrap();
+                if prev
+                    .as_ref()
+                    .is_some_and(|p| Arc::ptr_eq(p.args.as_ref().unwrap(), a))
+                {
+                    shared += 1;
+                }
+                *prev = Some(Arc::clone(r));
+            }
+            if next() % 16 == 0 {
+                held.push((Arc::clone(r), (**r).clone()));
+            }
+        }
+    }
+    assert!(shared > 1_500, "{shared} shared");
+    for (h, was) in &held {
+        assert_eq!(&**h, was);
+    }
+}
+
+/// Addresses read straight from their bytes where they are dotted quads in their usual form:
+/// as the general parser reads them, and every other text left to it.
+#[test]
+fn dotted_quads_read_as_the_general_parser_reads_them() {
+    for t in super::super::tests::address_texts() {
+        let v4 = t.parse::<std::net::Ipv4Addr>().ok();
+        match super::quad(t.as_bytes()) {
+            Some(ip) => assert_eq!(Some(ip), v4.map(std::net::IpAddr::from), "{t:?}"),
+            // only forms other than the usual one are left
+            None => assert!(v4.is_none_or(|g| g.to_string() != t), "{t:?}"),
+        }
+        // and in a record, whichever way it is read
+        let mut pool = BatchRecs::default();
+        let b = batch(&[json!({"src": t})]);
+        assert_eq!(fast(&b, &mut pool), general(&b), "{t:?}");
+    }
+}
+
+/// A string read into a string that held another (the same, one of the same length, a
+/// beginning or a continuation of it, not UTF-8, with room or without): it then holds the
+/// string read, and text that is not UTF-8 is refused whatever the string held.
+#[test]
+fn a_string_read_into_one_that_held_another_holds_the_string_read() {
+    let texts: [&[u8]; 9] = [
+        b"",
+        b"udp",
+        b"tcp",
+        b"ab",
+        b"abc",
+        b"\\pipe\\samr",
+        "é".as_bytes(),
+        b"\xff\xfe",
+        b"ab\xc3",
+    ];
+    for held in texts {
+        for read in texts {
+            let mut enc = vec![0xa0 | read.len() as u8];
+            enc.extend_from_slice(read);
+            let mut m = super::M { b: &enc, i: 0 };
+            let mut out = String::with_capacity(64);
+            out.push_str(&String::from_utf8_lossy(held));
+            let got = m.str_into(&mut out);
+            match std::str::from_utf8(read) {
+                Ok(want) => {
+                    assert_eq!(got, Some(()));
+                    assert_eq!(out, want, "{held:?} then {read:?}");
+                    assert_eq!(m.i, enc.len());
+                }
+                Err(_) => assert_eq!(got, None, "{held:?} then {read:?}"),
+            }
+        }
     }
 }
