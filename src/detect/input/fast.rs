@@ -107,14 +107,14 @@ pub(super) fn kind_of(kind: &str) -> usize {
 /// A key as the sensor writes it, with its quotes and colon (`"name":`), as words of eight
 /// bytes to compare a line's bytes with.
 #[derive(Clone, Copy)]
-struct Key {
+pub(super) struct Key {
     /// The bytes, eight to a word, the first in the low byte; zero past the end.
     w: [u64; 4],
     /// The last eight bytes (keys of eight bytes or more).
     tail: u64,
     /// The bits of `w[0]` that are the key's (keys shorter than eight bytes).
     mask: u64,
-    len: usize,
+    pub(super) len: usize,
 }
 
 const fn key_of(name: &str) -> Key {
@@ -130,6 +130,12 @@ const fn key_of(name: &str) -> Key {
     }
     b[len - 2] = b'"';
     b[len - 1] = b':';
+    key_from(&b, len)
+}
+
+/// The key of the first `len` bytes of `b` (1 to 32), to compare bytes with (see [`key_at`]).
+pub(super) const fn key_from(b: &[u8; 32], len: usize) -> Key {
+    assert!(len <= 32 && len >= 1);
     const fn word(b: &[u8; 32], at: usize) -> u64 {
         let mut v = 0u64;
         let mut k = 0;
@@ -140,8 +146,8 @@ const fn key_of(name: &str) -> Key {
         v
     }
     Key {
-        w: [word(&b, 0), word(&b, 8), word(&b, 16), word(&b, 24)],
-        tail: if len >= 8 { word(&b, len - 8) } else { 0 },
+        w: [word(b, 0), word(b, 8), word(b, 16), word(b, 24)],
+        tail: if len >= 8 { word(b, len - 8) } else { 0 },
         mask: if len >= 8 {
             u64::MAX
         } else {
@@ -173,7 +179,7 @@ fn word(b: &[u8], at: usize) -> u64 {
 /// Whether `b` has key `k` (with its quotes and colon) at `i`; `false` also when fewer than
 /// eight bytes are left (the caller then reads the key as any other).
 #[inline]
-fn key_at(b: &[u8], i: usize, k: &Key) -> bool {
+pub(super) fn key_at(b: &[u8], i: usize, k: &Key) -> bool {
     let n = k.len;
     if n <= 8 {
         return i + 8 <= b.len() && (word(b, i) ^ k.w[0]) & k.mask == 0;

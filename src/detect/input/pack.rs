@@ -169,6 +169,27 @@ fn member<'a>(m: &mut M<'a>, name: &str, key: &mut (Option<&'a str>, Option<u64>
     Some(())
 }
 
+/// Every field's key as the sensor writes it in a batch (a `fixstr`: its length byte, then the
+/// name), by its index, to compare the batch's bytes with.
+static KEYS: [fast::Key; N] = {
+    let mut k = [fast::key_from(&[0; 32], 1); N];
+    let mut i = 0;
+    while i < N {
+        let n = NAMES[i].as_bytes();
+        assert!(n.len() < 32);
+        let mut b = [0u8; 32];
+        b[0] = 0xa0 | n.len() as u8;
+        let mut j = 0;
+        while j < n.len() {
+            b[j + 1] = n[j];
+            j += 1;
+        }
+        k[i] = fast::key_from(&b, n.len() + 1);
+        i += 1;
+    }
+    k
+};
+
 /// Reads one record (a map of its fields) into `r`, a record whose fields not in `held` (a bit
 /// each) are absent: those in `held` the record lacks are made absent (their memory parked),
 /// the others are written. Gives the fields read (those `r` may now hold). The key that
@@ -180,22 +201,29 @@ fn read_rec(p: &mut P<'_, '_>, r: &mut Rec, held: u128) -> Option<u128> {
     let mut kind = 0;
     let mut prev = N;
     for _ in 0..n {
-        // a field's name is ASCII, so a key that names one is UTF-8 without looking
-        let key = p.str_bytes()?;
+        // the key that followed the last one in the last record of this kind, compared as
+        // bytes where the sensor's encoding of it is; else the key read as any string and
+        // looked up (a field's name is ASCII, so a key that names one is UTF-8 without looking)
         let guess = usize::from(p.spare.fast.next[kind][prev]);
-        let f = match NAMES.get(guess) {
-            Some(name) if name.as_bytes() == key => FIELDS[guess],
-            _ => match field_of(key, prev + 1) {
-                Some(f) => {
-                    p.spare.fast.next[kind][prev] = f as u8;
-                    f
+        let f = match KEYS.get(guess) {
+            Some(k) if fast::key_at(p.b, p.i, k) => {
+                p.m.i += k.len;
+                FIELDS[guess]
+            }
+            _ => {
+                let key = p.str_bytes()?;
+                match field_of(key, prev + 1) {
+                    Some(f) => {
+                        p.spare.fast.next[kind][prev] = f as u8;
+                        f
+                    }
+                    None => {
+                        utf8(key)?;
+                        p.skip(0)?;
+                        continue;
+                    }
                 }
-                None => {
-                    utf8(key)?;
-                    p.skip(0)?;
-                    continue;
-                }
-            },
+            }
         };
         let bit = 1u128 << (f as u8);
         if seen & bit != 0 {

@@ -519,3 +519,65 @@ fn a_string_read_into_one_that_held_another_holds_the_string_read() {
         }
     }
 }
+
+/// A batch of one record whose members are `members` (keys given as their encodings).
+fn raw_batch(members: &[(Vec<u8>, &Value)]) -> Vec<u8> {
+    let mut b = vec![0x81];
+    b.extend(rmp_serde::to_vec_named("records").unwrap());
+    b.extend([0x91, 0xde, 0, members.len() as u8]);
+    for (k, v) in members {
+        b.extend_from_slice(k);
+        b.extend(rmp_serde::to_vec_named(v).unwrap());
+    }
+    b
+}
+
+/// Keys compared as bytes where the predicted key's encoding is (the key that followed last
+/// time): a key encoded otherwise (as a `str8`), a key one byte off, one byte longer or
+/// shorter, and short keys at the very end of the batch (fewer than eight bytes left) read as
+/// the general reader reads them, after the prediction learned the usual order.
+#[test]
+fn keys_compared_as_bytes_read_as_the_general_reader_reads_them() {
+    let mut pool = BatchRecs::default();
+    let mut tail = records();
+    tail.push(json!({"type": "dns", "id": 1}));
+    tail.push(json!({"type": "dns", "op": "a"}));
+    let (mut n, mut taken) = (0, 0);
+    for rec in &tail {
+        let Some(members) = rec.as_object() else {
+            continue;
+        };
+        let members: Vec<(String, &Value)> = members.iter().map(|(k, v)| (k.clone(), v)).collect();
+        let usual: Vec<(Vec<u8>, &Value)> = members
+            .iter()
+            .map(|(k, v)| (rmp_serde::to_vec_named(k).unwrap(), *v))
+            .collect();
+        for j in 0..members.len() {
+            let k = members[j].0.as_bytes();
+            let mut variants: Vec<Vec<u8>> = vec![[&[0xd9, k.len() as u8], k].concat()];
+            let mut off = k.to_vec();
+            *off.last_mut().unwrap() ^= 1;
+            variants.push(off);
+            variants.push([k, b"s"].concat());
+            variants.push(k[..k.len() - 1].to_vec());
+            for v in variants {
+                let v = if v[0] == 0xd9 {
+                    v
+                } else {
+                    rmp_serde::to_vec_named(std::str::from_utf8(&v).unwrap()).unwrap()
+                };
+                let mut altered = usual.clone();
+                altered[j].0 = v;
+                for b in [raw_batch(&usual), raw_batch(&altered), raw_batch(&usual)] {
+                    n += 1;
+                    let f = fast(&b, &mut pool);
+                    taken += usize::from(f.is_some());
+                    if let Some(f) = f {
+                        assert_eq!(Some(f), general(&b), "{b:02x?}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(taken * 10 > n * 9, "the fast path took {taken} of {n}");
+}
