@@ -17,6 +17,18 @@ struct Key {
     seq: u64,
 }
 
+/// The most bytes of a file [`read_head`] reads: room for the sensor's header with the longest
+/// sensor id and host name it writes.
+const HEAD: u64 = 4096;
+
+/// The first [`HEAD`] bytes of a file (all of a shorter one).
+fn read_head(f: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(HEAD as usize);
+    std::fs::File::open(f)?.take(HEAD).read_to_end(&mut head)?;
+    Ok(head)
+}
+
 /// A batch's key read whole (every member looked at), by the hand-written reader where it takes
 /// the batch, else by `rmp_serde` (whose answer the other always is).
 fn whole_key(bytes: &[u8]) -> Result<Key, rmp_serde::decode::Error> {
@@ -64,10 +76,15 @@ pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
     // read whole now, as `rmp_serde` reads it.
     let mut order: Vec<(Key, PathBuf, bool)> = Vec::with_capacity(files.len());
     for f in files {
-        let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
-        let key = match Rec::batch_head(&bytes) {
+        // the head is read from the file's first bytes (what it reads there, it reads alike
+        // in the whole file); the whole file only when the head is not there
+        let head = read_head(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let key = match Rec::batch_head(&head) {
             Some((sensor, seq)) => Ok((Key { sensor, seq }, true)),
-            None => whole_key(&bytes).map(|k| (k, false)),
+            None => {
+                let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+                whole_key(&bytes).map(|k| (k, false))
+            }
         };
         match key {
             Ok((k, head)) => order.push((k, f, head)),
