@@ -927,3 +927,68 @@ fn batches_are_read_in_sensor_and_seq_order_whatever_their_file_names() {
         "records in the order of the batches' numbers"
     );
 }
+
+/// A batch file declaring more records than `max_batch_records` is skipped before any of its
+/// records is read (a record takes about 1.8 KiB however few bytes it had: a batch of empty maps
+/// would take some 2,000 times its size), counted and named; whether its count is read from the
+/// sensor's header form or by `rmp_serde` (a member before the records named by a number).
+#[test]
+fn a_batch_of_more_records_than_max_batch_records_is_skipped_counted_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let jl = lab_jsonl(dir.path(), "12_attack_dcsync");
+    let recs: Vec<serde_json::Value> = std::fs::read_to_string(&jl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(recs.len() >= 4, "{} records", recs.len());
+    let bdir = dir.path().join("spool");
+    std::fs::create_dir(&bdir).unwrap();
+    let write = |name: &str, seq: u64, part: &[serde_json::Value], numbered: bool| {
+        let mut b =
+            rmp_serde::to_vec_named(&serde_json::json!({"sensor": "dc-a", "seq": seq})).unwrap();
+        assert_eq!(b[0], 0x82);
+        b[0] = if numbered { 0x84 } else { 0x83 };
+        if numbered {
+            b.extend(rmp_serde::to_vec(&7u8).unwrap());
+            b.extend(rmp_serde::to_vec(&1u8).unwrap());
+        }
+        b.extend(rmp_serde::to_vec_named("records").unwrap());
+        b.extend(rmp_serde::to_vec_named(part).unwrap());
+        std::fs::write(bdir.join(name), b).unwrap();
+    };
+    write("a.msgpack", 1, &recs[..3], false);
+    write("b.msgpack", 2, &recs[..4], false);
+    write("c.msgpack", 3, &recs[..4], true);
+    write("d.msgpack", 4, &recs[3..4], true);
+    let c = dir.path().join("c.toml");
+    let run = |cap: usize| {
+        std::fs::write(&c, format!("[detect]\nmax_batch_records = {cap}\n")).unwrap();
+        let out = bin()
+            .args(["detect", "--records", "--config", c.to_str().unwrap()])
+            .arg(&bdir)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let read = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.contains("\"type\":\"alert\""))
+            .count();
+        (read, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (read, err) = run(3);
+    assert_eq!(read, 3 + 1, "{err}");
+    for name in ["b.msgpack", "c.msgpack"] {
+        assert!(
+            err.contains(&format!(
+                "{name}: a batch of 4 records, more than max_batch_records (3)"
+            )),
+            "{err}"
+        );
+    }
+    assert!(err.contains("skipped=2"), "{err}");
+    // the same batches under a cap that takes them are read whole
+    let (read, err) = run(1000);
+    assert_eq!(read, 3 + 4 + 4 + 1, "{err}");
+    assert!(err.contains("skipped=0"), "{err}");
+}

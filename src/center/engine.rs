@@ -27,6 +27,11 @@ pub trait Detector: Send {
     fn ticket_limits(&self) -> (f64, usize) {
         (0.0, 0)
     }
+    /// The most records a batch may hold to be applied (`max_batch_records` of the detection
+    /// tuning): a record takes about 1.8 KiB decoded however few bytes it had in the batch.
+    fn max_batch_records(&self) -> usize {
+        crate::detect::Tuning::default().max_batch_records
+    }
 }
 
 /// No engine: the center stores activity and the alerts sensors raised themselves.
@@ -87,6 +92,10 @@ impl Detector for DetectEngine {
 
     fn absorb_shared(&mut self) {
         self.0.absorb_shared();
+    }
+
+    fn max_batch_records(&self) -> usize {
+        self.0.tuning().max_batch_records
     }
 
     fn ticket_limits(&self) -> (f64, usize) {

@@ -136,10 +136,15 @@ impl Processor {
             let mut recent = p.store.recent_batches(since).await?;
             recent.retain(|(sensor, _)| in_share(&sharing.share, sensor));
             let n = recent.len();
+            let max = p.engine.max_batch_records() as u64;
             for (sensor, body) in recent {
                 let mut scratch = Effects::default();
-                if let Ok(h) = read_header(&body) {
-                    p.rollup_batch(&h, &body, &mut scratch);
+                match read_header(&body) {
+                    Ok(h) if h.records > max => continue, // kept unapplied when it came
+                    Ok(h) => {
+                        p.rollup_batch(&h, &body, &mut scratch);
+                    }
+                    Err(_) => {}
                 }
                 // Alerts coming out now were committed when these batches were first applied.
                 let _ = p.engine.feed(&sensor, &body);
@@ -248,6 +253,16 @@ impl Processor {
                     continue;
                 }
             };
+            let max = self.engine.max_batch_records() as u64;
+            if h.records > max {
+                tracing::error!(sensor = %h.sensor, seq = h.seq, records = h.records,
+                    "batch of more records than max_batch_records ({max}): kept, not applied; \
+                     raise max_batch_records in the detection tuning if the sensor's \
+                     batch_records is this large");
+                self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                keep(it.ack, &mut acks);
+                continue;
+            }
             let key = (h.sensor.clone(), h.seq);
             if in_group.contains(&key) || self.store.applied(&h.sensor, h.seq).await? {
                 self.stats.duplicates.fetch_add(1, Ordering::Relaxed);

@@ -156,6 +156,10 @@ pub struct Tuning {
     pub max_distinct: usize,
     /// The longest JSON line read as a record; longer lines are skipped and counted.
     pub max_record_bytes: usize,
+    /// The most records a MessagePack batch may hold (as its list declares them, before any is
+    /// read); a larger batch is skipped and counted (`dcsensor detect`) or kept unapplied (the
+    /// center): a record takes about 1.8 KiB in memory however few bytes it had in the batch.
+    pub max_batch_records: usize,
     /// Bytes of evidence records each tally and each alert holds (records as they lie in
     /// memory); records beyond it are kept trimmed to their time, type, addresses and ports,
     /// counted in `evidence_trimmed` ([`super::evidence`]). At least 32 trimmed records' worth.
@@ -190,6 +194,7 @@ impl Default for Tuning {
             alert_ttl: 86_400.0,
             max_distinct: 1024,
             max_record_bytes: 8 * 1024,
+            max_batch_records: 100_000,
             max_evidence_bytes: 128 * 1024,
             max_target_bytes: 16 * 1024,
             domain_controllers: Vec::new(),
@@ -227,6 +232,7 @@ const GLOBAL_KEYS: &[&str] = &[
     "alert_ttl",
     "max_distinct",
     "max_record_bytes",
+    "max_batch_records",
     "max_evidence_bytes",
     "max_target_bytes",
     "domain_controllers",
@@ -402,6 +408,9 @@ impl Tuning {
                 "max_record_bytes" => {
                     tu.max_record_bytes = (want_num(v, &at)? as usize).max(256)
                 }
+                "max_batch_records" => {
+                    tu.max_batch_records = (want_num(v, &at)? as usize).max(1)
+                }
                 "domain_controllers" => tu.domain_controllers = want_addrs(v, &at)?,
                 "dns_servers" => tu.dns_servers = want_addrs(v, &at)?,
                 "sensitive_accounts" => tu.sensitive_accounts = want_strings(v, &at)?,
@@ -499,6 +508,8 @@ pub fn example_section() -> String {
     s.push_str(&format!("max_distinct = {}\n", t.max_distinct));
     s.push_str("# The longest record read from a JSON-lines input (bytes); a longer line is skipped,\n# counted and named in a warning like a line that is not a record.\n");
     s.push_str(&format!("max_record_bytes = {}\n", t.max_record_bytes));
+    s.push_str("# The most records a MessagePack batch may hold (as its list declares them); a larger batch\n# is skipped and counted by dcsensor detect, kept unapplied by the center. At least the\n# sensors' batch_records (default 1000).\n");
+    s.push_str(&format!("max_batch_records = {}\n", t.max_batch_records));
     s.push_str("# Bytes of evidence records each tally and each alert holds (as they lie in memory, up to\n# 32 records); records beyond it are kept trimmed to their time, type, addresses and ports\n# (the alert's evidence_trimmed says how many), counted in dcsensor_detect_evidence_trimmed_total.\n# At least 32 trimmed records' worth (about 58 KiB). This bounds the engine's memory (README).\n");
     s.push_str(&format!("max_evidence_bytes = {}\n", t.max_evidence_bytes));
     s.push_str("# Bytes of target names (their text) each tally and each alert holds, up to 64 names; a\n# name beyond it is not kept (the alert's target_count still counts it), counted in\n# dcsensor_detect_targets_dropped_total. At least 256. This bounds the engine's memory (README).\n");

@@ -156,6 +156,21 @@ pub(super) fn batch_head(batch: &[u8]) -> Option<(String, u64)> {
     None
 }
 
+/// How many records a batch's `records` member declares, read from the members before it when
+/// their names are strings (as the sensor writes them; nothing of the records looked at).
+/// `None` when a name before it is not a string, there is no `records` list, or the bytes end
+/// there: the caller then asks `rmp_serde` (which also takes a field named by its number).
+pub(super) fn declared_records(batch: &[u8]) -> Option<u64> {
+    let mut m = M { b: batch, i: 0 };
+    for _ in 0..m.map_len()? {
+        if m.str()? == "records" {
+            return m.array_len().map(|n| n as u64);
+        }
+        m.skip(0)?;
+    }
+    None
+}
+
 /// A member of the batch's map other than `records`, its name read: `sensor` and `seq` into
 /// `key` (`None`: given twice, or not of their kind, which `rmp_serde` refuses), any other value
 /// skipped.

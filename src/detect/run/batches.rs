@@ -38,6 +38,48 @@ fn whole_key(bytes: &[u8]) -> Result<Key, rmp_serde::decode::Error> {
     }
 }
 
+/// The length of a batch's `records` list, every record skipped unread (no memory per record):
+/// what `rmp_serde` takes as the list (a field named by its number too) when the members before
+/// it are not named by strings.
+#[derive(Deserialize)]
+struct Count {
+    #[serde(default)]
+    records: Len,
+}
+
+#[derive(Default)]
+struct Len(u64);
+
+impl<'de> Deserialize<'de> for Len {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Len, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Len;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of records")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Len, A::Error> {
+                let mut n = 0;
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Len(n))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// How many records a batch holds, before any is read: as its list declares them (the sensor's
+/// form), else counted by `rmp_serde` without keeping them; an error when `rmp_serde` does not
+/// read the batch as one (then no reader takes it).
+fn records_in(bytes: &[u8]) -> Result<u64, rmp_serde::decode::Error> {
+    match Rec::batch_declared_records(bytes) {
+        Some(n) => Ok(n),
+        None => rmp_serde::from_slice::<Count>(bytes).map(|c| c.records.0),
+    }
+}
+
 /// A batch as the sensor ships it; its records are kept whole (for `--records`) and read into
 /// the engine's [`Rec`] one by one.
 #[derive(Deserialize)]
@@ -98,8 +140,28 @@ pub fn batches(d: &mut Detector, paths: &[PathBuf]) -> Result<(), String> {
     order.sort_by(|(a, _, _), (b, _, _)| (&a.sensor, a.seq).cmp(&(&b.sensor, b.seq)));
     // The records of one batch, and those the engine kept no share of, read into again.
     let mut recs = BatchRecs::default();
+    let max = d.engine.tuning().max_batch_records;
     for (key, f, head) in order {
         let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        // A record takes about 1.8 KiB however few bytes it had in the batch (an empty map is
+        // one): the records a batch declares are bounded before any is read.
+        match records_in(&bytes) {
+            Ok(n) if n > max as u64 => {
+                d.skipped += 1;
+                tracing::warn!(
+                    "{}: a batch of {n} records, more than max_batch_records ({max}), skipped; \
+                     raise max_batch_records in [detect] if a sensor writes batches this large",
+                    f.display()
+                );
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                d.skipped += 1;
+                tracing::warn!("{}: not a batch, skipped: {e}", f.display());
+                continue;
+            }
+        }
         let sensor = (!key.sensor.is_empty()).then_some(key.sensor.as_str());
         let fast = if d.records { None } else { recs.read(&bytes) };
         // A key read from the batch's head counts only if the whole batch gives it (as when it
