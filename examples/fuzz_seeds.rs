@@ -23,6 +23,7 @@
 //! | `dcerpc_args` | request and response stubs of every DCE-RPC PDU, with their byte order |
 //! | `kit` | each direction of DNS, Kerberos, SMB, DCE-RPC and LDAP streams behind their framing's selector |
 //! | `detect_json` | the records the sensor writes for the capture (its JSON lines, as `dcsensor replay` writes them), at most 24 of each record type per capture |
+//! | `detect_batch` | the sensor's MessagePack batches of the same records (its batcher's, as `dcsensor replay --sink file:DIR` writes them, closed at 16 records or 2 KiB), the batches holding the first 4 of each record type per capture, alone and with the two batches after them (`\xc1\xc1` between batches) |
 //!
 //! `tcp_reassembly` draws its streams itself and gets no seeds. Captures are never copied into
 //! the repository: the corpus folder is ignored by git and rebuilt by `.ci/fuzz-smoke`.
@@ -30,11 +31,12 @@
 //! leaves what the fuzzers found alone.
 
 use dcsensor::capture::file::FileSource;
-use dcsensor::output::JsonLines;
+use dcsensor::output::{JsonLines, Output, OutputError};
 use dcsensor::packet::{Decoder, PacketConfig};
 use dcsensor::pipeline::{self, Files, Options};
-use dcsensor::record::Transport;
+use dcsensor::record::{Record, Transport};
 use dcsensor::stats::Counters;
+use dcsensor::upstream::batch::{Batcher, Limits};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -42,6 +44,7 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The largest seed written (libFuzzer's `-max_len` follows the largest input of the corpus).
 const MAX_SEED: usize = 16 * 1024;
@@ -399,11 +402,61 @@ impl Write for Lines {
     }
 }
 
-/// The sensor's records of a capture (the pipeline with its JSON-lines output, one worker) as
-/// seeds of `detect_json`: the first [`RECORDS_PER_TYPE`] lines of each record type.
+/// Records per batch at most in `detect_batch` seeds (the sensor's batcher closes a batch here).
+const BATCH_RECORDS: usize = 16;
+/// Bytes per batch at most in `detect_batch` seeds (a record larger than this is a batch alone).
+const BATCH_BYTES: usize = 2048;
+/// A `detect_batch` seed's bytes at most (the fuzzer's `-max_len` in `.ci/fuzz-smoke` runs).
+const BATCH_SEED: usize = 8 * 1024;
+/// Batches of one capture kept per record type for `detect_batch` (the first holding it).
+const BATCHES_PER_TYPE: usize = 4;
+/// Between the batches of one `detect_batch` input (see fuzz/fuzz_targets/detect_batch.rs).
+const BATCH_SEP: &[u8] = b"\xc1\xc1";
+
+/// The sensor's two outputs at once: its JSON lines, and its batches as its batcher closes them
+/// (small ones, see [`BATCH_BYTES`]), sensor `seeds`, numbered from 1.
+struct Both {
+    json: JsonLines<Lines>,
+    batcher: Batcher,
+    batches: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl Both {
+    fn take_closed(&mut self) -> Result<(), OutputError> {
+        let mut b = self.batches.lock().map_err(|_| "lock")?;
+        while let Some(c) = self.batcher.pop_ready() {
+            b.push(c.bytes);
+        }
+        Ok(())
+    }
+}
+
+impl Output for Both {
+    fn record(&mut self, rec: &Record) -> Result<(), OutputError> {
+        self.json.record(rec)?;
+        self.batcher.push(rec, Instant::now())?;
+        self.take_closed()
+    }
+    fn finish(&mut self) -> Result<(), OutputError> {
+        self.json.finish()?;
+        self.batcher.flush();
+        self.take_closed()
+    }
+}
+
+/// The sensor's records of a capture (the pipeline with its JSON-lines output and its batcher,
+/// one worker) as seeds of `detect_json`: the first [`RECORDS_PER_TYPE`] lines of each record
+/// type; and of `detect_batch`: see [`batch_seeds`].
 fn record_seeds(path: &Path, seeds: &mut Seeds) -> Result<(), String> {
     let mut files = Files::open(&[path.to_path_buf()]).map_err(|e| e.to_string())?;
     let lines = Lines::default();
+    let batches = Arc::new(Mutex::new(Vec::new()));
+    let limits = Limits {
+        max_records: BATCH_RECORDS,
+        max_bytes: BATCH_BYTES,
+        // closed by count and size only: the seeds do not depend on how fast the replay ran
+        max_age: Duration::from_secs(1 << 40),
+    };
     let opts = Options {
         workers: 1,
         ..Default::default()
@@ -411,11 +464,19 @@ fn record_seeds(path: &Path, seeds: &mut Seeds) -> Result<(), String> {
     pipeline::run(
         std::slice::from_mut(&mut files),
         &opts,
-        Box::new(JsonLines::new(lines.clone())),
+        Box::new(Both {
+            json: JsonLines::new(lines.clone()),
+            batcher: Batcher::new(limits, "seeds", "fuzz", 1),
+            batches: Arc::clone(&batches),
+        }),
         Default::default(),
         Default::default(),
     )
     .map_err(|e| e.to_string())?;
+    batch_seeds(
+        &std::mem::take(&mut *batches.lock().map_err(|_| "lock")?),
+        seeds,
+    );
     let text = std::mem::take(&mut *lines.0.lock().map_err(|_| "lock")?);
     let mut per_type: HashMap<String, usize> = HashMap::new();
     for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
@@ -430,6 +491,51 @@ fn record_seeds(path: &Path, seeds: &mut Seeds) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `detect_batch` seeds from a capture's batches (in the order the sensor closed them): each
+/// batch holding one of the first [`BATCHES_PER_TYPE`] batches' worth of a record type, alone,
+/// and followed by the batches after it (as a spool holds them), at most [`BATCH_SEED`] bytes.
+fn batch_seeds(batches: &[Vec<u8>], seeds: &mut Seeds) {
+    #[derive(serde::Deserialize)]
+    struct Kinds {
+        records: Vec<Kind>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        #[serde(rename = "type", default)]
+        kind: String,
+    }
+    let mut per_type: HashMap<String, usize> = HashMap::new();
+    for (i, b) in batches.iter().enumerate() {
+        let Ok(k) = rmp_serde::from_slice::<Kinds>(b) else {
+            continue;
+        };
+        let mut new = false;
+        let kinds: HashSet<String> = k.records.into_iter().map(|r| r.kind).collect();
+        for kind in kinds {
+            let n = per_type.entry(kind).or_default();
+            if *n < BATCHES_PER_TYPE {
+                *n += 1;
+                new = true;
+            }
+        }
+        if !new || b.len() > BATCH_SEED {
+            continue;
+        }
+        seeds.add("detect_batch", b.clone());
+        let mut s = b.clone();
+        for next in batches[i + 1..].iter().take(2) {
+            if s.len() + BATCH_SEP.len() + next.len() > BATCH_SEED {
+                break;
+            }
+            s.extend_from_slice(BATCH_SEP);
+            s.extend_from_slice(next);
+        }
+        if s.len() > b.len() {
+            seeds.add("detect_batch", s);
+        }
+    }
 }
 
 fn udp_seeds(sport: u16, dport: u16, p: &[u8], seeds: &mut Seeds) {
