@@ -16,6 +16,9 @@
 //! keeps never changes what it reads). Now and then a share of a record is held, as the engine
 //! holds evidence: a held record must never change, whatever is read after it.
 //! Seeds are the sensor's own batches of the captures (`fuzz_seeds`).
+//! Mutants of the fast path it catches from those seeds: kept `args` shared on one byte fewer
+//! and `park_held` skipped (on the seeds themselves), dotted quads with a leading zero taken
+//! (found by mutation, seconds in).
 #![no_main]
 use dcsensor::detect::input::{BatchRecs, Rec};
 use libfuzzer_sys::fuzz_target;
