@@ -41,6 +41,23 @@ fn write(dir: &Path, seq: u64, n: usize) {
     std::fs::write(dir.join(format!("batch-{seq:020}.msgpack")), batch(seq, n)).unwrap();
 }
 
+/// Every batch of `batches` applied by a center on a new SQLite store in `dir`, its engine tuned
+/// by `tuning`: how many acknowledgements it gave, and its counters.
+async fn apply(dir: &Path, batches: &Path, tuning: Option<&Path>) -> (usize, Arc<CenterStats>) {
+    let store = Store::open(&format!("sqlite:{}", dir.join("center.db").display()))
+        .await
+        .unwrap();
+    let stats = Arc::new(CenterStats::default());
+    let engine = default_engine(tuning).unwrap();
+    let mut proc = Processor::start(store, engine, 24.0, stats.clone())
+        .await
+        .unwrap();
+    let mut src = DirSource::new(vec![batches.to_path_buf()], true);
+    let items = tokio::task::block_in_place(|| src.scan(100));
+    let acks = proc.apply(items).await.unwrap();
+    (acks.len(), stats)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_of_more_records_than_max_batch_records_is_kept_unapplied_and_counted() {
     let dir = tempfile::tempdir().unwrap();
@@ -51,41 +68,16 @@ async fn a_batch_of_more_records_than_max_batch_records_is_kept_unapplied_and_co
     write(&batches, 3, 2);
     let tuning = dir.path().join("tuning.toml");
     std::fs::write(&tuning, "[detect]\nmax_batch_records = 3\n").unwrap();
-    let engine = default_engine(Some(&tuning)).unwrap();
-    let store = Store::open(&format!(
-        "sqlite:{}",
-        dir.path().join("center.db").display()
-    ))
-    .await
-    .unwrap();
-    let stats = Arc::new(CenterStats::default());
-    let mut proc = Processor::start(store, engine, 24.0, stats.clone())
-        .await
-        .unwrap();
-    let mut src = DirSource::new(vec![batches.clone()], true);
-    let items = tokio::task::block_in_place(|| src.scan(100));
-    assert_eq!(items.len(), 3);
-    let acks = proc.apply(items).await.unwrap();
-    assert_eq!(acks.len(), 3, "every batch answered");
+    let (acks, stats) = apply(dir.path(), &batches, Some(&tuning)).await;
+    assert_eq!(acks, 3, "every batch answered");
     assert_eq!(stats.batches.load(Ordering::Relaxed), 2);
     assert_eq!(stats.records.load(Ordering::Relaxed), 5);
     assert_eq!(stats.malformed.load(Ordering::Relaxed), 1);
     // With the cap at its default the same batch is applied.
     let dir2 = tempfile::tempdir().unwrap();
     write(dir2.path(), 2, 4);
-    let store = Store::open(&format!(
-        "sqlite:{}",
-        dir2.path().join("center.db").display()
-    ))
-    .await
-    .unwrap();
-    let stats = Arc::new(CenterStats::default());
-    let mut proc = Processor::start(store, default_engine(None).unwrap(), 24.0, stats.clone())
-        .await
-        .unwrap();
-    let mut src = DirSource::new(vec![dir2.path().to_path_buf()], true);
-    let items = tokio::task::block_in_place(|| src.scan(100));
-    proc.apply(items).await.unwrap();
+    let (acks, stats) = apply(dir2.path(), dir2.path(), None).await;
+    assert_eq!(acks, 1);
     assert_eq!(stats.batches.load(Ordering::Relaxed), 1);
     assert_eq!(stats.malformed.load(Ordering::Relaxed), 0);
 }

@@ -945,10 +945,14 @@ fn a_batch_of_more_records_than_max_batch_records_is_skipped_counted_and_named()
     let bdir = dir.path().join("spool");
     std::fs::create_dir(&bdir).unwrap();
     let write = |name: &str, seq: u64, part: &[serde_json::Value], numbered: bool| {
-        let mut b =
-            rmp_serde::to_vec_named(&serde_json::json!({"sensor": "dc-a", "seq": seq})).unwrap();
-        assert_eq!(b[0], 0x82);
-        b[0] = if numbered { 0x84 } else { 0x83 };
+        // the sensor's header form (schema, sensor, seq, then the records) unless a member named
+        // by a number comes before the records
+        let mut b = rmp_serde::to_vec_named(
+            &serde_json::json!({"schema": 1, "sensor": "dc-a", "seq": seq}),
+        )
+        .unwrap();
+        assert_eq!(b[0], 0x83);
+        b[0] = if numbered { 0x85 } else { 0x84 };
         if numbered {
             b.extend(rmp_serde::to_vec(&7u8).unwrap());
             b.extend(rmp_serde::to_vec(&1u8).unwrap());

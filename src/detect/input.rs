@@ -673,13 +673,6 @@ impl Rec {
         pack::batch_key(batch)
     }
 
-    /// How many records a MessagePack batch's `records` list declares, when its members before
-    /// the list are named by strings (as the sensor writes them); `None` otherwise (ask
-    /// `rmp_serde`). What bounds the memory a batch's records take before any is read.
-    pub fn batch_declared_records(batch: &[u8]) -> Option<u64> {
-        pack::declared_records(batch)
-    }
-
     /// The `sensor` and `seq` of a MessagePack batch read from the members before its records,
     /// when both come there (as the sensor writes them), nothing after them looked at: the key
     /// [`Rec::batch_key`] (or `rmp_serde`) reads whenever the whole batch reads as one; but the

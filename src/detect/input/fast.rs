@@ -178,7 +178,7 @@ fn word(b: &[u8], at: usize) -> u64 {
 
 /// Whether `b` has key `k` (with its quotes and colon) at `i`; `false` also when fewer than
 /// eight bytes are left (the caller then reads the key as any other).
-#[inline]
+#[inline(always)]
 pub(super) fn key_at(b: &[u8], i: usize, k: &Key) -> bool {
     let n = k.len;
     if n <= 8 {
@@ -445,38 +445,14 @@ impl<'a> P<'a> {
     #[inline]
     fn quad(&mut self) -> Option<IpAddr> {
         let b = self.b;
-        let mut i = self.i + 1;
         if b.get(self.i) != Some(&b'"') {
             return None;
         }
-        let mut quad = [0u8; 4];
-        for (k, q) in quad.iter_mut().enumerate() {
-            let d0 = b.get(i)?.wrapping_sub(b'0');
-            if d0 > 9 {
-                return None;
-            }
-            let mut v = u32::from(d0);
-            let mut n = 1;
-            while n < 3 {
-                let d = b.get(i + n)?.wrapping_sub(b'0');
-                if d > 9 {
-                    break;
-                }
-                v = v * 10 + u32::from(d);
-                n += 1;
-            }
-            if (n > 1 && d0 == 0) || v > 255 {
-                return None;
-            }
-            *q = v as u8;
-            i += n;
-            let end = if k == 3 { b'"' } else { b'.' };
-            if b.get(i) != Some(&end) {
-                return None;
-            }
-            i += 1;
+        let (quad, i) = quad_at(b, self.i + 1)?;
+        if b.get(i) != Some(&b'"') {
+            return None;
         }
-        self.i = i;
+        self.i = i + 1;
         Some(IpAddr::from(quad))
     }
 
@@ -721,6 +697,45 @@ impl<'a> P<'a> {
             }
         }
     }
+}
+
+/// The four numbers of a dotted quad in its usual form (each 0 to 255 in at most three digits,
+/// no leading zero, a dot between them) from `b[i..]`, and where they end; the caller says what
+/// must follow (a quote in a JSON line, the end of a MessagePack string). Shared by both readers.
+#[inline(always)]
+pub(super) fn quad_at(b: &[u8], mut i: usize) -> Option<([u8; 4], usize)> {
+    let mut quad = [0u8; 4];
+    for (k, q) in quad.iter_mut().enumerate() {
+        let d0 = b.get(i)?.wrapping_sub(b'0');
+        if d0 > 9 {
+            return None;
+        }
+        let mut v = u32::from(d0);
+        let mut n = 1;
+        while n < 3 {
+            let Some(d) = b
+                .get(i + n)
+                .map(|c| c.wrapping_sub(b'0'))
+                .filter(|&d| d <= 9)
+            else {
+                break;
+            };
+            v = v * 10 + u32::from(d);
+            n += 1;
+        }
+        if (n > 1 && d0 == 0) || v > 255 {
+            return None;
+        }
+        *q = v as u8;
+        i += n;
+        if k < 3 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    Some((quad, i))
 }
 
 /// The run of ASCII digits of `b` from `j` read onto `v` (`v * 10 + digit` each, wrapping

@@ -156,21 +156,6 @@ pub(super) fn batch_head(batch: &[u8]) -> Option<(String, u64)> {
     None
 }
 
-/// How many records a batch's `records` member declares, read from the members before it when
-/// their names are strings (as the sensor writes them; nothing of the records looked at).
-/// `None` when a name before it is not a string, there is no `records` list, or the bytes end
-/// there: the caller then asks `rmp_serde` (which also takes a field named by its number).
-pub(super) fn declared_records(batch: &[u8]) -> Option<u64> {
-    let mut m = M { b: batch, i: 0 };
-    for _ in 0..m.map_len()? {
-        if m.str()? == "records" {
-            return m.array_len().map(|n| n as u64);
-        }
-        m.skip(0)?;
-    }
-    None
-}
-
 /// A member of the batch's map other than `records`, its name read: `sensor` and `seq` into
 /// `key` (`None`: given twice, or not of their kind, which `rmp_serde` refuses), any other value
 /// skipped.
@@ -665,38 +650,7 @@ impl Pack for Vec<String> {
 /// [`super::parse_ip`] then reads (what this takes, it reads alike).
 #[inline]
 fn quad(b: &[u8]) -> Option<IpAddr> {
-    let mut quad = [0u8; 4];
-    let mut i = 0;
-    for (k, q) in quad.iter_mut().enumerate() {
-        let d0 = b.get(i)?.wrapping_sub(b'0');
-        if d0 > 9 {
-            return None;
-        }
-        let mut v = u32::from(d0);
-        let mut n = 1;
-        while n < 3 {
-            let Some(d) = b
-                .get(i + n)
-                .map(|c| c.wrapping_sub(b'0'))
-                .filter(|&d| d <= 9)
-            else {
-                break;
-            };
-            v = v * 10 + u32::from(d);
-            n += 1;
-        }
-        if (n > 1 && d0 == 0) || v > 255 {
-            return None;
-        }
-        *q = v as u8;
-        i += n;
-        if k < 3 {
-            if b.get(i) != Some(&b'.') {
-                return None;
-            }
-            i += 1;
-        }
-    }
+    let (quad, i) = fast::quad_at(b, 0)?;
     (i == b.len()).then(|| IpAddr::from(quad))
 }
 

@@ -70,13 +70,14 @@ impl<'de> Deserialize<'de> for Len {
     }
 }
 
-/// How many records a batch holds, before any is read: as its list declares them (the sensor's
-/// form), else counted by `rmp_serde` without keeping them; an error when `rmp_serde` does not
-/// read the batch as one (then no reader takes it).
+/// How many records a batch holds, before any is read: as its header declares them (the
+/// sensor's form, [`crate::upstream::batch::read_header`]), else counted by `rmp_serde` without
+/// keeping them; an error when `rmp_serde` does not read the batch as one (then no reader takes
+/// it).
 fn records_in(bytes: &[u8]) -> Result<u64, rmp_serde::decode::Error> {
-    match Rec::batch_declared_records(bytes) {
-        Some(n) => Ok(n),
-        None => rmp_serde::from_slice::<Count>(bytes).map(|c| c.records.0),
+    match crate::upstream::batch::read_header(bytes) {
+        Ok(h) => Ok(h.records),
+        Err(_) => rmp_serde::from_slice::<Count>(bytes).map(|c| c.records.0),
     }
 }
 
