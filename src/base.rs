@@ -44,6 +44,24 @@ pub type WireMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomS
 /// A hash set of what came from the wire, seeded as [`WireMap`] is.
 pub type WireSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
+/// Asks the CPU to bring the cache line at `p` into its caches ahead of a read that would
+/// otherwise wait for memory: a hint only. Nothing is read, so `p` may point anywhere (past the
+/// end of a buffer, at memory not mapped): a prefetch never faults and has no effect a program
+/// can see but its timing. A no-op where the target has no such instruction.
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 reads no memory architecturally and cannot fault, whatever the address
+    // (Intel SDM, PREFETCHh); SSE, which it needs, is part of every x86_64 CPU. (The intrinsic
+    // is a safe function in newer toolchains, hence the allow.)
+    #[allow(unused_unsafe)]
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// A small deterministic generator (xorshift64) for tests that walk many random inputs: the
 /// same seed gives the same sequence on every run and machine.
 #[cfg(test)]
