@@ -76,8 +76,19 @@ pub fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::WireMap;
+    use super::{prefetch, WireMap};
     use std::hash::BuildHasher;
+
+    #[test]
+    fn a_prefetch_of_any_address_is_harmless() {
+        // Null, unmapped, the top of the address space, past the end of a buffer: a hint only.
+        let v = [1u8; 3];
+        prefetch(std::ptr::null::<u8>());
+        prefetch(usize::MAX as *const u8);
+        prefetch(0x10 as *const u64);
+        prefetch(v.as_ptr().wrapping_add(4096));
+        assert_eq!(v, [1; 3]);
+    }
 
     #[test]
     fn wire_maps_hash_with_a_key_of_their_own() {

@@ -45,11 +45,18 @@ const PREFETCH_BYTES: usize = 256;
 /// costs a few wasted fetches and nothing else.
 #[inline(always)]
 fn prefetch_next_frame(data: &[u8]) {
-    let end = data.as_ptr().wrapping_add(data.len());
-    let next = end.wrapping_add(end.align_offset(8).min(7));
+    let next = next_frame(data);
     for line in (0..PREFETCH_BYTES).step_by(64) {
         crate::base::prefetch(next.wrapping_add(line));
     }
+}
+
+/// Where the frame after `data` most likely starts in a TPACKET_V3 block: the end of `data`
+/// rounded up to 8 bytes (see [`prefetch_next_frame`]). An address only, never read.
+#[inline(always)]
+fn next_frame(data: &[u8]) -> *const u8 {
+    let end = data.as_ptr().wrapping_add(data.len());
+    end.wrapping_add(end.align_offset(8).min(7))
 }
 
 /// What libpcap counted since the capture was opened.
@@ -278,6 +285,24 @@ mod tests {
                 None
             }
         }
+    }
+
+    #[test]
+    fn the_next_frame_is_guessed_at_the_end_rounded_up_to_8_and_only_prefetched() {
+        let ring = vec![0u8; 256];
+        for start in 0..16 {
+            for len in [0, 1, 7, 8, 9, 60, 61, 200] {
+                let frame = &ring[start..start + len];
+                let end = frame.as_ptr() as usize + len;
+                let next = next_frame(frame) as usize;
+                assert_eq!(next % 8, 0, "start {start} len {len}");
+                assert!(next >= end && next < end + 8, "start {start} len {len}");
+            }
+        }
+        // The ring's last frame: the guess and the lines after it lie past the buffer, which
+        // is never read (a prefetch does not fault).
+        prefetch_next_frame(&ring[ring.len() - 5..]);
+        prefetch_next_frame(&[]);
     }
 
     #[test]
