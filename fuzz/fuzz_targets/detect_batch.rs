@@ -1,7 +1,9 @@
 //! Fuzz target: the detection engine's MessagePack batch reader (`BatchRecs::read`: the
 //! hand-written fast path for batches in the sensor's form, with `Rec::batch_key` and
-//! `Rec::batch_head` for the batch's key) against `rmp_serde` alone (the general path
-//! `dcsensor detect` falls back on). Where the fast path takes a batch, `rmp_serde` must read
+//! `Rec::batch_head` for the batch's key; `BatchRecs::check` and `BatchRecs::stream`, the same
+//! reader a record at a time once the batch is checked) against `rmp_serde` alone (the general
+//! path `dcsensor detect` falls back on). `check` must take a batch exactly where `read` does,
+//! with the same key, and `stream` then read the same records. Where the fast path takes a batch, `rmp_serde` must read
 //! the same key and the same records (floats compared bit for bit); where `batch_key` gives a
 //! key, `rmp_serde` must give it; where `batch_head` gives one and `rmp_serde` reads the key,
 //! the two must agree. Nothing may panic.
@@ -116,8 +118,37 @@ fn one(b: &[u8], n: usize, recs: &mut BatchRecs, held: &mut Vec<(Arc<Rec>, Rec)>
         let r: Vec<Rec> = new.records().map(|r| (**r).clone()).collect();
         (k, r)
     });
-    // the reader kept from batch to batch
+    // the reader kept from batch to batch: the batch checked first and, where the check takes
+    // it, read a record at a time (some held while the rest are read), as `dcsensor detect`
+    // reads it; then read at once, which must take it exactly where the check does, with the
+    // same key and records
+    let streamed = recs.check(b).map(|c| {
+        let k = (c.key().0.to_string(), c.key().1);
+        let mut got: Vec<Rec> = Vec::new();
+        let mut kept: Vec<(Arc<Rec>, Rec)> = Vec::new();
+        let whole = recs.stream(b, &c, |r| {
+            if (got.len() + n) % 3 == 0 {
+                kept.push((Arc::clone(r), (**r).clone()));
+            }
+            got.push((**r).clone());
+            Ok::<(), ()>(())
+        });
+        assert_eq!(whole, Ok(true), "checked, then a record did not read: {b:02x?}");
+        for (h, was) in &kept {
+            assert!(same(h, was), "a record held while streaming changed: {b:02x?}");
+        }
+        (k, got)
+    });
     let got = recs.read(b);
+    assert_eq!(
+        streamed.as_ref().map(|(k, _)| k),
+        got.as_ref(),
+        "checked unlike read at once: {b:02x?}"
+    );
+    if let Some((_, s)) = &streamed {
+        let r: Vec<Rec> = recs.records().map(|r| (**r).clone()).collect();
+        assert!(same_all(s, &r), "streamed unlike read at once: {b:02x?}");
+    }
     match (&got, &alone) {
         (Some(k), Some((k2, r2))) => {
             assert_eq!(k, k2, "the key read unlike by a new reader on {b:02x?}");

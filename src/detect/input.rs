@@ -185,6 +185,25 @@ macro_rules! rec {
             Some(())
         }
 
+        /// Whether [`pack_field`] reads the value of field `f` at `m` (read past it), no
+        /// record written (see [`pack::Pack::check`]).
+        fn check_field(
+            f: F,
+            m: &mut pack::M<'_>,
+            args: &[(Vec<u8>, Arc<Args>)],
+        ) -> Option<()> {
+            match f {
+                F::ts => {
+                    m.f64()?;
+                }
+                F::kind => {
+                    m.str()?;
+                }
+                $( F::$name => <$ty as pack::Pack>::check(m, args)?, )*
+            }
+            Some(())
+        }
+
     };
 }
 
@@ -432,8 +451,12 @@ impl LineRec {
 /// prediction, calls' arguments read lately; see [`pack`]).
 #[derive(Default)]
 pub struct BatchRecs {
-    /// The last batch's records, each with a bit per field ([`F`]) that may hold something.
+    /// The last batch's records, each with a bit per field ([`F`]) that may hold something;
+    /// after [`BatchRecs::stream`], those of its records the engine kept a share of.
     recs: Vec<(Arc<Rec>, u128)>,
+    /// The record [`BatchRecs::stream`] reads each record into while no one else holds a
+    /// share of it, with its fields' bits.
+    one: (Arc<Rec>, u128),
     /// Records of earlier batches no one else holds a share of, with their fields' bits.
     pool: Vec<(Arc<Rec>, u128)>,
     spare: Box<pack::Spare>,
@@ -460,6 +483,50 @@ impl BatchRecs {
         Some((key.0.to_string(), key.1))
     }
 
+    /// Whether [`BatchRecs::read`] would read `batch` (its records not read; see
+    /// [`pack::check_batch`]): `Some` exactly when it would, with the key it would give and
+    /// where the records are, for [`BatchRecs::stream`].
+    pub fn check<'a>(&mut self, batch: &'a [u8]) -> Option<Checked<'a>> {
+        pack::check_batch(batch, &mut self.spare).map(Checked)
+    }
+
+    /// Reads the records of `batch`, which [`BatchRecs::check`] took (`c`), one at a time, each
+    /// handed to `each` before the next is read (while it is in the cache), as
+    /// [`BatchRecs::read`] reads them; those of the last batch are let go first. A record is
+    /// read into the one read last when no one else holds a share of it, else into one of the
+    /// pool, else a new one (the one held is kept in [`BatchRecs::records`] until the next
+    /// batch, for the pool then). The error of `each` ends it; `Ok(false)` if a record did not
+    /// read after all, which `check` taking the batch rules out.
+    pub fn stream<E>(
+        &mut self,
+        batch: &[u8],
+        c: &Checked<'_>,
+        mut each: impl FnMut(&Arc<Rec>) -> Result<(), E>,
+    ) -> Result<bool, E> {
+        self.recycle();
+        let mut at = c.0.at;
+        for _ in 0..c.0.len {
+            if Arc::get_mut(&mut self.one.0).is_none() {
+                let next = self.pool.pop().unwrap_or_default();
+                self.recs.push(std::mem::replace(&mut self.one, next));
+            }
+            let (rec, held) = &mut self.one;
+            let Some(r) = Arc::get_mut(rec) else {
+                return Ok(false);
+            };
+            match pack::read_one(batch, &mut at, r, *held, &mut self.spare) {
+                Some(seen) => *held = seen,
+                None => {
+                    // part of a record read: any field may hold something
+                    *held = ALL;
+                    return Ok(false);
+                }
+            }
+            each(rec)?;
+        }
+        Ok(true)
+    }
+
     /// Makes `recs` (read by another reader) the records held, those of the last batch let go.
     pub fn set(&mut self, recs: impl IntoIterator<Item = Rec>) {
         self.recycle();
@@ -475,6 +542,16 @@ impl BatchRecs {
     /// The records read last.
     pub fn records(&self) -> impl Iterator<Item = &Arc<Rec>> {
         self.recs.iter().map(|(r, _)| r)
+    }
+}
+
+/// A batch [`BatchRecs::check`] took: its key and where its records are.
+pub struct Checked<'a>(pack::Checked<'a>);
+
+impl Checked<'_> {
+    /// The batch's `sensor` and `seq`, as [`BatchRecs::read`] gives them.
+    pub fn key(&self) -> (&str, u64) {
+        self.0.key
     }
 }
 

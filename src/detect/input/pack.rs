@@ -12,7 +12,7 @@
 //! the bytes left before anything is reserved, so a hostile length costs no memory.
 
 use super::fast::{self, kind_of, N};
-use super::{field_of, pack_field, park_held, Args, Code, Rec, F, FIELDS, NAMES};
+use super::{check_field, field_of, pack_field, park_held, Args, Code, Rec, F, FIELDS, NAMES};
 use std::net::IpAddr;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -115,6 +115,116 @@ pub(super) fn read_batch<'a>(
     }
     // rmp_serde reads no further than the batch's map: bytes after it are not looked at
     found.then_some((key.0.unwrap_or_default(), key.1.unwrap_or_default()))
+}
+
+/// Where a batch's records are and its key, once [`check_batch`] found that every record reads.
+pub(super) struct Checked<'a> {
+    /// The batch's `sensor` and `seq`, as [`read_batch`] gives them.
+    pub(super) key: (&'a str, u64),
+    /// Where the first record begins.
+    pub(super) at: usize,
+    /// How many records there are.
+    pub(super) len: usize,
+}
+
+/// Whether [`read_batch`] would read `batch` (every record, and the key), found without
+/// writing any record: the same walk, each value checked as its field's [`Pack::pack_into`]
+/// reads it ([`Pack::check`], beside it) instead of read into a record. `Some` exactly when
+/// `read_batch` gives `Some`, with the same key; then [`read_one`] reads each record in turn,
+/// so a record can be read and handed on while it is in the cache, the batch known to read
+/// whole before the first is handed on. Only the key prediction of `spare` is written (what
+/// the reader reads never depends on it); calls' arguments kept there are looked at, not kept.
+pub(super) fn check_batch<'a>(batch: &'a [u8], spare: &mut Spare) -> Option<Checked<'a>> {
+    let mut m = M { b: batch, i: 0 };
+    let n = m.map_len()?;
+    let mut found = None;
+    let mut key = (None, None);
+    for _ in 0..n {
+        let name = m.str()?;
+        if name != "records" {
+            member(&mut m, name, &mut key)?;
+            continue;
+        }
+        if found.is_some() {
+            return None; // given twice, as read_batch
+        }
+        let len = m.array_len()?;
+        found = Some((m.i, len));
+        for _ in 0..len {
+            check_rec(&mut m, &mut spare.fast, &spare.args)?;
+        }
+    }
+    let (at, len) = found?;
+    Some(Checked {
+        key: (key.0.unwrap_or_default(), key.1.unwrap_or_default()),
+        at,
+        len,
+    })
+}
+
+/// Reads the record at `*at` of a batch [`check_batch`] took into `r`, as [`read_batch`] reads
+/// each (`held`: the fields `r` may hold; gives those it may hold now), and moves `*at` past
+/// it. `None` only where `check_batch` would not have taken the batch (`r` then holds part of
+/// the record).
+pub(super) fn read_one(
+    batch: &[u8],
+    at: &mut usize,
+    r: &mut Rec,
+    held: u128,
+    spare: &mut Spare,
+) -> Option<u128> {
+    let mut p = P {
+        m: M { b: batch, i: *at },
+        spare,
+        f: 0,
+    };
+    let seen = read_rec(&mut p, r, held)?;
+    *at = p.m.i;
+    Some(seen)
+}
+
+/// Checks one record as [`read_rec`] reads it (the same keys found the same way, a field given
+/// twice refused, unknown keys' text checked and their values skipped), without a record.
+fn check_rec(m: &mut M<'_>, fast: &mut fast::Spare, args: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+    let n = m.map_len()?;
+    let mut seen = 0u128;
+    let mut kind = 0;
+    let mut prev = N;
+    for _ in 0..n {
+        let guess = usize::from(fast.next[kind][prev]);
+        let f = match KEYS.get(guess) {
+            Some(k) if fast::key_at(m.b, m.i, k) => {
+                m.i += k.len;
+                FIELDS[guess]
+            }
+            _ => {
+                let key = m.str_bytes()?;
+                match field_of(key, prev + 1) {
+                    Some(f) => {
+                        fast.next[kind][prev] = f as u8;
+                        f
+                    }
+                    None => {
+                        utf8(key)?;
+                        m.skip(0)?;
+                        continue;
+                    }
+                }
+            }
+        };
+        let bit = 1u128 << (f as u8);
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+        if f == F::kind {
+            kind = kind_of(m.str()?);
+        } else {
+            check_field(f, m, args)?;
+        }
+        prev = f as usize;
+    }
+    Some(())
 }
 
 /// The batch's `sensor` and `seq` (what orders batches; absent ones read as empty and 0, as the
@@ -510,6 +620,46 @@ impl<'a> M<'a> {
         }
         Some(o)
     }
+
+    /// Whether [`Self::value`] reads the value here (read past it), nothing built.
+    fn check_value(&mut self, depth: usize) -> Option<()> {
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        match self.peek()? {
+            0xc0 => self.i += 1,
+            0xc2 | 0xc3 => {
+                self.bool()?;
+            }
+            0x00..=0x7f | 0xe0..=0xff | 0xcc..=0xd3 => {
+                self.int()?;
+            }
+            // serde_json's numbers are finite
+            0xcb => {
+                self.f64()?.is_finite().then_some(())?;
+            }
+            0xa0..=0xbf | 0xd9..=0xdb => {
+                self.str()?;
+            }
+            0x90..=0x9f | 0xdc | 0xdd => {
+                for _ in 0..self.array_len()? {
+                    self.check_value(depth + 1)?;
+                }
+            }
+            0x80..=0x8f | 0xde | 0xdf => self.check_object(depth)?,
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// Whether [`Self::object`] reads the map here (read past it), nothing built.
+    fn check_object(&mut self, depth: usize) -> Option<()> {
+        for _ in 0..self.map_len()? {
+            self.str()?;
+            self.check_value(depth + 1)?;
+        }
+        Some(())
+    }
 }
 
 /// `b` as text when it is UTF-8: ASCII (most text) checked a word at a time, anything else by
@@ -535,6 +685,20 @@ pub(super) enum Int {
 /// what is parked for the field ([`P::f`]).
 pub(super) trait Pack {
     fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()>;
+
+    /// Whether [`Pack::pack_into`] reads the value at `m` (`Some`: read past it, exactly as far
+    /// as `pack_into` reads), nothing written; `args`: the calls' arguments `pack_into` may
+    /// share ([`Spare::args`]).
+    fn check(m: &mut M<'_>, args: &[(Vec<u8>, Arc<Args>)]) -> Option<()>;
+}
+
+/// `nil`, else the value `check` checks.
+#[inline]
+fn opt_check<'a, T>(m: &mut M<'a>, check: impl FnOnce(&mut M<'a>) -> Option<T>) -> Option<()> {
+    if !m.nil() {
+        check(m)?;
+    }
+    Some(())
 }
 
 /// `nil` as `None`, else the value `read` reads.
@@ -560,6 +724,11 @@ impl Pack for Option<String> {
         }
         p.m.str_into(slot.as_mut()?)
     }
+
+    #[inline]
+    fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+        opt_check(m, M::str)
+    }
 }
 
 macro_rules! pack_int {
@@ -569,10 +738,22 @@ macro_rules! pack_int {
             fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()> {
                 opt(p, slot, M::int_as::<$t>)
             }
+
+            #[inline]
+            fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+                opt_check(m, M::int_as::<$t>)
+            }
         }
         impl Pack for Vec<$t> {
             fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()> {
                 p.list(M::int_as::<$t>, slot)
+            }
+
+            fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+                for _ in 0..m.array_len()? {
+                    m.int_as::<$t>()?;
+                }
+                Some(())
             }
         }
     )*};
@@ -585,12 +766,22 @@ impl Pack for Option<f64> {
     fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()> {
         opt(p, slot, M::f64)
     }
+
+    #[inline]
+    fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+        opt_check(m, M::f64)
+    }
 }
 
 impl Pack for Option<bool> {
     #[inline]
     fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()> {
         opt(p, slot, M::bool)
+    }
+
+    #[inline]
+    fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+        opt_check(m, M::bool)
     }
 }
 
@@ -622,6 +813,23 @@ impl Pack for Option<Code> {
         *slot = code;
         Some(())
     }
+
+    #[inline]
+    fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+        match m.peek()? {
+            0xa0..=0xbf | 0xd9..=0xdb => {
+                m.str()?;
+            }
+            0xc0 => m.i += 1,
+            0xc2 | 0xc3 => {
+                m.bool()?;
+            }
+            _ => {
+                m.int()?;
+            }
+        }
+        Some(())
+    }
 }
 
 impl Pack for Vec<String> {
@@ -643,6 +851,13 @@ impl Pack for Vec<String> {
         slot.truncate(n);
         Some(())
     }
+
+    fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+        for _ in 0..m.array_len()? {
+            m.str()?;
+        }
+        Some(())
+    }
 }
 
 /// A dotted quad in its usual form (four numbers 0 to 255 in at most three digits, no leading
@@ -657,13 +872,24 @@ fn quad(b: &[u8]) -> Option<IpAddr> {
 impl Pack for Option<IpAddr> {
     #[inline]
     fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()> {
-        opt(p, slot, |m| {
-            let b = m.str_bytes()?;
-            match quad(b) {
-                Some(ip) => Some(ip),
-                None => super::parse_ip(utf8(b)?),
-            }
-        })
+        opt(p, slot, M::ip)
+    }
+
+    #[inline]
+    fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+        opt_check(m, M::ip)
+    }
+}
+
+impl M<'_> {
+    /// An address written as text.
+    #[inline]
+    fn ip(&mut self) -> Option<IpAddr> {
+        let b = self.str_bytes()?;
+        match quad(b) {
+            Some(ip) => Some(ip),
+            None => super::parse_ip(utf8(b)?),
+        }
     }
 }
 
@@ -698,6 +924,21 @@ impl Pack for Option<Arc<Args>> {
         kept.insert(0, (text, Arc::clone(&a)));
         *slot = Some(a);
         Some(())
+    }
+
+    /// Arguments whose bytes begin as those of arguments `args` keeps are those (the reader
+    /// shares them whatever it keeps by then: read again, the same bytes read alike and as
+    /// far), else checked as [`M::object`] reads them.
+    fn check(m: &mut M<'_>, args: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+        if m.nil() {
+            return Some(());
+        }
+        let rest = m.b.get(m.i..)?;
+        if let Some((t, _)) = args.iter().find(|(t, _)| rest.starts_with(t)) {
+            m.i += t.len();
+            return Some(());
+        }
+        m.check_object(0)
     }
 }
 

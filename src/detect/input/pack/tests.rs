@@ -69,12 +69,41 @@ fn batch(records: &[Value]) -> Vec<u8> {
 }
 
 /// The records the fast path reads; where it reads them, the batch's key reads whole as
-/// `rmp_serde` reads it, and is the one the fast path gives.
+/// `rmp_serde` reads it, and is the one the fast path gives. The batch is first checked and,
+/// where the check takes it (exactly where the fast path does, with the same key), read a record
+/// at a time ([`BatchRecs::stream`]) into the same reader, every other record held while the
+/// rest are read (none may change): the records streamed are those read at once.
 fn fast(batch: &[u8], pool: &mut BatchRecs) -> Option<Vec<Rec>> {
+    let checked = pool.check(batch);
+    let streamed = checked.map(|c| {
+        let key = (c.key().0.to_string(), c.key().1);
+        let mut got: Vec<Rec> = Vec::new();
+        let mut held: Vec<(Arc<Rec>, Rec)> = Vec::new();
+        let whole = pool.stream(batch, &c, |r| {
+            if got.len() % 2 == 0 {
+                held.push((Arc::clone(r), (**r).clone()));
+            }
+            got.push((**r).clone());
+            Ok::<(), ()>(())
+        });
+        assert_eq!(whole, Ok(true), "{batch:02x?}");
+        for (h, was) in &held {
+            assert_eq!(&**h, was, "a record held while the batch was read changed");
+        }
+        (key, got)
+    });
     let key = pool.read(batch);
+    assert_eq!(
+        streamed.as_ref().map(|(k, _)| k),
+        key.as_ref(),
+        "checked unlike read: {batch:02x?}"
+    );
     let recs = pool.records().map(|r| (**r).clone()).collect();
     if key.is_some() {
         assert_eq!(key, general_key(batch), "{batch:02x?}");
+    }
+    if let Some((_, s)) = &streamed {
+        assert_eq!(s, &recs, "streamed unlike read: {batch:02x?}");
     }
     key.map(|_| recs)
 }
