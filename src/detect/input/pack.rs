@@ -183,11 +183,33 @@ pub(super) fn read_one(
     Some(seen)
 }
 
+/// The fields read of a record, a bit each ([`F`]) in two words (cheaper to test and set than
+/// one `u128` at a varying place).
+#[derive(Default)]
+struct Seen([u64; 2]);
+
+impl Seen {
+    /// Adds `f`; `false` when it was there already.
+    #[inline(always)]
+    fn add(&mut self, f: F) -> bool {
+        let i = f as usize;
+        let (w, bit) = (&mut self.0[(i >> 6) & 1], 1u64 << (i & 63));
+        let new = *w & bit == 0;
+        *w |= bit;
+        new
+    }
+
+    #[inline(always)]
+    fn bits(&self) -> u128 {
+        u128::from(self.0[0]) | (u128::from(self.0[1]) << 64)
+    }
+}
+
 /// Checks one record as [`read_rec`] reads it (the same keys found the same way, a field given
 /// twice refused, unknown keys' text checked and their values skipped), without a record.
 fn check_rec(m: &mut M<'_>, fast: &mut fast::Spare, args: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
     let n = m.map_len()?;
-    let mut seen = 0u128;
+    let mut seen = Seen::default();
     let mut kind = 0;
     let mut prev = N;
     for _ in 0..n {
@@ -212,11 +234,9 @@ fn check_rec(m: &mut M<'_>, fast: &mut fast::Spare, args: &[(Vec<u8>, Arc<Args>)
                 }
             }
         };
-        let bit = 1u128 << (f as u8);
-        if seen & bit != 0 {
+        if !seen.add(f) {
             return None;
         }
-        seen |= bit;
         if f == F::kind {
             kind = kind_of(m.str()?);
         } else {
@@ -307,7 +327,7 @@ static KEYS: [fast::Key; N] = {
 /// looked up.
 fn read_rec(p: &mut P<'_, '_>, r: &mut Rec, held: u128) -> Option<u128> {
     let n = p.map_len()?;
-    let mut seen = 0u128;
+    let mut seen = Seen::default();
     let mut kind = 0;
     let mut prev = N;
     for _ in 0..n {
@@ -335,11 +355,9 @@ fn read_rec(p: &mut P<'_, '_>, r: &mut Rec, held: u128) -> Option<u128> {
                 }
             }
         };
-        let bit = 1u128 << (f as u8);
-        if seen & bit != 0 {
+        if !seen.add(f) {
             return None;
         }
-        seen |= bit;
         p.f = f as usize;
         pack_field(r, f, p)?;
         if f == F::kind {
@@ -347,6 +365,7 @@ fn read_rec(p: &mut P<'_, '_>, r: &mut Rec, held: u128) -> Option<u128> {
         }
         prev = f as usize;
     }
+    let seen = seen.bits();
     park_held(r, held & !seen, &mut p.spare.fast);
     Some(seen)
 }
@@ -693,7 +712,7 @@ pub(super) trait Pack {
 }
 
 /// `nil`, else the value `check` checks.
-#[inline]
+#[inline(always)]
 fn opt_check<'a, T>(m: &mut M<'a>, check: impl FnOnce(&mut M<'a>) -> Option<T>) -> Option<()> {
     if !m.nil() {
         check(m)?;
@@ -725,7 +744,7 @@ impl Pack for Option<String> {
         p.m.str_into(slot.as_mut()?)
     }
 
-    #[inline]
+    #[inline(always)]
     fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
         opt_check(m, M::str)
     }
@@ -739,7 +758,7 @@ macro_rules! pack_int {
                 opt(p, slot, M::int_as::<$t>)
             }
 
-            #[inline]
+            #[inline(always)]
             fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
                 opt_check(m, M::int_as::<$t>)
             }
@@ -767,7 +786,7 @@ impl Pack for Option<f64> {
         opt(p, slot, M::f64)
     }
 
-    #[inline]
+    #[inline(always)]
     fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
         opt_check(m, M::f64)
     }
@@ -779,7 +798,7 @@ impl Pack for Option<bool> {
         opt(p, slot, M::bool)
     }
 
-    #[inline]
+    #[inline(always)]
     fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
         opt_check(m, M::bool)
     }
@@ -814,7 +833,7 @@ impl Pack for Option<Code> {
         Some(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
         match m.peek()? {
             0xa0..=0xbf | 0xd9..=0xdb => {
@@ -875,7 +894,7 @@ impl Pack for Option<IpAddr> {
         opt(p, slot, M::ip)
     }
 
-    #[inline]
+    #[inline(always)]
     fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
         opt_check(m, M::ip)
     }
@@ -883,7 +902,7 @@ impl Pack for Option<IpAddr> {
 
 impl M<'_> {
     /// An address written as text.
-    #[inline]
+    #[inline(always)]
     fn ip(&mut self) -> Option<IpAddr> {
         let b = self.str_bytes()?;
         match quad(b) {
