@@ -190,7 +190,7 @@ macro_rules! rec {
         fn check_field(
             f: F,
             m: &mut pack::M<'_>,
-            args: &[(Vec<u8>, Arc<Args>)],
+            ck: &mut pack::Ck<'_>,
         ) -> Option<()> {
             match f {
                 F::ts => {
@@ -199,7 +199,7 @@ macro_rules! rec {
                 F::kind => {
                     m.str()?;
                 }
-                $( F::$name => <$ty as pack::Pack>::check(m, args)?, )*
+                $( F::$name => <$ty as pack::Pack>::check(m, ck)?, )*
             }
             Some(())
         }
@@ -514,7 +514,7 @@ impl BatchRecs {
             let Some(r) = Arc::get_mut(rec) else {
                 return Ok(false);
             };
-            match pack::read_one(batch, &mut at, r, *held, &mut self.spare) {
+            match pack::read_one(batch, c.0.n, &mut at, r, *held, &mut self.spare) {
                 Some(seen) => *held = seen,
                 None => {
                     // part of a record read: any field may hold something

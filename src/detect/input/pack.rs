@@ -42,6 +42,15 @@ pub(super) struct Spare {
     /// encoding of a value begins another's), and the reader reads the same bytes alike and
     /// nothing past the value's end, so the map is shared, not read again.
     args: Vec<(Vec<u8>, Arc<Args>)>,
+    /// The addresses [`check_batch`] read in the last batch it took, in the order it read
+    /// them (at most two a record: `src` and `dst`, records capped by the caller), for
+    /// [`read_one`] to take in the same order instead of reading them again.
+    ips: Vec<IpAddr>,
+    /// The next of [`Spare::ips`] for [`read_one`] to take.
+    ip_at: usize,
+    /// How many batches [`check_batch`] took: a [`Checked`] whose number is not the last
+    /// reads its addresses from the batch.
+    checks: u64,
 }
 
 impl Default for Spare {
@@ -49,6 +58,9 @@ impl Default for Spare {
         Spare {
             fast: fast::Spare::new(),
             args: Vec::new(),
+            ips: Vec::new(),
+            ip_at: 0,
+            checks: 0,
         }
     }
 }
@@ -58,6 +70,8 @@ pub(super) struct P<'a, 's> {
     m: M<'a>,
     spare: &'s mut Spare,
     f: usize,
+    /// Whether addresses are taken from [`Spare::ips`] (the batch checked last) rather than read.
+    checked: bool,
 }
 
 impl<'a> Deref for P<'a, '_> {
@@ -91,6 +105,7 @@ pub(super) fn read_batch<'a>(
         m: M { b: batch, i: 0 },
         spare,
         f: 0,
+        checked: false,
     };
     let n = p.map_len()?;
     let mut found = false;
@@ -125,6 +140,8 @@ pub(super) struct Checked<'a> {
     pub(super) at: usize,
     /// How many records there are.
     pub(super) len: usize,
+    /// Which batch [`check_batch`] took this is (see [`Spare::checks`]).
+    pub(super) n: u64,
 }
 
 /// Whether [`read_batch`] would read `batch` (every record, and the key), found without
@@ -136,6 +153,14 @@ pub(super) struct Checked<'a> {
 /// the reader reads never depends on it); calls' arguments kept there are looked at, not kept.
 pub(super) fn check_batch<'a>(batch: &'a [u8], spare: &mut Spare) -> Option<Checked<'a>> {
     let mut m = M { b: batch, i: 0 };
+    // the addresses of an earlier check are not this batch's, whether it takes this one or not
+    spare.checks += 1;
+    spare.ips.clear();
+    spare.ip_at = 0;
+    let mut ck = Ck {
+        args: &spare.args,
+        ips: &mut spare.ips,
+    };
     let n = m.map_len()?;
     let mut found = None;
     let mut key = (None, None);
@@ -151,7 +176,7 @@ pub(super) fn check_batch<'a>(batch: &'a [u8], spare: &mut Spare) -> Option<Chec
         let len = m.array_len()?;
         found = Some((m.i, len));
         for _ in 0..len {
-            check_rec(&mut m, &mut spare.fast, &spare.args)?;
+            check_rec(&mut m, &mut spare.fast, &mut ck)?;
         }
     }
     let (at, len) = found?;
@@ -159,24 +184,29 @@ pub(super) fn check_batch<'a>(batch: &'a [u8], spare: &mut Spare) -> Option<Chec
         key: (key.0.unwrap_or_default(), key.1.unwrap_or_default()),
         at,
         len,
+        n: spare.checks,
     })
 }
 
 /// Reads the record at `*at` of a batch [`check_batch`] took into `r`, as [`read_batch`] reads
 /// each (`held`: the fields `r` may hold; gives those it may hold now), and moves `*at` past
 /// it. `None` only where `check_batch` would not have taken the batch (`r` then holds part of
-/// the record).
+/// the record). `c`: the batch's [`Checked::n`]; where it is the batch checked last, the
+/// addresses are those the check read (the records read in order, each once, as checked).
 pub(super) fn read_one(
     batch: &[u8],
+    c: u64,
     at: &mut usize,
     r: &mut Rec,
     held: u128,
     spare: &mut Spare,
 ) -> Option<u128> {
+    let checked = spare.checks == c;
     let mut p = P {
         m: M { b: batch, i: *at },
         spare,
         f: 0,
+        checked,
     };
     let seen = read_rec(&mut p, r, held)?;
     *at = p.m.i;
@@ -207,7 +237,7 @@ impl Seen {
 
 /// Checks one record as [`read_rec`] reads it (the same keys found the same way, a field given
 /// twice refused, unknown keys' text checked and their values skipped), without a record.
-fn check_rec(m: &mut M<'_>, fast: &mut fast::Spare, args: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+fn check_rec(m: &mut M<'_>, fast: &mut fast::Spare, ck: &mut Ck<'_>) -> Option<()> {
     let n = m.map_len()?;
     let mut seen = Seen::default();
     let mut kind = 0;
@@ -240,7 +270,7 @@ fn check_rec(m: &mut M<'_>, fast: &mut fast::Spare, args: &[(Vec<u8>, Arc<Args>)
         if f == F::kind {
             kind = kind_of(m.str()?);
         } else {
-            check_field(f, m, args)?;
+            check_field(f, m, ck)?;
         }
         prev = f as usize;
     }
@@ -707,8 +737,15 @@ pub(super) trait Pack {
 
     /// Whether [`Pack::pack_into`] reads the value at `m` (`Some`: read past it, exactly as far
     /// as `pack_into` reads), nothing written; `args`: the calls' arguments `pack_into` may
-    /// share ([`Spare::args`]).
-    fn check(m: &mut M<'_>, args: &[(Vec<u8>, Arc<Args>)]) -> Option<()>;
+    /// share, and the addresses it read ([`Ck`]).
+    fn check(m: &mut M<'_>, ck: &mut Ck<'_>) -> Option<()>;
+}
+
+/// What [`Pack::check`] looks at and keeps: the calls' arguments `pack_into` may share
+/// ([`Spare::args`]), and the addresses read ([`Spare::ips`]).
+pub(super) struct Ck<'s> {
+    args: &'s [(Vec<u8>, Arc<Args>)],
+    ips: &'s mut Vec<IpAddr>,
 }
 
 /// `nil`, else the value `check` checks.
@@ -745,7 +782,7 @@ impl Pack for Option<String> {
     }
 
     #[inline(always)]
-    fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+    fn check(m: &mut M<'_>, _: &mut Ck<'_>) -> Option<()> {
         opt_check(m, M::str)
     }
 }
@@ -759,7 +796,7 @@ macro_rules! pack_int {
             }
 
             #[inline(always)]
-            fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+            fn check(m: &mut M<'_>, _: &mut Ck<'_>) -> Option<()> {
                 opt_check(m, M::int_as::<$t>)
             }
         }
@@ -768,7 +805,7 @@ macro_rules! pack_int {
                 p.list(M::int_as::<$t>, slot)
             }
 
-            fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+            fn check(m: &mut M<'_>, _: &mut Ck<'_>) -> Option<()> {
                 for _ in 0..m.array_len()? {
                     m.int_as::<$t>()?;
                 }
@@ -787,7 +824,7 @@ impl Pack for Option<f64> {
     }
 
     #[inline(always)]
-    fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+    fn check(m: &mut M<'_>, _: &mut Ck<'_>) -> Option<()> {
         opt_check(m, M::f64)
     }
 }
@@ -799,7 +836,7 @@ impl Pack for Option<bool> {
     }
 
     #[inline(always)]
-    fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+    fn check(m: &mut M<'_>, _: &mut Ck<'_>) -> Option<()> {
         opt_check(m, M::bool)
     }
 }
@@ -834,7 +871,7 @@ impl Pack for Option<Code> {
     }
 
     #[inline(always)]
-    fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+    fn check(m: &mut M<'_>, _: &mut Ck<'_>) -> Option<()> {
         match m.peek()? {
             0xa0..=0xbf | 0xd9..=0xdb => {
                 m.str()?;
@@ -871,7 +908,7 @@ impl Pack for Vec<String> {
         Some(())
     }
 
-    fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+    fn check(m: &mut M<'_>, _: &mut Ck<'_>) -> Option<()> {
         for _ in 0..m.array_len()? {
             m.str()?;
         }
@@ -891,12 +928,28 @@ fn quad(b: &[u8]) -> Option<IpAddr> {
 impl Pack for Option<IpAddr> {
     #[inline]
     fn pack_into(p: &mut P<'_, '_>, slot: &mut Self) -> Option<()> {
+        if p.checked {
+            // the address the check read here: its text passed over
+            if p.m.nil() {
+                *slot = None;
+                return Some(());
+            }
+            p.m.str_bytes()?;
+            let ip = *p.spare.ips.get(p.spare.ip_at)?;
+            p.spare.ip_at += 1;
+            *slot = Some(ip);
+            return Some(());
+        }
         opt(p, slot, M::ip)
     }
 
     #[inline(always)]
-    fn check(m: &mut M<'_>, _: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
-        opt_check(m, M::ip)
+    fn check(m: &mut M<'_>, ck: &mut Ck<'_>) -> Option<()> {
+        if !m.nil() {
+            let ip = m.ip()?;
+            ck.ips.push(ip);
+        }
+        Some(())
     }
 }
 
@@ -948,12 +1001,12 @@ impl Pack for Option<Arc<Args>> {
     /// Arguments whose bytes begin as those of arguments `args` keeps are those (the reader
     /// shares them whatever it keeps by then: read again, the same bytes read alike and as
     /// far), else checked as [`M::object`] reads them.
-    fn check(m: &mut M<'_>, args: &[(Vec<u8>, Arc<Args>)]) -> Option<()> {
+    fn check(m: &mut M<'_>, ck: &mut Ck<'_>) -> Option<()> {
         if m.nil() {
             return Some(());
         }
         let rest = m.b.get(m.i..)?;
-        if let Some((t, _)) = args.iter().find(|(t, _)| rest.starts_with(t)) {
+        if let Some((t, _)) = ck.args.iter().find(|(t, _)| rest.starts_with(t)) {
             m.i += t.len();
             return Some(());
         }
