@@ -454,9 +454,11 @@ pub struct BatchRecs {
     /// The last batch's records, each with a bit per field ([`F`]) that may hold something;
     /// after [`BatchRecs::stream`], those of its records the engine kept a share of.
     recs: Vec<(Arc<Rec>, u128)>,
-    /// The record [`BatchRecs::stream`] reads each record into while no one else holds a
-    /// share of it, with its fields' bits.
-    one: (Arc<Rec>, u128),
+    /// The records [`BatchRecs::stream`] reads records into while no one else holds a share
+    /// of them, with their fields' bits: one for each kind of record (as the check found it),
+    /// so a record is read into the last of its kind (the same fields, mostly the same text,
+    /// compared rather than copied).
+    ones: [(Arc<Rec>, u128); fast::KINDS],
     /// Records of earlier batches no one else holds a share of, with their fields' bits.
     pool: Vec<(Arc<Rec>, u128)>,
     spare: Box<pack::Spare>,
@@ -493,8 +495,8 @@ impl BatchRecs {
     /// Reads the records of `batch`, which [`BatchRecs::check`] took (`c`), one at a time, each
     /// handed to `each` before the next is read (while it is in the cache), as
     /// [`BatchRecs::read`] reads them; those of the last batch are let go first. A record is
-    /// read into the one read last when no one else holds a share of it, else into one of the
-    /// pool, else a new one (the one held is kept in [`BatchRecs::records`] until the next
+    /// read into the one read last of its kind when no one else holds a share of it, else into
+    /// one of the pool, else a new one (the one held is kept in [`BatchRecs::records`] until the next
     /// batch, for the pool then). The error of `each` ends it; `Ok(false)` if a record did not
     /// read after all, which `check` taking the batch rules out.
     pub fn stream<E>(
@@ -505,12 +507,13 @@ impl BatchRecs {
     ) -> Result<bool, E> {
         self.recycle();
         let mut at = c.0.at;
-        for _ in 0..c.0.len {
-            if Arc::get_mut(&mut self.one.0).is_none() {
+        for i in 0..c.0.len {
+            let one = &mut self.ones[self.spare.kind(c.0.n, i)];
+            if Arc::get_mut(&mut one.0).is_none() {
                 let next = self.pool.pop().unwrap_or_default();
-                self.recs.push(std::mem::replace(&mut self.one, next));
+                self.recs.push(std::mem::replace(one, next));
             }
-            let (rec, held) = &mut self.one;
+            let (rec, held) = one;
             let Some(r) = Arc::get_mut(rec) else {
                 return Ok(false);
             };

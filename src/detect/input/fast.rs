@@ -29,7 +29,7 @@ pub(super) const N: usize = NAMES.len();
 const ARGS_KEPT: usize = 8;
 
 /// Kinds of record the key prediction tells apart (see [`kind_of`]).
-const KINDS: usize = 8;
+pub(super) const KINDS: usize = 8;
 
 /// What the reader keeps from one line to the next (one per thread, see [`read`]): the memory
 /// of fields the last record had and this one lacks (parked here, taken back by the next record

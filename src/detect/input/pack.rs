@@ -48,6 +48,9 @@ pub(super) struct Spare {
     ips: Vec<IpAddr>,
     /// The next of [`Spare::ips`] for [`read_one`] to take.
     ip_at: usize,
+    /// The kind of each record ([`kind_of`]) of the last batch [`check_batch`] took, in order
+    /// (one a record, records capped by the caller).
+    kinds: Vec<u8>,
     /// How many batches [`check_batch`] took: a [`Checked`] whose number is not the last
     /// reads its addresses from the batch.
     checks: u64,
@@ -60,6 +63,7 @@ impl Default for Spare {
             args: Vec::new(),
             ips: Vec::new(),
             ip_at: 0,
+            kinds: Vec::new(),
             checks: 0,
         }
     }
@@ -157,9 +161,11 @@ pub(super) fn check_batch<'a>(batch: &'a [u8], spare: &mut Spare) -> Option<Chec
     spare.checks += 1;
     spare.ips.clear();
     spare.ip_at = 0;
+    spare.kinds.clear();
     let mut ck = Ck {
         args: &spare.args,
         ips: &mut spare.ips,
+        kinds: &mut spare.kinds,
     };
     let n = m.map_len()?;
     let mut found = None;
@@ -186,6 +192,19 @@ pub(super) fn check_batch<'a>(batch: &'a [u8], spare: &mut Spare) -> Option<Chec
         len,
         n: spare.checks,
     })
+}
+
+impl Spare {
+    /// The kind ([`kind_of`], below [`fast::KINDS`]) of record `i` of the batch [`check_batch`]
+    /// took as its check number `c`; 0 when that is not the batch checked last.
+    pub(super) fn kind(&self, c: u64, i: usize) -> usize {
+        if self.checks != c {
+            return 0;
+        }
+        self.kinds
+            .get(i)
+            .map_or(0, |&k| usize::from(k) % fast::KINDS)
+    }
 }
 
 /// Reads the record at `*at` of a batch [`check_batch`] took into `r`, as [`read_batch`] reads
@@ -274,6 +293,7 @@ fn check_rec(m: &mut M<'_>, fast: &mut fast::Spare, ck: &mut Ck<'_>) -> Option<(
         }
         prev = f as usize;
     }
+    ck.kinds.push(kind as u8);
     Some(())
 }
 
@@ -742,10 +762,12 @@ pub(super) trait Pack {
 }
 
 /// What [`Pack::check`] looks at and keeps: the calls' arguments `pack_into` may share
-/// ([`Spare::args`]), and the addresses read ([`Spare::ips`]).
+/// ([`Spare::args`]), the addresses read ([`Spare::ips`]) and each record's kind
+/// ([`Spare::kinds`]).
 pub(super) struct Ck<'s> {
     args: &'s [(Vec<u8>, Arc<Args>)],
     ips: &'s mut Vec<IpAddr>,
+    kinds: &'s mut Vec<u8>,
 }
 
 /// `nil`, else the value `check` checks.
