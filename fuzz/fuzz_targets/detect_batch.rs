@@ -133,9 +133,16 @@ fn one(b: &[u8], n: usize, recs: &mut BatchRecs, held: &mut Vec<(Arc<Rec>, Rec)>
             got.push((**r).clone());
             Ok::<(), ()>(())
         });
-        assert_eq!(whole, Ok(true), "checked, then a record did not read: {b:02x?}");
+        assert_eq!(
+            whole,
+            Ok(true),
+            "checked, then a record did not read: {b:02x?}"
+        );
         for (h, was) in &kept {
-            assert!(same(h, was), "a record held while streaming changed: {b:02x?}");
+            assert!(
+                same(h, was),
+                "a record held while streaming changed: {b:02x?}"
+            );
         }
         (k, got)
     });
