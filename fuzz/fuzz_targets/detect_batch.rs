@@ -3,10 +3,10 @@
 //! `Rec::batch_head` for the batch's key; `BatchRecs::check` and `BatchRecs::stream`, the same
 //! reader a record at a time once the batch is checked) against `rmp_serde` alone (the general
 //! path `dcsensor detect` falls back on). `check` must take a batch exactly where `read` does,
-//! with the same key, and `stream` then read the same records. Where the fast path takes a batch, `rmp_serde` must read
-//! the same key and the same records (floats compared bit for bit); where `batch_key` gives a
-//! key, `rmp_serde` must give it; where `batch_head` gives one and `rmp_serde` reads the key,
-//! the two must agree. Nothing may panic.
+//! with the same key, and `stream` then read the same records. Where the fast path takes a
+//! batch, `rmp_serde` must read the same key and the same records (floats compared bit for
+//! bit); where `batch_key` gives a key, `rmp_serde` must give it; where `batch_head` gives one
+//! and `rmp_serde` reads the key, the two must agree. Nothing may panic.
 //!
 //! An input is one batch or several, split at [`SEP`] (two `0xc1` bytes: `0xc1` begins no
 //! MessagePack value and is never in UTF-8, so the sensor's batches hold it only inside a
