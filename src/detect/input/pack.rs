@@ -262,26 +262,8 @@ fn check_rec(m: &mut M<'_>, fast: &mut fast::Spare, ck: &mut Ck<'_>) -> Option<(
     let mut kind = 0;
     let mut prev = N;
     for _ in 0..n {
-        let guess = usize::from(fast.next[kind][prev]);
-        let f = match KEYS.get(guess) {
-            Some(k) if fast::key_at(m.b, m.i, k) => {
-                m.i += k.len;
-                FIELDS[guess]
-            }
-            _ => {
-                let key = m.str_bytes()?;
-                match field_of(key, prev + 1) {
-                    Some(f) => {
-                        fast.next[kind][prev] = f as u8;
-                        f
-                    }
-                    None => {
-                        utf8(key)?;
-                        m.skip(0)?;
-                        continue;
-                    }
-                }
-            }
+        let Some(f) = next_key(m, &mut fast.next[kind][prev], prev)? else {
+            continue;
         };
         if !seen.add(f) {
             return None;
@@ -370,6 +352,35 @@ static KEYS: [fast::Key; N] = {
     k
 };
 
+/// The field the key at `m` names, read past the key, for [`read_rec`] and [`check_rec`] alike
+/// (so the check finds keys exactly as the read does): the key that followed field `prev` in
+/// the last record of this kind (`guess`) compared as bytes where the sensor's encoding of it
+/// is; else the key read as any string and looked up, and `guess` learns it (a field's name is
+/// ASCII, so a key that names one is UTF-8 without looking). `Some(None)`: a key naming no
+/// field, its text checked and its value skipped; `None`: the bytes do not read.
+#[inline(always)]
+fn next_key(m: &mut M<'_>, guess: &mut u8, prev: usize) -> Option<Option<F>> {
+    let g = usize::from(*guess);
+    if let Some(k) = KEYS.get(g) {
+        if fast::key_at(m.b, m.i, k) {
+            m.i += k.len;
+            return Some(Some(FIELDS[g]));
+        }
+    }
+    let key = m.str_bytes()?;
+    match field_of(key, prev + 1) {
+        Some(f) => {
+            *guess = f as u8;
+            Some(Some(f))
+        }
+        None => {
+            utf8(key)?;
+            m.skip(0)?;
+            Some(None)
+        }
+    }
+}
+
 /// Reads one record (a map of its fields) into `r`, a record whose fields not in `held` (a bit
 /// each) are absent: those in `held` the record lacks are made absent (their memory parked),
 /// the others are written. Gives the fields read (those `r` may now hold). The key that
@@ -381,29 +392,8 @@ fn read_rec(p: &mut P<'_, '_>, r: &mut Rec, held: u128) -> Option<u128> {
     let mut kind = 0;
     let mut prev = N;
     for _ in 0..n {
-        // the key that followed the last one in the last record of this kind, compared as
-        // bytes where the sensor's encoding of it is; else the key read as any string and
-        // looked up (a field's name is ASCII, so a key that names one is UTF-8 without looking)
-        let guess = usize::from(p.spare.fast.next[kind][prev]);
-        let f = match KEYS.get(guess) {
-            Some(k) if fast::key_at(p.b, p.i, k) => {
-                p.m.i += k.len;
-                FIELDS[guess]
-            }
-            _ => {
-                let key = p.str_bytes()?;
-                match field_of(key, prev + 1) {
-                    Some(f) => {
-                        p.spare.fast.next[kind][prev] = f as u8;
-                        f
-                    }
-                    None => {
-                        utf8(key)?;
-                        p.skip(0)?;
-                        continue;
-                    }
-                }
-            }
+        let Some(f) = next_key(&mut p.m, &mut p.spare.fast.next[kind][prev], prev)? else {
+            continue;
         };
         if !seen.add(f) {
             return None;
