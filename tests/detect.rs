@@ -558,6 +558,15 @@ fn lab_jsonl(dir: &Path, scenario: &str) -> PathBuf {
     p
 }
 
+/// The values of a JSON-lines file (one a line), as [`lab_jsonl`] wrote them.
+fn jsonl_values(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn alerts_of(stdout: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(stdout)
         .lines()
@@ -685,11 +694,7 @@ fn captures_record_files_stdin_and_batches_give_the_same_alerts() {
     let from_stdin = child.wait_with_output().unwrap();
     assert_eq!(alerts_of(&from_stdin.stdout), a);
     // a batch as the sensor ships it (sensor id from the batch)
-    let recs: Vec<serde_json::Value> = std::fs::read_to_string(&jl)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let recs = jsonl_values(&jl);
     let batch =
         serde_json::json!({"schema": 1, "sensor": "dc-a", "host": "h", "seq": 1, "records": recs});
     let bdir = dir.path().join("batches");
@@ -854,11 +859,7 @@ fn records_are_interleaved_unchanged_from_every_input() {
 fn batches_are_read_in_sensor_and_seq_order_whatever_their_file_names() {
     let dir = tempfile::tempdir().unwrap();
     let jl = lab_jsonl(dir.path(), "26_attack_pass_the_ticket");
-    let recs: Vec<serde_json::Value> = std::fs::read_to_string(&jl)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let recs = jsonl_values(&jl);
     assert!(recs.len() >= 6, "{} records", recs.len());
     // Three batches of one sensor; the file names sort opposite to their numbers, and one file
     // that is not a batch is skipped.
@@ -915,11 +916,7 @@ fn batches_are_read_in_sensor_and_seq_order_whatever_their_file_names() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("junk.msgpack"));
-    let seen: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["type"] != "alert")
-        .collect();
+    let seen = records_in(&out.stdout);
     let ts = |v: &[serde_json::Value]| v.iter().map(|r| r["ts"].clone()).collect::<Vec<_>>();
     assert_eq!(
         ts(&seen),
@@ -936,11 +933,7 @@ fn batches_are_read_in_sensor_and_seq_order_whatever_their_file_names() {
 fn a_batch_of_more_records_than_max_batch_records_is_skipped_counted_and_named() {
     let dir = tempfile::tempdir().unwrap();
     let jl = lab_jsonl(dir.path(), "12_attack_dcsync");
-    let recs: Vec<serde_json::Value> = std::fs::read_to_string(&jl)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let recs = jsonl_values(&jl);
     assert!(recs.len() >= 4, "{} records", recs.len());
     let bdir = dir.path().join("spool");
     std::fs::create_dir(&bdir).unwrap();
