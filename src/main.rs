@@ -198,9 +198,14 @@ struct LiveArgs {
     /// Bytes kept of each packet.
     #[arg(long, default_value_t = 65535)]
     snaplen: i32,
-    /// Kernel capture buffer per interface, in MiB.
+    /// Kernel capture buffer per interface, in MiB (shared by its fanout threads).
     #[arg(long, default_value_t = 64)]
     buffer_mb: i32,
+    /// Capture threads on the one interface, joined in a kernel fanout group that gives each
+    /// every packet between the address pairs it has; each runs its own flow table (--workers
+    /// is then ignored). 1: one capture socket.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    fanout: usize,
     /// Serve Prometheus metrics at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     metrics: Option<String>,
@@ -377,19 +382,25 @@ fn replay(a: ReplayArgs) -> ExitCode {
     ))
 }
 
-/// Opens every interface (as root, before privileges are dropped).
+/// Opens every interface (as root, before privileges are dropped); with `fanout` above 1, that
+/// many captures of the one interface joined in a kernel fanout group, sharing `buffer_mb`.
 fn open_interfaces(
     names: &[String],
     bpf: Option<&str>,
     promisc: bool,
     snaplen: i32,
     buffer_mb: i32,
+    fanout: usize,
 ) -> Result<Vec<Live>, String> {
-    names
-        .iter()
-        .map(|i| {
-            let buffer = buffer_mb.saturating_mul(1024 * 1024);
-            LiveSource::open(
+    dcsensor::capture::fanout::check(fanout, names.len())?;
+    let members = fanout.max(1);
+    let buffer = (buffer_mb.max(1) / members as i32)
+        .max(1)
+        .saturating_mul(1024 * 1024);
+    let mut sources = Vec::new();
+    for i in names {
+        for _ in 0..members {
+            let s = LiveSource::open(
                 i,
                 bpf.filter(|b| !b.is_empty()),
                 promisc,
@@ -397,10 +408,25 @@ fn open_interfaces(
                 buffer,
                 100,
             )
-            .map(Live)
-            .map_err(|e| e.to_string())
-        })
-        .collect()
+            .map_err(|e| e.to_string())?;
+            sources.push(Live(s));
+        }
+    }
+    if members > 1 {
+        let mut group = None;
+        for s in &mut sources {
+            group = Some(s.0.join_fanout(group).map_err(|e| e.to_string())?);
+        }
+        // Until the last member joined, each ring also took the packets meant for the others.
+        let discarded: u64 = sources.iter_mut().map(|s| s.0.discard_waiting()).sum();
+        tracing::info!(
+            group,
+            members,
+            discarded,
+            "capture threads joined in a kernel fanout group (packets captured before every member joined were discarded)"
+        );
+    }
+    Ok(sources)
 }
 
 /// Sends READY=1 at the first heartbeat (capture runs) and WATCHDOG=1 at the interval systemd
@@ -445,12 +471,16 @@ fn live(a: LiveArgs) -> ExitCode {
     opts.memory_budget = opts
         .memory_budget
         .saturating_sub(rings.saturating_mul(a.interface.len()));
+    if a.fanout > 1 {
+        opts.workers = a.fanout;
+    }
     let mut sources = match open_interfaces(
         &a.interface,
         a.bpf.as_deref(),
         a.promisc,
         a.snaplen,
         a.buffer_mb,
+        a.fanout,
     ) {
         Ok(s) => s,
         Err(e) => return fail(2, &e),

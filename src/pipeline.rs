@@ -345,9 +345,14 @@ pub fn run<S: FrameSource + Send>(
     let mut queues = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
     // Live on one interface with one worker, the worker runs on the capture thread (see
-    // `records::Inline`); a replay keeps its own worker thread, which reads ahead of it.
-    let mut inline = None;
-    let run_inline = n == 1 && sources.len() == 1 && sources.iter().all(|s| !s.is_replay());
+    // `records::Inline`); a replay keeps its own worker thread, which reads ahead of it. So
+    // does each member of a kernel fanout group, one worker per member: the kernel already
+    // gave each member every packet between the hosts it has.
+    let mut inlines = Vec::new();
+    let live = !sources.is_empty() && sources.iter().all(|s| !s.is_replay());
+    let run_inline = live
+        && ((n == 1 && sources.len() == 1)
+            || (n == sources.len() && sources.iter().all(|s| s.owns_its_flows())));
     for (i, wc) in worker_counters.iter().enumerate() {
         let table = FlowTable::new(
             opts.flow.per_worker(n, table_memory),
@@ -363,7 +368,7 @@ pub fn run<S: FrameSource + Send>(
             back: back_rx,
         };
         if run_inline {
-            inline = Some(Inline::new(table, records));
+            inlines.push(Inline::new(table, records));
             continue;
         }
         let (tx, rx) = bounded::<Batch>(QUEUE_BATCHES);
@@ -413,8 +418,9 @@ pub fn run<S: FrameSource + Send>(
             Some(x) => x,
             None => return results,
         };
+        let mut inlines = inlines.into_iter();
+        let first_inline = inlines.next();
         for (i, src) in rest.iter_mut().enumerate() {
-            let mut dispatch = Dispatch::new(&queues, &free_rx, !src.is_replay());
             let env = CaptureEnv {
                 counters: &capture_counters[i + 1],
                 workers: &worker_counters,
@@ -423,18 +429,18 @@ pub fn run<S: FrameSource + Send>(
                 telemetry: &telemetry,
             };
             let filter = &filter;
-            joins.push(scope.spawn(move || {
-                let mut seen_gen = 0;
-                let mut apply = |s: &mut S| {
-                    let Ok(f) = filter.lock() else { return };
-                    if f.0 != seen_gen {
-                        seen_gen = f.0;
-                        if let Err(e) = s.set_filter(&f.1) {
-                            tracing::error!("{e}");
-                        }
-                    }
-                };
-                capture_loop(src, opts, &mut dispatch, &env, &mut apply)
+            let inline = inlines.next();
+            let (queues, free_rx) = (&queues, &free_rx);
+            joins.push(scope.spawn(move || match inline {
+                Some(mut worker) => {
+                    let r = secondary_capture(src, opts, &mut worker, &env, filter);
+                    worker.finish();
+                    r
+                }
+                None => {
+                    let mut dispatch = Dispatch::new(queues, free_rx, !src.is_replay());
+                    secondary_capture(src, opts, &mut dispatch, &env, filter)
+                }
             }));
         }
         let env = CaptureEnv {
@@ -470,7 +476,7 @@ pub fn run<S: FrameSource + Send>(
                 }
             }
         };
-        let r = match inline.take() {
+        let r = match first_inline {
             Some(mut worker) => {
                 let r = capture_loop(first, opts, &mut worker, &env, &mut primary);
                 worker.finish();
@@ -494,6 +500,16 @@ pub fn run<S: FrameSource + Send>(
         results
     });
     telemetry.alive_at.store(0, Ordering::Relaxed);
+    if sources.len() > 1 {
+        // How the packets were spread over the capture threads (fanout members, interfaces).
+        for (i, c) in capture_counters.iter().enumerate() {
+            tracing::info!(
+                capture_thread = i,
+                packets = c.get(Counter::Packets),
+                "capture thread ended"
+            );
+        }
+    }
     drop(queues); // closes the queues: workers drain, close their flows and exit
     drop(swap_tx);
     for h in handles {
@@ -509,6 +525,29 @@ pub fn run<S: FrameSource + Send>(
     let stats = out_result.map_err(RunError::Output)?;
     let warnings = sources.iter().flat_map(|s| s.warnings()).collect();
     Ok(RunSummary { stats, warnings })
+}
+
+/// The capture loop of every source but the first: it applies a reloaded capture filter (the
+/// first source's thread takes the reload and publishes the filter in `filter` with a new
+/// generation).
+fn secondary_capture<S: FrameSource, D: Deliver>(
+    src: &mut S,
+    opts: &Options,
+    deliver: &mut D,
+    env: &CaptureEnv<'_>,
+    filter: &Mutex<(u64, String)>,
+) -> Result<(), CaptureError> {
+    let mut seen_gen = 0;
+    let mut apply = |s: &mut S| {
+        let Ok(f) = filter.lock() else { return };
+        if f.0 != seen_gen {
+            seen_gen = f.0;
+            if let Err(e) = s.set_filter(&f.1) {
+                tracing::error!("{e}");
+            }
+        }
+    };
+    capture_loop(src, opts, deliver, env, &mut apply)
 }
 
 /// Puts the calling thread, and every thread it starts from now on, under the kernel's

@@ -55,3 +55,30 @@ fn broken_configs_are_refused_naming_key_and_line() {
         assert!(stderr.lines().count() <= 6, "{stderr}");
     }
 }
+
+#[test]
+fn fanout_needs_one_interface_and_a_thread_count_in_range() {
+    let (code, _, _) = check(
+        "[capture]\ninterfaces = [\"eth0\"]\nfanout = 4\n",
+        "fanout-ok",
+    );
+    assert_eq!(code, 0);
+    for (i, (text, says)) in [
+        ("[capture]\nfanout = 0\n", "give 1 (no fanout)"),
+        ("[capture]\nfanout = 65\n", "give 1 (no fanout)"),
+        (
+            "[capture]\ninterfaces = [\"eth0\", \"eth1\"]\nfanout = 2\n",
+            "exactly one interface",
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (code, _, stderr) = check(text, &format!("fanout{i}"));
+        assert_eq!(code, 2, "{text}: {stderr}");
+        assert!(
+            stderr.contains("capture.fanout") && stderr.contains(says),
+            "{text}: {stderr}"
+        );
+    }
+}

@@ -356,3 +356,91 @@ fn systemd_hears_ready_watchdog_and_stopping() {
     assert!(child.wait().unwrap().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `n` copies of each capture, the copy `k` with the lab's client addresses (10.99.0.2 and
+/// 10.99.0.3) moved to 10.99.k.2 and 10.99.k.3 (`tcprewrite --pnat`): `n` address pairs with
+/// the DC (10.99.0.1) where the lab has one or two.
+fn copies_between_many_hosts(dir: &Path, captures: &[&str], n: u32) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for k in 1..=n {
+        for c in captures {
+            let to = dir.join(format!(
+                "{k}-{}",
+                Path::new(c).file_name().unwrap().to_str().unwrap()
+            ));
+            let pnat = format!("--pnat=10.99.0.2/32:10.99.{k}.2/32,10.99.0.3/32:10.99.{k}.3/32");
+            assert!(sh(&[
+                "tcprewrite",
+                &pnat,
+                "-i",
+                c,
+                "-o",
+                to.to_str().unwrap()
+            ]));
+            out.push(to);
+        }
+    }
+    out
+}
+
+#[test]
+fn fanout_threads_split_the_hosts_and_together_print_what_replay_prints() {
+    let Some(lab) = Lab::new("f") else { return };
+    if !skip::need_tool("fanout", "tcprewrite", "tcpreplay") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let files = copies_between_many_hosts(
+        dir.path(),
+        &[
+            "testdata-pcaps/lab/01_benign_kerberos_logon.pcap",
+            "testdata-pcaps/lab/13_attack_recon_samr_lsarpc.pcap",
+            "testdata-pcaps/lab/17_attack_pass_the_hash.pcap",
+        ],
+        8,
+    );
+    let out = Command::new(bin())
+        .args(["replay", "--workers", "1"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let expected = records_of(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect(),
+    );
+    assert!(expected.len() > 100, "{} records", expected.len());
+    let mut child = start_sensor(
+        &lab,
+        &["live", "-i", &lab.sensor_if, "--promisc", "--fanout", "2"],
+    );
+    let mut err = wait_capturing(&mut child);
+    for f in &files {
+        lab.send(f, 5000);
+    }
+    let (code, recs) = term_and_collect(child);
+    assert_eq!(code, 0);
+    let last = recs.last().unwrap().clone();
+    assert_eq!(last["type"], "stats");
+    assert_eq!(last["drops"]["kernel"], 0);
+    assert_eq!(records_of(recs), expected);
+    // Each thread had its share of the hosts: both read packets, together all of them.
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut err, &mut log).unwrap();
+    let per_thread: Vec<u64> = log
+        .lines()
+        .filter(|l| l.contains("capture thread ended"))
+        .map(|l| {
+            let v = l.split("packets=").nth(1).unwrap();
+            v.split_whitespace().next().unwrap().parse().unwrap()
+        })
+        .collect();
+    assert_eq!(per_thread.len(), 2, "{log}");
+    assert!(per_thread.iter().all(|&p| p > 0), "{per_thread:?}");
+    assert_eq!(
+        per_thread.iter().sum::<u64>(),
+        last["packets"].as_u64().unwrap()
+    );
+}

@@ -87,6 +87,8 @@ pub struct LiveSource {
     timeout_ms: i32,
     /// When the current round of [`LiveSource::dispatch`] began (its first packet after a wait).
     round: std::time::Instant,
+    /// The kernel fanout group this capture is a member of ([`LiveSource::join_fanout`]).
+    fanout: Option<u16>,
 }
 
 /// Turns a libpcap error on `interface` into a message that says what to do.
@@ -162,11 +164,38 @@ impl LiveSource {
             pending: false,
             timeout_ms: timeout_ms.max(1),
             round: std::time::Instant::now(),
+            fanout: None,
         };
         if let Some(f) = bpf {
             s.set_filter(f)?;
         }
         Ok(s)
+    }
+
+    /// Makes this capture a member of a kernel fanout group ([`super::fanout`]): a new group
+    /// when `group` is None, else that one. Returns the group's id for the next members.
+    pub fn join_fanout(&mut self, group: Option<u16>) -> Result<u16, CaptureError> {
+        let id = super::fanout::join(self.fd, &self.interface, group)?;
+        self.fanout = Some(id);
+        Ok(id)
+    }
+
+    /// The kernel fanout group this capture is a member of, if any.
+    pub fn fanout(&self) -> Option<u16> {
+        self.fanout
+    }
+
+    /// Reads and discards every frame waiting in the ring; returns how many. For a fanout
+    /// group's start: until every member has joined, a member's ring also receives the packets
+    /// meant for the others.
+    pub fn discard_waiting(&mut self) -> u64 {
+        let mut n = 0u64;
+        loop {
+            match self.cap.dispatch(Some(1024), |_| ()) {
+                Ok(got) if got > 0 => n += got as u64,
+                _ => return n,
+            }
+        }
     }
 
     /// Replaces the BPF filter (e.g. on configuration reload). An empty filter takes everything.

@@ -3,6 +3,7 @@
 //! pipeline reads any [`FrameSource`] (implemented for files and live interfaces in
 //! [`crate::pipeline`]).
 
+pub mod fanout;
 pub mod file;
 pub mod live;
 
@@ -155,5 +156,11 @@ pub trait FrameSource {
     /// Replaces the capture filter (live; a no-op for files).
     fn set_filter(&mut self, _bpf: &str) -> Result<(), CaptureError> {
         Ok(())
+    }
+    /// Whether every packet of this source's flows comes through this source alone: a member
+    /// of a kernel fanout group ([`fanout`]), which the kernel gives every packet between two
+    /// hosts. Its capture thread can then run a flow table of its own.
+    fn owns_its_flows(&self) -> bool {
+        false
     }
 }

@@ -68,9 +68,13 @@ pub struct CaptureSection {
     pub bpf: String,
     #[serde(deserialize_with = "snaplen")]
     pub snaplen: u32,
-    /// Kernel capture buffer per interface, in MiB.
+    /// Kernel capture buffer per interface, in MiB (shared by the interface's fanout members).
     #[serde(deserialize_with = "positive_u64")]
     pub buffer_mb: u64,
+    /// Capture threads on the one interface, joined in a kernel fanout group that gives each
+    /// every packet between the address pairs it has, each running a flow table of its own
+    /// (`pipeline.workers` is then ignored); 1: one capture socket.
+    pub fanout: usize,
 }
 
 impl Default for CaptureSection {
@@ -81,6 +85,7 @@ impl Default for CaptureSection {
             bpf: String::new(),
             snaplen: 65535,
             buffer_mb: 64,
+            fanout: 1,
         }
     }
 }
@@ -521,6 +526,8 @@ impl Config {
                 ));
             }
         }
+        crate::capture::fanout::check(self.capture.fanout, self.capture.interfaces.len())
+            .map_err(|e| format!("capture.fanout: {e}"))?;
         if let Some(bad) = self
             .capture
             .interfaces

@@ -56,6 +56,9 @@ pub(crate) fn run_service(path: PathBuf, log: FilterHandle, cli_level: bool) -> 
         }
     }
     let mut opts = cfg.options();
+    if cfg.capture.fanout > 1 {
+        opts.workers = cfg.capture.fanout;
+    }
     let rings = (cfg.capture.buffer_mb as usize) << 20;
     opts.memory_budget = opts
         .memory_budget
@@ -67,6 +70,7 @@ pub(crate) fn run_service(path: PathBuf, log: FilterHandle, cli_level: bool) -> 
         promisc,
         cfg.capture.snaplen as i32,
         cfg.capture.buffer_mb.min(i32::MAX as u64 / (1024 * 1024)) as i32,
+        cfg.capture.fanout,
     ) {
         Ok(s) => s,
         Err(e) => return fail(2, &e),

@@ -123,4 +123,8 @@ impl FrameSource for Live {
     fn set_filter(&mut self, bpf: &str) -> Result<(), CaptureError> {
         self.0.set_filter(bpf)
     }
+
+    fn owns_its_flows(&self) -> bool {
+        self.0.fanout().is_some()
+    }
 }
