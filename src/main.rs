@@ -79,7 +79,8 @@ enum Command {
 /// Settings shared by every mode that runs the pipeline.
 #[derive(Args, Debug, Clone)]
 struct PipelineArgs {
-    /// Worker threads (default: cores - 1, at least 1).
+    /// Worker threads (default: cores - 1, at least 1; live on one interface: one, run on the
+    /// capture thread).
     #[arg(long, default_value_t = 0)]
     workers: usize,
     /// The sensor's memory budget in MiB (flows, reassembly, fragments, decoder state of every

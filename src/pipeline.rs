@@ -104,7 +104,21 @@ pub struct Options {
 }
 
 impl Options {
-    /// The number of workers to start.
+    /// The number of workers a run over `sources` capture sources starts, `live` or replay: the
+    /// setting when given; else one for live capture on one interface (run on the capture
+    /// thread itself, the cheapest per packet: on a domain controller every cycle the sensor
+    /// takes is the DC's, and one thread keeps up with far more than a DC's traffic; a busier
+    /// link takes fanout, `capture.fanout`), else [`Options::worker_count`].
+    pub fn worker_count_for(&self, sources: usize, live: bool) -> usize {
+        if self.workers == 0 && live && sources == 1 {
+            1
+        } else {
+            self.worker_count()
+        }
+    }
+
+    /// The number of workers to start when the setting is 0 (cores - 1, at least 1), or the
+    /// setting.
     pub fn worker_count(&self) -> usize {
         if self.workers > 0 {
             return self.workers;
@@ -312,7 +326,8 @@ pub fn run<S: FrameSource + Send>(
     mut control: Control,
     telemetry: Arc<Telemetry>,
 ) -> Result<RunSummary, RunError> {
-    let n = opts.worker_count();
+    let live = !sources.is_empty() && sources.iter().all(|s| !s.is_replay());
+    let n = opts.worker_count_for(sources.len(), live);
     let (table_memory, frag_memory) = opts
         .memory_shares(n, sources.len())
         .map_err(RunError::Config)?;
@@ -349,7 +364,6 @@ pub fn run<S: FrameSource + Send>(
     // does each member of a kernel fanout group, one worker per member: the kernel already
     // gave each member every packet between the hosts it has.
     let mut inlines = Vec::new();
-    let live = !sources.is_empty() && sources.iter().all(|s| !s.is_replay());
     let run_inline = live
         && ((n == 1 && sources.len() == 1)
             || (n == sources.len() && sources.iter().all(|s| s.owns_its_flows())));

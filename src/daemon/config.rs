@@ -93,7 +93,8 @@ impl Default for CaptureSection {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PipelineSection {
-    /// Worker threads; 0: cores - 1, at least 1.
+    /// Worker threads; 0: cores - 1, at least 1 (live on one interface: one, run on the
+    /// capture thread; `capture.fanout` spreads a busier link).
     pub workers: usize,
     /// Seconds between `stats` records.
     #[serde(deserialize_with = "positive_f64")]

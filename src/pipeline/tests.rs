@@ -224,3 +224,19 @@ fn batch_scheduling_applies_to_the_thread_and_the_threads_it_starts() {
     );
     assert_ne!(policy(), libc::SCHED_BATCH, "other threads keep theirs");
 }
+
+#[test]
+fn live_on_one_interface_runs_one_worker_unless_told_otherwise() {
+    let auto = Options::default();
+    let cores_less_one = auto.worker_count();
+    assert!(cores_less_one >= 1);
+    assert_eq!(auto.worker_count_for(1, true), 1);
+    assert_eq!(auto.worker_count_for(1, false), cores_less_one);
+    assert_eq!(auto.worker_count_for(2, true), cores_less_one);
+    let three = Options {
+        workers: 3,
+        ..Default::default()
+    };
+    assert_eq!(three.worker_count_for(1, true), 3);
+    assert_eq!(three.worker_count_for(1, false), 3);
+}
