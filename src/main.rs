@@ -415,8 +415,9 @@ fn open_interfaces(
     }
     if members > 1 {
         let mut group = None;
+        let key = dcsensor::capture::fanout::random_key();
         for s in &mut sources {
-            group = Some(s.0.join_fanout(group).map_err(|e| e.to_string())?);
+            group = Some(s.0.join_fanout(group, key).map_err(|e| e.to_string())?);
         }
         // Until the last member joined, each ring also took the packets meant for the others.
         let discarded: u64 = sources.iter_mut().map(|s| s.0.discard_waiting()).sum();

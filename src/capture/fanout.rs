@@ -12,7 +12,10 @@
 //! fragments are reassembled by the kernel before the choice (`PACKET_FANOUT_FLAG_DEFRAG`), and
 //! IPv6 fragments carry their addresses, so a datagram's pieces meet on one thread. Traffic that
 //! is not IP, and a mirror that arrives in a tunnel (VXLAN, GRE, ERSPAN: one outer address pair),
-//! all lands on one thread: correct, but not spread (use workers there).
+//! all lands on one thread: correct, but not spread (use workers there). The hash is keyed with
+//! multipliers drawn at random for each group ([`random_key`]), so that a sender who picks its
+//! source addresses cannot aim them all at one thread, whose ring and share of the flow table
+//! are a fraction of the totals.
 
 /// `A`-register loads relative to the network header (`SKF_NET_OFF`): the program sees the IP
 /// header at the same place whatever the link layer, and after the kernel removed a VLAN tag.
@@ -42,13 +45,23 @@ fn op(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
 }
 
+/// Two random odd multipliers for [`program`], drawn for each group: they key the choice, so
+/// that a sender who picks its source addresses cannot tell which of them share a thread.
+pub fn random_key() -> (u32, u32) {
+    use std::hash::BuildHasher;
+    let r = std::collections::hash_map::RandomState::new().hash_one(0x6661_6e6f_7574u64);
+    ((r as u32) | 1, ((r >> 32) as u32) | 1)
+}
+
 /// The program the kernel runs on every packet to pick a socket of the group: the XOR of the
 /// packet's source and destination addresses (32-bit words, so IPv6's four each), which is the
-/// same for both directions, multiplied by a large odd constant and shifted so that the high
-/// bits, which the multiplication mixed, decide; the kernel takes the result modulo the group's
-/// size. Anything but IPv4 and IPv6, and a packet too short for its addresses (the load fails,
-/// which ends the program with 0), goes to the first socket.
-pub fn program() -> Vec<libc::sock_filter> {
+/// same for both directions, mixed by two rounds of multiply (by the `key`'s odd numbers) and
+/// fold (the high half XORed into the low), then shifted so that the high bits decide; the
+/// kernel takes the result modulo the group's size. Without the key, or with one round, the
+/// sum of the address and any multiple of 2^(16 + log2 N) would fall on the same thread
+/// whatever the multiplier. Anything but IPv4 and IPv6, and a packet too short for its
+/// addresses (the load fails, which ends the program with 0), goes to the first socket.
+pub fn program(key: (u32, u32)) -> Vec<libc::sock_filter> {
     // Address words XORed into scratch slot 0: IPv4 at network offsets 12 and 16, IPv6 at 8-36.
     let v4 = [12u32, 16];
     let v6 = [8u32, 12, 16, 20, 24, 28, 32, 36];
@@ -68,7 +81,12 @@ pub fn program() -> Vec<libc::sock_filter> {
     mix(&mut v6_block, &v6);
     let finish = [
         op(LD_MEM, 0, 0, 0),
-        op(MUL_K, 0, 0, 0x9e37_79b1),
+        op(MUL_K, 0, 0, key.0 | 1),
+        op(ST, 0, 0, 0),
+        op(RSH_K, 0, 0, 16),
+        op(LDX_MEM, 0, 0, 0),
+        op(XOR_X, 0, 0, 0),
+        op(MUL_K, 0, 0, key.1 | 1),
         op(RSH_K, 0, 0, 16),
         op(RET_A, 0, 0, 0),
     ];
@@ -122,9 +140,15 @@ fn join_error(interface: &str, what: &str) -> super::CaptureError {
 }
 
 /// Joins the packet socket `fd` (a capture opened on `interface`) to a fanout group with
-/// [`program`]: a new group with an id the kernel picks when `group` is None, else the group
-/// `group`. Returns the group's id, for the next sockets.
-pub fn join(fd: i32, interface: &str, group: Option<u16>) -> Result<u16, super::CaptureError> {
+/// [`program`] keyed by `key` (the same for every member): a new group with an id the kernel
+/// picks when `group` is None, else the group `group`. Returns the group's id, for the next
+/// sockets.
+pub fn join(
+    fd: i32,
+    interface: &str,
+    group: Option<u16>,
+    key: (u32, u32),
+) -> Result<u16, super::CaptureError> {
     let mut flags = libc::PACKET_FANOUT_CBPF | libc::PACKET_FANOUT_FLAG_DEFRAG;
     if group.is_none() {
         flags |= libc::PACKET_FANOUT_FLAG_UNIQUEID;
@@ -160,7 +184,7 @@ pub fn join(fd: i32, interface: &str, group: Option<u16>) -> Result<u16, super::
     if r != 0 {
         return Err(join_error(interface, "cannot read the fanout group's id"));
     }
-    let mut prog = program();
+    let mut prog = program(key);
     let fprog = libc::sock_fprog {
         len: prog.len() as u16,
         filter: prog.as_mut_ptr(),

@@ -172,10 +172,15 @@ impl LiveSource {
         Ok(s)
     }
 
-    /// Makes this capture a member of a kernel fanout group ([`super::fanout`]): a new group
+    /// Makes this capture a member of a kernel fanout group ([`super::fanout`]) whose program
+    /// is keyed by `key` (the same for every member, [`super::fanout::random_key`]): a new group
     /// when `group` is None, else that one. Returns the group's id for the next members.
-    pub fn join_fanout(&mut self, group: Option<u16>) -> Result<u16, CaptureError> {
-        let id = super::fanout::join(self.fd, &self.interface, group)?;
+    pub fn join_fanout(
+        &mut self,
+        group: Option<u16>,
+        key: (u32, u32),
+    ) -> Result<u16, CaptureError> {
+        let id = super::fanout::join(self.fd, &self.interface, group, key)?;
         self.fanout = Some(id);
         Ok(id)
     }

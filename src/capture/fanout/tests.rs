@@ -53,9 +53,12 @@ fn run(prog: &[libc::sock_filter], protocol: u16, net: &[u8]) -> u32 {
     }
 }
 
+/// A key as [`random_key`] draws them, fixed so that the tests repeat.
+const KEY: (u32, u32) = (0x9e37_79b1, 0x85eb_ca6b);
+
 /// The member a packet goes to in a group of `n`, as the kernel picks it.
 fn member(protocol: u16, net: &[u8], n: u32) -> u32 {
-    run(&program(), protocol, net) % n
+    run(&program(KEY), protocol, net) % n
 }
 
 fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, sport: u16, dport: u16) -> Vec<u8> {
@@ -111,41 +114,69 @@ fn both_directions_and_every_port_of_two_hosts_go_to_one_member() {
     }
 }
 
+/// How many of `clients` (addresses talking to one DC) each of `n` members gets.
+fn spread(key: (u32, u32), clients: impl Iterator<Item = u32>, n: u32) -> Vec<u32> {
+    let dc = [10, 0, 0, 1];
+    let mut count = vec![0u32; n as usize];
+    let prog = program(key);
+    for c in clients {
+        let p = ipv4(c.to_be_bytes(), dc, 6, 50000, 88);
+        count[(run(&prog, 0x0800, &p) % n) as usize] += 1;
+    }
+    count
+}
+
 #[test]
 fn address_pairs_spread_over_the_members() {
-    // A DC's traffic: one address (the DC) and many clients.
-    let dc = [10, 0, 0, 1];
-    for n in [2u32, 4, 8] {
-        let mut count = vec![0u32; n as usize];
-        for host in 0..4096u32 {
-            let client = (0x0a01_0000 + host).to_be_bytes();
-            count[member(0x0800, &ipv4(client, dc, 6, 50000, 88), n) as usize] += 1;
+    // A DC's traffic: one address (the DC) and many clients, under several keys.
+    let mut s = 11;
+    for key in [KEY, random_key(), (lcg(&mut s), lcg(&mut s))] {
+        for n in [2u32, 4, 8] {
+            let count = spread(key, (0..4096u32).map(|h| 0x0a01_0000 + h), n);
+            let even = 4096 / n;
+            for (m, c) in count.iter().enumerate() {
+                assert!(
+                    c.abs_diff(even) < even / 5,
+                    "key {key:x?}, {n} members: member {m} got {c} of 4096 clients ({count:?})"
+                );
+            }
         }
-        let even = 4096 / n;
-        for (m, c) in count.iter().enumerate() {
-            assert!(
-                c.abs_diff(even) < even / 5,
-                "{n} members: member {m} got {c} of 4096 clients ({count:?})"
-            );
-        }
+    }
+}
+
+#[test]
+fn addresses_that_differ_only_high_up_still_spread() {
+    // With one multiply, x and x + 2^(16 + log2 n) always met on one member: a sender free to
+    // pick such source addresses could put all of its packets on one thread.
+    for n in [2u32, 4] {
+        let step = 1u32 << (16 + n.trailing_zeros());
+        let count = spread(
+            KEY,
+            (0..256u32).map(|i| 0x0a00_0002u32.wrapping_add(i * step)),
+            n,
+        );
+        assert!(
+            count.iter().all(|&c| c >= 256 / n / 2),
+            "{n} members: {count:?}"
+        );
     }
 }
 
 #[test]
 fn what_is_not_ip_or_too_short_goes_to_the_first_member() {
     let arp = [0u8; 28];
-    assert_eq!(run(&program(), 0x0806, &arp), 0);
+    assert_eq!(run(&program(KEY), 0x0806, &arp), 0);
     // An IPv4 header cut before the destination address, an IPv6 header cut inside it.
     let v4 = ipv4([10, 0, 0, 2], [10, 0, 0, 1], 6, 1, 2);
-    assert_eq!(run(&program(), 0x0800, &v4[..18]), 0);
+    assert_eq!(run(&program(KEY), 0x0800, &v4[..18]), 0);
     let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
     a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
     b[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
     (a[15], b[15]) = (2, 1);
     let v6 = ipv6(a, b, 6, &[]);
-    assert_eq!(run(&program(), 0x86dd, &v6[..38]), 0);
-    assert_ne!(run(&program(), 0x86dd, &v6), 0);
-    assert_eq!(run(&program(), 0x86dd, &[]), 0);
+    assert_eq!(run(&program(KEY), 0x86dd, &v6[..38]), 0);
+    assert_ne!(run(&program(KEY), 0x86dd, &v6), 0);
+    assert_eq!(run(&program(KEY), 0x86dd, &[]), 0);
 }
 
 #[test]
