@@ -482,7 +482,11 @@ pub fn run<S: FrameSource + Send>(
                     }
                 }
             }
-            let alive = handles.iter().all(|h| !h.is_finished()) && !out_handle.is_finished();
+            // Every thread: the workers, the output, and the other capture threads (a fanout
+            // member's capture thread is its worker too).
+            let alive = handles.iter().all(|h| !h.is_finished())
+                && joins.iter().all(|j| !j.is_finished())
+                && !out_handle.is_finished();
             if alive {
                 telemetry.mark_alive();
                 if let Some(hb) = control.heartbeat.as_mut() {

@@ -240,3 +240,58 @@ fn live_on_one_interface_runs_one_worker_unless_told_otherwise() {
     assert_eq!(three.worker_count_for(1, true), 3);
     assert_eq!(three.worker_count_for(1, false), 3);
 }
+
+/// A live source with no traffic that ends (as a failed capture would) after `for_` passed.
+struct Quiet {
+    until: Instant,
+}
+
+impl FrameSource for Quiet {
+    fn next<F: FnMut(Frame<'_>)>(&mut self, _: F) -> Result<Step, CaptureError> {
+        if Instant::now() >= self.until {
+            return Ok(Step::End);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        Ok(Step::Idle)
+    }
+    fn is_replay(&self) -> bool {
+        false
+    }
+}
+
+/// How many heartbeats a run of two quiet live sources gives, the second ending after `second`.
+fn heartbeats_with_second_source_for(second: Duration) -> usize {
+    let start = Instant::now();
+    let mut sources = [
+        Quiet {
+            until: start + Duration::from_millis(2600),
+        },
+        Quiet {
+            until: start + second,
+        },
+    ];
+    let beats = Arc::new(AtomicU64::new(0));
+    let counted = beats.clone();
+    let control = Control {
+        heartbeat: Some(Box::new(move || {
+            counted.fetch_add(1, Ordering::Relaxed);
+        })),
+        ..Default::default()
+    };
+    let opts = Options {
+        workers: 1,
+        ..Default::default()
+    };
+    let out = Box::new(VecOutput(Arc::default()));
+    run(&mut sources, &opts, out, control, Arc::default()).unwrap();
+    beats.load(Ordering::Relaxed) as usize
+}
+
+#[test]
+fn a_capture_thread_that_ended_stops_the_heartbeat() {
+    // Both alive: a heartbeat at the start and about once a second after.
+    assert!(heartbeats_with_second_source_for(Duration::from_secs(5)) >= 2);
+    // The second capture thread gone at once: at most the first heartbeat (taken before it
+    // ended), none after.
+    assert!(heartbeats_with_second_source_for(Duration::ZERO) <= 1);
+}
