@@ -473,9 +473,6 @@ fn live(a: LiveArgs) -> ExitCode {
     opts.memory_budget = opts
         .memory_budget
         .saturating_sub(rings.saturating_mul(a.interface.len()));
-    if a.fanout > 1 {
-        opts.workers = a.fanout;
-    }
     let mut sources = match open_interfaces(
         &a.interface,
         a.bpf.as_deref(),

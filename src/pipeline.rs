@@ -327,7 +327,14 @@ pub fn run<S: FrameSource + Send>(
     telemetry: Arc<Telemetry>,
 ) -> Result<RunSummary, RunError> {
     let live = !sources.is_empty() && sources.iter().all(|s| !s.is_replay());
-    let n = opts.worker_count_for(sources.len(), live);
+    // The members of a kernel fanout group each run a worker of their own on their capture
+    // thread, whatever the workers setting: the kernel already gave each member every packet
+    // between the hosts it has.
+    let fanout = live && sources.len() > 1 && sources.iter().all(|s| s.owns_its_flows());
+    let n = match fanout {
+        true => sources.len(),
+        false => opts.worker_count_for(sources.len(), live),
+    };
     let (table_memory, frag_memory) = opts
         .memory_shares(n, sources.len())
         .map_err(RunError::Config)?;
@@ -360,13 +367,10 @@ pub fn run<S: FrameSource + Send>(
     let mut queues = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
     // Live on one interface with one worker, the worker runs on the capture thread (see
-    // `records::Inline`); a replay keeps its own worker thread, which reads ahead of it. So
-    // does each member of a kernel fanout group, one worker per member: the kernel already
-    // gave each member every packet between the hosts it has.
+    // `records::Inline`), and so does each fanout member's; a replay keeps its own worker
+    // thread, which reads ahead of it.
     let mut inlines = Vec::new();
-    let run_inline = live
-        && ((n == 1 && sources.len() == 1)
-            || (n == sources.len() && sources.iter().all(|s| s.owns_its_flows())));
+    let run_inline = fanout || (live && n == 1 && sources.len() == 1);
     for (i, wc) in worker_counters.iter().enumerate() {
         let table = FlowTable::new(
             opts.flow.per_worker(n, table_memory),

@@ -420,6 +420,17 @@ fn fanout_threads_split_the_hosts_and_together_print_what_replay_prints() {
     for f in &files {
         lab.send(f, 5000);
     }
+    // Each member's capture thread runs its own flow table: no worker thread of their own
+    // (looked at while the run is on: the threads start after `capturing` is logged).
+    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", child.child.id()))
+        .unwrap()
+        .map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).unwrap())
+        .collect();
+    assert!(
+        threads.iter().any(|t| t.trim() == "dcsensor-output")
+            && !threads.iter().any(|t| t.starts_with("dcsensor-worker")),
+        "{threads:?}"
+    );
     let (code, recs) = term_and_collect(child);
     assert_eq!(code, 0);
     let last = recs.last().unwrap().clone();

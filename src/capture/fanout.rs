@@ -154,23 +154,12 @@ pub fn join(
         flags |= libc::PACKET_FANOUT_FLAG_UNIQUEID;
     }
     let arg: libc::c_int = (u32::from(group.unwrap_or(0)) | (flags << 16)) as libc::c_int;
-    let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `fd` is the capture's open socket; `arg` is an int that lives through the call.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_PACKET,
-            libc::PACKET_FANOUT,
-            (&arg as *const libc::c_int).cast(),
-            size,
-        )
-    };
-    if r != 0 {
+    if !set_packet_option(fd, libc::PACKET_FANOUT, &arg) {
         return Err(join_error(interface, "cannot join a packet fanout group"));
     }
     // The group's id, as the kernel chose it (or as given).
     let mut got: libc::c_int = 0;
-    let mut len = size;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: `got` and `len` are valid for writes of an int and a socklen_t.
     let r = unsafe {
         libc::getsockopt(
@@ -189,23 +178,30 @@ pub fn join(
         len: prog.len() as u16,
         filter: prog.as_mut_ptr(),
     };
-    // SAFETY: `fprog` points at `prog`, which outlives the call; the kernel copies it.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_PACKET,
-            libc::PACKET_FANOUT_DATA,
-            (&fprog as *const libc::sock_fprog).cast(),
-            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    if r != 0 {
+    // `fprog` points at `prog`, which outlives the call; the kernel copies the program.
+    if !set_packet_option(fd, libc::PACKET_FANOUT_DATA, &fprog) {
         return Err(join_error(
             interface,
             "cannot give the fanout group its program",
         ));
     }
     Ok(got as u32 as u16)
+}
+
+/// Sets the packet-socket option `name` of `fd` to `value`; whether the kernel took it (else
+/// `errno` says why).
+fn set_packet_option<T>(fd: i32, name: libc::c_int, value: &T) -> bool {
+    // SAFETY: `value` is a live `T` of `size_of::<T>()` bytes for the call, which only reads it.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_PACKET,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    r == 0
 }
 
 #[cfg(test)]

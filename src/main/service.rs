@@ -56,9 +56,6 @@ pub(crate) fn run_service(path: PathBuf, log: FilterHandle, cli_level: bool) -> 
         }
     }
     let mut opts = cfg.options();
-    if cfg.capture.fanout > 1 {
-        opts.workers = cfg.capture.fanout;
-    }
     let rings = (cfg.capture.buffer_mb as usize) << 20;
     opts.memory_budget = opts
         .memory_budget
