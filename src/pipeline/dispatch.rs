@@ -36,7 +36,8 @@ impl Batch {
         Batch {
             metas: Vec::with_capacity(BATCH_PACKETS),
             spans: Vec::with_capacity(BATCH_PACKETS),
-            data: Vec::with_capacity(BATCH_BYTES + 65_536),
+            // Allocated by the first copied payload: a replay's batches borrow theirs.
+            data: Vec::new(),
             map: None,
             low: 0,
             done: None,
@@ -46,6 +47,10 @@ impl Batch {
 
     /// Adds a packet whose payload is copied into the batch.
     pub(super) fn push(&mut self, meta: PacketMeta, payload: &[u8]) {
+        if self.data.capacity() == 0 {
+            // Room for a full batch and the packet that fills it, allocated once.
+            self.data.reserve_exact(BATCH_BYTES + 65_536);
+        }
         let at = self.data.len();
         self.data.extend_from_slice(payload);
         self.metas.push(meta);
