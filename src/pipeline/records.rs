@@ -30,7 +30,13 @@ pub(super) fn worker_loop(
                 }
             }
         };
-        for (meta, span) in b.metas.iter().zip(&b.spans) {
+        for (i, (meta, span)) in b.metas.iter().zip(&b.spans).enumerate() {
+            if let Some(m) = b.metas.get(i + 4) {
+                prefetch(m as *const PacketMeta as *const u8);
+            }
+            if let Some(s) = b.spans.get(i + 2) {
+                prefetch(b.payload(s).as_ptr());
+            }
             table.packet(meta, b.payload(span), &mut out);
             if out.len() >= RECORDS_PER_MESSAGE && records.send(&mut out).is_err() {
                 return;
@@ -330,4 +336,19 @@ pub(super) fn output_loop(
         Body::Stats(s) => Ok(*s),
         _ => Ok(StatsRecord::default()),
     }
+}
+
+/// Asks the CPU to bring the cache line at `p` in ahead of its use (a hint: nothing happens
+/// where there is no such instruction). The capture thread wrote the batch's packet metadata on
+/// another core, and the payloads lie in the capture file's pages: fetching them a few packets
+/// ahead overlaps the misses with the work on the packets before.
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint that never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
