@@ -56,16 +56,12 @@ pub use sources::{Files, Live};
 const BATCH_PACKETS: usize = 256;
 /// Payload bytes per batch (a batch is sent when either limit is reached).
 const BATCH_BYTES: usize = 256 * 1024;
-/// Batches queued per worker, live: a worker that falls behind for longer than this holds makes
-/// the capture thread drop (counted), so that the kernel's ring, not the heap, is the buffer.
+/// Batches queued per worker (live and replay alike). A replay once queued 32: the capture
+/// thread was woken a quarter as often (about 4 % of the 60-copy bench replay), but the batches
+/// in flight held up to four times the capture file's pages and copied payloads, and a
+/// fragment flood with four workers peaked at 244 MiB against 70 under a 128 MiB budget
+/// (`tests/flood.rs`).
 const QUEUE_BATCHES: usize = 8;
-/// Batches queued per worker in a replay, where the capture thread waits for the worker instead
-/// of dropping. A full queue puts the capture thread to sleep until the worker has taken half of
-/// it, and each such wake-up costs the worker a system call (about 10 us on a virtual machine):
-/// a deeper queue means fewer of them (1,260 fewer wake-ups in a replay of the 60-copy bench
-/// capture, about 4 % of its time). Batches whose payloads are borrowed from the capture file's
-/// map hold no payload buffer of their own.
-const QUEUE_BATCHES_REPLAY: usize = 32;
 /// Messages of records queued to the output per worker.
 const QUEUE_RECORDS: usize = 8;
 /// Records per message to the output, at most: a live round's records (about 430 at 100 k
@@ -373,12 +369,7 @@ pub fn run<S: FrameSource + Send>(
 
     let (rec_tx, rec_rx) = bounded::<RecordMsg>(QUEUE_RECORDS * n);
     let mut back_txs = Vec::with_capacity(n);
-    let depth = if live {
-        QUEUE_BATCHES
-    } else {
-        QUEUE_BATCHES_REPLAY
-    };
-    let (free_tx, free_rx) = bounded::<Batch>(n * (depth + 2) * sources.len().max(1));
+    let (free_tx, free_rx) = bounded::<Batch>(n * (QUEUE_BATCHES + 2) * sources.len().max(1));
     let mut queues = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
     // Live on one interface with one worker, the worker runs on the capture thread (see
@@ -404,7 +395,7 @@ pub fn run<S: FrameSource + Send>(
             inlines.push(Inline::new(table, records));
             continue;
         }
-        let (tx, rx) = bounded::<Batch>(depth);
+        let (tx, rx) = bounded::<Batch>(QUEUE_BATCHES);
         queues.push(tx);
         let free = free_tx.clone();
         let h = std::thread::Builder::new()
