@@ -59,7 +59,7 @@ const BATCH_BYTES: usize = 256 * 1024;
 /// Batches queued per worker (live and replay alike). A replay once queued 32: the capture
 /// thread was woken a quarter as often (about 4 % of the 60-copy bench replay), but the batches
 /// in flight held up to four times the capture file's pages and copied payloads, and a
-/// fragment flood with four workers peaked at 244 MiB against 70 under a 128 MiB budget
+/// fragment flood with four workers peaked at 244 MiB against 69 under a 128 MiB budget
 /// (`tests/flood.rs`).
 const QUEUE_BATCHES: usize = 8;
 /// Messages of records queued to the output per worker.
@@ -79,11 +79,9 @@ pub const DEFAULT_MEMORY_BUDGET: usize = 1 << 30;
 /// What the process needs besides flows, reassembly, fragments and decoder state: code, the
 /// output and its buffers, allocator slack.
 const BASE_MEMORY: usize = 24 << 20;
-/// What each worker needs besides its flow table: its queue of batches (in a replay that copies
-/// payloads, from standard input or a FIFO, up to [`QUEUE_BATCHES_REPLAY`] + 2 batches of
-/// [`BATCH_BYTES`] and a packet), its stack, its records in flight and its share of allocator
-/// slack.
-const WORKER_MEMORY: usize = 16 << 20;
+/// What each worker needs besides its flow table: its queue of batches, its stack, its records
+/// in flight and its share of allocator slack.
+const WORKER_MEMORY: usize = 8 << 20;
 /// The least flow-table memory a worker can work with.
 const MIN_WORKER_STATE: usize = 2 << 20;
 
