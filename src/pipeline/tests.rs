@@ -241,7 +241,7 @@ fn live_on_one_interface_runs_one_worker_unless_told_otherwise() {
     assert_eq!(three.worker_count_for(1, false), 3);
 }
 
-/// A live source with no traffic that ends (as a failed capture would) after `for_` passed.
+/// A live source with no traffic that ends (as a failed capture would) once `until` has come.
 struct Quiet {
     until: Instant,
 }
